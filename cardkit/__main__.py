@@ -1,0 +1,5 @@
+"""`python -m cardkit` is the `cardkit` command."""
+
+from cardkit.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,59 @@
+"""The `cardkit` command: a thin face over the library.
+
+Each submodule registers its commands with `register(subparsers)` and does no work
+of its own beyond parsing arguments and printing. Exit codes everywhere:
+0 ok, 1 some rows failed or were invalid, 2 bad usage or unreadable input.
+A user's mistake ends in one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from cardkit import __version__
+from cardkit.errors import CardkitError
+
+# modules in the order their commands appear in `cardkit --help`
+_COMMAND_MODULES = (
+    "cardkit.cli.validate",      # validate
+    "cardkit.cli.apply",         # plan, apply
+    "cardkit.cli.contacts",      # contacts (Sendblue contact records)
+    "cardkit.cli.report",        # report
+    "cardkit.cli.retry",         # retry
+    "cardkit.cli.sandbox",       # sandbox serve
+    "cardkit.cli.capabilities",  # capabilities
+    "cardkit.cli.demo",          # demo
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cardkit",
+        description="Set the iMessage contact card (Name & Photo) of many numbers at "
+        "Blooio, Sendblue and Linq from a spreadsheet.",
+        epilog="Start with:  cardkit demo   (the whole flow on the bundled sample data, "
+        "against the built-in sandbox)",
+    )
+    parser.add_argument("--version", action="version", version=f"cardkit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in _COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except CardkitError as exc:
+        print(f"cardkit {args.command}: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"cardkit {args.command}: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,7 @@
+"""Placeholder: this command lands with its issue."""
+
+from cardkit.cli._common import add_command, not_built
+
+
+def register(sub) -> None:
+    add_command(sub, "validate", help="(not built yet)", example="cardkit validate --help").set_defaults(func=not_built("validate"))
