@@ -1,0 +1,149 @@
+"""What every provider adapter is, and what the engine gives it.
+
+The split: a provider knows its protocol — paths, bodies, how to read a card, how to tell
+a transient failure from a permanent one, and multi-step flows such as Linq's
+"POST, and on 409/2014 switch to PATCH". The engine knows everything else — workers,
+connections, timeouts, retries and backoff, rate limits, the journal, results. The two
+meet at `Send`: one HTTP request, already authenticated and timed by the engine, whose
+answer the provider classifies.
+
+A provider never sees an httpx client and never retries; it raises `Transient` (the engine
+retries the whole operation, re-reading first where it can) or `Permanent` (the row fails
+with that message).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Mapping, Protocol, runtime_checkable
+
+
+@dataclass(frozen=True)
+class Sharing:
+    """Blooio's Name & Photo sharing settings (None = leave as is)."""
+
+    enabled: bool | None = None
+    audience: int | None = None       # 0 contacts only, 1 always ask
+    name_format: int | None = None    # 0 first & last, 1 first only
+
+
+@dataclass(frozen=True)
+class Card:
+    """The card one number should have. Empty strings mean "not given"."""
+
+    number: str                       # E.164
+    first_name: str
+    last_name: str = ""
+    display_name: str = ""
+    photo_bytes: bytes | None = field(default=None, repr=False)   # prepared JPEG (Blooio)
+    photo_url: str = ""               # public URL of the prepared photo (Sendblue, Linq)
+    photo_digest: str = ""            # sha256 of the prepared photo: how "unchanged" is decided
+    sharing: Sharing | None = None
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A provider's answer, as the engine received it."""
+
+    status: int
+    body: Any                         # parsed JSON, or None
+    headers: Mapping[str, str]
+
+
+class Send(Protocol):
+    """One authenticated request through the engine. Returns the reply whatever its status."""
+
+    def __call__(
+        self, method: str, path: str, *, params: Mapping[str, str] | None = None, json: Any = None
+    ) -> Awaitable[Reply]: ...
+
+
+class ProviderFailure(Exception):
+    """Base of what an adapter raises to end an attempt. Never carries a secret."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        http_status: int | None = None,
+        error_code: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.http_status = http_status
+        self.error_code = error_code
+
+
+class Transient(ProviderFailure):
+    """Worth trying again: 408/429/5xx, Linq 2022/4004, connection errors, timeouts.
+
+    `retry_after` is the provider's own wait in seconds (Retry-After), when it gave one.
+    `wrote_maybe` is True when a write may have landed (timeout after sending a write): the
+    engine then reads back before re-sending, where the provider can be read.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None,
+                 wrote_maybe: bool = False, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
+        self.wrote_maybe = wrote_maybe
+
+
+class Permanent(ProviderFailure):
+    """Sending it again will not help (400, 401, 403, 404, …); the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Current:
+    """What the provider says the number has now. `known` False = the provider can't be read."""
+
+    known: bool
+    exists: bool = False
+    fields: Mapping[str, Any] = field(default_factory=dict)   # first_name, last_name, display_name,
+                                                              # photo_digest, sharing…
+
+
+@dataclass(frozen=True)
+class Change:
+    """What a write would do: `action` in create/update/replace/unchanged/unsupported."""
+
+    action: str
+    fields: tuple[str, ...] = ()
+    reason: str = ""                  # why unsupported / invalid for this provider
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Default engine limits for a provider (users may override per run)."""
+
+    max_at_once: int
+    max_per_second: float
+    writes_per_window: int | None = None     # Linq: 3 …
+    window_seconds: float | None = None      # … per 600 s per number
+
+
+@runtime_checkable
+class Provider(Protocol):
+    """An adapter. Implementations: `Blooio`, `Sendblue`, `Linq` in this package."""
+
+    name: str                          # "blooio" | "sendblue" | "linq"
+    base_url: str
+    limits: Limits
+
+    def auth_headers(self) -> dict[str, str]:
+        """The credential headers. Secret: the engine never logs, stores or prints them."""
+
+    def unsupported(self, card: Card) -> str:
+        """Why this card can't go to this provider before any request ("" = it can)."""
+
+    async def list_numbers(self, send: Send) -> list[str]:
+        """E.164 numbers this credential owns (for routing)."""
+
+    async def read(self, send: Send, number: str) -> Current:
+        """The current card, or Current(known=False) when the provider can't be read."""
+
+    def change(self, card: Card, current: Current) -> Change:
+        """What applying `card` over `current` would do (pure; used by plan and apply)."""
+
+    async def write(self, send: Send, card: Card, current: Current) -> Change:
+        """Apply the card; return what was done. Raises Transient or Permanent."""
