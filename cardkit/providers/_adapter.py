@@ -6,7 +6,7 @@ import base64
 import hashlib
 from typing import Any, Iterable, Mapping
 
-from cardkit.providers.base import Card, Change, Current
+from cardkit.providers.base import Card, Change, Current, Permanent
 from cardkit.providers.config import ENV, resolve_settings
 from cardkit.providers.media import has_photo  # noqa: F401  (re-exported for the adapters)
 
@@ -43,6 +43,38 @@ class Adapter:
 
     def _secret(self, argument: str) -> str:
         return self._secrets[argument].reveal()
+
+    def unsupported(self, card: Card) -> str:  # overridden where a provider refuses some cards
+        return ""
+
+    def change(self, card: Card, current: Current) -> Change:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def planned_write(self, card: Card, current: Current) -> Change:
+        """The change a write will make; Permanent when the card can't go to this provider."""
+        problem = self.unsupported(card)
+        if problem:
+            raise Permanent(problem)
+        return self.change(card, current)
+
+
+class BearerAdapter(Adapter):
+    """An adapter authenticated by one API key sent as `Authorization: Bearer` (Blooio, Linq)."""
+
+    def __init__(self, api_key: str | None = None, *, base_url: str | None = None,
+                 env: Mapping[str, str] | None = None) -> None:
+        super().__init__(base_url=base_url, env=env, api_key=api_key)
+
+    def auth_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._secret('api_key')}"}
+
+
+def listed(reply_body: Any, key: str, field: str) -> list[str] | None:
+    """`body[key][*][field]` of a listing reply (None when the body is not that shape)."""
+    items = reply_body.get(key) if isinstance(reply_body, dict) else None
+    if not isinstance(items, list):
+        return None
+    return [item[field] for item in items if isinstance(item, dict) and item.get(field)]
 
 
 def digest(data: bytes) -> str:

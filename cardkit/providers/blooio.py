@@ -10,10 +10,10 @@ Setting name or photo needs a Dedicated plan; other plans get 403 — the same s
 from __future__ import annotations
 
 import base64
-from typing import Any, Mapping
+from typing import Any
 
 from cardkit.providers import _wire
-from cardkit.providers._adapter import Adapter, decide, digest, digest_of_base64, has_photo
+from cardkit.providers._adapter import BearerAdapter, decide, digest, digest_of_base64, has_photo, listed
 from cardkit.providers.base import (Card, Change, Current, Limits, Permanent, Reply, Send,
                                     Sharing)
 
@@ -27,7 +27,7 @@ _PLAN_HELP = ("Blooio lets only Dedicated Commercial and Dedicated Enterprise pl
               "and photo; other plans can change the sharing settings only")
 
 
-class Blooio(Adapter):
+class Blooio(BearerAdapter):
     """Blooio adapter. `Blooio(api_key=..., base_url=...)`, or `BLOOIO_API_KEY` / `BLOOIO_BASE_URL`."""
 
     name = "blooio"
@@ -35,13 +35,6 @@ class Blooio(Adapter):
     photo_transport = "bytes"
     # Blooio publishes no rate limit: concurrency is the real bound, the rate a safety net.
     limits = Limits(max_at_once=64, max_per_second=2000.0)
-
-    def __init__(self, api_key: str | None = None, *, base_url: str | None = None,
-                 env: Mapping[str, str] | None = None) -> None:
-        super().__init__(base_url=base_url, env=env, api_key=api_key)
-
-    def auth_headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self._secret('api_key')}"}
 
     # ---- planning (pure) ---------------------------------------------------------------
     def unsupported(self, card: Card) -> str:
@@ -73,10 +66,10 @@ class Blooio(Adapter):
         reply = await send("GET", "/me/numbers")
         if reply.status != 200:
             raise _failure(reply, "listing your numbers")
-        numbers = reply.body.get("numbers") if isinstance(reply.body, dict) else None
-        if not isinstance(numbers, list):
+        numbers = listed(reply.body, "numbers", "phone_number")
+        if numbers is None:
             raise _wire.not_json(self.label, reply, "GET /me/numbers")
-        return [n["phone_number"] for n in numbers if isinstance(n, dict) and n.get("phone_number")]
+        return numbers
 
     async def read(self, send: Send, number: str) -> Current:
         reply = await send("GET", f"/me/numbers/{_wire.path_number(number)}/contact-card")
@@ -101,7 +94,7 @@ class Blooio(Adapter):
         return Current(known=True, exists=exists, fields=fields)
 
     async def write(self, send: Send, card: Card, current: Current) -> Change:
-        planned = self.change(card, current)
+        planned = self.planned_write(card, current)
         if planned.action in ("unchanged", "unsupported"):
             return planned
         body = _body(card, planned.fields)

@@ -9,10 +9,10 @@ means the upstream write is rate-limited — wait at least 30 s, since hammering
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any
 
 from cardkit.providers import _wire
-from cardkit.providers._adapter import Adapter, differing
+from cardkit.providers._adapter import BearerAdapter, differing, listed
 from cardkit.providers.base import Card, Change, Current, Limits, Permanent, Reply, Send, Transient
 from cardkit.providers.media import photo_url_problem
 
@@ -23,20 +23,13 @@ WAIT_4004 = 30.0
 _NO_CARD = {"2012", "2001"}
 
 
-class Linq(Adapter):
+class Linq(BearerAdapter):
     """Linq adapter. `Linq(api_key=..., base_url=...)`, or `LINQ_API_V3_API_KEY` / `LINQ_API_V3_BASE_URL`."""
 
     name = "linq"
     label = "Linq"
     photo_transport = "url"
     limits = Limits(max_at_once=16, max_per_second=20.0, writes_per_window=3, window_seconds=600.0)
-
-    def __init__(self, api_key: str | None = None, *, base_url: str | None = None,
-                 env: Mapping[str, str] | None = None) -> None:
-        super().__init__(base_url=base_url, env=env, api_key=api_key)
-
-    def auth_headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self._secret('api_key')}"}
 
     # ---- planning (pure) ---------------------------------------------------------------
     def unsupported(self, card: Card) -> str:
@@ -58,10 +51,10 @@ class Linq(Adapter):
         reply = await send("GET", NUMBERS)
         if reply.status != 200:
             raise _failure(reply, "listing your phone numbers")
-        numbers = reply.body.get("phone_numbers") if isinstance(reply.body, dict) else None
-        if not isinstance(numbers, list):
+        numbers = listed(reply.body, "phone_numbers", "phone_number")
+        if numbers is None:
             raise _wire.not_json(self.label, reply, f"GET {NUMBERS}")
-        return [n["phone_number"] for n in numbers if isinstance(n, dict) and n.get("phone_number")]
+        return numbers
 
     async def read(self, send: Send, number: str) -> Current:
         reply = await send("GET", CARD, params={"phone_number": number})
@@ -83,10 +76,7 @@ class Linq(Adapter):
         return Current(known=True, exists=bool(card.get("is_active")), fields=fields)
 
     async def write(self, send: Send, card: Card, current: Current) -> Change:
-        problem = self.unsupported(card)
-        if problem:
-            raise Permanent(problem)
-        planned = self.change(card, current)
+        planned = self.planned_write(card, current)
         if planned.action == "unchanged":
             return planned
         if planned.action == "create" or not current.known:

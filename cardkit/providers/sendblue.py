@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from cardkit.providers import _wire
-from cardkit.providers._adapter import Adapter, differing
+from cardkit.providers._adapter import Adapter, differing, listed
 from cardkit.providers.base import Card, Change, Current, Limits, Permanent, Reply, Send
 from cardkit.providers.media import photo_url_problem
 
@@ -66,11 +66,10 @@ class Sendblue(Adapter):
         reply = await send("GET", LINES)
         if reply.status != 200:
             raise _failure(reply, "listing your lines")
-        lines = reply.body.get("data") if isinstance(reply.body, dict) else None
-        if not isinstance(lines, list):
+        numbers = listed(reply.body, "data", "sendblue_number")
+        if numbers is None:
             raise _wire.not_json(self.label, reply, f"GET {LINES}")
-        return [line["sendblue_number"] for line in lines
-                if isinstance(line, dict) and line.get("sendblue_number")]
+        return numbers
 
     async def read(self, send: Send, number: str) -> Current:
         reply = await send("GET", STATE, params={"fromNumber": number})
@@ -84,10 +83,7 @@ class Sendblue(Adapter):
         return Current(known=True, exists=bool(data.get("hasProfile")), fields=fields)
 
     async def write(self, send: Send, card: Card, current: Current) -> Change:
-        problem = self.unsupported(card)
-        if problem:
-            raise Permanent(problem)
-        planned = self.change(card, current)
+        planned = self.planned_write(card, current)
         if planned.action == "unchanged":
             return planned
         body: dict[str, Any] = {"fromNumber": card.number, "firstName": card.first_name,
