@@ -94,6 +94,9 @@ class Run:
         """The results frame as far as the run got (unfinished operations `skipped`)."""
         if self._results is None:
             self._results = results_frame(_record(op, self.run_id) for op in self.ops)
+            self._results.attrs["cardkit"] = {
+                "run_id": self.run_id, "kind": self.kind, "dry_run": not self.write,
+                "journal": str(self.journal.path) if self.journal is not None else None}
         return self._results
 
     # ---- steps --------------------------------------------------------------------------------
