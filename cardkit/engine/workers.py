@@ -204,6 +204,7 @@ class Pool:
             if change.action in ("unchanged", "unsupported") or not self._write:
                 self._finish_decided(op, change)
                 return 0.0
+            op.action = change.action         # what was attempted, should the write fail
             if self.budget is not None:
                 wait = self.budget.next_slot(op.number)
                 if wait > 0:
