@@ -29,7 +29,7 @@ from cardkit.providers._wire import reply_from
 from cardkit.providers.base import Change, Current, Permanent, Provider, Reply, Transient
 
 #: seconds one request may take before the engine gives up on it (and retries)
-DEFAULT_DEADLINE = 30.0
+DEFAULT_TIMEOUT = 30.0
 _READ_METHODS = ("GET", "HEAD")
 
 
@@ -102,7 +102,7 @@ class Pool:
     def __init__(self, provider: Provider, *, size: int, transport: httpx.AsyncBaseTransport | None,
                  per_second: float | None, policy: RetryPolicy, hooks: Hooks, write: bool,
                  read_first: bool = True, budget: WriteBudget | None = None,
-                 deadline: float = DEFAULT_DEADLINE) -> None:
+                 deadline: float = DEFAULT_TIMEOUT) -> None:
         self.provider = provider
         self.size = max(1, size)
         self._transport = transport
