@@ -254,8 +254,11 @@ class Pool:
 
 
 def _unchanged_message(op: Op) -> str:
-    if op.in_doubt_run and op.in_doubt_run != "this run":
-        return f"the provider already has this card (the write left in doubt by run {op.in_doubt_run} landed)"
+    if op.in_doubt_run == "this run":
+        return "the write that timed out had landed (confirmed by reading it back): not sent again"
+    if op.in_doubt_run:
+        return (f"the write run {op.in_doubt_run} left unconfirmed had landed (confirmed by reading "
+                "it back): not sent again")
     return "the provider already has this card: nothing sent"
 
 
