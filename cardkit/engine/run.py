@@ -34,7 +34,11 @@ _BUILD_CHUNK = 500
 
 
 class Run:
-    """The state of one plan/apply run. Create it, then `await execute()`."""
+    """The state of one plan/apply run. Create it, then `await execute()`.
+
+    Other batch kinds reuse the machinery by overriding two steps: `_discover(validated, setup)`
+    (routing) and `_build_ops(validated, setup, photos)` (fill `self.ops`); `cardkit.contacts`
+    does, for Sendblue contact records."""
 
     def __init__(self, cards: Any, providers: Any = "auto", *, write: bool, sandbox: Any = None,
                  photo_host: Any = None, region: str = "US", journal: Any = None, resume: bool = True,
