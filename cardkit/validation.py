@@ -178,7 +178,8 @@ def _inspect(cards: pd.DataFrame, region: str, check_photos: bool) -> Inspection
     errors = problems.loc[problems["severity"] == "error", "row"]
     out["valid"] = ~out["row"].isin(errors).to_numpy()
     joined = problems.groupby("row", sort=False)["message"].agg("; ".join)
-    out["problems"] = out["row"].map(joined).fillna("").astype(str).to_numpy()
+    texts = out["row"].map(joined).astype(object)
+    out["problems"] = texts.where(texts.notna(), "").astype(str).to_numpy()
     return Inspection(out, problems)
 
 
@@ -218,14 +219,13 @@ def _check_numbers(raw: pd.Series, region: str, findings: _Findings) -> np.ndarr
     e164 = _spread(codes, results, "e164")
     error = _spread(codes, results, "error")
     repair = _spread(codes, results, "repair")
-    message = _spread(codes, results, "message")
     values = raw.to_numpy()
 
     for kind in (error, repair):
         flagged = np.flatnonzero(kind != "")
         for check in pd.unique(kind[flagged]):
             at = flagged[kind[flagged] == check]
-            findings.add("number", check, at, values[at], message[at])
+            findings.add("number", check, at, values[at], [results[codes[i]].message for i in at])
 
     usable = e164 != ""
     duplicated = pd.Series(e164).where(usable).duplicated(keep="first").to_numpy() & usable
