@@ -109,7 +109,7 @@ def process_cpu(pid: int) -> float:
 
 
 def start_server(args: list[str]) -> tuple[subprocess.Popen, str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
     process = subprocess.Popen([sys.executable, *args], env=env, stdout=subprocess.PIPE, text=True)
     for line in process.stdout:
         if line.startswith("cardkit sandbox on "):
