@@ -93,11 +93,20 @@ class Sandbox:
         return SandboxTransport(self.app)
 
     def state(self) -> dict:
-        """What landed: per provider its cards, writes and requests (+ Sendblue contacts), faults."""
-        out: dict[str, Any] = {name: emulator.snapshot() for name, emulator in self.emulators.items()}
-        out["faults"] = [dict(entry) for entry in self.shared.fault_log]
-        out["media"] = {"uploads": len(self.media.uploads)}
-        return json.loads(json.dumps(out))  # a detached copy, equal to what GET /_sandbox/state sends
+        """What landed: per provider its cards, writes and requests (+ Sendblue contacts), faults.
+
+        A detached copy, equal to what ``GET /_sandbox/state`` sends. Safe to call from another
+        thread while a LoopbackServer serves (a snapshot racing a write is simply taken again).
+        """
+        for _ in range(20):
+            try:
+                out: dict[str, Any] = {name: emulator.snapshot() for name, emulator in self.emulators.items()}
+                out["faults"] = [dict(entry) for entry in self.shared.fault_log]
+                out["media"] = {"uploads": len(self.media.uploads)}
+                return json.loads(json.dumps(out))
+            except RuntimeError:  # "dictionary changed size during iteration" from the serving thread
+                continue
+        raise RuntimeError("the sandbox state kept changing while being read; read it via GET /_sandbox/state")
 
     def upload(self, data: bytes, content_type: str = "image/jpeg", *, origin: str = "http://sandbox.local") -> str:
         """Store image bytes on the media host without HTTP; returns their URL."""

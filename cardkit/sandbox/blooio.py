@@ -18,7 +18,6 @@ the kind: bad_request, unauthorized, forbidden, not_found, bad_gateway, service_
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from urllib.parse import unquote
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -82,7 +81,7 @@ class BlooioEmulator(Emulator):
         return error(400, message)
 
     def number_for(self, request: Request, key: str) -> tuple[str, Response | None]:
-        number = unquote(request.path_params["number"]).strip()
+        number = request.path_params["number"]  # the server has percent-decoded the path once
         if not self.is_e164(number):
             return number, error(400, f"Invalid phone number {number!r}: use E.164, e.g. %2B15551234567")
         line = self.seed.lines.get(number)
@@ -181,7 +180,7 @@ class BlooioEmulator(Emulator):
         return None
 
     def stage_share(self, request: Request, body: bytes, key: str) -> Response:
-        chat = unquote(request.path_params["chat"]).strip()
+        chat = request.path_params["chat"]
         problem = self._sharing_key_problem(key)
         if problem:
             return problem
@@ -191,7 +190,7 @@ class BlooioEmulator(Emulator):
                      "message": "Contact card staged. It will be sent with the next outgoing message in this chat."})
 
     def send_message(self, request: Request, body: bytes, key: str) -> Response:
-        chat = unquote(request.path_params["chat"]).strip()
+        chat = request.path_params["chat"]
         message, problem = self.json_object(body)
         if problem:
             return problem

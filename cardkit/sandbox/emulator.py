@@ -138,7 +138,7 @@ class Emulator:
             response = self.run(handler, request, body)
             entry["applied"] = response.status_code < 400
         else:
-            response = self.transient_error(draw.pick * 2, request)
+            response = self.transient_error((draw.pick - 0.5) * 2, request)
         entry["status"] = response.status_code
         entry["hang_ended_by"] = "client" if await wait_for_disconnect(request, shared.hang_seconds) else "hang_seconds"
         return response

@@ -25,7 +25,6 @@ credential's → 403. Errors are ``{"status": "ERROR", "message": …}``.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from urllib.parse import unquote
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -229,7 +228,7 @@ class SendblueEmulator(Emulator):
         return JSON({"contact": dict(existing), "status": "OK"})
 
     def find_contact(self, request: Request) -> tuple[str, dict | None, Response | None]:
-        phone = unquote(request.path_params["phone"]).strip()
+        phone = request.path_params["phone"]  # the server has percent-decoded the path once
         if not self.is_e164(phone):
             return phone, None, error(400, f"phone_number must be E.164 (URL-encode + as %2B), got {phone!r}")
         contact = self.contacts.get(phone)

@@ -47,7 +47,7 @@ def test_fault_rate_and_latency_bounds():
     assert {d.fault for d in draws} == {None, "error", "hang", "drop"}
 
 
-@pytest.mark.parametrize("bad", [dict(rate=1.5), dict(latency_ms=-1), dict(mix={"boom": 1.0}), dict(mix={"error": 0})])
+@pytest.mark.parametrize("bad", [dict(rate=1.5), dict(latency_ms=-1), dict(jitter_ms=-1), dict(mix={"boom": 1.0}), dict(mix={"error": 0})])
 def test_bad_fault_settings_are_refused(bad):
     """Out-of-range rates, negative latency and unknown fault kinds are ValueErrors."""
     with pytest.raises(ValueError):
