@@ -2,7 +2,8 @@
 
 Mounts: Blooio ``/blooio/v2/api``, Sendblue ``/sendblue``, Linq ``/linq/api/partner``;
 ``GET /_sandbox/state`` (what landed), ``POST /_sandbox/media`` (upload image bytes, get a URL the
-emulators can fetch) and ``GET /_sandbox/media/{id}``.
+emulators can fetch), ``GET /_sandbox/media/{id}``, ``POST /_sandbox/reset`` (forget what landed)
+and ``POST /_sandbox/clock`` with ``{"advance": seconds}`` (move time forward).
 """
 
 from __future__ import annotations
@@ -108,6 +109,22 @@ class Sandbox:
                 continue
         raise RuntimeError("the sandbox state kept changing while being read; read it via GET /_sandbox/state")
 
+    def reset(self) -> None:
+        """Forget every card, contact, counter, budget and fault (the seed, options and media stay);
+        the fault draws start over, so a rerun meets the same faults as the first run."""
+        for emulator in self.emulators.values():
+            emulator.reset()
+        self.shared.fault_log.clear()
+        self.shared.sequence = 0
+        self.faults.restart()
+
+    def advance_clock(self, seconds: float) -> float:
+        """Move the sandbox's clock forward (Linq's budget and share limit read it); returns the offset."""
+        if seconds < 0:
+            raise ValueError("the clock only moves forward")
+        self.shared.clock_offset += seconds
+        return self.shared.clock_offset
+
     def upload(self, data: bytes, content_type: str = "image/jpeg", *, origin: str = "http://sandbox.local") -> str:
         """Store image bytes on the media host without HTTP; returns their URL."""
         return origin.rstrip("/") + MEDIA_PATH + self.media.put(bytes(data), content_type)
@@ -117,6 +134,8 @@ class Sandbox:
         routes: list = [Mount(mount, routes=self.emulators[name].routes()) for name, mount in MOUNTS.items()]
         routes += [
             Route("/_sandbox/state", self._get_state, methods=["GET"]),
+            Route("/_sandbox/reset", self._post_reset, methods=["POST"]),
+            Route("/_sandbox/clock", self._post_clock, methods=["POST"]),
             Route("/_sandbox/media", self._post_media, methods=["POST"]),
             Route("/_sandbox/media/{media_id}", self._get_media, methods=["GET"]),
         ]
@@ -124,6 +143,19 @@ class Sandbox:
 
     async def _get_state(self, request: Request) -> Response:
         return JSON(self.state())
+
+    async def _post_reset(self, request: Request) -> Response:
+        self.reset()
+        return JSON({"reset": True})
+
+    async def _post_clock(self, request: Request) -> Response:
+        """``{"advance": seconds}`` moves the clock forward (over loopback, where no clock can be passed)."""
+        try:
+            seconds = float((await request.json())["advance"])
+            offset = self.advance_clock(seconds)
+        except (ValueError, KeyError, TypeError):
+            return JSON({"error": 'send {"advance": seconds} with seconds >= 0'}, status_code=400)
+        return JSON({"offset_seconds": offset})
 
     async def _post_media(self, request: Request) -> Response:
         data = await request.body()

@@ -41,15 +41,18 @@ class BlooioEmulator(Emulator):
     name = "blooio"
 
     def __init__(self, seed, shared, *, card_read: str = "working"):
-        super().__init__(seed, shared)
         if card_read not in ("working", "coming_soon"):
             raise ValueError(f"blooio_card_read must be 'working' or 'coming_soon', got {card_read!r}")
         self.card_read = card_read
+        self.started = datetime.now(timezone.utc).isoformat()
+        super().__init__(seed, shared)
+
+    def reset(self) -> None:
+        super().reset()
         self.avatars: dict[str, str] = {}  # number -> base64 as sent (GET returns it)
         self.staged_shares: dict[str, int] = {}  # chat id -> times staged
         self.shared_with_messages: dict[str, int] = {}  # chat id -> messages sent with share_contact
         self.messages = 0
-        self.started = datetime.now(timezone.utc).isoformat()
 
     def routes(self):
         return [

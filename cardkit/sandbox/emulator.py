@@ -54,10 +54,14 @@ class Shared:
     def __init__(self, *, faults: FaultPlan, media: MediaStore, clock: Callable[[], float], hang_seconds: float):
         self.faults = faults
         self.media = media
-        self.clock = clock
+        self.base_clock = clock
+        self.clock_offset = 0.0  # moved forward by Sandbox.advance_clock / POST /_sandbox/clock
         self.hang_seconds = hang_seconds
         self.fault_log: list[dict] = []
         self.sequence = 0  # requests seen by all providers, in arrival order
+
+    def clock(self) -> float:
+        return self.base_clock() + self.clock_offset
 
 
 class Emulator:
@@ -68,6 +72,10 @@ class Emulator:
     def __init__(self, seed: ProviderSeed, shared: Shared):
         self.seed = seed
         self.shared = shared
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything that requests changed (subclasses extend it with their own state)."""
         self.cards: dict[str, dict] = {}
         self.requests = 0
         self.writes = 0

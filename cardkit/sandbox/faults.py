@@ -67,6 +67,10 @@ class FaultPlan:
         self._seen: Counter[bytes] = Counter()
         self._quiet = self.rate == 0.0 and self.latency_s == 0.0 and self.jitter_s == 0.0
 
+    def restart(self) -> None:
+        """Forget which requests were seen: the next run meets the same faults as the first."""
+        self._seen.clear()
+
     def draw(self, key: bytes) -> Draw:
         """The delay and fault for the next request with this key."""
         if self._quiet:

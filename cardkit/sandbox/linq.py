@@ -41,8 +41,8 @@ CARD_FIELDS = ("first_name", "last_name", "image_url")
 class LinqEmulator(Emulator):
     name = "linq"
 
-    def __init__(self, seed, shared):
-        super().__init__(seed, shared)
+    def reset(self) -> None:
+        super().reset()
         self.budget: dict[str, deque[float]] = {}  # number -> times of the calls in the window
         self.last_share: dict[str, float] = {}  # chat id -> time of the last share
         self.shares: dict[str, int] = {}  # chat id -> shares

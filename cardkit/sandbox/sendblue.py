@@ -52,8 +52,8 @@ def now_iso() -> str:
 class SendblueEmulator(Emulator):
     name = "sendblue"
 
-    def __init__(self, seed, shared):
-        super().__init__(seed, shared)
+    def reset(self) -> None:
+        super().reset()
         self.contacts: dict[str, dict] = {}
         self._contact_ids = 0
 
