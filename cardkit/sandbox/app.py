@@ -40,6 +40,8 @@ class Sandbox:
     ``hang_seconds`` (how long a hung response waits for the client to give up, default 300),
     ``clock`` (seconds, default ``time.monotonic``; Linq's 3-writes/10-min budget reads it),
     ``blooio_card_read`` ("working" as S1 documents, or "coming_soon": 404 as the SDK warns),
+    ``linq_failed_setup`` ("error": a failed POST is 500/2022, as the SDK says; "inactive": 200 with
+    ``is_active: false``, as the create page says),
     ``placeholder_hosts`` (photo URL hosts that count as fetchable; () turns them off).
 
     Choices where the providers' docs are silent or disagree are listed in docs/sandbox.md and in
@@ -58,6 +60,7 @@ class Sandbox:
         hang_seconds: float = 300.0,
         clock: Callable[[], float] = time.monotonic,
         blooio_card_read: str = "working",
+        linq_failed_setup: str = "error",
         placeholder_hosts: tuple[str, ...] = DEFAULT_PLACEHOLDER_HOSTS,
     ):
         self.seed = load_seed(seed)
@@ -67,7 +70,7 @@ class Sandbox:
         self.shared = Shared(faults=self.faults, media=self.media, clock=clock, hang_seconds=hang_seconds)
         self.blooio = BlooioEmulator(self.seed.blooio, self.shared, card_read=blooio_card_read)
         self.sendblue = SendblueEmulator(self.seed.sendblue, self.shared)
-        self.linq = LinqEmulator(self.seed.linq, self.shared)
+        self.linq = LinqEmulator(self.seed.linq, self.shared, failed_setup=linq_failed_setup)
         self.emulators = {"blooio": self.blooio, "sendblue": self.sendblue, "linq": self.linq}
         self.app = Starlette(routes=self._routes())
 

@@ -68,6 +68,7 @@ class Emulator:
     """One provider: its seed, its stored cards, its counters, its routes."""
 
     name = ""
+    failing = False  # True while a handler runs a failure the provider reports in a 200 (see fails_in_place)
 
     def __init__(self, seed: ProviderSeed, shared: Shared):
         self.seed = seed
@@ -88,6 +89,12 @@ class Emulator:
     def transient_error(self, pick: float, request: Request) -> Response:
         """The provider's own typical transient failure (nothing applied)."""
         raise NotImplementedError
+
+    def fails_in_place(self, pick: float, request: Request) -> bool:
+        """Whether this error fault is one the provider reports inside a normal answer (Linq's
+        documented failed setup: 200 with ``is_active: false``); the handler then runs with
+        ``self.failing`` set. No provider does this by default."""
+        return False
 
     def authenticate(self, request: Request) -> str | None:
         """The credential the request carries when it is one of the seed's, else None."""
@@ -136,7 +143,15 @@ class Emulator:
                  "path": scope["path"], "fault": draw.fault, "applied": False}
         shared.fault_log.append(entry)
         if draw.fault == "error":
-            response = self.transient_error(draw.pick, request)
+            if self.fails_in_place(draw.pick, request):
+                self.failing = True
+                try:
+                    response = self.run(handler, request, body)
+                finally:
+                    self.failing = False
+                entry["in_place"] = True
+            else:
+                response = self.transient_error(draw.pick, request)
             entry["status"] = response.status_code
             return response
         if draw.fault == "drop":

@@ -3,7 +3,9 @@
 - ``GET /v3/contact_card[?phone_number=]`` → ``{contact_cards: [...]}``; a number with no card
   gives an empty list (the docs are silent; an empty list is what a filter usually answers).
 - ``POST /v3/contact_card`` — one-time setup: ``phone_number`` and ``first_name`` required;
-  409/2014 once the number has an active card.
+  409/2014 once the number has an active card. A failed setup is a 500/2022 fault by default; with
+  ``linq_failed_setup="inactive"`` it is instead what the create page describes: 200 with
+  ``is_active: false``, the card stored inactive (GET shows it, PATCH is 404/2012, POST may retry).
 - ``PATCH /v3/contact_card?phone_number=`` — merge of ``first_name``/``last_name``/``image_url``;
   a number without a card → 404/2012 "Contact card not found" (the error table's code for it).
 - POST and PATCH share **3 calls per 10 minutes per number**: the 4th → 429/1007 with
@@ -40,6 +42,17 @@ CARD_FIELDS = ("first_name", "last_name", "image_url")
 
 class LinqEmulator(Emulator):
     name = "linq"
+
+    def __init__(self, seed, shared, *, failed_setup: str = "error"):
+        if failed_setup not in ("error", "inactive"):
+            raise ValueError(f"linq_failed_setup must be 'error' or 'inactive', got {failed_setup!r}")
+        self.failed_setup = failed_setup
+        super().__init__(seed, shared)
+
+    def fails_in_place(self, pick: float, request: Request) -> bool:
+        # the create page: "On failure, is_active is false" — in place of the 500/2022 share of faults
+        return self.failed_setup == "inactive" and request.method == "POST" and pick < 0.4 \
+            and request.url.path.endswith("/contact_card")
 
     def reset(self) -> None:
         super().reset()
@@ -208,7 +221,11 @@ class LinqEmulator(Emulator):
                 card[name] = payload[name] or None
         card["image"] = image
         self.cards[number] = card
-        self.record_write(number)
+        if self.failing:  # a failed setup: stored, not applied to the device (not counted as a write)
+            card["is_active"] = False
+        else:
+            card["is_active"] = True
+            self.record_write(number)
         return JSON(self.public(number, card))
 
     def phone_numbers(self, request: Request, body: bytes, key: str) -> Response:
