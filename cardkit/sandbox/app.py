@@ -134,7 +134,7 @@ class Sandbox:
 
     # -- the app -------------------------------------------------------------------------------
     def _routes(self) -> list:
-        routes: list = [Mount(mount, routes=self.emulators[name].routes()) for name, mount in MOUNTS.items()]
+        routes: list = [Mount(mount, routes=self.emulators[name].mounted_routes()) for name, mount in MOUNTS.items()]
         routes += [
             Route("/_sandbox/state", self._get_state, methods=["GET"]),
             Route("/_sandbox/reset", self._post_reset, methods=["POST"]),

@@ -29,7 +29,8 @@ AVATAR_MAX_BYTES = 1024 * 1024
 DEDICATED = ("dedicated_commercial", "dedicated_enterprise")
 CARD_FIELDS = ("first_name", "last_name", "avatar", "sharing")
 SHARING_FIELDS = {"enabled": bool, "audience": int, "name_format": int}
-_KINDS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict",
+_KINDS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+          409: "conflict",
           502: "bad_gateway", 503: "service_unavailable"}
 
 
@@ -82,6 +83,9 @@ class BlooioEmulator(Emulator):
 
     def bad_body(self, message: str) -> Response:
         return error(400, message)
+
+    def route_error(self, status: int, message: str) -> Response:
+        return error(status, message)
 
     def number_for(self, request: Request, key: str) -> tuple[str, Response | None]:
         number = request.path_params["number"]  # the server has percent-decoded the path once

@@ -107,6 +107,22 @@ class Emulator:
         """The provider's 400 for a body that is not the JSON object it expects."""
         raise NotImplementedError
 
+    def route_error(self, status: int, message: str) -> Response:
+        """The provider's 404 (no such endpoint) or 405 (wrong method) in its own envelope."""
+        raise NotImplementedError
+
+    def mounted_routes(self) -> list[Route]:
+        """The provider's routes, then a catch-all answering unknown paths and methods in its envelope."""
+        routes = self.routes()
+
+        def no_such_route(request: Request, body: bytes, credential: str) -> Response:
+            path = "/" + request.path_params["path"]
+            if any(route.path_regex.match(path) for route in routes):
+                return self.route_error(405, f"{request.method} is not allowed on {path}")
+            return self.route_error(404, f"No such endpoint: {request.method} {path}")
+
+        return routes + [self.route("/{path:path}", no_such_route, ["GET", "POST", "PUT", "PATCH", "DELETE"])]
+
     def cards_snapshot(self) -> dict:
         return {number: dict(card) for number, card in self.cards.items()}
 

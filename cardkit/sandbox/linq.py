@@ -107,6 +107,9 @@ class LinqEmulator(Emulator):
     def bad_body(self, message: str) -> Response:
         return self.error(400, 1003, f"Invalid request body: {message}")
 
+    def route_error(self, status: int, message: str) -> Response:
+        return self.error(status, 2001 if status == 404 else 1003, message)
+
     def line_problem(self, number: object, key: str) -> Response | None:
         if number is None or number == "":
             return self.error(400, 1001, "Missing required field: phone_number")

@@ -109,6 +109,9 @@ class SendblueEmulator(Emulator):
     def bad_body(self, message: str) -> Response:
         return error(400, message)
 
+    def route_error(self, status: int, message: str) -> Response:
+        return error(status, message)
+
     # -- contact sharing ---------------------------------------------------------------------
     def profile_data(self, number: str) -> dict:
         card = self.cards.get(number)
