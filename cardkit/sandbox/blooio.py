@@ -51,6 +51,7 @@ class BlooioEmulator(Emulator):
     def reset(self) -> None:
         super().reset()
         self.avatars: dict[str, str] = {}  # number -> base64 as sent (GET returns it)
+        self._avatar_texts: dict[str, str] = {}  # sha256 -> that base64: one copy per distinct photo
         self.staged_shares: dict[str, int] = {}  # chat id -> times staged
         self.shared_with_messages: dict[str, int] = {}  # chat id -> messages sent with share_contact
         self.messages = 0
@@ -170,7 +171,7 @@ class BlooioEmulator(Emulator):
                 self.avatars.pop(number, None)
             else:
                 card["avatar"] = digest(avatar_bytes)
-                self.avatars[number] = update["avatar"]
+                self.avatars[number] = self._avatar_texts.setdefault(card["avatar"]["sha256"], update["avatar"])
         if sharing is not None:
             card["sharing"] = {**card.get("sharing", {}), **sharing}
         self.record_write(number)

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections import deque
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -56,7 +55,7 @@ class LinqEmulator(Emulator):
 
     def reset(self) -> None:
         super().reset()
-        self.budget: dict[str, deque[float]] = {}  # number -> times of the calls in the window
+        self.budget: dict[str, list[float]] = {}  # number -> times of its calls still in the window (≤ 3)
         self.last_share: dict[str, float] = {}  # chat id -> time of the last share
         self.shares: dict[str, int] = {}  # chat id -> shares
         self._traces = 0
@@ -123,9 +122,8 @@ class LinqEmulator(Emulator):
     def spend_budget(self, number: str) -> Response | None:
         """Take one of the number's 3 writes per 10 minutes, or answer 429 with the true wait."""
         now = self.shared.clock()
-        calls = self.budget.setdefault(number, deque())
-        while calls and calls[0] <= now - WINDOW_S:
-            calls.popleft()
+        calls = [t for t in self.budget.get(number, ()) if t > now - WINDOW_S]
+        self.budget[number] = calls
         if len(calls) >= WRITES_PER_WINDOW:
             wait = max(1, math.ceil(calls[0] + WINDOW_S - now))
             return self.error(429, 1007, f"Rate limit exceeded: contact card writes for {number} are limited to "
