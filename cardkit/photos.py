@@ -39,7 +39,10 @@ _ACCEPTED_TEXT = "JPEG, PNG, GIF, WebP or BMP"
 #: Warning codes: usable, fixed by `prepare_photo`, but the user may want to fix it better.
 PHOTO_WARNINGS = ("photo_not_square", "photo_small", "photo_cmyk", "photo_transparent", "photo_animated")
 #: Error codes: the photo cannot be used.
-PHOTO_ERRORS = ("photo_missing", "photo_not_image", "photo_corrupt", "photo_too_many_pixels", "photo_url")
+PHOTO_ERRORS = (
+    "photo_missing", "photo_not_image", "photo_corrupt", "photo_too_many_pixels", "photo_url",
+    "photo_too_big",  # only when preparing: no JPEG of it fits spec.max_bytes
+)
 
 _ORIENTATION_TAG = 0x0112
 # Pillow's (antialiased) bilinear: for the ≤ 2× shrink left after draft decoding it is within
@@ -164,7 +167,7 @@ def prepare_photo_result(source: PhotoSource, *, spec: PhotoSpec = BLOOIO_PHOTO)
         image = opened.square(side)
         fixes = opened.fixes(spec)
         warnings = tuple(opened.warnings)
-    data, quality, side = _encode_within(image, side, spec)
+    data, quality, side = _encode_within(image, side, spec, label)
     if side < opened.target_side:
         fixes.append(f"shrunk to {side}×{side} px to stay under {spec.max_bytes:,} bytes")
     return PreparedPhoto(
@@ -384,7 +387,7 @@ def _to_srgb(image: Image.Image, icc: bytes | None) -> Image.Image:
         return image
 
 
-def _encode_within(image: Image.Image, side: int, spec: PhotoSpec) -> tuple[bytes, int, int]:
+def _encode_within(image: Image.Image, side: int, spec: PhotoSpec, label: str) -> tuple[bytes, int, int]:
     """JPEG under `spec.max_bytes`: the best quality that fits, then smaller sizes."""
     while True:
         data = _jpeg(image, spec.quality)
@@ -401,8 +404,8 @@ def _encode_within(image: Image.Image, side: int, spec: PhotoSpec) -> tuple[byte
         if best is not None:
             return best[0], best[1], side
         if side <= spec.min_size:
-            raise PhotoError("(prepared)", PhotoProblem(
-                "error", "photo_corrupt",
+            raise PhotoError(label, PhotoProblem(
+                "error", "photo_too_big",
                 f"cannot be made smaller than {spec.max_bytes:,} bytes — use a simpler photo",
             ))
         side = max(spec.min_size, int(side * 0.85))

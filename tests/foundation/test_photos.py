@@ -167,6 +167,15 @@ def test_output_stays_under_max_bytes_by_quality_then_size(tmp_path):
     assert generous.quality == PhotoSpec().quality and generous.width == 1024
 
 
+def test_impossible_byte_budget_is_an_error_not_a_loop(tmp_path):
+    """No 500 px JPEG of noise fits in 2 kB: prepare_photo gives up with photo_too_big."""
+    path = tmp_path / "noise.png"
+    Image.effect_noise((600, 600), 120).convert("RGB").save(path)
+    with pytest.raises(PhotoError) as caught:
+        prepare_photo(path, spec=PhotoSpec(max_bytes=2_000))
+    assert caught.value.check == "photo_too_big" and "noise.png" in str(caught.value)
+
+
 def test_truncated_jpeg_is_a_corrupt_error(tmp_path):
     """Half a JPEG is refused with a message to export it again (check and prepare agree)."""
     whole = io.BytesIO()
