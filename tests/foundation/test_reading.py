@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import openpyxl
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 import pandas as pd
 import pytest
 
@@ -232,3 +234,23 @@ def test_cards_frame_columns_follow_the_canonical_order(write_csv):
     cards = read_cards(path)
     order = [c for c in CARD_COLUMNS if c in cards.columns]
     assert list(cards.columns) == ["row", *order]
+
+
+cell = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\r"), max_size=12
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(cell.filter(lambda s: s.strip()), cell, cell), min_size=1, max_size=8),
+       st.sampled_from([",", ";", "\t"]))
+def test_any_text_survives_a_csv_round_trip_exactly(tmp_path, rows, delimiter):
+    """Whatever text a cell holds (quotes, separators, line breaks, 'NA', spaces) reads back unchanged."""
+    frame = pd.DataFrame(rows, columns=["Phone", "First Name", "Notes"])
+    path = tmp_path / "round.csv"
+    frame.to_csv(path, index=False, sep=delimiter)
+    cards = read_cards(path)
+    assert cards["number"].tolist() == frame["Phone"].tolist()
+    assert cards["first_name"].tolist() == frame["First Name"].tolist()
+    assert cards["Notes"].tolist() == frame["Notes"].tolist()
+    assert cards["row"].tolist() == list(range(2, len(rows) + 2))
