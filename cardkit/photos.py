@@ -164,7 +164,12 @@ def prepare_photo_result(source: PhotoSource, *, spec: PhotoSpec = BLOOIO_PHOTO)
         ))
     with _Opened(source, spec, side=None) as opened:
         side = opened.target_side
-        image = opened.square(side)
+        try:
+            image = opened.square(side)
+        except Exception as exc:  # a colour mode Pillow cannot convert, and the like
+            raise opened._error(
+                "photo_not_image", f"could not be converted ({_short(exc)}) — save it as an 8-bit JPEG or PNG"
+            ) from None
         fixes = opened.fixes(spec)
         warnings = tuple(opened.warnings)
     data, quality, side = _encode_within(image, side, spec, label)
@@ -206,6 +211,11 @@ class _Opened:
         except PhotoError:
             image.close()
             raise
+        except Exception as exc:  # anything else Pillow raises on odd data: still a verdict
+            image.close()
+            raise self._error(
+                "photo_corrupt", f"could not be read ({_short(exc)}) — export it again as JPEG or PNG"
+            ) from None
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -292,6 +302,8 @@ class _Opened:
     def square(self, side: int) -> Image.Image:
         """The centre square, `side` px, RGB, flattened onto white."""
         image = self.image
+        if image.mode.startswith("I;16") or image.mode == "I":  # 16-bit grey: scale, don't clip
+            image = image.convert("I").point(lambda value: value * (1 / 256)).convert("L")
         if image.mode not in ("RGB", "RGBA", "L", "CMYK", "YCbCr"):
             image = image.convert("RGBA" if self.has_alpha else "RGB")
         width, height = image.size
@@ -342,7 +354,7 @@ def _open(source: PhotoSource, label: str) -> Image.Image:
         raise PhotoError(label, PhotoProblem(
             "error", "photo_too_many_pixels", "has too many pixels to open safely — export a smaller copy",
         )) from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except Exception as exc:  # UnidentifiedImageError, OSError, SyntaxError… : not a photo for us
         hint = "save it as JPEG or PNG"
         if head[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftyphevc"):
             hint = "it looks like an iPhone HEIC photo; export it as JPEG"
