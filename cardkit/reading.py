@@ -246,8 +246,9 @@ def _read_text(data: bytes, name: str, *, tab: bool) -> pd.DataFrame:
     first_line = next((line for line in text.splitlines() if line.strip()), "")
     if not first_line:
         raise InputError(f"{name} is empty — it needs a header row and at least one card")
-    delimiter = "\t" if tab else max(_DELIMITERS, key=first_line.count)
-    if first_line.count(delimiter) == 0:
+    unquoted = re.sub(r'"[^"]*"', "", first_line)  # separators inside quoted headers don't count
+    delimiter = "\t" if tab else max(_DELIMITERS, key=unquoted.count)
+    if unquoted.count(delimiter) == 0:
         delimiter = ","
     try:
         frame = pd.read_csv(

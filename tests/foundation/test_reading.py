@@ -41,6 +41,12 @@ def test_delimiter_bom_and_crlf_are_handled(write_csv, content):
     assert cards.loc[0, "first_name"] == "Ana"
 
 
+def test_separators_inside_quoted_headers_do_not_decide_the_delimiter(write_csv):
+    """'"Phone, mobile";Vorname' is a semicolon file even though the header holds a comma."""
+    cards = read_cards(write_csv('"Phone, mobile";Vorname\n+14155552671;Ana\n'), columns={"Phone, mobile": "number"})
+    assert cards.loc[0, ["number", "first_name"]].tolist() == ["+14155552671", "Ana"]
+
+
 def test_tsv_suffix_means_tab_even_when_headers_hold_commas(write_csv):
     """A .tsv file is split on tabs whatever the header line contains."""
     path = write_csv("Phone, mobile\tFirst, given\n+14155552671\tAna\n", name="cards.tsv")
