@@ -67,9 +67,8 @@ def find_problems(frame: pd.DataFrame, *, region: str = "US", check_photos: bool
     try:
         cards = _as_cards(frame)
     except ColumnError as exc:
-        return _problem_frame([
-            _Problem(1, "(header)", "missing_column", "", str(exc))
-        ])
+        header = ", ".join(exc.seen)
+        return _problem_frame([_Problem(1, "(headers)", "missing_column", header, f"row 1, (headers): {exc}")])
     return _inspect(cards, region, check_photos).problems
 
 

@@ -131,7 +131,8 @@ def test_find_problems_reports_a_missing_column_instead_of_raising():
     frame = pd.DataFrame({"Phone": ["+14155552671"], "Name": ["Ana Ruiz"]})
     problems = cardkit.find_problems(frame)
     assert problems[["row", "check", "severity"]].values.tolist() == [[1, "missing_column", "error"]]
-    assert "'Phone', 'Name'" in problems.loc[0, "message"]
+    assert problems.loc[0, "message"].startswith("row 1, (headers): no 'first_name' column found")
+    assert "'Phone', 'Name'" in problems.loc[0, "message"] and problems.loc[0, "value"] == "Phone, Name"
     with pytest.raises(ColumnError):
         cardkit.validate(frame)
 
