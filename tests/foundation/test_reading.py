@@ -120,6 +120,12 @@ def test_row_is_the_spreadsheet_line_even_after_blank_lines(write_csv):
     assert cards["row"].tolist() == [2, 5]
 
 
+def test_blank_lines_above_the_header_are_skipped_and_counted(write_csv):
+    """An empty line and an Excel empty row (",,"), then the header on line 3: the first card is on line 4."""
+    cards = read_cards(write_csv("\r\n,,\r\nPhone,First Name\r\n+14155552671,Ana\r\n"))
+    assert list(cards.columns) == ["row", "number", "first_name"] and cards["row"].tolist() == [4]
+
+
 def test_a_sheet_column_called_row_does_not_clash_with_cardkits(write_csv):
     """A user's own `row` column is kept as `row (sheet)`; `row` stays the line number."""
     cards = read_cards(write_csv("row,Phone,First Name\n17,+14155552671,Ana\n"))
