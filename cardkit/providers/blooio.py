@@ -155,9 +155,9 @@ class Blooio(BearerAdapter):
             owned = None
         asks_name = any(f in _NAME_FIELDS for f in fields)
         if owned and asks_name:
-            todo = (f"{card.number} belongs to this API key, so its plan is the cause: {_PLAN_HELP}. "
-                    "Move the number to a Dedicated plan to set them; its sharing columns "
-                    "(sharing_enabled, …) are applied either way")
+            todo = (f"{card.number} belongs to this API key, so its plan is the cause: only "
+                    "Dedicated plans may set name and photo — move the number to a Dedicated plan "
+                    "(its sharing_* columns can be set on any plan)")
         elif owned is False:
             todo = (f"{card.number} is not among this API key's numbers (GET /me/numbers): use the "
                     "key that owns it, or route the row to the provider that does")
