@@ -129,9 +129,9 @@ def check_contacts(frame: pd.DataFrame, *, region: str = "US") -> pd.DataFrame:
         valid.append(not messages)
         problems.append("; ".join(f"row {row}, {headers.get(col, col)}: {text}" for col, text in messages))
     for column, values in normalized.items():
-        out[column] = pd.array(values, dtype=object) if len(values) else out[column]
-    out["valid"] = pd.array(valid, dtype=bool)
-    out["problems"] = pd.array(problems, dtype=object)
+        out[column] = pd.Series(values, index=out.index, dtype=out[column].dtype)
+    out["valid"] = pd.Series(valid, index=out.index, dtype=bool)
+    out["problems"] = pd.Series(problems, index=out.index, dtype=out["number"].dtype)
     return out
 
 
