@@ -14,7 +14,8 @@ import functools
 from typing import Any, Mapping
 
 from cardkit.providers import _wire
-from cardkit.providers._adapter import BearerAdapter, decide, digest, digest_of_base64, has_photo, listed
+from cardkit.providers._adapter import BearerAdapter, decide, digest, digest_of_base64, listed
+from cardkit.providers.media import has_photo
 from cardkit.providers.base import (Card, Change, Current, Limits, Permanent, Reply, Send,
                                     Sharing)
 
