@@ -25,7 +25,7 @@ import pandas as pd
 
 from cardkit.errors import InputError
 from cardkit.providers import _wire
-from cardkit.providers.base import Change, Current, Limits, Send
+from cardkit.providers.base import Change, Current, Send
 from cardkit.providers.sendblue import Sendblue, failure
 
 #: The contacts sheet's columns, in display order; only `number` is required.
