@@ -64,9 +64,9 @@ class Op:
         if action is not None:
             self.action = action
         self.changed = ",".join(fields)
-        if failure is not None:
-            self.http_status = failure.http_status
-            self.error_code = failure.error_code or ""
+        # the status and code of the failure that ended it (none for a success after retries)
+        self.http_status = failure.http_status if failure is not None else None
+        self.error_code = (failure.error_code or "") if failure is not None else ""
 
 
 def card_fields(row: Mapping[str, Any]) -> dict[str, Any]:
