@@ -141,7 +141,7 @@ def test_linq_budget_is_scheduled_not_hammered(tmp_path):
     assert fourth.loc[0, ["status", "attempts"]].tolist() == ["applied", 1]
     assert pd.isna(fourth.loc[0, "http_status"])
     assert box.state()["linq"]["requests"] - requests_before == 2        # one read, one write: no 429
-    assert time.monotonic() - began <= window + 1.0
+    assert time.monotonic() - began <= window + 5.0      # waited for the window, not 10 minutes
     assert box.state()["linq"]["cards"][LINQ]["first_name"] == "W30"
 
 
