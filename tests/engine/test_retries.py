@@ -199,3 +199,20 @@ def test_an_unreachable_provider_fails_with_what_to_check(tmp_path):
     row = results.iloc[0]
     assert (row["status"], row["attempts"]) == ("failed", 2)
     assert "could not connect to blooio" in row["message"] and "base URL" in row["message"]
+
+
+def test_an_adapter_bug_fails_its_row_and_the_run_goes_on(sandbox, tmp_path):
+    """An unexpected exception in an adapter (injected by a subclass: the real adapters have no
+    such bug to trigger) fails that row as a cardkit bug; the other rows still land."""
+
+    class BuggyLinq(Linq):
+        def change(self, card, current):
+            if card.number == LINQ:
+                raise KeyError("image_url")
+            return super().change(card, current)
+
+    creds, urls = sandbox.credentials, sandbox.base_urls()
+    buggy = BuggyLinq(api_key=creds["linq"]["api_key"], base_url=urls["linq"])
+    results = apply(_cards([LINQ, LINQ_2], tmp_path), [buggy], sandbox=sandbox, progress=False)
+    assert results["status"].tolist() == ["failed", "applied"]
+    assert "KeyError" in results.loc[0, "message"] and "cardkit bug" in results.loc[0, "message"]
