@@ -28,7 +28,7 @@ def _version() -> str:
     return __version__
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """A JSON-ready value: NaN/NA/NaT become None, timestamps ISO text, numpy scalars Python."""
     if value is None or value is pd.NA or value is pd.NaT:
         return None
@@ -44,7 +44,7 @@ def _plain(value: Any) -> Any:
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """The frame as JSON-ready dicts, one per row."""
     columns = list(frame.columns)
-    return [dict(zip(columns, map(_plain, row))) for row in frame.itertuples(index=False, name=None)]
+    return [dict(zip(columns, map(plain, row))) for row in frame.itertuples(index=False, name=None)]
 
 
 class Report:

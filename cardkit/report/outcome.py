@@ -12,23 +12,19 @@ from collections.abc import Iterable
 
 import pandas as pd
 
+from cardkit.report.text import shown
+
 #: Added after the user's columns, in this order.
 OUTCOME_COLUMNS = ("cardkit_row", "cardkit_provider", "cardkit_status", "cardkit_error_code", "cardkit_message")
-
-
-def _text(value) -> str:
-    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
-        return ""
-    return str(value)
 
 
 def _per_row(chosen: pd.DataFrame) -> pd.DataFrame:
     """One outcome line per input row; a row that ended the same way at several providers is joined."""
     columns = {
-        "cardkit_provider": chosen["provider"].map(_text),
-        "cardkit_status": chosen["status"].map(_text),
-        "cardkit_error_code": chosen["error_code"].map(_text),
-        "cardkit_message": chosen["message"].map(_text),
+        "cardkit_provider": chosen["provider"].map(shown),
+        "cardkit_status": chosen["status"].map(shown),
+        "cardkit_error_code": chosen["error_code"].map(shown),
+        "cardkit_message": chosen["message"].map(shown),
     }
     lines = pd.DataFrame(columns)
     lines.insert(0, "cardkit_row", chosen["row"].to_numpy())
@@ -62,7 +58,7 @@ def outcome_frame(
     chosen = results[results["status"].isin(list(statuses))].sort_values("row", kind="stable")
     outcome = _per_row(chosen)
     if inputs is None:
-        numbers = chosen.drop_duplicates("row").set_index("row")["number"].map(_text)
+        numbers = chosen.drop_duplicates("row").set_index("row")["number"].map(shown)
         user = pd.DataFrame({"number": numbers.reindex(outcome["cardkit_row"]).to_numpy()})
     else:
         kept = inputs.drop(columns=[c for c in OUTCOME_COLUMNS if c in inputs.columns])

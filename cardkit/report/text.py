@@ -76,8 +76,8 @@ def summary_text(report: Report, *, shown_failures: int) -> str:
     lines = [run_phrase(report), outcome_phrase(report)]
     counts = report.counts
     if len(counts):
-        shown = [c for c in counts.columns if c == "total" or counts[c].any()]
-        rows = [["provider", *shown]] + [[str(p), *(str(int(counts.at[p, c])) for c in shown)] for p in counts.index]
+        visible = [c for c in counts.columns if c == "total" or counts[c].any()]
+        rows = [["provider", *visible]] + [[str(p), *(str(int(counts.at[p, c])) for c in visible)] for p in counts.index]
         lines += _table(rows)
     lines.append(timing_phrase(report))
     failures = report.failures

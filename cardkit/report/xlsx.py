@@ -17,6 +17,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from cardkit.report.core import plain
 from cardkit.report.safe import is_dangerous
 from cardkit.report.summary import STATUS_COLOURS
 from cardkit.report.text import fmt_ms, fmt_rate, fmt_seconds, outcome_phrase
@@ -31,20 +32,8 @@ _STATUS_FILLS = {s: PatternFill("solid", fgColor=light.lstrip("#").upper()) for 
 _STATUS_COLUMNS = ("status", "cardkit_status")
 
 
-def _value(value: Any) -> Any:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, float) and pd.isna(value):
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    if hasattr(value, "item") and not isinstance(value, str):
-        return value.item()
-    return value
-
-
 def _cell(sheet, value: Any, *, bold: bool = False, fill: PatternFill | None = None) -> WriteOnlyCell:
-    value = _value(value)
+    value = plain(value)
     cell = WriteOnlyCell(sheet, value=value)
     if isinstance(value, str):
         cell.data_type = "s"          # text stays text: openpyxl would make "=…" a formula
@@ -61,7 +50,7 @@ def _cell(sheet, value: Any, *, bold: bool = False, fill: PatternFill | None = N
 def _widths(frame: pd.DataFrame) -> list[float]:
     widths = []
     for column in frame.columns:
-        sample = frame[column].head(2000).map(lambda v: len(str(v)) if _value(v) is not None else 0)
+        sample = frame[column].head(2000).map(lambda v: len(str(v)) if plain(v) is not None else 0)
         longest = max([len(str(column)), *sample.tolist()]) if len(sample) else len(str(column))
         widths.append(min(max(longest + 2, 8), MAX_WIDTH))
     return widths
