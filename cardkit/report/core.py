@@ -47,6 +47,19 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [dict(zip(columns, map(plain, row))) for row in frame.itertuples(index=False, name=None)]
 
 
+#: Columns that hold whole numbers; a missing value must not turn `403` into `403.0` in a file.
+_WHOLE_NUMBER_COLUMNS = ("row", "http_status", "attempts")
+
+
+def _whole_numbers(results: pd.DataFrame) -> pd.DataFrame:
+    out = results.copy()
+    for column in _WHOLE_NUMBER_COLUMNS:
+        values = pd.to_numeric(out[column], errors="coerce")
+        if values.notna().sum() == out[column].notna().sum() and (values.dropna() % 1 == 0).all():
+            out[column] = values.astype("Int64")
+    return out
+
+
 class Report:
     """What happened in one run: counts, failures, timings, and the files to hand over.
 
@@ -68,7 +81,7 @@ class Report:
                 f"this is not a results frame: it lacks {', '.join(missing)} — pass what "
                 "cardkit.apply() or cardkit.plan() returned, or use Report.from_journal(path)"
             )
-        self.results = results.loc[:, list(RESULT_COLUMNS)].reset_index(drop=True)
+        self.results = _whole_numbers(results.loc[:, list(RESULT_COLUMNS)].reset_index(drop=True))
         self.inputs = inputs
         info = info or fig.RunInfo()
         started, finished = fig.run_window(self.results)
