@@ -69,6 +69,7 @@ def counts(results: pd.DataFrame) -> pd.DataFrame:
     table = pd.crosstab(frame["provider"], frame["status"]) if len(frame) else pd.DataFrame()
     extra = [s for s in table.columns if s not in STATUSES]
     table = table.reindex(columns=list(STATUSES) + extra, fill_value=0)
+    table = table.loc[sorted(table.index, key=lambda p: (p == NO_PROVIDER, p))]
     table["total"] = table.sum(axis=1)
     table.index.name = "provider"
     table.columns.name = None

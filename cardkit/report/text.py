@@ -36,7 +36,7 @@ def fmt_seconds(value: float | None) -> str:
 
 
 def fmt_rate(value: float | None) -> str:
-    return "—" if value is None else f"{value:,.1f}/s"
+    return "—" if value is None else f"{value:,.1f} ops/s"
 
 
 def outcome_phrase(report: Report) -> str:
