@@ -227,7 +227,10 @@ def report(
     inputs, info = None, fig.RunInfo()
     if journal is not None:
         journal_results, inputs, info = read_run(journal, run_id)
-        results = journal_results if results is None else results
+        if results is None:
+            results = journal_results
+        else:  # the run's inputs and file, but the given results' own run id and times
+            info = replace(info, run_id=None, started_at=None, finished_at=None)
     elif results is None:
         raise InputError("nothing to report: pass a results frame (what cardkit.apply returned) or journal=PATH")
     if cards is not None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from cardkit.errors import InputError, JournalError
+from cardkit.errors import InputError
 from cardkit.report.summary import RunInfo
 
 
@@ -35,43 +35,34 @@ def _text_or_none(value) -> str | None:
     return str(value)
 
 
-def read_run(path: str | Path, run_id: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame, RunInfo]:
-    """Results, inputs as written (indexed by row) and metadata of a journal's run (latest by default)."""
+def existing_journal(path: str | Path) -> Path:
+    """The path of a journal that exists (opening a missing one would create an empty file)."""
     path = Path(path)
     if not path.is_file():
         raise InputError(
-            f"no journal at '{path}': pass the journal file a run wrote "
-            "(the one cardkit apply --journal PATH wrote)"
+            f"no journal at '{path}': pass the journal a run wrote — NAME.journal.sqlite beside "
+            "the input file, or the --journal PATH given to cardkit apply"
         )
+    return path
+
+
+def read_run(path: str | Path, run_id: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame, RunInfo]:
+    """Results, inputs as written (indexed by row) and metadata of a journal's run (latest by default)."""
+    path = existing_journal(path)
     from cardkit.engine.journal import Journal
 
-    journal = Journal(path)
-    try:
-        runs = journal.runs()
-        if runs.empty:
-            raise JournalError(f"the journal '{path.name}' holds no run yet: run cardkit apply with it first")
-        known = [str(r) for r in runs["run_id"]]
-        if run_id is not None and str(run_id) not in known:
-            raise InputError(
-                f"the journal '{path.name}' has no run '{run_id}': its runs are {', '.join(known[-5:])}"
-            )
+    with Journal(path) as journal:
+        run_id = run_id or journal.latest_run()
+        run = journal.run_info(run_id)
         results = journal.results(run_id)
-        chosen = run_id if run_id is not None else (results["run_id"].iloc[0] if len(results) else known[-1])
-        inputs = journal.inputs(chosen)
-    finally:
-        close = getattr(journal, "close", None)
-        if close:
-            close()
-    run = runs[runs["run_id"].astype(str) == str(chosen)].iloc[-1]
+        written = journal.inputs(run_id)
     source = _text_or_none(run.get("source"))
     info = RunInfo(
-        run_id=str(chosen),
+        run_id=str(run_id),
         cardkit_version=_text_or_none(run.get("cardkit_version")),
         source=Path(source).name if source else None,
         sha256=_text_or_none(run.get("sha256")),
         started_at=_text_or_none(run.get("started_at")),
         finished_at=_text_or_none(run.get("finished_at")),
     )
-    if "row" in inputs.columns and inputs.index.name != "row":
-        inputs = inputs_by_row(inputs.drop(columns="row"), inputs["row"])
-    return results, inputs, info
+    return results, inputs_by_row(written.drop(columns="row"), written["row"]), info
