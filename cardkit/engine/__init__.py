@@ -20,6 +20,7 @@ from cardkit.engine.journal import Journal
 from cardkit.engine.results import ResultsFrame
 from cardkit.engine.retrying import DEFAULT_MAX_ATTEMPTS, testing
 from cardkit.engine.run import Run
+from cardkit.engine.workers import DEFAULT_TIMEOUT
 from cardkit.engine.sharing import share_card, share_card_async
 from cardkit.engine.rerun import retry, retry_async
 
@@ -31,7 +32,8 @@ async def apply_async(cards: Any, providers: Any = "auto", *, sandbox: Any = Non
                       region: str = "US", journal: Any = None, resume: bool = True,
                       dry_run: bool = False, max_at_once: int | None = None,
                       max_per_second: float | None = None, progress: bool = True, cancel: Any = None,
-                      read_first: bool = True, max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> ResultsFrame:
+                      read_first: bool = True, max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+                      timeout: float = DEFAULT_TIMEOUT) -> ResultsFrame:
     """Apply every valid card at its provider(s); one results row per card × provider.
 
     `cards`: a frame from `read_cards`/`validate` (validated here if it isn't) or a file path.
@@ -42,13 +44,14 @@ async def apply_async(cards: Any, providers: Any = "auto", *, sandbox: Any = Non
     `CARDKIT_PHOTO_HOST`). `journal`: a path, False for none, None for the default
     (beside the input file; none for the in-process sandbox). `resume`: skip what the journal
     says was applied with the same card. `dry_run`: read and decide, write nothing.
-    `read_first=False` trusts the journal and skips reading the provider before writing
+    `timeout`: seconds one request may take (enforced by the engine). `read_first=False` trusts the journal and skips reading the provider before writing
     (one request per card; a card already right is written again). `cancel`: an event whose
     `is_set()` stops the run cleanly.
     """
     run = Run(cards, providers, write=not dry_run, sandbox=sandbox, photo_host=photo_host, region=region,
               journal=journal, resume=resume, max_at_once=max_at_once, max_per_second=max_per_second,
-              progress=progress, cancel=cancel, read_first=read_first, max_attempts=max_attempts)
+              progress=progress, cancel=cancel, read_first=read_first, max_attempts=max_attempts,
+              timeout=timeout)
     return await run.execute()
 
 

@@ -18,6 +18,8 @@ from cardkit.columns import RESULT_COLUMNS, STATUSES
 _INT_COLUMNS = ("row", "attempts")
 _NULLABLE_INT_COLUMNS = ("http_status",)
 _TIME_COLUMNS = ("started_at", "finished_at")
+#: how counts show rows that could not be routed to any provider
+NO_PROVIDER = "(no provider)"
 
 
 class ResultsFrame(pd.DataFrame):
@@ -62,7 +64,8 @@ def results_frame(records: Iterable[Mapping[str, Any]]) -> ResultsFrame:
 
 def counts(results: pd.DataFrame) -> pd.DataFrame:
     """Rows per provider × status, with totals; statuses in their fixed order."""
-    table = pd.crosstab(results["provider"], results["status"], margins=True, margins_name="total")
+    providers = results["provider"].replace("", NO_PROVIDER)
+    table = pd.crosstab(providers, results["status"], margins=True, margins_name="total")
     order = [s for s in STATUSES if s in table.columns] + ["total"]
     table = table.reindex(columns=order, fill_value=0)
     table.columns.name = None
@@ -83,7 +86,8 @@ def summary(results: pd.DataFrame, *, limit: int = 20) -> str:
     lines = [_headline(results), "", counts(results).to_string(), ""]
     bad = results[results["status"].isin(["failed", "invalid"])]
     for record in bad.head(limit).itertuples(index=False):
-        lines.append(f"row {record.row} {record.number} → {record.provider}: {record.status}: {record.message}")
+        where = f" → {record.provider}" if record.provider else ""
+        lines.append(f"row {record.row} {record.number}{where}: {record.status}: {record.message}")
     if len(bad) > limit:
         lines.append(f"… and {len(bad) - limit} more failed/invalid rows (see the report)")
     return "\n".join(lines).rstrip()

@@ -8,8 +8,8 @@ The rules (design.md, providers.md §3.6 and §4):
   operation with a not-before time instead of holding a worker;
 - `Permanent` failures (4xx that mean "your request is wrong") are never retried.
 
-`testing()` turns the jittered backoff off (like stamina's testing mode) so tests run fast;
-a provider's own Retry-After is still honoured, since that is a rule the tests check.
+`testing()` turns waiting off (like stamina's testing mode) so tests run fast, or scales it
+down so a test can still watch a long Retry-After being honoured without holding a worker.
 """
 
 from __future__ import annotations
@@ -23,25 +23,21 @@ from typing import Iterator
 #: few enough that a broken row fails within seconds instead of holding up the batch.
 DEFAULT_MAX_ATTEMPTS = 5
 
-_backoff_enabled = True
+_wait_scale = 1.0
 
 
 @contextlib.contextmanager
-def testing(*, backoff: bool = False) -> Iterator[None]:
-    """Turn the jittered backoff off (or on) for the duration; restores the old setting."""
-    global _backoff_enabled
-    before = _backoff_enabled
-    _backoff_enabled = backoff
+def testing(*, wait_scale: float = 0.0) -> Iterator[None]:
+    """Testing mode: every retry wait (backoff and the provider's Retry-After) is multiplied by
+    `wait_scale` — 0 (default) turns waiting off; 0.01 keeps the order of waits but makes a
+    10-minute Retry-After last 6 s. Restores the old setting afterwards."""
+    global _wait_scale
+    before = _wait_scale
+    _wait_scale = wait_scale
     try:
         yield
     finally:
-        _backoff_enabled = before
-
-
-def set_testing(on: bool) -> None:
-    """Turn testing mode (no backoff waits) on or off for the whole process."""
-    global _backoff_enabled
-    _backoff_enabled = not on
+        _wait_scale = before
 
 
 @dataclass(frozen=True)
@@ -56,11 +52,9 @@ class RetryPolicy:
     def delay(self, attempts_done: int, retry_after: float | None = None) -> float:
         """Seconds to wait before the next attempt, `attempts_done` ≥ 1 attempts in."""
         if retry_after is not None and retry_after > 0:
-            return float(retry_after)
-        if not _backoff_enabled:
-            return 0.0
+            return float(retry_after) * _wait_scale
         base = min(self.initial * 2 ** max(attempts_done - 1, 0), self.maximum)
-        return base * (1 - self.jitter * random.random())
+        return base * (1 - self.jitter * random.random()) * _wait_scale
 
     def exhausted(self, attempts_done: int) -> bool:
         """True when no attempt is left."""

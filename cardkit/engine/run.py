@@ -23,7 +23,7 @@ from cardkit.engine.operations import Op, PhotoShop, build_card, card_fields, pa
 from cardkit.engine.progress import Progress
 from cardkit.engine.results import ResultsFrame, results_frame
 from cardkit.engine.retrying import DEFAULT_MAX_ATTEMPTS, RetryPolicy
-from cardkit.engine.workers import DEFAULT_DEADLINE, Hooks, Pool, now_iso
+from cardkit.engine.workers import DEFAULT_TIMEOUT, Hooks, Pool, now_iso
 from cardkit.errors import InputError
 from cardkit.providers.base import ProviderFailure, Transient
 
@@ -40,7 +40,7 @@ class Run:
                  photo_host: Any = None, region: str = "US", journal: Any = None, resume: bool = True,
                  max_at_once: int | None = None, max_per_second: float | None = None,
                  progress: bool = True, cancel: Any = None, read_first: bool = True,
-                 max_attempts: int = DEFAULT_MAX_ATTEMPTS, deadline: float = DEFAULT_DEADLINE,
+                 max_attempts: int = DEFAULT_MAX_ATTEMPTS, timeout: float = DEFAULT_TIMEOUT,
                  kind: str = "cards") -> None:
         if max_at_once is not None and max_at_once < 1:
             raise InputError(f"max_at_once must be at least 1, not {max_at_once}")
@@ -62,7 +62,7 @@ class Run:
         self.cancel = cancel
         self.read_first = read_first
         self.policy = RetryPolicy(max_attempts=max_attempts)
-        self.deadline = deadline
+        self.timeout = timeout
         self.kind = kind
         self.run_id = uuid.uuid4().hex[:12]
         self.ops: list[Op] = []
@@ -109,7 +109,7 @@ class Run:
         return Pool(provider, size=self.max_at_once or limits.max_at_once, transport=setup.transport,
                     per_second=self.max_per_second or limits.max_per_second, policy=self.policy,
                     hooks=Hooks(self._on_sending, self._on_wrote, self._on_finished), write=self.write,
-                    read_first=self.read_first, budget=budget, deadline=self.deadline)
+                    read_first=self.read_first, budget=budget, deadline=self.timeout)
 
     async def _discover(self, validated: pd.DataFrame, setup: routing.Setup) -> None:
         """Ask each provider for its numbers when some row must be routed by ownership."""

@@ -17,7 +17,7 @@ from cardkit.engine.bridge import run_sync
 from cardkit.engine.limits import RateLimiter
 from cardkit.engine.results import ResultsFrame, results_frame
 from cardkit.engine.retrying import DEFAULT_MAX_ATTEMPTS, RetryPolicy
-from cardkit.engine.workers import DEFAULT_DEADLINE, Connection, now_iso
+from cardkit.engine.workers import DEFAULT_TIMEOUT, Connection, now_iso
 from cardkit.errors import InputError
 from cardkit.providers.base import Permanent, Transient
 
@@ -34,7 +34,7 @@ async def share_card_async(chat: str, *, provider: Any, text: str = "", from_num
     (name, adapter), = setup.providers.items()
     policy = RetryPolicy(max_attempts=max_attempts)
     connection = Connection(adapter, transport=setup.transport, limiter=RateLimiter(None),
-                            deadline=DEFAULT_DEADLINE)
+                            deadline=DEFAULT_TIMEOUT)
     record: dict[str, Any] = {"row": 0, "number": from_number, "provider": name, "action": "none",
                               "started_at": now_iso(), "attempts": 0, "changed": "", "run_id": ""}
     started = time.perf_counter()

@@ -29,7 +29,7 @@ from cardkit.providers._wire import reply_from
 from cardkit.providers.base import Change, Current, Permanent, Provider, Reply, Transient
 
 #: seconds one request may take before the engine gives up on it (and retries)
-DEFAULT_DEADLINE = 30.0
+DEFAULT_TIMEOUT = 30.0
 _READ_METHODS = ("GET", "HEAD")
 
 
@@ -102,7 +102,7 @@ class Pool:
     def __init__(self, provider: Provider, *, size: int, transport: httpx.AsyncBaseTransport | None,
                  per_second: float | None, policy: RetryPolicy, hooks: Hooks, write: bool,
                  read_first: bool = True, budget: WriteBudget | None = None,
-                 deadline: float = DEFAULT_DEADLINE) -> None:
+                 deadline: float = DEFAULT_TIMEOUT) -> None:
         self.provider = provider
         self.size = max(1, size)
         self._transport = transport
@@ -194,6 +194,12 @@ class Pool:
         started = time.perf_counter()
         if op.started_at is None:
             op.started_at = now_iso()
+        if self._write and self.budget is not None:
+            wait = self.budget.next_slot(op.number)
+            if wait > 0:          # the write would exceed the number's budget: come back then
+                op.message = (f"waiting {wait:.0f} s for {provider.name}'s budget of "
+                              f"{self.budget.writes} writes per {self.budget.window:g} s for this number")
+                return wait
         op.attempts += 1
         try:
             if self._read_first or op.in_doubt_run:
@@ -204,13 +210,8 @@ class Pool:
             if change.action in ("unchanged", "unsupported") or not self._write:
                 self._finish_decided(op, change)
                 return 0.0
+            op.action = change.action         # what was attempted, should the write fail
             if self.budget is not None:
-                wait = self.budget.next_slot(op.number)
-                if wait > 0:
-                    op.attempts -= 1          # waiting for the budget is not a try
-                    op.message = (f"waiting {wait:.0f} s for {provider.name}'s budget of "
-                                  f"{self.budget.writes} writes per {self.budget.window:g} s for this number")
-                    return wait
                 self.budget.record(op.number)
                 self._hooks.wrote(op)
             if not op.sent:

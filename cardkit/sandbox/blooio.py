@@ -126,6 +126,10 @@ class BlooioEmulator(Emulator):
         unknown = [name for name in update if name not in CARD_FIELDS]
         if unknown:
             return error(400, f"Unknown field {unknown[0]!r}; allowed: {', '.join(CARD_FIELDS)}")
+        line = self.seed.lines[number]
+        if line.plan not in DEDICATED and any(name in update for name in ("first_name", "last_name", "avatar")):
+            return error(403, "Setting first_name, last_name or avatar is only available on Dedicated "
+                              "Commercial and Dedicated Enterprise plans")
         for name in ("first_name", "last_name"):
             if name in update and update[name] is not None and not isinstance(update[name], str):
                 return error(400, f"{name} must be a string")
@@ -149,10 +153,6 @@ class BlooioEmulator(Emulator):
                     return error(400, f"sharing.{name} must be {'a boolean' if kind is bool else 'an integer'}")
                 if kind is int and value not in (0, 1):
                     return error(400, f"sharing.{name} must be 0 or 1, got {value}")
-        line = self.seed.lines[number]
-        if line.plan not in DEDICATED and any(name in update for name in ("first_name", "last_name", "avatar")):
-            return error(403, "Setting first_name, last_name or avatar is only available on Dedicated "
-                              "Commercial and Dedicated Enterprise plans")
         # all checks passed: apply the merge in one step
         card = self.cards.setdefault(number, {})
         for name in ("first_name", "last_name"):
