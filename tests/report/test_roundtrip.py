@@ -124,3 +124,25 @@ def test_report_from_journal_equals_the_run(first_run):
     )
     assert again.failed_rows().columns.tolist()[:5] == ["Phone", "First Name", "Last Name", "Photo", "Notes"]
     assert again.failed_rows()["First Name"].tolist() == rep.failed_rows()["First Name"].tolist()
+
+
+def test_no_secret_and_no_photo_bytes_in_any_report(first_run, tmp_path):
+    """Every export of a real run is free of the providers' credentials and of image data."""
+    import base64
+    import zipfile
+
+    box, _, rep = first_run
+    secrets = [v for creds in box.credentials.values() for v in creds.values()]
+    photo = (SAMPLE_PHOTOS / "ana.jpg").read_bytes()
+    written = [p for ext in ("xlsx", "html", "json", "csv") for p in rep.to_file(tmp_path / f"r.{ext}")]
+    written += rep.to_file(tmp_path / "s.csv", split=True)
+    for path in written:
+        if path.suffix == ".xlsx":
+            with zipfile.ZipFile(path) as archive:
+                blob = b"".join(archive.read(name) for name in archive.namelist())
+        else:
+            blob = path.read_bytes()
+        for secret in secrets:
+            assert secret.encode() not in blob, f"{path.name} holds a credential"
+        assert b"\xff\xd8\xff" not in blob and b"/9j/" not in blob, f"{path.name} holds JPEG data"
+        assert base64.b64encode(photo[:48]) not in blob
