@@ -162,3 +162,20 @@ def test_a_control_character_fed_back_unfixed_is_still_invalid(tmp_path):
     again = cardkit.validate(cardkit.read_cards(path))
     assert again["first_name"].tolist() == ["Rosa\x07"]
     assert not again["valid"].any()
+
+
+def test_json_records_of_a_real_run_read_back_equal(first_run, tmp_path):
+    """The engine's typed frame (datetimes, nullable ints) survives the JSON export: same values back."""
+    import json
+
+    import pandas as pd
+
+    _, _, rep = first_run
+    data = json.loads(rep.to_file(tmp_path / "r.json")[0].read_text(encoding="utf-8"))
+    back = pd.DataFrame(data["records"])
+    results = rep.results
+    for column in ("started_at", "finished_at"):
+        assert pd.to_datetime(back[column], utc=True).equals(pd.to_datetime(results[column], utc=True))
+    assert back["http_status"].astype("Int64").equals(results["http_status"].astype("Int64"))
+    columns = ["row", "number", "provider", "status", "message"]
+    assert back[columns].values.tolist() == results[columns].values.tolist()
