@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -102,17 +103,18 @@ class Report:
         return cls(results, inputs=inputs, info=info)
 
     # ----------------------------------------------------------------- figures
-    @property
+    # figures are computed once: a Report is a snapshot of one results frame
+    @cached_property
     def counts(self) -> pd.DataFrame:
         """Provider x status counts, with a `total` column."""
         return fig.counts(self.results)
 
-    @property
+    @cached_property
     def failures(self) -> pd.DataFrame:
         """The failed, invalid and skipped operations with their messages and provider codes."""
         return fig.failures(self.results)
 
-    @property
+    @cached_property
     def figures(self) -> fig.Figures:
         return fig.figures(self.results)
 
