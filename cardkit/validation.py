@@ -146,7 +146,7 @@ class _Findings:
         self.items: list[_Problem] = []
 
     def header(self, column: str) -> str:
-        return self._headers.get(column, column)
+        return str(self._headers.get(column, column)).strip()
 
     def add(self, column: str, check: str, positions: Iterable[int], values, details) -> None:
         header = self.header(column)
