@@ -125,3 +125,15 @@ def test_demo_runs_from_any_folder(tmp_path):
     done = cardkit("demo", "--quiet", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "cardkit-demo" / "report.xlsx").exists()
+
+
+def test_retry_with_nothing_left_says_so_and_records_no_empty_run(tmp_path):
+    """A run that ended applied: retry exits 0, says there is nothing to retry, and adds no run."""
+    sheet = tmp_path / "cards.csv"
+    sheet.write_text("Phone,First Name\n(415) 555-2671,Ana\n", encoding="utf-8")
+    journal = tmp_path / "cards.journal.sqlite"
+    assert cardkit("apply", str(sheet), "--sandbox", "--journal", str(journal), "--quiet").returncode == 0
+    done = cardkit("retry", str(journal), "--sandbox")
+    assert done.returncode == 0 and "nothing to retry" in done.stdout
+    runs = json.loads(cardkit("report", str(journal), "--list", "--json").stdout)["runs"]
+    assert len(runs) == 1
