@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.chart import BarChart, Reference
 from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -117,11 +118,28 @@ def _summary_sheet(book: Workbook, report: Report) -> None:
     sheet.append([])
     counts = report.counts
     shown = [c for c in counts.columns if c == "total" or counts[c].any()]
+    header_row = 3 + 15 + 2   # title, phrase, blank, 15 figures, blank → the counts table starts here
     sheet.append([_cell(sheet, c, bold=True) for c in ["provider", *shown]])
     for provider in counts.index:
         sheet.append([_cell(sheet, provider), *(_cell(sheet, int(counts.at[provider, c])) for c in shown)])
     sheet.append([])
     sheet.append([_cell(sheet, "Fix the cells on the Failed sheet and run: cardkit apply <this file> --journal <same journal>")])
+    if len(counts):
+        sheet.add_chart(_outcome_chart(sheet, header_row, len(counts), shown[:-1]), "D3")
+
+
+def _outcome_chart(sheet, header_row: int, providers: int, statuses: list[str]) -> BarChart:
+    """Stacked horizontal bars of the counts table: one bar per provider, a segment per status."""
+    chart = BarChart()
+    chart.type, chart.grouping, chart.overlap = "bar", "stacked", 100
+    chart.title = "Outcomes per provider"
+    chart.height, chart.width = 7.5, 16
+    last = header_row + providers
+    for i, status in enumerate(statuses, start=2):
+        chart.add_data(Reference(sheet, min_col=i, min_row=header_row, max_row=last), titles_from_data=True)
+        chart.series[-1].graphicalProperties.solidFill = STATUS_COLOURS[status][0].lstrip("#").upper()
+    chart.set_categories(Reference(sheet, min_col=1, min_row=header_row + 1, max_row=last))
+    return chart
 
 
 def write_xlsx(report: Report, path: Path) -> Path:
