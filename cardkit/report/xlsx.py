@@ -21,7 +21,7 @@ from openpyxl.utils import get_column_letter
 
 from cardkit.report.core import plain
 from cardkit.report.safe import FORMULA_TRIGGERS, is_dangerous
-from cardkit.report.summary import STATUS_COLOURS
+from cardkit.report.summary import STATUS_COLOURS, nonzero_columns
 from cardkit.report.text import fmt_ms, fmt_rate, fmt_seconds, outcome_phrase
 
 if TYPE_CHECKING:
@@ -106,19 +106,20 @@ def _summary_sheet(book: Workbook, report: Report) -> None:
     sheet.append([_cell(sheet, "cardkit report", bold=True)])
     sheet.append([_cell(sheet, outcome_phrase(report))])
     sheet.append([])
-    for label, value in (
+    lines = (
         ("run id", info.run_id), ("input file", info.source), ("input sha256", info.sha256),
         ("started", info.started_at), ("finished", info.finished_at), ("cardkit", info.cardkit_version),
         ("cards", f.cards), ("operations", f.operations), ("done", f.done), ("needs attention", f.needs_attention),
         ("retries", f"{f.retries} (on {f.retried_operations} operations)"),
         ("latency median", fmt_ms(f.latency_median_ms)), ("latency p95", fmt_ms(f.latency_p95_ms)),
         ("duration", fmt_seconds(f.duration_s)), ("throughput", fmt_rate(f.throughput_per_s)),
-    ):
+    )
+    for label, value in lines:
         sheet.append([_cell(sheet, label, bold=True), _cell(sheet, value)])
     sheet.append([])
     counts = report.counts
-    shown = [c for c in counts.columns if c == "total" or counts[c].any()]
-    header_row = 3 + 15 + 2   # title, phrase, blank, 15 figures, blank → the counts table starts here
+    shown = nonzero_columns(counts)
+    header_row = 3 + len(lines) + 2   # title, phrase, blank, the figures, blank: the counts table
     sheet.append([_cell(sheet, c, bold=True) for c in ["provider", *shown]])
     for provider in counts.index:
         sheet.append([_cell(sheet, provider), *(_cell(sheet, int(counts.at[provider, c])) for c in shown)])
