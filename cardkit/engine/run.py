@@ -141,7 +141,9 @@ class Run:
         found = await asyncio.gather(*(listing(n) for n in names), return_exceptions=True)
         listings: dict[str, list[str]] = {}
         for name, result in zip(names, found):
-            if isinstance(result, ProviderFailure):
+            if isinstance(result, Transient):
+                setup.unlisted[name] = f"gave up after {self.policy.max_attempts} attempts: {result.message}"
+            elif isinstance(result, ProviderFailure):
                 setup.unlisted[name] = result.message
             elif isinstance(result, BaseException):
                 raise result

@@ -244,7 +244,7 @@ class Pool:
                           failure=failure)
                 return 0.0
             op.http_status, op.error_code = failure.http_status, failure.error_code or ""
-            op.message = failure.message
+            op.message = f"retrying after attempt {op.attempts}: {failure.message}"
             return self._policy.delay(op.attempts, failure.retry_after)
         except ProviderFailure as failure:       # neither kind: not worth repeating
             op.finish("failed", failure.message, failure=failure, action=op.action)
