@@ -31,6 +31,12 @@ class ResultsFrame(pd.DataFrame):
     def _constructor(self):  # noqa: D401 - pandas protocol
         return ResultsFrame
 
+    def to_json(self, path_or_buf=None, **kwargs):
+        """`DataFrame.to_json`, with times as ISO-8601 text unless `date_format` says otherwise
+        (pandas' coming default; epoch numbers would lose the UTC marker)."""
+        kwargs.setdefault("date_format", "iso")
+        return super().to_json(path_or_buf, **kwargs)
+
     def counts(self) -> pd.DataFrame:
         """Rows per provider × status (statuses in their fixed order, totals included)."""
         return counts(self)
@@ -58,7 +64,8 @@ def results_frame(records: Iterable[Mapping[str, Any]]) -> ResultsFrame:
     for column in _TIME_COLUMNS:
         frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
     for column in ("number", "provider", "action", "status", "error_code", "message", "changed", "run_id"):
-        frame[column] = frame[column].fillna("").astype(str)
+        # as object first: an all-missing column comes in as float64, which "" can't fill
+        frame[column] = frame[column].astype(object).fillna("").astype(str)
     return ResultsFrame(frame)
 
 

@@ -120,7 +120,7 @@ class Run:
     async def _discover(self, validated: pd.DataFrame, setup: routing.Setup) -> None:
         """Ask each provider for its numbers when some row must be routed by ownership."""
         cells = validated["provider"] if "provider" in validated.columns else pd.Series([""] * len(validated))
-        if not routing.needs_discovery(setup, cells.fillna("").astype(str)):
+        if not routing.needs_discovery(setup, cells.astype(object).fillna("").astype(str)):
             return
 
         async def listing(name: str) -> list[str]:

@@ -273,3 +273,19 @@ def test_progress_bar_shows_done_and_failed_on_a_terminal(sandbox, tmp_path, mon
     monkeypatch.setattr(sys, "stderr", quiet)
     apply(cards, sandbox=Sandbox(), progress=False)
     assert quiet.getvalue() == ""
+
+
+def test_results_frame_fills_all_missing_text_and_writes_iso_times_without_warnings():
+    """A record set whose text columns are all missing, and to_json's times, raise no pandas deprecation."""
+    import json
+    import warnings
+
+    from cardkit.engine.results import results_frame
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        frame = results_frame([{"row": 2, "number": "+14155552671", "status": "applied",
+                                "attempts": 1, "elapsed_ms": 1.0, "finished_at": "2026-11-24T07:00:00+00:00"}])
+        written = json.loads(frame.to_json(orient="records"))
+    assert frame.loc[0, ["error_code", "message", "changed"]].tolist() == ["", "", ""]
+    assert written[0]["finished_at"].startswith("2026-11-24T07:00:00")
