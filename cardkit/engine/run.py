@@ -45,7 +45,7 @@ class Run:
                  max_at_once: int | None = None, max_per_second: float | None = None,
                  progress: bool = True, cancel: Any = None, read_first: bool = True,
                  max_attempts: int = DEFAULT_MAX_ATTEMPTS, timeout: float = DEFAULT_TIMEOUT,
-                 kind: str = "cards") -> None:
+                 kind: str = "cards", as_written: pd.DataFrame | None = None) -> None:
         if max_at_once is not None and max_at_once < 1:
             raise InputError(f"max_at_once must be at least 1, not {max_at_once}")
         if max_per_second is not None and max_per_second <= 0:
@@ -68,6 +68,9 @@ class Run:
         self.policy = RetryPolicy(max_attempts=max_attempts)
         self.timeout = timeout
         self.kind = kind
+        # the user's own rows to journal (user headers, `row` column or index), when `cards`
+        # is not what they wrote — a retry passes the first run's; None: derive from `cards`
+        self.as_written = as_written
         self.run_id = uuid.uuid4().hex[:12]
         self.ops: list[Op] = []
         self.journal: Journal | None = None
@@ -292,7 +295,7 @@ class Run:
                         "max_at_once": self.max_at_once, "max_per_second": self.max_per_second,
                         "max_attempts": self.policy.max_attempts},
         }
-        self.journal.start_run(self.run_id, meta, _as_written_rows(validated))
+        self.journal.start_run(self.run_id, meta, _as_written_rows(validated, self.as_written))
         self.journal.add_ops(self.run_id, (
             (op.seq, op.row, op.number, op.provider_name, self._base_urls.get(op.provider_name, ""),
              op.desired, op.record) for op in self.ops))
@@ -356,9 +359,17 @@ def _validated(cards: Any, region: str) -> pd.DataFrame:
     return validate(cards, region=region)
 
 
-def _as_written_rows(validated: pd.DataFrame) -> Iterable[tuple[int, dict]]:
-    """The user's own columns per row (what `cardkit.reading.as_written` gives back)."""
-    from cardkit.reading import as_written
+def _as_written_rows(validated: pd.DataFrame, given: pd.DataFrame | None = None) -> Iterable[tuple[int, dict]]:
+    """The user's own columns per row: `given`'s rows for the cards run (a retry keeps the
+    first run's headers and extra columns), else what `cardkit.reading.as_written` gives back."""
+    rows = validated["row"].tolist()
+    if given is not None:
+        given = given.set_index("row") if "row" in given.columns else given
+        written = given.reindex(pd.Index(rows, name="row")).astype(object)
+        written = written.where(written.notna(), "")
+    else:
+        from cardkit.reading import as_written
 
-    written = as_written(validated).drop(columns=["valid", "problems"], errors="ignore")
-    return zip(validated["row"].tolist(), written.to_dict("records"))
+        written = as_written(validated)
+    written = written.drop(columns=["valid", "problems"], errors="ignore")
+    return zip(rows, written.to_dict("records"))
