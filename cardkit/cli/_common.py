@@ -72,7 +72,7 @@ def print_json(payload: Any) -> None:
 
 def report_paths(values: list[str] | None) -> list[Path]:
     """Report paths from repeated --out options, checked before any work is done."""
-    from cardkit.report import FORMATS
+    from cardkit.reporting import FORMATS
 
     paths = [Path(v) for v in values or []]
     for path in paths:
@@ -104,6 +104,6 @@ def show_outcome(args: argparse.Namespace, rep, written: list[Path], *, extra: d
 
 
 def _failures(rep) -> list[dict]:
-    from cardkit.report.core import records
+    from cardkit.reporting.core import records
 
     return records(rep.failures)

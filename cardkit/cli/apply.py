@@ -89,7 +89,7 @@ def finish(args: argparse.Namespace, results: Any, cards: Any = None) -> int:
 
 def _write_report(results: Any, cards: Any, path: str) -> None:
     try:
-        from cardkit.report import report
+        from cardkit.reporting import report
     except ImportError:
         report = None
     if report is not None:
