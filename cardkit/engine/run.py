@@ -12,7 +12,7 @@ import asyncio
 import os
 import uuid
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Protocol, runtime_checkable
 
 import pandas as pd
 
@@ -33,19 +33,36 @@ _CANCELLED_IN_FLIGHT = ("cancelled while it was being sent — run again with th
 _BUILD_CHUNK = 500
 
 
+@runtime_checkable
+class Batch(Protocol):
+    """Another kind of batch for the engine to run (the default is contact cards).
+
+    Give one as `Run(..., batch=...)`: the run then asks it for its operations instead of
+    building card operations, and routes by ownership only if `routes` is true. Everything
+    else — pools, limits, retries, journal, resume, results — is the same. The operations'
+    `card` is whatever the providers' `read`/`change`/`write` take (for `cardkit.contacts`,
+    a Contact for `SendblueContacts`); `seq` is set by the run.
+    """
+
+    kind: str        # the journal's and results' name for it ("contacts")
+    routes: bool     # whether rows are routed by which provider owns the number
+
+    async def operations(self, validated: pd.DataFrame, setup: routing.Setup) -> Iterable[Op]:
+        """The operations for the validated rows (invalid rows as finished `invalid` ops)."""
+
+
 class Run:
     """The state of one plan/apply run. Create it, then `await execute()`.
 
-    Other batch kinds reuse the machinery by overriding two steps: `_discover(validated, setup)`
-    (routing) and `_build_ops(validated, setup, photos)` (fill `self.ops`); `cardkit.contacts`
-    does, for Sendblue contact records."""
+    Cards by default; another batch kind (`Batch`) reuses the whole machinery through
+    `batch=` — `cardkit.contacts` does, for Sendblue contact records."""
 
     def __init__(self, cards: Any, providers: Any = "auto", *, write: bool, sandbox: Any = None,
                  photo_host: Any = None, region: str = "US", journal: Any = None, resume: bool = True,
                  max_at_once: int | None = None, max_per_second: float | None = None,
                  progress: bool = True, cancel: Any = None, read_first: bool = True,
                  max_attempts: int = DEFAULT_MAX_ATTEMPTS, timeout: float = DEFAULT_TIMEOUT,
-                 kind: str = "cards", as_written: pd.DataFrame | None = None) -> None:
+                 batch: Batch | None = None, as_written: pd.DataFrame | None = None) -> None:
         if max_at_once is not None and max_at_once < 1:
             raise InputError(f"max_at_once must be at least 1, not {max_at_once}")
         if max_per_second is not None and max_per_second <= 0:
@@ -67,7 +84,8 @@ class Run:
         self.read_first = read_first
         self.policy = RetryPolicy(max_attempts=max_attempts)
         self.timeout = timeout
-        self.kind = kind
+        self.batch = batch
+        self.kind = batch.kind if batch is not None else "cards"
         # the user's own rows to journal (user headers, `row` column or index), when `cards`
         # is not what they wrote — a retry passes the first run's; None: derive from `cards`
         self.as_written = as_written
@@ -122,6 +140,8 @@ class Run:
 
     async def _discover(self, validated: pd.DataFrame, setup: routing.Setup) -> None:
         """Ask each provider for its numbers when some row must be routed by ownership."""
+        if self.batch is not None and not self.batch.routes:
+            return
         cells = validated["provider"] if "provider" in validated.columns else pd.Series([""] * len(validated))
         if not routing.needs_discovery(setup, cells.astype(object).fillna("").astype(str)):
             return
@@ -156,6 +176,11 @@ class Run:
 
     async def _build_ops(self, validated: pd.DataFrame, setup: routing.Setup, photos: PhotoShop) -> None:
         """One Op per row × provider; cards built (photos prepared) for the valid ones."""
+        if self.batch is not None:
+            self.ops = list(await self.batch.operations(validated, setup))
+            for seq, op in enumerate(self.ops):
+                op.seq = seq
+            return
         has_valid = "valid" in validated.columns
         pending: list[tuple[Op, dict[str, str], Any]] = []
         first_seen: dict[tuple[str, str], int] = {}
