@@ -25,8 +25,8 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cardkit.columns import RESULT_COLUMNS  # noqa: E402
-from cardkit.report import Report  # noqa: E402
-from cardkit.report.summary import RunInfo  # noqa: E402
+from cardkit.reporting import Report  # noqa: E402
+from cardkit.reporting.summary import RunInfo  # noqa: E402
 
 REPEAT = 3
 REPEAT_UP_TO = 20_000

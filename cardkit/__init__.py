@@ -64,8 +64,8 @@ _EXPORTS: dict[str, str] = {
     "update_contacts": "cardkit.contacts",
     "update_contacts_async": "cardkit.contacts",
     # reports
-    "Report": "cardkit.report",
-    "report": "cardkit.report",
+    "Report": "cardkit.reporting",
+    "report": "cardkit.reporting",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

@@ -301,39 +301,42 @@ def _body(contact: Contact, fields: tuple[str, ...]) -> dict[str, Any]:
 
 # ---- running the batch (through the engine) ---------------------------------------------------
 
+class ContactsBatch:
+    """The engine's `Batch` for contacts: one Sendblue target, no photos, no routing."""
+
+    kind = "contacts"
+    routes = False          # one target: nothing to route
+
+    async def operations(self, validated: pd.DataFrame, setup: Any) -> list:
+        from cardkit.engine.operations import Op
+
+        target = setup.providers["sendblue"]
+        ops = []
+        for record in validated.to_dict("records"):
+            fields = {c: str(record.get(c) or "") for c in CONTACT_COLUMNS}
+            op = Op(seq=len(ops), row=int(record["row"]), number=fields["number"].strip(),
+                    provider=target, provider_name="sendblue", record=fields)
+            ops.append(op)
+            if not record.get("valid", True):
+                op.finish("invalid", str(record.get("problems") or "the row did not pass the checks"),
+                          action="none")
+                continue
+            contact = contact_from(fields)
+            op.card = contact  # type: ignore[assignment]  # a Contact where cards have a Card
+            op.desired = contact.desired()
+        return ops
+
+
 def _contacts_run(contacts: Any, *, sendblue: Any = None, sandbox: Any = None, create_missing: bool = False,
                   region: str = "US", dry_run: bool = False, **options: Any):
     """The engine run for a contacts batch (built outside the loop, like `cardkit.apply`'s)."""
     from cardkit.engine.run import Run
 
-    class ContactsRun(Run):
-        """The engine's run with contacts for cards: one Sendblue target, no photos, no routing."""
-
-        async def _discover(self, validated, setup) -> None:   # one target: nothing to route
-            return None
-
-        async def _build_ops(self, validated, setup, photos) -> None:
-            from cardkit.engine.operations import Op
-
-            target = setup.providers["sendblue"]
-            for record in validated.to_dict("records"):
-                fields = {c: str(record.get(c) or "") for c in CONTACT_COLUMNS}
-                op = Op(seq=len(self.ops), row=int(record["row"]), number=fields["number"].strip(),
-                        provider=target, provider_name="sendblue", record=fields)
-                self.ops.append(op)
-                if not record.get("valid", True):
-                    op.finish("invalid", str(record.get("problems") or "the row did not pass the checks"),
-                              action="none")
-                    continue
-                contact = contact_from(fields)
-                op.card = contact  # type: ignore[assignment]  # a Contact where cards have a Card
-                op.desired = contact.desired()
-
     frame = _checked(contacts, region)
     box = _sandbox(sandbox)
     adapter = SendblueContacts(_sendblue(sendblue, box), create_missing=create_missing)
-    return ContactsRun(frame, [adapter], write=not dry_run, sandbox=box, region=region, kind="contacts",
-                       **options)
+    return Run(frame, [adapter], write=not dry_run, sandbox=box, region=region, batch=ContactsBatch(),
+               **options)
 
 
 async def update_contacts_async(contacts: Any, **options: Any) -> pd.DataFrame:

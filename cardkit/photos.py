@@ -29,6 +29,7 @@ from PIL import BmpImagePlugin, GifImagePlugin, JpegImagePlugin  # noqa: F401
 from PIL import PngImagePlugin, WebPImagePlugin  # noqa: F401
 
 from cardkit.errors import InputError
+from cardkit.urls import is_url, url_rule_problem
 
 PhotoSource = Union[str, os.PathLike, bytes]
 
@@ -115,26 +116,18 @@ class PhotoError(InputError):
         self.problem = problem
 
 
-def is_url(value: object) -> bool:
-    """True for values that are web addresses rather than files."""
-    text = str(value).strip().lower()
-    return text.startswith(("https://", "http://"))
-
-
 def check_photo(source: PhotoSource, *, spec: PhotoSpec = BLOOIO_PHOTO) -> PhotoCheck:
     """Report whether a photo can be used and what preparing it will fix. Never raises for it.
 
-    An https URL is accepted as a reference (it is downloaded when cards are applied).
+    A URL is accepted as a reference (it is downloaded when cards are applied) when it
+    follows `cardkit.urls`' rule: https, or plain http on loopback (the sandbox's media).
     """
     label = _label(source)
     if isinstance(source, (str, os.PathLike)) and is_url(source):
-        if str(source).strip().lower().startswith("https://"):
+        message = url_rule_problem(str(source))
+        if not message:
             return PhotoCheck(label, ok=True, is_url=True)
-        problem = PhotoProblem(
-            "error", "photo_url", "is a plain http:// address — providers need https://; use an "
-            "https link or a file on this computer",
-        )
-        return PhotoCheck(label, ok=False, problems=(problem,), is_url=True)
+        return PhotoCheck(label, ok=False, problems=(PhotoProblem("error", "photo_url", message),), is_url=True)
     try:
         with _Opened(source, spec, side=1) as opened:
             return PhotoCheck(

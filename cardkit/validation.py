@@ -28,7 +28,8 @@ from cardkit.columns import PROBLEM_COLUMNS, PROVIDERS
 from cardkit.errors import ColumnError, InputError, ValidationFailed
 from cardkit.names import NAME_MAX_LENGTH, clean_name
 from cardkit.phones import _normalize_cached, check_region
-from cardkit.photos import PhotoCheck, check_photo, is_url
+from cardkit.photos import PhotoCheck, check_photo
+from cardkit.urls import is_url
 from cardkit.reading import header_key, read_cards
 
 ON_INVALID = ("flag", "drop", "raise")

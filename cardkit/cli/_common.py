@@ -72,7 +72,7 @@ def print_json(payload: Any) -> None:
 
 def report_paths(values: list[str] | None) -> list[Path]:
     """Report paths from repeated --out options, checked before any work is done."""
-    from cardkit.report import FORMATS
+    from cardkit.reporting import FORMATS
 
     paths = [Path(v) for v in values or []]
     for path in paths:
@@ -94,16 +94,25 @@ def write_reports(rep, paths: list[Path], *, split: bool = False) -> list[Path]:
     return written
 
 
-def show_outcome(args: argparse.Namespace, rep, written: list[Path], *, extra: dict | None = None) -> int:
-    """Print the report's summary (or JSON), the files written, and return the exit code."""
+def show_outcome(args: argparse.Namespace, rep, written: list[Path], *, extra: dict | None = None,
+                 run: dict | None = None, notes: tuple[str, ...] = ()) -> int:
+    """Print the report's summary (or JSON), the files written, and return the exit code.
+
+    Every command that ends with results (apply, plan, contacts, report, retry, demo) ends
+    here, so they print the same text and the same JSON shape: `run` (the report's run
+    info, plus `run`'s keys), `totals`, `counts`, `ok`, `failures`, `written`, and `extra`'s
+    keys. `notes` are extra lines for a person (not in the JSON).
+    """
     if getattr(args, "json", False):
-        print_json({**rep.summary(), "failures": _failures(rep), "written": [str(p) for p in written], **(extra or {})})
+        summary = rep.summary()
+        summary["run"] = {**summary["run"], **(run or {})}
+        print_json({**summary, "failures": _failures(rep), "written": [str(p) for p in written], **(extra or {})})
     else:
-        say(args, rep.summary_text(), *(f"wrote {p}" for p in written))
+        say(args, rep.summary_text(), *notes, *(f"wrote {p}" for p in written))
     return EXIT_OK if rep.ok else EXIT_ROWS_FAILED
 
 
 def _failures(rep) -> list[dict]:
-    from cardkit.report.core import records
+    from cardkit.reporting.core import records
 
     return records(rep.failures)

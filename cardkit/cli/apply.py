@@ -2,17 +2,16 @@
 
 `add_run_options(parser)` adds the options every run-like command shares (`retry` and `demo`
 reuse it); `run_kwargs(args)` turns them into the library's keyword arguments and
-`finish(args, results, cards)` prints the summary, writes the report and picks the exit code.
+`finish(args, results, cards)` writes the report and ends like every other command
+(`_common.show_outcome`: the same summary text and JSON shape).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from typing import Any
 
-from cardkit.cli._common import add_command
+from cardkit.cli._common import add_command, report_paths, show_outcome, write_reports
 from cardkit.errors import InputError
 
 
@@ -26,8 +25,7 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--journal", metavar="PATH", help="the run journal (SQLite); default: beside the "
                                                           "input as NAME.journal.sqlite (none with --sandbox)")
     parser.add_argument("--no-journal", action="store_true", help="keep no journal (no resume)")
-    parser.add_argument("--report", metavar="PATH", help="write the results to PATH (.csv; .xlsx/.html/.json "
-                                                         "when cardkit.report is installed)")
+    parser.add_argument("--report", metavar="PATH", help="write the report to PATH (.xlsx, .csv, .html or .json)")
     parser.add_argument("--concurrency", type=_positive_int, metavar="N",
                         help="requests in flight per provider (default: the provider's own limit)")
     parser.add_argument("--sandbox", action="store_true",
@@ -67,37 +65,19 @@ def run_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def finish(args: argparse.Namespace, results: Any, cards: Any = None) -> int:
-    """Print, write the report, and return the exit code (0 all done, 1 rows failed/invalid)."""
-    if args.report:
-        _write_report(results, cards, args.report)
-    if args.json:
-        payload = {"run": dict(results.attrs.get("cardkit", {})),
-                   "counts": {s: int(n) for s, n in results["status"].value_counts().items()},
-                   "results": json.loads(results.to_json(orient="records", date_format="iso"))}
-        print(json.dumps(payload, indent=1, default=str))
-    elif not args.quiet:
-        print(results.summary())
-        journal = results.attrs.get("cardkit", {}).get("journal")
-        if journal:
-            print(f"\njournal: {journal} (run again with it to resume; `cardkit retry {journal}` "
-                  "re-runs the failed rows)")
-        if args.report:
-            print(f"report: {args.report}")
-    bad = ~results["status"].isin(["applied", "unchanged", "planned"])
-    return 1 if bool(bad.any()) else 0
+    """Write the report, print the shared summary (or JSON, with every result row), and return
+    the exit code (0 all done, 1 rows failed/invalid/skipped)."""
+    from cardkit.reporting import report
+    from cardkit.reporting.core import records
 
-
-def _write_report(results: Any, cards: Any, path: str) -> None:
-    try:
-        from cardkit.report import report
-    except ImportError:
-        report = None
-    if report is not None:
-        report(results, cards=cards).to_file(path)
-        return
-    if not path.lower().endswith(".csv"):
-        raise InputError(f"--report {path!r}: only .csv can be written here — name the file .csv")
-    results.to_csv(path, index=False)
+    rep = report(results, cards=cards)
+    written = write_reports(rep, report_paths([args.report] if args.report else []))
+    run = dict(results.attrs.get("cardkit", {}))
+    journal = run.get("journal")
+    notes = (f"journal: {journal} (run again with it to resume; `cardkit retry {journal}` "
+             "re-runs the failed rows)",) if journal else ()
+    return show_outcome(args, rep, written, run=run, notes=notes,
+                        extra={"results": records(results)} if args.json else None)
 
 
 def _read(args: argparse.Namespace):
@@ -110,6 +90,7 @@ def _run(args: argparse.Namespace, *, write: bool) -> int:
     import cardkit.engine as engine
 
     kwargs = run_kwargs(args)
+    report_paths([args.report] if args.report else [])   # a bad --report fails before any work
     cards = _read(args)
     if write:
         results = engine.apply(cards, args.provider, dry_run=args.dry_run, **kwargs)

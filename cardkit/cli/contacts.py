@@ -31,7 +31,7 @@ def register(sub) -> None:
     parser.add_argument("--sandbox", action="store_true",
                         help="run against the built-in provider sandbox (no account, no network)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar, no summary (exit code only)")
-    parser.add_argument("--json", action="store_true", help="print the results as JSON instead of the summary")
+    parser.add_argument("--json", action="store_true", help="print the summary and every result row as JSON instead")
     parser.set_defaults(func=run, photo_host=None)
 
 

@@ -10,7 +10,7 @@ from cardkit.cli._common import (
 
 
 def run(args: argparse.Namespace) -> int:
-    from cardkit.report import Report
+    from cardkit.reporting import Report
 
     if args.list:
         return _list(args)
@@ -22,8 +22,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from cardkit.report.core import records
-    from cardkit.report.sources import list_runs
+    from cardkit.reporting.core import records
+    from cardkit.reporting.sources import list_runs
 
     runs = list_runs(args.journal)
     if args.json:

@@ -10,8 +10,8 @@ from cardkit.errors import InputError
 def run(args: argparse.Namespace) -> int:
     from cardkit.cli.apply import run_kwargs
     from cardkit.engine import Journal, retry
-    from cardkit.report import report
-    from cardkit.report.sources import existing_journal
+    from cardkit.reporting import report
+    from cardkit.reporting.sources import existing_journal
 
     if args.journal or args.no_journal:
         raise InputError("retry records its run in the journal it reads — drop --journal/--no-journal")

@@ -23,7 +23,7 @@ from typing import Any, Mapping
 import httpx
 
 from cardkit.errors import InputError
-from cardkit.photos import is_url
+from cardkit.urls import is_url
 from cardkit.providers.base import Card, Permanent, Provider, ProviderFailure, Sharing
 
 _PHOTO_THREADS = 4

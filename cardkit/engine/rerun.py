@@ -29,13 +29,16 @@ def _retry_run(journal_path: str | os.PathLike[str], providers: Any, run_id: str
                 f"run {run_id} in {str(journal_path)!r} is a {info['kind']} run: run its sheet again "
                 "with the same journal (resume skips what was applied) — retry re-runs cards runs")
         cards = journal.cards(run_id, only_unfinished=True)
+        # what the user wrote (their headers, their extra columns), kept run after run
+        written = journal.inputs(run_id)
     cards["valid"] = True
     cards["problems"] = ""
     cards.attrs["cardkit"] = {"source": info.get("source"), "sha256": info.get("sha256")}
     if providers is None:
         providers = ",".join(info["providers"]) or "auto"
     options.setdefault("region", info["options"].get("region", "US"))
-    return Run(cards, providers, write=not options.pop("dry_run", False), journal=journal_path, **options)
+    return Run(cards, providers, write=not options.pop("dry_run", False), journal=journal_path,
+               as_written=written, **options)
 
 
 async def retry_async(journal_path: str | os.PathLike[str], providers: Any = None, *,

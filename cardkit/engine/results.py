@@ -31,14 +31,20 @@ class ResultsFrame(pd.DataFrame):
     def _constructor(self):  # noqa: D401 - pandas protocol
         return ResultsFrame
 
+    def to_json(self, path_or_buf=None, **kwargs):
+        """`DataFrame.to_json`, with times as ISO-8601 text unless `date_format` says otherwise
+        (pandas' coming default; epoch numbers would lose the UTC marker)."""
+        kwargs.setdefault("date_format", "iso")
+        return super().to_json(path_or_buf, **kwargs)
+
     def counts(self) -> pd.DataFrame:
-        """Rows per provider × status (statuses in their fixed order, totals included)."""
-        return counts(self)
+        """Rows per provider × status (statuses that occur, in their fixed order; totals included)."""
+        return shown_counts(self)
 
     def _repr_html_(self) -> str | None:
         if not set(RESULT_COLUMNS) <= set(self.columns):
             return pd.DataFrame._repr_html_(self)
-        table = counts(self)
+        table = shown_counts(self)
         heading = "<p><b>cardkit results</b>: " + html.escape(_headline(self)) + "</p>"
         return heading + table.to_html() + pd.DataFrame(self)._repr_html_()
 
@@ -58,19 +64,41 @@ def results_frame(records: Iterable[Mapping[str, Any]]) -> ResultsFrame:
     for column in _TIME_COLUMNS:
         frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
     for column in ("number", "provider", "action", "status", "error_code", "message", "changed", "run_id"):
-        frame[column] = frame[column].fillna("").astype(str)
+        # as object first: an all-missing column comes in as float64, which "" can't fill
+        frame[column] = frame[column].astype(object).fillna("").astype(str)
     return ResultsFrame(frame)
 
 
-def counts(results: pd.DataFrame) -> pd.DataFrame:
-    """Rows per provider × status, with totals; statuses in their fixed order."""
-    providers = results["provider"].replace("", NO_PROVIDER)
-    table = pd.crosstab(providers, results["status"], margins=True, margins_name="total")
-    order = [s for s in STATUSES if s in table.columns] + ["total"]
-    table = table.reindex(columns=order, fill_value=0)
-    table.columns.name = None
+def counts(results: pd.DataFrame, *, total_row: bool = False) -> pd.DataFrame:
+    """Provider × status counts: every status a column (in `STATUSES` order), plus `total`.
+
+    The one count every view uses (ResultsFrame, reports, CLI); "(no provider)" sorts last.
+    `total_row` adds a `total` row under the providers.
+    """
+    provider = results["provider"].astype(object).where(results["provider"].notna(), "")
+    frame = pd.DataFrame({"provider": provider.map(lambda p: p if p else NO_PROVIDER),
+                          "status": results["status"].astype(object)})
+    table = pd.crosstab(frame["provider"], frame["status"]) if len(frame) else pd.DataFrame()
+    extra = [s for s in table.columns if s not in STATUSES]
+    table = table.reindex(columns=list(STATUSES) + extra, fill_value=0)
+    table = table.loc[sorted(table.index, key=lambda p: (p == NO_PROVIDER, p))]
+    table["total"] = table.sum(axis=1)
+    if total_row:
+        table.loc["total"] = table.sum(axis=0)
     table.index.name = "provider"
-    return table
+    table.columns.name = None
+    return table.astype("int64")
+
+
+def nonzero_columns(counts: pd.DataFrame) -> list[str]:
+    """The statuses that occur, and `total`: what a counts table shows."""
+    return [c for c in counts.columns if c == "total" or counts[c].any()]
+
+
+def shown_counts(results: pd.DataFrame) -> pd.DataFrame:
+    """`counts` with a total row and only the statuses that occur: the table people read."""
+    table = counts(results, total_row=True)
+    return table[nonzero_columns(table)]
 
 
 def _headline(results: pd.DataFrame) -> str:
@@ -83,7 +111,7 @@ def summary(results: pd.DataFrame, *, limit: int = 20) -> str:
     """A few lines for a terminal: the headline, counts, then each failed/invalid row."""
     if results.empty:
         return "nothing to do: no rows"
-    lines = [_headline(results), "", counts(results).to_string(), ""]
+    lines = [_headline(results), "", shown_counts(results).to_string(), ""]
     bad = results[results["status"].isin(["failed", "invalid"])]
     for record in bad.head(limit).itertuples(index=False):
         where = f" → {record.provider}" if record.provider else ""

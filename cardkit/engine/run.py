@@ -12,7 +12,7 @@ import asyncio
 import os
 import uuid
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Protocol, runtime_checkable
 
 import pandas as pd
 
@@ -33,19 +33,36 @@ _CANCELLED_IN_FLIGHT = ("cancelled while it was being sent — run again with th
 _BUILD_CHUNK = 500
 
 
+@runtime_checkable
+class Batch(Protocol):
+    """Another kind of batch for the engine to run (the default is contact cards).
+
+    Give one as `Run(..., batch=...)`: the run then asks it for its operations instead of
+    building card operations, and routes by ownership only if `routes` is true. Everything
+    else — pools, limits, retries, journal, resume, results — is the same. The operations'
+    `card` is whatever the providers' `read`/`change`/`write` take (for `cardkit.contacts`,
+    a Contact for `SendblueContacts`); `seq` is set by the run.
+    """
+
+    kind: str        # the journal's and results' name for it ("contacts")
+    routes: bool     # whether rows are routed by which provider owns the number
+
+    async def operations(self, validated: pd.DataFrame, setup: routing.Setup) -> Iterable[Op]:
+        """The operations for the validated rows (invalid rows as finished `invalid` ops)."""
+
+
 class Run:
     """The state of one plan/apply run. Create it, then `await execute()`.
 
-    Other batch kinds reuse the machinery by overriding two steps: `_discover(validated, setup)`
-    (routing) and `_build_ops(validated, setup, photos)` (fill `self.ops`); `cardkit.contacts`
-    does, for Sendblue contact records."""
+    Cards by default; another batch kind (`Batch`) reuses the whole machinery through
+    `batch=` — `cardkit.contacts` does, for Sendblue contact records."""
 
     def __init__(self, cards: Any, providers: Any = "auto", *, write: bool, sandbox: Any = None,
                  photo_host: Any = None, region: str = "US", journal: Any = None, resume: bool = True,
                  max_at_once: int | None = None, max_per_second: float | None = None,
                  progress: bool = True, cancel: Any = None, read_first: bool = True,
                  max_attempts: int = DEFAULT_MAX_ATTEMPTS, timeout: float = DEFAULT_TIMEOUT,
-                 kind: str = "cards") -> None:
+                 batch: Batch | None = None, as_written: pd.DataFrame | None = None) -> None:
         if max_at_once is not None and max_at_once < 1:
             raise InputError(f"max_at_once must be at least 1, not {max_at_once}")
         if max_per_second is not None and max_per_second <= 0:
@@ -67,7 +84,11 @@ class Run:
         self.read_first = read_first
         self.policy = RetryPolicy(max_attempts=max_attempts)
         self.timeout = timeout
-        self.kind = kind
+        self.batch = batch
+        self.kind = batch.kind if batch is not None else "cards"
+        # the user's own rows to journal (user headers, `row` column or index), when `cards`
+        # is not what they wrote — a retry passes the first run's; None: derive from `cards`
+        self.as_written = as_written
         self.run_id = uuid.uuid4().hex[:12]
         self.ops: list[Op] = []
         self.journal: Journal | None = None
@@ -119,8 +140,10 @@ class Run:
 
     async def _discover(self, validated: pd.DataFrame, setup: routing.Setup) -> None:
         """Ask each provider for its numbers when some row must be routed by ownership."""
+        if self.batch is not None and not self.batch.routes:
+            return
         cells = validated["provider"] if "provider" in validated.columns else pd.Series([""] * len(validated))
-        if not routing.needs_discovery(setup, cells.fillna("").astype(str)):
+        if not routing.needs_discovery(setup, cells.astype(object).fillna("").astype(str)):
             return
 
         async def listing(name: str) -> list[str]:
@@ -141,7 +164,9 @@ class Run:
         found = await asyncio.gather(*(listing(n) for n in names), return_exceptions=True)
         listings: dict[str, list[str]] = {}
         for name, result in zip(names, found):
-            if isinstance(result, ProviderFailure):
+            if isinstance(result, Transient):
+                setup.unlisted[name] = f"gave up after {self.policy.max_attempts} attempts: {result.message}"
+            elif isinstance(result, ProviderFailure):
                 setup.unlisted[name] = result.message
             elif isinstance(result, BaseException):
                 raise result
@@ -151,6 +176,11 @@ class Run:
 
     async def _build_ops(self, validated: pd.DataFrame, setup: routing.Setup, photos: PhotoShop) -> None:
         """One Op per row × provider; cards built (photos prepared) for the valid ones."""
+        if self.batch is not None:
+            self.ops = list(await self.batch.operations(validated, setup))
+            for seq, op in enumerate(self.ops):
+                op.seq = seq
+            return
         has_valid = "valid" in validated.columns
         pending: list[tuple[Op, dict[str, str], Any]] = []
         first_seen: dict[tuple[str, str], int] = {}
@@ -290,7 +320,7 @@ class Run:
                         "max_at_once": self.max_at_once, "max_per_second": self.max_per_second,
                         "max_attempts": self.policy.max_attempts},
         }
-        self.journal.start_run(self.run_id, meta, _as_written_rows(validated))
+        self.journal.start_run(self.run_id, meta, _as_written_rows(validated, self.as_written))
         self.journal.add_ops(self.run_id, (
             (op.seq, op.row, op.number, op.provider_name, self._base_urls.get(op.provider_name, ""),
              op.desired, op.record) for op in self.ops))
@@ -354,9 +384,17 @@ def _validated(cards: Any, region: str) -> pd.DataFrame:
     return validate(cards, region=region)
 
 
-def _as_written_rows(validated: pd.DataFrame) -> Iterable[tuple[int, dict]]:
-    """The user's own columns per row (what `cardkit.reading.as_written` gives back)."""
-    from cardkit.reading import as_written
+def _as_written_rows(validated: pd.DataFrame, given: pd.DataFrame | None = None) -> Iterable[tuple[int, dict]]:
+    """The user's own columns per row: `given`'s rows for the cards run (a retry keeps the
+    first run's headers and extra columns), else what `cardkit.reading.as_written` gives back."""
+    rows = validated["row"].tolist()
+    if given is not None:
+        given = given.set_index("row") if "row" in given.columns else given
+        written = given.reindex(pd.Index(rows, name="row")).astype(object)
+        written = written.where(written.notna(), "")
+    else:
+        from cardkit.reading import as_written
 
-    written = as_written(validated).drop(columns=["valid", "problems"], errors="ignore")
-    return zip(validated["row"].tolist(), written.to_dict("records"))
+        written = as_written(validated)
+    written = written.drop(columns=["valid", "problems"], errors="ignore")
+    return zip(rows, written.to_dict("records"))

@@ -53,7 +53,8 @@ async def share_card_async(chat: str, *, provider: Any, text: str = "", from_num
                 if policy.exhausted(record["attempts"]):
                     record.update(status="failed", http_status=failure.http_status,
                                   error_code=failure.error_code,
-                                  message=f"gave up after {record['attempts']} attempts: {failure.message}")
+                                  message=f"gave up after {record['attempts']} attempts: {failure.message} — "
+                                          "share the card again later")
                     break
                 await asyncio.sleep(policy.delay(record["attempts"], failure.retry_after))
     finally:

@@ -99,14 +99,16 @@ class Connection:
         except Exception as exc:
             kind = failure_kind(exc)
             if kind == "timeout":
-                raise Transient(f"{label} did not answer within {self._deadline:g} s — will check and retry",
-                                wrote_maybe=writes) from None
+                raise Transient(f"{label} did not answer within {self._deadline:g} s"
+                                + (" (the write may have landed: it is read back before any resend)"
+                                   if writes else ""), wrote_maybe=writes) from None
             if kind == "connect":
                 raise Transient(f"could not connect to {label} at {self._base} ({type(exc).__name__}) — "
                                 "check the network or the base URL") from None
             if kind == "broken":
-                raise Transient(f"the connection to {label} broke ({type(exc).__name__}) — will check "
-                                "and retry", wrote_maybe=writes) from None
+                raise Transient(f"the connection to {label} broke ({type(exc).__name__})"
+                                + (" (the write may have landed: it is read back before any resend)"
+                                   if writes else ""), wrote_maybe=writes) from None
             raise
         return reply_from(httpx.Response(status, headers=raw_headers, content=content))
 
@@ -244,7 +246,7 @@ class Pool:
                           failure=failure)
                 return 0.0
             op.http_status, op.error_code = failure.http_status, failure.error_code or ""
-            op.message = failure.message
+            op.message = f"retrying after attempt {op.attempts}: {failure.message}"
             return self._policy.delay(op.attempts, failure.retry_after)
         except ProviderFailure as failure:       # neither kind: not worth repeating
             op.finish("failed", failure.message, failure=failure, action=op.action)

@@ -81,6 +81,8 @@ class Transient(ProviderFailure):
     `retry_after` is the provider's own wait in seconds (Retry-After), when it gave one.
     `wrote_maybe` is True when a write may have landed (timeout after sending a write): the
     engine then reads back before re-sending, where the provider can be read.
+    The message describes the failure only (no "will retry"): whether it is retried or given
+    up on is the engine's to say, and it says so in the row's message.
     """
 
     def __init__(self, message: str, *, retry_after: float | None = None,

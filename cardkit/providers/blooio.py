@@ -243,6 +243,6 @@ def _failure(reply: Reply, doing: str, *, todo: str = ""):
                  "and that its plan allows it",
             404: f"not found while {doing}: check the number is one of this API key's numbers",
             409: f"conflict while {doing}: read the current state and try again",
-        }.get(status, f"while {doing}; will retry" if transient else f"while {doing}")
+        }.get(status, f"temporary failure while {doing}" if transient else f"while {doing}")
     wait = _wire.retry_after(reply) if transient else None
     return _wire.fail("Blooio", reply, transient=transient, code=code, said=said, todo=todo, wait=wait)

@@ -154,10 +154,10 @@ _TODO = {
     "2011": "the feature is not enabled for this account — contact Linq support",
     "2012": "the line has no active contact card: apply a card to it first",
     "2015": "conflicts with the card's current state: run again to re-read it",
-    "2022": "the card setup did not complete on the device; will retry in a few seconds",
+    "2022": "the card setup did not complete on the device yet (temporary: it usually does within a few seconds)",
     "2027": "the line is temporarily ineligible for new activity: try again once Linq lists it as eligible",
-    "3006": "Linq had an internal error; will retry (contact Linq support with the trace id if it persists)",
-    "4004": f"Linq's upstream write is rate-limited; will wait at least {WAIT_4004:g} s (retrying sooner extends it)",
+    "3006": "Linq had an internal error (temporary; contact Linq support with the trace id if it persists)",
+    "4004": f"Linq's upstream write is rate-limited; it needs at least {WAIT_4004:g} s between attempts (retrying sooner extends it)",
     "5002": "Linq could not download the photo: make the URL publicly reachable",
     "5004": "the photo's file type was refused: use a JPEG or PNG",
     "5005": "the photo is too large: use a smaller image",
@@ -179,7 +179,7 @@ def _failure(reply: Reply, doing: str):
         todo = ("Linq allows 3 card writes per 10 minutes per number (1 share per chat per 5 min): "
                 "waiting as it asks")
     elif not todo:
-        todo = f"failed while {doing}" + ("; will retry" if transient else "")
+        todo = f"failed while {doing}" + (" (a temporary failure)" if transient else "")
     if body.get("trace_id"):
         todo += f" (trace_id {body['trace_id']})"
     wait = _wire.retry_after(reply, error.get("retry_after")) if transient else None

@@ -12,16 +12,15 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
-import ipaddress
 from typing import Protocol, runtime_checkable
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin
 
 import httpx
 
 from cardkit.providers.base import Card, Permanent, Transient
+# The URL rule lives in the model layer so validation applies the very same one.
+from cardkit.urls import LOCAL_HOSTS, is_local_host, redact, url_problem  # noqa: F401
 
-#: Hosts where plain http is accepted: loopback, and the in-process sandbox's made-up origin.
-LOCAL_HOSTS = frozenset({"localhost", "sandbox.local"})
 DEFAULT_MAX_BYTES = 10_000_000
 DEFAULT_TIMEOUT = 20.0
 MAX_REDIRECTS = 5
@@ -79,44 +78,6 @@ class SandboxPhotoHost:
             raise Permanent(f"the sandbox media host gave no URL ({response.text[:200]})")
         self._uploaded[key] = url
         return url
-
-
-def redact(url: str) -> str:
-    """The URL without query or fragment (presigned URLs carry credentials there)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparseable URL>"
-    shown = urlunsplit((parts.scheme, parts.netloc.rsplit("@", 1)[-1], parts.path, "", ""))
-    return shown + ("?…" if parts.query else "")
-
-
-def is_local_host(host: str) -> bool:
-    """Loopback addresses, `localhost`, and the in-process sandbox's origin."""
-    host = host.strip("[]").lower()
-    if host in LOCAL_HOSTS:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def url_problem(url: str) -> str:
-    """Why `url` can't be used as a photo URL ("" when it can): https, or http on loopback."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return f"photo URL {url!r} can't be parsed"
-    host = parts.hostname or ""
-    if not host:
-        return f"photo URL {redact(url)!r} has no host — give a full https:// URL"
-    if parts.scheme == "https":
-        return ""
-    if parts.scheme == "http" and is_local_host(host):
-        return ""
-    return (f"photo URL {redact(url)!r} must use https:// (plain http is accepted only on "
-            "loopback) — providers download the photo and refuse insecure links")
 
 
 def has_photo(card: Card) -> bool:

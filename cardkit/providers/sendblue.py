@@ -127,13 +127,13 @@ def failure(reply: Reply, doing: str, *, photo_url: str = ""):
         403: f"your Sendblue account does not own this number ({doing}): use the account that "
              "owns it, or route the row to its provider",
         404: f"no active Sendblue number matches ({doing}): check the number is one of your lines",
-        503: "the line's device is temporarily unavailable; will retry",
+        503: "the line's device is temporarily unavailable",
     }.get(status, "")
     if about_photo:
         where = f" {redact(photo_url)}" if photo_url else ""
         todo = (f"Sendblue could not use the photo{where}: make it a public, direct https link to "
                 "a JPEG or PNG and run again")
     elif not todo:
-        todo = f"failed while {doing}" + ("; will retry" if transient else "")
+        todo = f"failed while {doing}" + (" (a temporary failure)" if transient else "")
     wait = _wire.retry_after(reply) if transient else None
     return _wire.fail("Sendblue", reply, transient=transient, code=code, said=said, todo=todo, wait=wait)

@@ -137,3 +137,20 @@ def test_retry_with_nothing_left_says_so_and_records_no_empty_run(tmp_path):
     assert done.returncode == 0 and "nothing to retry" in done.stdout
     runs = json.loads(cardkit("report", str(journal), "--list", "--json").stdout)["runs"]
     assert len(runs) == 1
+
+
+def test_apply_plan_and_report_print_the_same_summary_and_json_shape(demo_dir, tmp_path):
+    """apply/plan --json have report's keys (plus every result row); their text is report's text."""
+    sheet = tmp_path / "cards.csv"
+    sheet.write_text("Phone,First Name\n+14155552671,Ana\n555-0100,Bo\n", encoding="utf-8")
+    shown = json.loads(cardkit("report", str(demo_dir / "demo.journal.sqlite"), "--json").stdout)
+    for command in ("plan", "apply"):
+        done = cardkit(command, str(sheet), "--sandbox", "--provider", "blooio", "--json")
+        assert done.returncode == 1, done.stderr                 # row 3 is invalid
+        data = json.loads(done.stdout)
+        assert set(data) == set(shown) | {"results"}
+        assert set(shown["run"]) <= set(data["run"]) and set(shown["totals"]) == set(data["totals"])
+        assert [f["row"] for f in data["failures"]] == [3] and len(data["results"]) == 2
+        text = cardkit(command, str(sheet), "--sandbox", "--provider", "blooio").stdout
+        assert "2 cards → 2 operations: " in text and "needs attention (1):" in text
+        assert "row 3 555-0100 blooio invalid:" in text

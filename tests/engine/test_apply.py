@@ -273,3 +273,35 @@ def test_progress_bar_shows_done_and_failed_on_a_terminal(sandbox, tmp_path, mon
     monkeypatch.setattr(sys, "stderr", quiet)
     apply(cards, sandbox=Sandbox(), progress=False)
     assert quiet.getvalue() == ""
+
+
+def test_results_frame_fills_all_missing_text_and_writes_iso_times_without_warnings():
+    """A record set whose text columns are all missing, and to_json's times, raise no pandas deprecation."""
+    import json
+    import warnings
+
+    from cardkit.engine.results import results_frame
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        frame = results_frame([{"row": 2, "number": "+14155552671", "status": "applied",
+                                "attempts": 1, "elapsed_ms": 1.0, "finished_at": "2026-11-24T07:00:00+00:00"}])
+        written = json.loads(frame.to_json(orient="records"))
+    assert frame.loc[0, ["error_code", "message", "changed"]].tolist() == ["", "", ""]
+    assert written[0]["finished_at"].startswith("2026-11-24T07:00:00")
+
+
+def test_results_frame_and_report_count_alike(tmp_path):
+    """ResultsFrame.counts() and Report.counts come from one count: same figures per provider and status."""
+    import cardkit.reporting
+
+    box = Sandbox(fault_rate=1.0, fault_mix={"error": 1.0})
+    rows = [{"Phone": BLOOIO, "First Name": "Ana"}, {"Phone": "555-0100", "First Name": "Bo"},
+            {"Phone": LINQ, "First Name": "Cy"}]
+    results = apply(cards_of(rows, tmp_path), "blooio,linq", sandbox=box, progress=False, max_attempts=1)
+    mine, theirs = results.counts(), cardkit.reporting.report(results).counts
+    assert mine.loc["total", "total"] == len(results) == theirs["total"].sum()
+    for provider in theirs.index:
+        for status in mine.columns:
+            assert mine.loc[provider, status] == theirs.loc[provider, status]
+    assert list(theirs.index)[-1] == "(no provider)" and "invalid" in mine.columns

@@ -36,7 +36,7 @@ def test_apply_exits_1_and_lists_failed_and_invalid_rows(tmp_path):
                                                         {"Phone": SENDBLUE, "First Name": "NoPhoto"}])
     done = cardkit("apply", str(sheet), "--sandbox")
     assert done.returncode == 1
-    assert "row 4 555-0100: invalid:" in done.stdout
+    assert "row 4 555-0100 invalid:" in done.stdout      # the shared summary (report, retry, demo alike)
     assert "row 5 " in done.stdout and "sendblue" in done.stdout
 
 

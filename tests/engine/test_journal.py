@@ -124,6 +124,26 @@ def test_retry_reruns_only_what_did_not_finish(tmp_path):
         assert len(opened.runs()) == 2
 
 
+def test_retries_journal_the_users_own_headers_and_columns_run_after_run(tmp_path):
+    """A retry, and a retry of that retry, store the first run's as-written inputs, so reports show the user's headers."""
+    box = Sandbox(fault_rate=1.0, fault_mix={"error": 1.0})
+    journal = tmp_path / "j.sqlite"
+    rows = [{"Phone": BLOOIO, "First Name": "Ana", "Team": "north"},
+            {"Phone": BLOOIO_2, "First Name": "Ben", "Team": "south"}]
+    apply(cards_of(rows, tmp_path), "blooio", sandbox=box, journal=journal, progress=False, max_attempts=1)
+    retry(journal, sandbox=box, progress=False, max_attempts=1)
+    last = retry(journal, sandbox=Sandbox(), progress=False)
+    assert last["status"].tolist() == ["applied", "applied"]
+    with Journal(journal) as opened:
+        runs = opened.runs()["run_id"].tolist()
+        assert len(runs) == 3
+        first, *retried = (opened.inputs(run_id) for run_id in runs)
+        for inputs in retried:
+            assert list(inputs.columns) == ["row", "Phone", "First Name", "Team"]
+            assert inputs.to_dict("records") == first.to_dict("records")
+    assert first["Team"].tolist() == ["north", "south"]
+
+
 def test_secrets_appear_in_no_output(sandbox, tmp_path):
     """No credential in results, reprs, summaries, journals, or failure messages."""
     secrets = [sandbox.credentials["blooio"]["api_key"], sandbox.credentials["linq"]["api_key"],

@@ -73,6 +73,31 @@ def test_retries_are_bounded_and_the_failure_says_what_to_do(tmp_path):
     assert row["http_status"] >= 500
 
 
+def test_a_given_up_row_says_it_gave_up_and_never_promises_a_retry(tmp_path):
+    """The final message of an exhausted row, for each provider, says what happened and what to do."""
+    rows = [{"Phone": BLOOIO, "First Name": "Ana", "Provider": "blooio"},
+            {"Phone": LINQ, "First Name": "Ben", "Provider": "linq"}]
+    box = Sandbox(fault_rate=1.0, fault_mix={"error": 1.0})
+    results = apply(cards_of(rows, tmp_path), "blooio,linq", sandbox=box, progress=False, max_attempts=2)
+    assert results["provider"].tolist() == ["blooio", "linq"] and (results["status"] == "failed").all()
+    for message in results["message"]:
+        assert message.startswith("gave up after 2 attempts: ")
+        assert "will retry" not in message and "cardkit retry" in message
+    # routing by ownership: a listing that kept failing is reported as given up, too
+    unrouted = apply(_cards([BLOOIO], tmp_path, "unrouted.csv"), "blooio,linq", sandbox=box, progress=False,
+                     max_attempts=2)
+    assert "numbers could not be listed: gave up after 2 attempts" in unrouted.loc[0, "message"]
+
+
+def test_a_row_given_up_on_timeouts_says_what_happened_without_promising_a_retry(tmp_path):
+    """Every request hangs: the final message names the timeout and the retry command, no "will retry"."""
+    box = Sandbox(fault_rate=1.0, fault_mix={"hang": 1.0}, hang_seconds=5)
+    results = apply(_cards([BLOOIO], tmp_path), "blooio", sandbox=box, progress=False, max_attempts=2, timeout=0.3)
+    message = results.loc[0, "message"]
+    assert message.startswith("gave up after 2 attempts: ") and "did not answer within 0.3 s" in message
+    assert "will " not in message and "cardkit retry" in message
+
+
 def test_requests_that_are_wrong_are_not_retried(sandbox, tmp_path):
     """A 403 (not this key's number) ends the row at the first attempt."""
     results = apply(_cards([LINQ], tmp_path), "blooio", sandbox=sandbox, progress=False)

@@ -257,9 +257,10 @@ def test_pixel_cap_is_per_call_and_leaves_pillow_global_alone(tmp_path):
 
 
 def test_https_url_is_accepted_as_a_reference_but_not_prepared():
-    """An https photo URL passes the check (downloaded at apply time); http does not; prepare refuses URLs."""
+    """An https (or loopback http) photo URL passes the check (downloaded at apply time); public http does not; prepare refuses URLs."""
     assert check_photo("https://example.com/me.jpg").ok
     assert check_photo("http://example.com/me.jpg").problems[0].check == "photo_url"
+    assert check_photo("http://127.0.0.1:8787/_sandbox/media/x").ok   # the sandbox's media, on loopback
     with pytest.raises(PhotoError, match="download it first"):
         prepare_photo("https://example.com/me.jpg")
 

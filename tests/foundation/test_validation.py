@@ -158,6 +158,22 @@ def test_providers_are_normalized_and_unknown_ones_are_errors():
     assert "'imessage' is not a provider" in checked.loc[3, "problems"]
 
 
+def test_photo_urls_follow_the_providers_rule_http_only_on_loopback():
+    """Validation accepts https and loopback http (the sandbox's media) and refuses public http with the providers' words."""
+    from cardkit.providers import url_problem
+
+    urls = ["https://cdn.example.com/a.jpg", "http://127.0.0.1:8787/_sandbox/media/x",
+            "http://localhost/a.jpg", "http://[::1]/a.jpg", "http://10.0.0.5/a.jpg"]
+    cards = _cards(number=[f"+1415555267{i}" for i in range(len(urls))], first_name=["A"] * len(urls),
+                   last_name=["x"] * len(urls), photo=urls)
+    checked = cardkit.validate(cards)
+    assert checked["valid"].tolist() == [True, True, True, True, False]
+    problems = cardkit.find_problems(cards)
+    assert problems[["row", "column", "check"]].values.tolist() == [[6, "photo", "photo_url"]]
+    rule = url_problem(urls[-1]).split("' ", 1)[1]   # the provider face's wording after the URL
+    assert problems.loc[0, "message"] == f"row 6, photo: '{urls[-1]}' {rule}"
+
+
 def test_explicit_sendblue_rows_need_a_last_name_and_a_photo():
     """Sendblue replaces the whole profile: a card routed there must have both."""
     cards = _cards(number=["+13125550182"], first_name=["Hana"], last_name=[""], photo=[""], provider=["sendblue"])

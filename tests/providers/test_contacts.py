@@ -183,3 +183,20 @@ def test_update_contacts_works_inside_a_running_event_loop(sheet):
 
     results = asyncio.run(notebook_cell())
     assert (results["status"] == "applied").sum() == 3
+
+
+def test_contacts_run_as_a_plain_engine_run_through_its_public_batch_hook(sheet):
+    """update_contacts builds a plain `Run` given a `Batch` (no subclass overriding private steps)."""
+    import asyncio
+
+    from cardkit.contacts import ContactsBatch, _contacts_run
+    from cardkit.engine.run import Batch, Run
+
+    assert isinstance(ContactsBatch(), Batch)
+    run = _contacts_run(sheet, sandbox=Sandbox(), progress=False, create_missing=True)
+    assert type(run) is Run and run.kind == "contacts"
+    results = asyncio.run(run.execute())
+    assert results.attrs["cardkit"]["kind"] == "contacts"
+    assert results["row"].tolist() == list(range(2, 9))
+    assert set(results["provider"]) == {"sendblue"}
+    assert results_by_row(results)[2]["status"] == "applied"

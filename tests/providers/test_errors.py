@@ -204,6 +204,25 @@ def test_blooio_unreadable_card_is_unknown_not_an_error():
         assert run(BLOOIO.read(Script(reply), "+14155552671")) == Current(known=False)
 
 
+@pytest.mark.parametrize("adapter, reply", [
+    (LINQ, linq_error(500, 2022, "Contact card setup failed")),
+    (LINQ, linq_error(500, 3006, "Internal error")),
+    (LINQ, linq_error(503, 4004, "Service unavailable")),
+    (LINQ, linq_error(502, 9999, "Bad gateway")),
+    (SENDBLUE, Reply(503, {"status": "ERROR", "message": "device offline"}, {})),
+    (SENDBLUE, Reply(502, {"status": "ERROR", "message": "bad gateway"}, {})),
+    (BLOOIO, Reply(502, {"error": "bad_gateway", "message": "upstream"}, {})),
+], ids=["linq-2022", "linq-3006", "linq-4004", "linq-5xx", "sendblue-503", "sendblue-502", "blooio-502"])
+def test_transient_failures_describe_what_happened_without_promising_a_retry(adapter, reply):
+    """A Transient's message may end up final (the engine gave up), so it must not say "will retry"."""
+    with pytest.raises(Transient) as caught:
+        card = Card("+14155552671", "Ada") if adapter is BLOOIO else CARD   # Blooio takes bytes, not a URL
+        run(adapter.write(Script(reply), card, Current(known=True, exists=False)))
+    message = caught.value.message.lower()
+    assert "will retry" not in message and "will wait" not in message
+    assert f"answered {reply.status}" in message
+
+
 def test_no_failure_message_contains_a_credential():
     """Whatever the failure, its message and repr carry no key."""
     failures = []

@@ -130,6 +130,19 @@ def test_url_rules():
     assert "https" in url_problem("http://10.0.0.5/a.jpg")
     assert "https" in url_problem("ftp://example.com/a.jpg")
     assert "no host" in url_problem("https:///a.jpg")
+    assert url_problem("http://127.10.0.1/a.jpg") == ""   # all of 127.0.0.0/8 is loopback
+
+
+def test_provider_and_sheet_checks_refuse_the_same_urls_with_the_same_words():
+    """fetch's url_problem and check_photo (validation's face) apply one rule and one wording."""
+    from cardkit.photos import check_photo
+
+    for url in ("https://cdn.example.com/a.jpg", "http://127.0.0.1/a.jpg", "http://photos.example.com/a.jpg",
+                "ftp://example.com/a.jpg", "https:///a.jpg"):
+        problem, check = url_problem(url), check_photo(url)
+        assert check.ok == (problem == "")
+        if problem:
+            assert problem == f"photo URL {url!r} {check.problems[0].message}"
 
 
 def test_redact_hides_query_and_userinfo():

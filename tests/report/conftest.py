@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from cardkit.columns import RESULT_COLUMNS
-from cardkit.report import Report
-from cardkit.report.summary import RunInfo
+from cardkit.reporting import Report
+from cardkit.reporting.summary import RunInfo
 
 HOSTILE_MESSAGE = '=HYPERLINK("http://evil.example/x","click") <script>alert(1)</script>'
 

@@ -12,8 +12,8 @@ import pytest
 
 from cardkit.columns import RESULT_COLUMNS
 from cardkit.errors import InputError
-from cardkit.report import OUTCOME_COLUMNS
-from cardkit.report.text import shown
+from cardkit.reporting import OUTCOME_COLUMNS
+from cardkit.reporting.text import shown
 
 from .conftest import HOSTILE_MESSAGE
 
@@ -193,7 +193,7 @@ def test_split_only_for_csv_and_missing_folder_are_input_errors(rep, tmp_path):
 
 def test_an_errors_file_fed_back_gets_its_outcome_columns_replaced_not_doubled(results, inputs):
     """Inputs that already carry cardkit_* columns (a second round) get fresh ones, each once."""
-    from cardkit.report import Report
+    from cardkit.reporting import Report
 
     second_round = inputs.assign(cardkit_row="9", cardkit_status="failed", cardkit_message="old news")
     rows = Report(results, inputs=second_round).failed_rows()

@@ -8,8 +8,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from cardkit.report import Report
-from cardkit.report.safe import csv_safe, is_dangerous
+from cardkit.reporting import Report
+from cardkit.reporting.safe import csv_safe, is_dangerous
 
 from .conftest import result
 

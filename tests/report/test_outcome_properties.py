@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cardkit.columns import RESULT_COLUMNS, STATUSES
-from cardkit.report import Report
-from cardkit.report.summary import DONE, NEEDS_ATTENTION
+from cardkit.reporting import Report
+from cardkit.reporting.summary import DONE, NEEDS_ATTENTION
 
 RESULT = st.fixed_dictionaries({
     "row": st.integers(2, 12),

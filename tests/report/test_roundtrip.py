@@ -15,7 +15,7 @@ import openpyxl
 import pytest
 
 import cardkit
-from cardkit.report import OUTCOME_COLUMNS, Report
+from cardkit.reporting import OUTCOME_COLUMNS, Report
 from cardkit.sandbox import Sandbox
 
 SAMPLE_PHOTOS = Path(__file__).resolve().parents[2] / "sample_data" / "photos"

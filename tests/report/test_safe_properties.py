@@ -8,8 +8,8 @@ import openpyxl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cardkit.report.safe import FORMULA_TRIGGERS, csv_safe, is_dangerous
-from cardkit.report.xlsx import _data_cell, ooxml_escape
+from cardkit.reporting.safe import FORMULA_TRIGGERS, csv_safe, is_dangerous
+from cardkit.reporting.xlsx import _data_cell, ooxml_escape
 
 TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40)
 TRIGGERED = st.builds(lambda t, rest: t + rest, st.sampled_from(FORMULA_TRIGGERS), TEXT)

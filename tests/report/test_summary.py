@@ -7,7 +7,7 @@ import pytest
 
 from cardkit.columns import RESULT_COLUMNS
 from cardkit.errors import InputError
-from cardkit.report import Report, report
+from cardkit.reporting import Report, report
 
 
 def test_counts_are_provider_by_status_with_totals_and_no_provider_last(rep):
@@ -81,10 +81,16 @@ def test_an_empty_run_reports_nothing_to_do(tmp_path):
         assert rep.to_file(tmp_path / f"empty.{ext}")[0].stat().st_size > 0
 
 
-def test_cardkit_report_is_callable_even_after_the_package_was_imported(results):
-    """`cardkit.report(results)` works although importing cardkit.report binds that name to the package."""
-    import cardkit
-    import cardkit.report.xlsx  # noqa: F401  (binds cardkit.report to the package)
+def test_cardkit_report_is_the_function_even_after_the_package_was_imported(results):
+    """`cardkit.report` stays the plain function after `import cardkit.reporting` (no callable-module trick)."""
+    import types
 
+    import cardkit
+    import cardkit.reporting
+    import cardkit.reporting.xlsx  # noqa: F401
+
+    from cardkit.reporting import report
+
+    assert cardkit.report is report and isinstance(cardkit.report, types.FunctionType)
     assert isinstance(cardkit.report(results), Report)
-    assert cardkit.Report is Report
+    assert cardkit.Report is Report is cardkit.reporting.Report

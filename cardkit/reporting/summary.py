@@ -11,14 +11,13 @@ from typing import Any
 
 import pandas as pd
 
-from cardkit.columns import STATUSES
+# Counting lives with the results frame (the engine can't import faces); reports reuse it.
+from cardkit.engine.results import NO_PROVIDER, counts, nonzero_columns  # noqa: F401
 
 #: The card is as wanted at that provider.
 DONE = ("applied", "unchanged")
 #: Someone has to look at these: the row is not done at that provider.
 NEEDS_ATTENTION = ("failed", "invalid", "skipped")
-#: How a results frame names "no provider" (an invalid row never reached one).
-NO_PROVIDER = "(no provider)"
 
 #: The columns of the failures table, in the order people read them.
 FAILURE_COLUMNS = ("row", "number", "provider", "status", "http_status", "error_code", "message", "attempts")
@@ -56,29 +55,6 @@ class Figures:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def _providers(results: pd.DataFrame) -> pd.Series:
-    provider = results["provider"].astype(object).where(results["provider"].notna(), "")
-    return provider.map(lambda p: p if p else NO_PROVIDER)
-
-
-def counts(results: pd.DataFrame) -> pd.DataFrame:
-    """Provider x status counts: every status a column (in `STATUSES` order), plus `total`."""
-    frame = pd.DataFrame({"provider": _providers(results), "status": results["status"].astype(object)})
-    table = pd.crosstab(frame["provider"], frame["status"]) if len(frame) else pd.DataFrame()
-    extra = [s for s in table.columns if s not in STATUSES]
-    table = table.reindex(columns=list(STATUSES) + extra, fill_value=0)
-    table = table.loc[sorted(table.index, key=lambda p: (p == NO_PROVIDER, p))]
-    table["total"] = table.sum(axis=1)
-    table.index.name = "provider"
-    table.columns.name = None
-    return table.astype("int64")
-
-
-def nonzero_columns(counts: pd.DataFrame) -> list[str]:
-    """The statuses that occur, and `total`: what a counts table shows."""
-    return [c for c in counts.columns if c == "total" or counts[c].any()]
 
 
 def failures(results: pd.DataFrame) -> pd.DataFrame:

@@ -19,13 +19,13 @@ from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from cardkit.report.core import plain
-from cardkit.report.safe import FORMULA_TRIGGERS, is_dangerous
-from cardkit.report.summary import STATUS_COLOURS, nonzero_columns
-from cardkit.report.text import fmt_ms, fmt_rate, fmt_seconds, outcome_phrase
+from cardkit.reporting.core import plain
+from cardkit.reporting.safe import FORMULA_TRIGGERS, is_dangerous
+from cardkit.reporting.summary import STATUS_COLOURS, nonzero_columns
+from cardkit.reporting.text import fmt_ms, fmt_rate, fmt_seconds, outcome_phrase
 
 if TYPE_CHECKING:
-    from cardkit.report.core import Report
+    from cardkit.reporting.core import Report
 
 MAX_WIDTH = 60
 _BOLD = Font(bold=True)

@@ -13,9 +13,9 @@ import pandas as pd
 
 from cardkit.columns import RESULT_COLUMNS
 from cardkit.errors import InputError
-from cardkit.report import summary as fig
-from cardkit.report.outcome import outcome_frame
-from cardkit.report.sources import from_cards, read_run
+from cardkit.reporting import summary as fig
+from cardkit.reporting.outcome import outcome_frame
+from cardkit.reporting.sources import from_cards, read_run
 
 #: Extensions `Report.to_file` understands, and what each writes.
 FORMATS = {".xlsx": "xlsx", ".csv": "csv", ".html": "html", ".htm": "html", ".json": "json"}
@@ -144,7 +144,7 @@ class Report:
     # ----------------------------------------------------------------- views
     def summary_text(self, *, shown_failures: int = SHOWN_FAILURES) -> str:
         """The plain-text summary a terminal shows."""
-        from cardkit.report.text import summary_text
+        from cardkit.reporting.text import summary_text
 
         return summary_text(self, shown_failures=shown_failures)
 
@@ -156,7 +156,7 @@ class Report:
         return f"<Report run={self.info.run_id!r} operations={f.operations} done={f.done} needs_attention={f.needs_attention}>"
 
     def _repr_html_(self) -> str:
-        from cardkit.report.html import render_fragment
+        from cardkit.reporting.html import render_fragment
 
         return render_fragment(self, shown_failures=SHOWN_FAILURES)
 
@@ -180,7 +180,7 @@ class Report:
         if not path.parent.exists():
             raise InputError(f"cannot write '{path}': the folder '{path.parent}' does not exist — create it first")
         if kind == "csv":
-            from cardkit.report.csvjson import write_csv
+            from cardkit.reporting.csvjson import write_csv
 
             return write_csv(self, path, split=split)
         writer = {"xlsx": self.to_xlsx, "html": self.to_html, "json": self.to_json}[kind]
@@ -188,13 +188,13 @@ class Report:
         return [path]
 
     def to_xlsx(self, path: str | Path) -> Path:
-        from cardkit.report.xlsx import write_xlsx
+        from cardkit.reporting.xlsx import write_xlsx
 
         return write_xlsx(self, Path(path))
 
     def to_html(self, path: str | Path | None = None) -> str:
         """The self-contained HTML page; written to `path` when given."""
-        from cardkit.report.html import render_document
+        from cardkit.reporting.html import render_document
 
         page = render_document(self)
         if path is not None:

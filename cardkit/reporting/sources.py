@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from cardkit.errors import InputError
-from cardkit.report.summary import RunInfo
+from cardkit.reporting.summary import RunInfo
 
 
 def inputs_by_row(written: pd.DataFrame, rows) -> pd.DataFrame:
@@ -78,7 +78,7 @@ def list_runs(path: str | Path) -> pd.DataFrame:
     """Every run of a journal, oldest first, with its input file and outcome counts."""
     from cardkit.engine.journal import Journal
 
-    from cardkit.report.summary import DONE, NEEDS_ATTENTION
+    from cardkit.reporting.summary import DONE, NEEDS_ATTENTION
 
     with Journal(existing_journal(path)) as journal:
         runs = journal.runs()

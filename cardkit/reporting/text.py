@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from cardkit.columns import STATUSES
-from cardkit.report.summary import nonzero_columns
+from cardkit.reporting.summary import nonzero_columns
 
 if TYPE_CHECKING:
-    from cardkit.report.core import Report
+    from cardkit.reporting.core import Report
 
 
 #: A terminal line shows this much of a message; the report files hold all of it.

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from cardkit.report.text import shown
+from cardkit.reporting.text import shown
 
 #: Added after the user's columns, in this order.
 OUTCOME_COLUMNS = ("cardkit_row", "cardkit_provider", "cardkit_status", "cardkit_error_code", "cardkit_message")

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cardkit.report.safe import csv_safe_frame
+from cardkit.reporting.safe import csv_safe_frame
 
 if TYPE_CHECKING:
-    from cardkit.report.core import Report
+    from cardkit.reporting.core import Report
 
 
 #: UTF-8 with a byte-order mark so Excel shows accents right; RFC 4180 line ends, so a cell

@@ -9,11 +9,11 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING
 
-from cardkit.report.summary import STATUS_COLOURS, nonzero_columns
-from cardkit.report.text import fmt_ms, fmt_rate, fmt_seconds, outcome_phrase, shown
+from cardkit.reporting.summary import STATUS_COLOURS, nonzero_columns
+from cardkit.reporting.text import fmt_ms, fmt_rate, fmt_seconds, outcome_phrase, shown
 
 if TYPE_CHECKING:
-    from cardkit.report.core import Report
+    from cardkit.reporting.core import Report
 
 #: The page lists at most this many failures; the XLSX/CSV files hold them all.
 PAGE_FAILURES = 5000
