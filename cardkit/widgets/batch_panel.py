@@ -108,6 +108,7 @@ class BatchPanel(widgets.VBox):
                 self.downloads,
             ]
         )
+        self.add_class("cardkit-batch-panel")
 
     @property
     def last_task(self) -> asyncio.Task | None:

@@ -113,6 +113,7 @@ class CardForm(widgets.VBox):
                 self.output,
             ]
         )
+        self.add_class("cardkit-card-form")
 
     # -- what the form holds ------------------------------------------------------------------
 
@@ -162,14 +163,14 @@ class CardForm(widgets.VBox):
             return
         from cardkit.phones import normalize_number
 
-        try:
-            e164 = normalize_number(raw, region=self.region)
-        except ValueError as exc:
-            self.number_note.value = f"<span style='color:#c62828'>✗ {_esc(str(exc))}</span>"
+        result = normalize_number(raw, region=self.region)
+        if not result.ok:
+            self.number_note.value = f"<span class='cardkit-bad' style='color:#c62828'>✗ {_esc(result.message)}</span>"
             return
-        self.number_note.value = f"<span style='color:#2e7d32'>✓ {_esc(e164)}</span>"
-        if e164 != raw:
-            self.number.value = e164  # fires once more, then is stable
+        if result.e164 != raw:
+            self.number.value = result.e164  # fires once more with the E.164 form, then is stable
+        note = f"✓ {result.e164}" + (f" — {result.message}" if result.repaired else "")
+        self.number_note.value = f"<span class='cardkit-good' style='color:#2e7d32'>{_esc(note)}</span>"
 
     @guarded(lambda self: self.status)
     def _on_upload(self, change: dict) -> None:

@@ -104,6 +104,28 @@ def voila_forms(browser_home: Path, tmp_path: Path):
 
 
 @pytest.fixture
+def chromium(chromium_path: Path, browser_home: Path):
+    """A headless Debian Chromium driven by Playwright (never `playwright install`)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(chromium_path), args=CHROMIUM_ARGS, env={"HOME": str(browser_home)}
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    """test-artifacts/ at the repo root (gitignored): screenshots and server logs to look at."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture
 def notebook_output(tmp_path: Path) -> Path:
     """Where executed notebooks write their reports and journals (CARDKIT_NOTEBOOK_OUTPUT)."""
     out = tmp_path / "output"
