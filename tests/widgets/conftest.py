@@ -84,7 +84,7 @@ def voila_forms(browser_home: Path, tmp_path: Path):
         server = subprocess.Popen(
             [
                 sys.executable, "-m", "voila", "--no-browser", f"--port={port}",
-                "--Voila.ip=127.0.0.1",
+                "--Voila.ip=127.0.0.1", "--show_tracebacks=True",
                 str(NOTEBOOKS / "03_forms.ipynb"),
             ],
             cwd=NOTEBOOKS, env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -131,3 +131,9 @@ def notebook_output(tmp_path: Path) -> Path:
     out = tmp_path / "output"
     out.mkdir()
     return out
+
+
+@pytest.fixture
+def kernel_env_for_notebooks(notebook_output: Path) -> dict[str, str]:
+    """The environment an nbclient kernel gets: cardkit importable, outputs in a temp folder."""
+    return kernel_env(CARDKIT_NOTEBOOK_OUTPUT=str(notebook_output))

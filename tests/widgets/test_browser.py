@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,9 @@ def test_card_form_applies_a_card_in_a_real_browser(voila_forms: str, chromium, 
     try:
         page.goto(voila_forms + "/", timeout=90_000)
         form = page.locator(".cardkit-card-form")
-        expect(form).to_be_visible(timeout=90_000)
+        cell_error = page.get_by_text(re.compile(r"Traceback \(most recent call last\)|error when executing cell"))
+        expect(form.or_(cell_error).first).to_be_visible(timeout=90_000)
+        assert not cell_error.count(), "the notebook failed in Voilà:\n" + page.inner_text("body")[-3000:]
 
         number = form.get_by_placeholder("+1 415 555 2671")
         number.fill("415 555 2671")
