@@ -1,0 +1,418 @@
+"""Reading spreadsheets: CSV/TSV/semicolon CSV/XLSX or a DataFrame → a frame of text.
+
+Every cell is read as text (Excel and pandas otherwise turn phone numbers into floats), the
+user's headers are mapped to cardkit's column names through a generous alias table, and
+every row keeps the spreadsheet's own line number in `row` (header = 1, first data row = 2;
+for XLSX the sheet's real row number) so messages can say "row 7" and the user finds it.
+
+`read_table(source, schema=...)` is the generic reader; `read_cards` is its face for cards,
+and the engine reuses `read_table` for other sheets (e.g. Sendblue contacts) with its own
+`TableSchema`. `as_written(frame)` gives the user's columns back under their own headers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Union
+
+import pandas as pd
+
+from cardkit.columns import CARD_COLUMNS, REQUIRED_CARD_COLUMNS
+from cardkit.errors import ColumnError, InputError
+
+Source = Union[str, os.PathLike, pd.DataFrame]
+
+_EXCEL_SUFFIXES = (".xlsx", ".xlsm")
+_DELIMITERS = (",", ";", "\t", "|")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One canonical column: its name, the headers people write for it, whether it must exist."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    """The columns a kind of sheet has. Headers match case-, space- and punctuation-blind."""
+
+    kind: str
+    columns: tuple[Column, ...]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(column.name for column in self.columns)
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return tuple(column.name for column in self.columns if column.required)
+
+    def lookup(self) -> dict[str, str]:
+        """Header key → canonical name, for every name and alias."""
+        table: dict[str, str] = {}
+        for column in self.columns:
+            for alias in (column.name, *column.aliases):
+                table.setdefault(header_key(alias), column.name)
+        return table
+
+
+def header_key(header: object) -> str:
+    """The form headers are compared in: NFKC, case-folded, letters and digits only."""
+    text = unicodedata.normalize("NFKC", str(header)).casefold()
+    return re.sub(r"[\W_]+", "", text)
+
+
+_CARD_ALIASES: dict[str, tuple[str, ...]] = {
+    "number": (
+        "phone", "phone number", "phone no", "phone #", "mobile", "mobile number",
+        "mobile phone", "cell", "cell phone", "cellphone", "telephone", "tel", "telefon",
+        "telefonnummer", "handy", "handynummer", "numero", "numéro", "número", "e164",
+        "imessage number", "business number", "line", "phone_number", "msisdn",
+    ),
+    "first_name": (
+        "first name", "firstname", "first", "given name", "givenname", "forename",
+        "vorname", "prénom", "prenom", "nombre",
+    ),
+    "last_name": (
+        "last name", "lastname", "last", "family name", "surname", "nachname", "nom",
+        "apellido", "apellidos",
+    ),
+    "photo": (
+        "photo url", "photo path", "photo file", "picture", "picture url", "avatar",
+        "avatar url", "image", "image url", "image_url", "photourl", "profile photo",
+        "profile picture", "headshot", "bild", "foto",
+    ),
+    "provider": ("service", "platform", "vendor", "anbieter"),
+    "display_name": ("display name", "displayname", "card name", "shown name"),
+    "sharing_enabled": (
+        "sharing", "sharing enabled", "share", "share name and photo",
+        "name and photo sharing", "name & photo sharing", "sharing.enabled",
+    ),
+    "sharing_audience": ("sharing audience", "audience", "share with", "sharing.audience"),
+    "sharing_name_format": (
+        "sharing name format", "name format", "nameformat", "sharing.name_format",
+    ),
+}
+
+#: The cards sheet: `number` and `first_name` required, the rest optional.
+CARDS_SCHEMA = TableSchema(
+    "cards",
+    tuple(
+        Column(name, _CARD_ALIASES.get(name, ()), required=name in REQUIRED_CARD_COLUMNS)
+        for name in CARD_COLUMNS
+    ),
+)
+
+
+def read_cards(
+    source: Source, *, sheet: str | int | None = None, columns: Mapping[str, str] | None = None
+) -> pd.DataFrame:
+    """Read a cards spreadsheet (path or DataFrame) into a cards frame of text.
+
+    `columns={"their header": "number", ...}` overrides the alias table. Raises `InputError`
+    for a file it cannot read and `ColumnError` (naming the headers it saw) when `number`
+    or `first_name` cannot be found.
+    """
+    return read_table(source, schema=CARDS_SCHEMA, sheet=sheet, columns=columns)
+
+
+def read_table(
+    source: Source,
+    *,
+    schema: TableSchema,
+    sheet: str | int | None = None,
+    columns: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """Read any sheet described by `schema` into a frame of text with a `row` column."""
+    raw, info = _load(source, sheet)
+    mapping = _map_headers(list(raw.columns), schema, columns or {})
+    frame = raw.rename(columns=mapping)
+    canonical = [name for name in schema.names if name in mapping.values()]
+    others = [c for c in frame.columns if c not in canonical and c != "row"]
+    frame = frame[["row", *canonical, *others]]
+    frame.attrs["cardkit"] = {
+        **info,
+        "kind": schema.kind,
+        "headers": {canonical_name: original for original, canonical_name in mapping.items()},
+        "columns": [str(c) for c in raw.columns if c != "row"],
+        "unmapped": others,
+    }
+    return frame
+
+
+def as_written(frame: pd.DataFrame) -> pd.DataFrame:
+    """The user's own columns under their own headers, in their order, indexed by `row`.
+
+    Values are the frame's current ones (after `validate`, numbers are in E.164), so a
+    file written from it can be fixed and fed back to `read_cards`.
+    """
+    meta = frame.attrs.get("cardkit", {})
+    headers: dict[str, str] = meta.get("headers", {})
+    to_user = {canonical: original for canonical, original in headers.items() if canonical in frame}
+    order = [c for c in meta.get("columns", []) if c in to_user.values() or c in frame.columns]
+    written = frame.rename(columns=to_user)
+    if not order:
+        order = [c for c in written.columns if c != "row"]
+    written = written[[c for c in order if c in written.columns]]
+    if "row" in frame.columns:
+        written.index = pd.Index(frame["row"].to_numpy(), name="row")
+    return written
+
+
+# --- loading -----------------------------------------------------------------------------
+
+
+def _load(source: Source, sheet: str | int | None) -> tuple[pd.DataFrame, dict]:
+    """Any source → (frame of str with `row` first, attrs info)."""
+    if isinstance(source, pd.DataFrame):
+        return _from_frame(source)
+    if not isinstance(source, (str, os.PathLike)):
+        raise InputError(
+            f"cannot read cards from a {type(source).__name__}: pass a file path or a DataFrame"
+        )
+    path = Path(source).expanduser()
+    if not path.exists():
+        raise InputError(f"{str(source)!r} does not exist — check the path")
+    if path.is_dir():
+        raise InputError(f"{str(source)!r} is a folder — pass the spreadsheet file inside it")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {str(source)!r}: {exc.strerror or exc}") from None
+    info = {
+        "source": str(path),
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "base_dir": str(path.resolve().parent),
+        "sheet": None,
+    }
+    suffix = path.suffix.lower()
+    if suffix == ".xls":
+        raise InputError(
+            f"{path.name} is an old .xls workbook — open it in Excel and save it as .xlsx or CSV"
+        )
+    if suffix in _EXCEL_SUFFIXES or data[:4] == b"PK\x03\x04":
+        frame, info["sheet"] = _read_xlsx(data, path.name, sheet)
+    else:
+        frame = _read_text(data, path.name, tab=suffix == ".tsv")
+    return frame, info
+
+
+def _from_frame(source: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    frame = source.copy()
+    frame.columns = [str(c) for c in frame.columns]
+    if "row" in frame.columns:
+        rows = pd.to_numeric(frame["row"], errors="coerce")
+        if rows.isna().any():
+            raise InputError("the frame's 'row' column must hold whole numbers (or leave it out)")
+        frame = frame.drop(columns="row")
+    else:
+        rows = pd.Series(range(2, len(frame) + 2))
+    frame = _with_rows(frame.reset_index(drop=True), rows.astype("int64").to_numpy())
+    previous = source.attrs.get("cardkit", {})
+    info = {key: previous.get(key) for key in ("source", "sha256", "base_dir", "sheet")}
+    return frame, info
+
+
+def _as_text(column: pd.Series) -> pd.Series:
+    """One column as text with "" for missing, whatever its dtype (floats as pandas prints them)."""
+    if pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty"):
+        return column.fillna("").astype(str)
+    return column.astype(object).map(_cell_text).astype(str)
+
+
+def _cell_text(value: object) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return ""
+    if value is pd.NaT:
+        return ""
+    return value if isinstance(value, str) else str(value)
+
+
+def _read_text(data: bytes, name: str, *, tab: bool) -> pd.DataFrame:
+    text = _decode(data)
+    first_line = next((line for line in text.splitlines() if line.strip()), "")
+    if not first_line:
+        raise InputError(f"{name} is empty — it needs a header row and at least one card")
+    delimiter = "\t" if tab else max(_DELIMITERS, key=first_line.count)
+    if first_line.count(delimiter) == 0:
+        delimiter = ","
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep=delimiter,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=False,
+        )
+    except pd.errors.ParserError as exc:
+        raise InputError(f"{name} is not a well-formed table: {exc}") from None
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{name} is empty — it needs a header row and at least one card") from None
+    frame = _with_rows(frame, range(2, len(frame) + 2))
+    return _drop_blank(frame)
+
+
+def _decode(data: bytes) -> str:
+    """UTF-8 (with or without BOM); Windows exports in cp1252 are read too."""
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return data.decode("latin-1")
+
+
+def _read_xlsx(data: bytes, name: str, sheet: str | int | None) -> tuple[pd.DataFrame, str]:
+    import openpyxl  # imported here: reading CSV should not pay for it
+
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a damaged file
+        raise InputError(f"{name} is not a readable .xlsx workbook ({exc.__class__.__name__})") from None
+    try:
+        names = workbook.sheetnames
+        if sheet is None:
+            chosen = names[0]
+        elif isinstance(sheet, int):
+            if not 0 <= sheet < len(names):
+                raise InputError(f"{name} has {len(names)} sheet(s); sheet {sheet} does not exist")
+            chosen = names[sheet]
+        elif sheet in names:
+            chosen = sheet
+        else:
+            raise InputError(f"{name} has no sheet {sheet!r}; its sheets are {', '.join(names)}")
+        rows = [
+            (index, [_excel_text(v) for v in values])
+            for index, values in enumerate(workbook[chosen].iter_rows(values_only=True), start=1)
+        ]
+    finally:
+        workbook.close()
+    rows = [(index, values) for index, values in rows if any(v.strip() for v in values)]
+    if not rows:
+        raise InputError(f"sheet {chosen!r} of {name} is empty — it needs a header row and cards")
+    (_, header), body = rows[0], rows[1:]
+    width = max(len(header), *(len(values) for _, values in body)) if body else len(header)
+    headers = _unique_headers([h.strip() for h in header] + [""] * (width - len(header)))
+    frame = pd.DataFrame(
+        [values + [""] * (width - len(values)) for _, values in body],
+        columns=headers,
+        dtype=object,
+    )
+    if not body:
+        frame = pd.DataFrame({h: pd.Series([], dtype=object) for h in headers})
+    frame = _with_rows(frame, [index for index, _ in body])
+    return _drop_blank(frame), chosen
+
+
+def _with_rows(frame: pd.DataFrame, rows) -> pd.DataFrame:
+    """All cells as text, and `row` first; a sheet's own `row` column is kept as `row (sheet)`."""
+    frame = frame.rename(columns={"row": "row (sheet)"})
+    frame = frame.apply(_as_text) if len(frame.columns) else frame
+    frame.insert(0, "row", list(rows))
+    return frame
+
+
+def _excel_text(value: object) -> str:
+    """A cell as the text a person sees: whole numbers without `.0`, dates in ISO form."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e17:
+        return str(int(value))
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def _unique_headers(headers: list[str]) -> list[str]:
+    """Blank headers become `Unnamed: N`, repeats get `.1`, `.2` — as pandas names them."""
+    seen: dict[str, int] = {}
+    unique = []
+    for position, header in enumerate(headers):
+        header = header or f"Unnamed: {position}"
+        count = seen.get(header, 0)
+        seen[header] = count + 1
+        unique.append(header if count == 0 else f"{header}.{count}")
+    return unique
+
+
+def _drop_blank(frame: pd.DataFrame) -> pd.DataFrame:
+    """Drop rows with nothing in them, and unnamed columns with nothing in them."""
+    cells = frame.drop(columns="row")
+    if len(cells.columns):
+        filled = cells.apply(lambda column: column.str.strip().ne(""))
+        frame = frame[filled.any(axis=1).to_numpy()]
+        empty_unnamed = [
+            c for c in cells.columns if str(c).startswith("Unnamed: ") and not filled[c].any()
+        ]
+        frame = frame.drop(columns=empty_unnamed)
+    return frame.reset_index(drop=True)
+
+
+# --- headers -----------------------------------------------------------------------------
+
+
+def _map_headers(
+    headers: list[str], schema: TableSchema, overrides: Mapping[str, str]
+) -> dict[str, str]:
+    """Original header → canonical name, for every header that maps; checks the required."""
+    seen = [h for h in headers if h != "row"]
+    by_key = {}
+    for header in seen:
+        by_key.setdefault(header_key(header), header)
+    mapping: dict[str, str] = {}
+    for theirs, canonical in overrides.items():
+        if canonical not in schema.names:
+            raise InputError(
+                f"columns={{{theirs!r}: {canonical!r}}}: {canonical!r} is not a {schema.kind} "
+                f"column; use one of {', '.join(schema.names)}"
+            )
+        header = theirs if theirs in seen else by_key.get(header_key(theirs))
+        if header is None:
+            raise ColumnError(
+                f"columns= names {theirs!r}, but the sheet has no such header; "
+                f"its headers are {_list(seen)}",
+                seen=seen,
+            )
+        mapping[header] = canonical
+    lookup = schema.lookup()
+    taken = set(mapping.values())
+    for header in seen:
+        if header in mapping:
+            continue
+        canonical = lookup.get(header_key(header))
+        if canonical is None or canonical in overrides.values():
+            continue  # not ours, or the caller chose another header for it
+        if canonical in taken:
+            first = next(h for h, c in mapping.items() if c == canonical)
+            raise InputError(
+                f"both {first!r} and {header!r} look like the {canonical!r} column — say which "
+                f"one to use, e.g. columns={{{first!r}: {canonical!r}}}"
+            )
+        mapping[header] = canonical
+        taken.add(canonical)
+    missing = [name for name in schema.required if name not in taken]
+    if missing:
+        names = " and ".join(repr(m) for m in missing)
+        example = ", ".join(f"'<your header>': {m!r}" for m in missing)
+        raise ColumnError(
+            f"no {names} column found; the sheet's headers are {_list(seen)} — rename a header "
+            f"or pass columns={{{example}}}",
+            seen=seen,
+        )
+    return mapping
+
+
+def _list(headers: list[str]) -> str:
+    return ", ".join(repr(h) for h in headers) if headers else "(none)"

@@ -1,0 +1,358 @@
+"""Validation: a cards frame → every problem, row by row, and a frame of normalized cards.
+
+`find_problems(frame)` never raises for a row: it returns exactly `PROBLEM_COLUMNS`
+(`row, column, check, severity, value, message`), `check` a stable code, each message
+naming the row, the user's own column header, the value and the fix.
+`validate(frame)` returns the cards with normalized values (E.164 numbers, clean names,
+photo paths resolved against the sheet's folder, provider and sharing values in canonical
+form) plus `valid` and `problems`. One bad row never stops the others.
+
+Speed: each check runs once per *unique* value (phonenumbers costs ≈ 20 µs a call) and the
+results are spread back over the rows with `pd.factorize`; photos are checked in a small
+thread pool (Pillow releases the GIL while decoding).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+import pandas as pd
+
+from cardkit.columns import PROBLEM_COLUMNS, PROVIDERS
+from cardkit.errors import ColumnError, InputError, ValidationFailed
+from cardkit.names import NAME_MAX_LENGTH, clean_name
+from cardkit.phones import _normalize_cached, check_region
+from cardkit.photos import PhotoCheck, check_photo, is_url
+from cardkit.reading import header_key, read_cards
+
+ON_INVALID = ("flag", "drop", "raise")
+
+#: Every check code `find_problems` can report, with its severity.
+CHECKS: dict[str, str] = {
+    "missing_column": "error",
+    # numbers (see cardkit.phones)
+    "missing_number": "error", "scientific_notation": "error", "not_a_number": "error",
+    "invalid_country_code": "error", "too_short": "error", "too_long": "error",
+    "missing_area_code": "error", "invalid_number": "error", "duplicate_number": "error",
+    "excel_float": "warning", "lost_plus": "warning", "double_zero_prefix": "warning",
+    "extension_dropped": "warning",
+    # names (see cardkit.names)
+    "missing_name": "error", "control_character": "error", "name_too_long": "error",
+    # photos (see cardkit.photos)
+    "photo_missing": "error", "photo_not_image": "error", "photo_corrupt": "error",
+    "photo_too_many_pixels": "error", "photo_url": "error",
+    "photo_not_square": "warning", "photo_small": "warning", "photo_cmyk": "warning",
+    "photo_transparent": "warning", "photo_animated": "warning",
+    # routing and settings
+    "unknown_provider": "error", "provider_needs_field": "error", "bad_sharing_value": "error",
+}
+
+_NAME_FIELDS = (("first_name", True, "first name"), ("last_name", False, "last name"),
+                ("display_name", False, "display name"))
+
+
+def find_problems(frame: pd.DataFrame, *, region: str = "US", check_photos: bool = True) -> pd.DataFrame:
+    """Every problem in a cards frame (or any frame `read_cards` can map), one per row.
+
+    Never raises for the data: a missing required column is reported as a problem on row 1
+    (the header line). A region phonenumbers doesn't know is an `InputError` (an argument).
+    """
+    region = check_region(region)
+    try:
+        cards = _as_cards(frame)
+    except ColumnError as exc:
+        return _problem_frame([
+            _Problem(1, "(header)", "missing_column", "", str(exc))
+        ])
+    return _inspect(cards, region, check_photos).problems
+
+
+def validate(
+    frame: pd.DataFrame,
+    *,
+    region: str = "US",
+    on_invalid: str = "flag",
+    check_photos: bool = True,
+) -> pd.DataFrame:
+    """The cards with normalized values plus `valid` (bool) and `problems` (text).
+
+    `on_invalid`: "flag" keeps every row, "drop" keeps only valid rows, "raise" raises
+    `ValidationFailed` (its `.problems` is the problems frame) when any row is invalid.
+    """
+    if on_invalid not in ON_INVALID:
+        raise InputError(f"on_invalid={on_invalid!r}: use one of {', '.join(map(repr, ON_INVALID))}")
+    region = check_region(region)
+    inspection = _inspect(_as_cards(frame), region, check_photos)
+    checked = inspection.cards
+    if on_invalid == "raise" and not checked["valid"].all():
+        raise ValidationFailed(_summary(checked, inspection.problems), problems=inspection.problems)
+    if on_invalid == "drop":
+        kept = checked[checked["valid"].to_numpy()].reset_index(drop=True)
+        kept.attrs = checked.attrs
+        return kept
+    return checked
+
+
+def _as_cards(frame: pd.DataFrame) -> pd.DataFrame:
+    """A cards frame as `read_cards` makes it (read already → used as it is)."""
+    if not isinstance(frame, pd.DataFrame):
+        raise InputError(f"validate needs a DataFrame (from cardkit.read_cards), not a {type(frame).__name__}")
+    if {"row", "number", "first_name"} <= set(frame.columns):
+        return frame
+    return read_cards(frame)
+
+
+# --- the inspection ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Problem:
+    row: int
+    column: str
+    check: str
+    value: str
+    message: str
+
+
+@dataclass(frozen=True)
+class _Inspection:
+    cards: pd.DataFrame
+    problems: pd.DataFrame
+
+
+class _Findings:
+    """Problems collected column by column, each written once as 'row N, Header: …'."""
+
+    def __init__(self, cards: pd.DataFrame) -> None:
+        meta = cards.attrs.get("cardkit", {})
+        self._headers = meta.get("headers", {})
+        self.rows = cards["row"].to_numpy()
+        self.items: list[_Problem] = []
+
+    def header(self, column: str) -> str:
+        return self._headers.get(column, column)
+
+    def add(self, column: str, check: str, positions: Iterable[int], values, details) -> None:
+        header = self.header(column)
+        for position, value, detail in zip(positions, values, details):
+            row = int(self.rows[position])
+            self.items.append(_Problem(row, header, check, value, f"row {row}, {header}: {detail}"))
+
+
+def _inspect(cards: pd.DataFrame, region: str, check_photos: bool) -> _Inspection:
+    findings = _Findings(cards)
+    out = cards.copy()
+    out.attrs = {"cardkit": {**cards.attrs.get("cardkit", {}), "region": region}}
+
+    out["number"] = _check_numbers(cards["number"], region, findings)
+    for column, required, label in _NAME_FIELDS:
+        if column in cards:
+            out[column] = _check_names(cards[column], column, required, label, findings)
+    if "photo" in cards:
+        base_dir = cards.attrs.get("cardkit", {}).get("base_dir")
+        out["photo"] = _check_photos(cards["photo"], base_dir, check_photos, findings)
+    if "provider" in cards:
+        out["provider"] = _check_providers(cards["provider"], findings)
+        _check_provider_needs(out, findings)
+    for column, choices, what in _SHARING:
+        if column in cards:
+            out[column] = _check_choice(cards[column], column, choices, what, findings)
+
+    problems = _problem_frame(findings.items)
+    errors = problems.loc[problems["severity"] == "error", "row"]
+    out["valid"] = ~out["row"].isin(errors).to_numpy()
+    joined = problems.groupby("row", sort=False)["message"].agg("; ".join)
+    out["problems"] = out["row"].map(joined).fillna("").astype(str).to_numpy()
+    return _Inspection(out, problems)
+
+
+def _problem_frame(items: list[_Problem]) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        {
+            "row": pd.array([p.row for p in items], dtype="int64"),
+            "column": [p.column for p in items],
+            "check": [p.check for p in items],
+            "severity": [CHECKS[p.check] for p in items],
+            "value": [p.value for p in items],
+            "message": [p.message for p in items],
+        },
+        columns=list(PROBLEM_COLUMNS),
+    )
+    if len(frame):
+        # by row, then in the order the checks ran (a stable sort keeps it)
+        frame = frame.sort_values("row", kind="stable").reset_index(drop=True)
+    return frame.astype({c: object for c in PROBLEM_COLUMNS if c != "row"})
+
+
+def _per_unique(values: pd.Series, check: Callable[[str], object]) -> tuple[np.ndarray, list]:
+    """Run `check` once per unique value; return (codes into the results, results)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    return codes, [check(value) for value in uniques]
+
+
+def _spread(codes: np.ndarray, results: list, attribute: str) -> np.ndarray:
+    return np.array([getattr(result, attribute) for result in results], dtype=object)[codes]
+
+
+# --- numbers -----------------------------------------------------------------------------
+
+
+def _check_numbers(raw: pd.Series, region: str, findings: _Findings) -> np.ndarray:
+    codes, results = _per_unique(raw, lambda value: _normalize_cached(value, region))
+    e164 = _spread(codes, results, "e164")
+    error = _spread(codes, results, "error")
+    repair = _spread(codes, results, "repair")
+    message = _spread(codes, results, "message")
+    values = raw.to_numpy()
+
+    for kind in (error, repair):
+        flagged = np.flatnonzero(kind != "")
+        for check in pd.unique(kind[flagged]):
+            at = flagged[kind[flagged] == check]
+            findings.add("number", check, at, values[at], message[at])
+
+    usable = e164 != ""
+    duplicated = pd.Series(e164).where(usable).duplicated(keep="first").to_numpy() & usable
+    if duplicated.any():
+        rows = findings.rows
+        first_row = dict(zip(e164[usable][::-1], rows[usable][::-1]))  # earliest wins
+        at = np.flatnonzero(duplicated)
+        details = [
+            f"{values[i]!r} is the same number as row {first_row[e164[i]]} ({e164[i]}) — keep one "
+            "of the two rows" for i in at
+        ]
+        findings.add("number", "duplicate_number", at, values[at], details)
+    return np.where(usable, e164, values)
+
+
+# --- names -------------------------------------------------------------------------------
+
+
+def _check_names(raw: pd.Series, column: str, required: bool, label: str, findings: _Findings) -> np.ndarray:
+    codes, results = _per_unique(raw, lambda value: clean_name(value, required=required, label=label))
+    error = _spread(codes, results, "error")
+    flagged = np.flatnonzero(error != "")
+    if len(flagged):
+        values = raw.to_numpy()
+        message = _spread(codes, results, "message")
+        for check in pd.unique(error[flagged]):
+            at = flagged[error[flagged] == check]
+            findings.add(column, check, at, values[at], message[at])
+    cleaned = _spread(codes, results, "value")
+    return np.where(error == "", cleaned, raw.to_numpy())
+
+
+# --- photos ------------------------------------------------------------------------------
+
+
+def _check_photos(raw: pd.Series, base_dir: str | None, check_photos: bool, findings: _Findings) -> np.ndarray:
+    values = raw.to_numpy()
+    resolved = np.array([_resolve(v, base_dir) for v in values], dtype=object)
+    if not check_photos:
+        return resolved
+    wanted = [p for p in pd.unique(resolved) if p]
+    workers = max(1, min(4, os.cpu_count() or 1, len(wanted)))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        checks: dict[str, PhotoCheck] = dict(zip(wanted, pool.map(check_photo, wanted)))
+    for position, path in enumerate(resolved):
+        if not path:
+            continue
+        for problem in checks[path].problems:
+            findings.add("photo", problem.check, [position], [values[position]],
+                         [f"{values[position].strip()!r} {problem.message}"])
+    return resolved
+
+
+def _resolve(value: str, base_dir: str | None) -> str:
+    """A photo cell → an absolute path (relative ones start at the sheet's folder) or the URL."""
+    text = value.strip()
+    if not text or is_url(text):
+        return text
+    if text.lower().startswith("file://"):
+        text = text[7:]
+    path = Path(text).expanduser()
+    if not path.is_absolute():
+        path = Path(base_dir or os.getcwd()) / path
+    return os.path.normpath(str(path))
+
+
+# --- providers and sharing ---------------------------------------------------------------
+
+_SPLIT = re.compile(r"[\s,;/+&]+")
+
+
+def _check_providers(raw: pd.Series, findings: _Findings) -> np.ndarray:
+    codes, results = _per_unique(raw, _provider_value)
+    normalized = np.array([r[0] for r in results], dtype=object)[codes]
+    bad = np.array([r[1] for r in results], dtype=object)[codes]
+    at = np.flatnonzero(bad != "")
+    values = raw.to_numpy()
+    details = [
+        f"{values[i]!r}: {bad[i]!r} is not a provider cardkit knows — use {', '.join(PROVIDERS)}, "
+        "several separated by commas, or leave it blank to route by who owns the number"
+        for i in at
+    ]
+    findings.add("provider", "unknown_provider", at, values[at], details)
+    return np.where(bad == "", normalized, values)
+
+
+def _provider_value(value: str) -> tuple[str, str]:
+    """'Blooio, Linq' → ('blooio,linq', ''); 'auto'/'' → ('', ''); unknowns → (…, 'name')."""
+    names = [n for n in _SPLIT.split(value.strip().lower()) if n]
+    if names in ([], ["auto"]):
+        return "", ""
+    unknown = next((n for n in names if n not in PROVIDERS), "")
+    return ",".join(dict.fromkeys(names)), unknown
+
+
+def _check_provider_needs(out: pd.DataFrame, findings: _Findings) -> None:
+    """Sendblue replaces the whole profile and requires a last name and a photo."""
+    providers = out["provider"].to_numpy()
+    sendblue = np.array(["sendblue" in str(p).split(",") for p in providers], dtype=bool)
+    for column, label in (("last_name", "a last name"), ("photo", "a photo")):
+        values = out[column].to_numpy() if column in out else np.full(len(out), "", dtype=object)
+        at = np.flatnonzero(sendblue & (values == ""))
+        details = [f"'' — Sendblue needs {label} on every card; fill it in or choose another provider"] * len(at)
+        findings.add(column, "provider_needs_field", at, values[at], details)
+
+
+_YES = {"yes", "y", "true", "1", "on", "x", "enabled", "enable", "ja", "oui", "si"}
+_NO = {"no", "n", "false", "0", "off", "disabled", "disable", "nein", "non"}
+_SHARING = (
+    ("sharing_enabled", {**dict.fromkeys(_YES, "true"), **dict.fromkeys(_NO, "false")},
+     "yes or no"),
+    ("sharing_audience", {"0": "0", "contactsonly": "0", "contacts": "0", "1": "1",
+                          "alwaysask": "1", "ask": "1"},
+     "'contacts only' or 'always ask'"),
+    ("sharing_name_format", {"0": "0", "firstlast": "0", "firstandlast": "0", "fullname": "0",
+                             "full": "0", "1": "1", "firstonly": "1", "first": "1",
+                             "firstnameonly": "1"},
+     "'first & last' or 'first only'"),
+)
+
+
+def _check_choice(raw: pd.Series, column: str, choices: dict, what: str, findings: _Findings) -> np.ndarray:
+    """A setting from a few words people use ('yes', 'Always ask'…) → its canonical value."""
+    codes, results = _per_unique(raw, lambda v: "" if not v.strip() else choices.get(header_key(v)))
+    normalized = np.array(results, dtype=object)[codes]
+    at = np.flatnonzero(pd.isna(normalized))
+    values = raw.to_numpy()
+    details = [f"{values[i]!r} is not a setting cardkit understands — write {what}" for i in at]
+    findings.add(column, "bad_sharing_value", at, values[at], details)
+    return np.where(pd.isna(normalized), values, normalized)
+
+
+def _summary(checked: pd.DataFrame, problems: pd.DataFrame) -> str:
+    invalid = int((~checked["valid"]).sum())
+    errors = problems[problems["severity"] == "error"]["message"].head(3).tolist()
+    more = "" if len(errors) < 3 else "; …"
+    return (
+        f"{invalid} of {len(checked)} rows are invalid: {'; '.join(errors)}{more} "
+        "(the exception's .problems has them all)"
+    )
