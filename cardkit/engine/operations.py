@@ -1,0 +1,227 @@
+"""From a validated cards frame to operations: one `Op` per card × provider, photos ready.
+
+Photos are prepared once per distinct source (decoding and resizing release the GIL, so a
+small thread pool does them side by side), then shaped for each provider: Blooio gets the
+prepared JPEG's bytes (a photo given as URL is downloaded first, with the adapters' size, time
+and content checks); Sendblue and Linq get a URL — an https URL in the sheet passes through,
+a local file is uploaded once through the `photo_host`.
+
+An operation that can't be sent (invalid row, a photo that can't be prepared, a card the
+provider can't take) is born finished with status `invalid` and the reason; nothing is sent
+for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import httpx
+
+from cardkit.providers.base import Card, Permanent, Provider, ProviderFailure, Sharing
+
+_TRUE = {"true", "yes", "y", "1", "on", "enabled"}
+_FALSE = {"false", "no", "n", "0", "off", "disabled"}
+_AUDIENCE = {"contacts": 0, "contacts only": 0, "0": 0, "always ask": 1, "ask": 1, "1": 1}
+_NAME_FORMAT = {"first & last": 0, "first and last": 0, "first_last": 0, "0": 0,
+                "first only": 1, "first": 1, "first_only": 1, "1": 1}
+_PHOTO_THREADS = 4
+
+
+@dataclass(eq=False, slots=True)
+class Op:
+    """One card × provider: what to send, and (once finished) what happened."""
+
+    seq: int                              # position in the results frame (input order)
+    row: int                              # the spreadsheet's own row number
+    number: str
+    provider: Provider | None
+    provider_name: str
+    card: Card | None = None
+    desired: str = ""                     # hash of the desired state (card incl. photo digest)
+    record: dict[str, Any] = field(default_factory=dict)   # the validated row, for the journal
+    # outcome
+    action: str = "none"
+    status: str = ""                      # "" while not finished
+    http_status: int | None = None
+    error_code: str = ""
+    message: str = ""
+    changed: str = ""
+    attempts: int = 0
+    elapsed_ms: float = 0.0
+    started_at: str | None = None
+    finished_at: str | None = None
+    # scheduling
+    in_doubt_run: str = ""                # an earlier run left this write "sending"
+    sent: bool = False                    # journal already says "sending"
+
+    def finish(self, status: str, message: str = "", *, action: str | None = None,
+               fields: tuple[str, ...] = (), failure: ProviderFailure | None = None) -> None:
+        """Record the outcome (once)."""
+        self.status = status
+        self.message = message
+        if action is not None:
+            self.action = action
+        self.changed = ",".join(fields)
+        if failure is not None:
+            self.http_status = failure.http_status
+            self.error_code = failure.error_code or ""
+
+
+def card_fields(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The card columns of one validated row, as plain text (missing columns → "")."""
+    from cardkit.columns import CARD_COLUMNS
+
+    return {c: ("" if row.get(c) is None or row.get(c) != row.get(c) else str(row.get(c)))
+            for c in CARD_COLUMNS}
+
+
+def parse_sharing(fields: Mapping[str, str]) -> tuple[Sharing | None, str]:
+    """The sharing settings of a row, or a message naming the column and value it can't read."""
+    enabled_text = fields.get("sharing_enabled", "").strip().lower()
+    audience_text = fields.get("sharing_audience", "").strip().lower()
+    format_text = fields.get("sharing_name_format", "").strip().lower()
+    if not (enabled_text or audience_text or format_text):
+        return None, ""
+    enabled = True if enabled_text in _TRUE else False if enabled_text in _FALSE else None
+    if enabled_text and enabled is None:
+        return None, (f"sharing_enabled: {fields['sharing_enabled']!r} is not yes/no — "
+                      "write true or false")
+    audience = _AUDIENCE.get(audience_text) if audience_text else None
+    if audience_text and audience is None:
+        return None, (f"sharing_audience: {fields['sharing_audience']!r} is not known — "
+                      "write 'contacts' (0) or 'always ask' (1)")
+    name_format = _NAME_FORMAT.get(format_text) if format_text else None
+    if format_text and name_format is None:
+        return None, (f"sharing_name_format: {fields['sharing_name_format']!r} is not known — "
+                      "write 'first & last' (0) or 'first only' (1)")
+    return Sharing(enabled, audience, name_format), ""
+
+
+def is_url(source: str) -> bool:
+    """Whether a photo cell is a URL (else it is a local path)."""
+    return source.lower().startswith(("http://", "https://"))
+
+
+def desired_hash(provider: str, card: Card) -> str:
+    """A digest of the state a card asks for: equal hashes mean "nothing new to send"."""
+    sharing = card.sharing
+    photo = card.photo_digest or card.photo_url
+    text = json.dumps([provider, card.number, card.first_name, card.last_name, card.display_name,
+                       photo, None if sharing is None else [sharing.enabled, sharing.audience,
+                                                            sharing.name_format]])
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+class PhotoShop:
+    """Prepares, downloads and uploads photos once each for a run; failures become messages."""
+
+    def __init__(self, *, photo_host: Any = None, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.photo_host = photo_host
+        self._transport = transport
+        self._pool = concurrent.futures.ThreadPoolExecutor(_PHOTO_THREADS, thread_name_prefix="cardkit-photo")
+        self._prepared: dict[str, asyncio.Future[tuple[bytes, str]]] = {}
+        self._uploaded: dict[str, asyncio.Future[str]] = {}
+        self._client: httpx.AsyncClient | None = None
+
+    async def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._client is not None:
+            await self._client.aclose()
+
+    async def prepared(self, source: str) -> tuple[bytes, str]:
+        """The prepared JPEG of a path or URL and its sha256 (done once per source)."""
+        future = self._prepared.get(source)
+        if future is None:
+            future = asyncio.ensure_future(self._prepare(source))
+            self._prepared[source] = future
+        return await asyncio.shield(future)
+
+    async def url_for(self, data: bytes, digest: str) -> str:
+        """A public URL for prepared bytes, through the photo host (uploaded once)."""
+        future = self._uploaded.get(digest)
+        if future is None:
+            future = asyncio.ensure_future(self.photo_host.upload(data, "image/jpeg"))
+            self._uploaded[digest] = future
+        return await asyncio.shield(future)
+
+    async def _prepare(self, source: str) -> tuple[bytes, str]:
+        from cardkit.photos import prepare_photo
+
+        raw: Any = source
+        if is_url(source):
+            from cardkit.providers.media import fetch_photo
+
+            if self._client is None:
+                self._client = httpx.AsyncClient(transport=self._transport)
+            raw = await fetch_photo(source, client=self._client)
+        loop = asyncio.get_running_loop()
+        prepared = await loop.run_in_executor(self._pool, prepare_photo, raw)
+        data = _jpeg_bytes(prepared)
+        return data, hashlib.sha256(data).hexdigest()
+
+
+def _jpeg_bytes(prepared: Any) -> bytes:
+    """The JPEG bytes of whatever `prepare_photo` returned (bytes, or an object carrying them)."""
+    if isinstance(prepared, (bytes, bytearray)):
+        return bytes(prepared)
+    for name in ("data", "jpeg", "content", "bytes"):
+        value = getattr(prepared, name, None)
+        if isinstance(value, (bytes, bytearray)):
+            return bytes(value)
+    raise TypeError(f"prepare_photo returned {type(prepared).__name__}, not JPEG bytes")
+
+
+async def build_card(op: Op, fields: Mapping[str, str], sharing: Sharing | None, photos: PhotoShop) -> None:
+    """Fill `op.card` for its provider, or finish the op as invalid/failed with the reason."""
+    provider = op.provider
+    assert provider is not None
+    source = fields.get("photo", "")
+    photo_bytes: bytes | None = None
+    photo_url = ""
+    digest = ""
+    try:
+        if source:
+            if provider.photo_transport == "url" and is_url(source):
+                photo_url = source          # passed through; the provider downloads it
+                digest = hashlib.sha256(source.encode()).hexdigest()
+            else:
+                data, digest = await photos.prepared(source)
+                if provider.photo_transport == "bytes":
+                    photo_bytes = data
+                elif photos.photo_host is not None:
+                    photo_url = await photos.url_for(data, digest)
+    except ProviderFailure as failure:
+        status = "failed" if not isinstance(failure, Permanent) else "invalid"
+        op.finish(status, f"photo: {failure.message}", failure=failure, action="none")
+        return
+    except Exception as exc:  # a photo Pillow can't read, a path that vanished, …
+        op.finish("invalid", f"photo: {source!r} can't be prepared ({_reason(exc)}) — "
+                  "fix or replace the file", action="none")
+        return
+    card = Card(
+        number=op.number,
+        first_name=fields.get("first_name", ""),
+        last_name=fields.get("last_name", ""),
+        display_name=fields.get("display_name", ""),
+        photo_bytes=photo_bytes,
+        photo_url=photo_url,
+        photo_digest=digest,
+        sharing=sharing,
+        photo_source=source,
+    )
+    reason = provider.unsupported(card)
+    if reason:
+        op.finish("invalid", reason, action="unsupported")
+        return
+    op.card = card
+    op.desired = desired_hash(op.provider_name, card)
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text if len(text) <= 200 else text[:199] + "…"
