@@ -97,23 +97,29 @@ class Tasks:
 
     `last` is the task of the latest action, so tests (and users) can `await form.last_task`.
     While an action runs, the `busy` widgets are disabled so a double click cannot start it twice.
+    `quiet` tasks (look-ups as the user types) replace a running one instead of refusing, and
+    only speak up on an error.
     """
 
-    def __init__(self, status: Status, busy: Iterable[widgets.Widget] = ()) -> None:
+    def __init__(self, status: Status, busy: Iterable[widgets.Widget] = (), *, quiet: bool = False) -> None:
         self.status = status
         self.busy = list(busy)
+        self.quiet = quiet
         self.last: asyncio.Task | None = None
 
     @property
     def running(self) -> bool:
         return self.last is not None and not self.last.done()
 
-    def start(self, action: Callable[[], Awaitable[Any]], *, working: str) -> asyncio.Task | None:
+    def start(self, action: Callable[[], Awaitable[Any]], *, working: str = "") -> asyncio.Task | None:
         """Start `action()` on the running loop (or run it now if there is none)."""
         if self.running:
-            self.status.warning("Still busy with the previous action — wait for it or cancel it.")
-            return None
-        self.status.working(working)
+            if not self.quiet:
+                self.status.warning("Still busy with the previous action — wait for it or cancel it.")
+                return None
+            self.last.cancel()
+        if not self.quiet:
+            self.status.working(working or "Working…")
         coro = self._guard(action)
         try:
             loop = asyncio.get_running_loop()
@@ -137,7 +143,8 @@ class Tasks:
         try:
             return await action()
         except asyncio.CancelledError:
-            self.status.warning("Stopped before it finished.")
+            if not self.quiet:
+                self.status.warning("Stopped before it finished.")
             return None
         except Exception as exc:  # shown in the form, never lost
             self.status.error(exc)

@@ -15,7 +15,7 @@ import ipywidgets as widgets
 import pandas as pd
 
 from cardkit.widgets._shared import Status, Tasks, download_link, UploadFolder, frame_html, guarded
-from cardkit.widgets.card_form import _sandbox_for
+from cardkit.widgets.card_form import sandbox_for
 
 _ALL = "(all)"
 _WIDE = {"description_width": "90px"}
@@ -41,7 +41,7 @@ class BatchPanel(widgets.VBox):
         max_at_once: int | None = None,
         max_per_second: float | None = None,
     ) -> None:
-        self.sandbox = _sandbox_for(sandbox)
+        self.sandbox = sandbox_for(sandbox)
         self.region = region
         self.photo_host = photo_host
         self.journal = journal

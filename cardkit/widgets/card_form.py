@@ -9,22 +9,26 @@ per form, so an edit and the plan that follows it see the same state.
 from __future__ import annotations
 
 import asyncio
+import html
 from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
 import pandas as pd
 
+from cardkit.errors import ConfigError
 from cardkit.widgets._shared import Status, Tasks, UploadFolder, frame_html, guarded
 
-_PROVIDER_CHOICES = [("owner (auto)", "auto"), ("Blooio", "blooio"), ("Sendblue", "sendblue"), ("Linq", "linq")]
+_PROVIDERS = [("Blooio", "blooio"), ("Sendblue", "sendblue"), ("Linq", "linq")]
 _SHARING_ENABLED = [("leave as is", ""), ("on", "true"), ("off", "false")]
 _SHARING_AUDIENCE = [("leave as is", ""), ("contacts only", "0"), ("always ask", "1")]
 _SHARING_NAME_FORMAT = [("leave as is", ""), ("first & last name", "0"), ("first name only", "1")]
 _LABEL = {"description_width": "110px"}
+_SHOWN_RESULT_COLUMNS = ["row", "number", "provider", "action", "status", "http_status", "error_code",
+                         "message", "attempts", "changed"]
 
 
-def _sandbox_for(sandbox: Any) -> Any:
+def sandbox_for(sandbox: Any) -> Any:
     """`True` → a fresh in-process sandbox owned by this form; anything else unchanged."""
     if sandbox is True:
         from cardkit.sandbox import Sandbox
@@ -36,9 +40,10 @@ def _sandbox_for(sandbox: Any) -> Any:
 class CardForm(widgets.VBox):
     """A form for one card: number, names, photo, Blooio sharing, target provider; Plan and Apply.
 
-    `providers` is what `cardkit.apply` takes ("auto" routes the number to its owner);
-    `sandbox=True` rehearses without any account or network. After a click, `last_task` is the
-    running action (await it in code); `last_plan` / `last_results` hold the latest frames.
+    `providers` is what `cardkit.apply` takes ("auto" routes the number to its owner, which the
+    form shows as soon as the number is valid); `sandbox=True` rehearses without any account or
+    network. After a click, `last_task` is the running action (await it in code);
+    `last_plan` / `last_results` hold the latest frames.
     """
 
     def __init__(
@@ -50,11 +55,12 @@ class CardForm(widgets.VBox):
         photo_host: Any = None,
         journal: Any = False,
     ) -> None:
-        self.sandbox = _sandbox_for(sandbox)
+        self.sandbox = sandbox_for(sandbox)
         self.providers = providers
         self.region = region
         self.photo_host = photo_host
         self.journal = journal
+        self.owners: list[str] = []
         self.last_plan: pd.DataFrame | None = None
         self.last_results: pd.DataFrame | None = None
         self._uploads = UploadFolder("cardkit-form-")
@@ -72,14 +78,12 @@ class CardForm(widgets.VBox):
         )
         self.photo_preview = widgets.Image(format="jpeg", width=96, height=96, layout={"display": "none"})
         self.photo_note = widgets.HTML()
-        self.sharing_enabled = widgets.Dropdown(
-            options=_SHARING_ENABLED, description="Share name", style=_LABEL
-        )
+        self.sharing_enabled = widgets.Dropdown(options=_SHARING_ENABLED, description="Share name", style=_LABEL)
         self.sharing_audience = widgets.Dropdown(options=_SHARING_AUDIENCE, description="Share with", style=_LABEL)
         self.sharing_name_format = widgets.Dropdown(
             options=_SHARING_NAME_FORMAT, description="Name shown", style=_LABEL
         )
-        self.provider = widgets.Dropdown(options=_PROVIDER_CHOICES, description="Provider", style=_LABEL)
+        self.provider = widgets.Dropdown(options=self._provider_options(), description="Provider", style=_LABEL)
         self.plan_button = widgets.Button(description="Plan", icon="search", tooltip="Show what would change")
         self.apply_button = widgets.Button(
             description="Apply", icon="check", button_style="primary", tooltip="Set the card now"
@@ -87,6 +91,7 @@ class CardForm(widgets.VBox):
         self.status = Status("Type a number and a name, then Plan or Apply.")
         self.output = widgets.HTML()
         self._tasks = Tasks(self.status, busy=[self.plan_button, self.apply_button])
+        self._lookups = Tasks(self.status, quiet=True)
 
         self.number.observe(self._on_number, names="value")
         self.photo_upload.observe(self._on_upload, names="value")
@@ -122,8 +127,13 @@ class CardForm(widgets.VBox):
         """The latest Plan/Apply action (an asyncio task); await it to wait for the result."""
         return self._tasks.last
 
+    @property
+    def lookup_task(self) -> asyncio.Task | None:
+        """The latest owner look-up, started when a valid number is entered."""
+        return self._lookups.last
+
     def card_frame(self) -> pd.DataFrame:
-        """The form as a one-row cards frame (the shape `read_cards` returns)."""
+        """The form as a one-row cards frame (the shape `read_cards` returns, row 2 = first data row)."""
         row = {
             "row": 2,
             "number": self.number.value.strip(),
@@ -149,28 +159,58 @@ class CardForm(widgets.VBox):
             return str(self._uploaded_photo)
         return self.photo_url.value.strip()
 
-    def _providers_arg(self) -> Any:
-        return self.providers if self.provider.value == "auto" else self.provider.value
+    def _provider_options(self, owner_text: str = "owner (auto)") -> list[tuple[str, str]]:
+        return [(owner_text, "auto"), *_PROVIDERS]
+
+    def _run_options(self) -> dict[str, Any]:
+        providers = self.providers if self.provider.value == "auto" else self.provider.value
+        return {"providers": providers, "sandbox": self.sandbox, "region": self.region,
+                "photo_host": self.photo_host, "progress": False}
 
     # -- field callbacks (synchronous, quick) --------------------------------------------------
 
     @guarded(lambda self: self.status)
     def _on_number(self, change: dict) -> None:
         """Normalize the number as the user leaves the field; say why when it can't be used."""
+        from cardkit.phones import normalize_number
+
         raw = change["new"].strip()
+        self._show_owner("owner (auto)", [])
         if not raw:
             self.number_note.value = ""
             return
-        from cardkit.phones import normalize_number
-
         result = normalize_number(raw, region=self.region)
         if not result.ok:
-            self.number_note.value = f"<span class='cardkit-bad' style='color:#c62828'>✗ {_esc(result.message)}</span>"
+            self.number_note.value = _span("cardkit-bad", "#c62828", f"✗ {result.message}")
             return
         if result.e164 != raw:
             self.number.value = result.e164  # fires once more with the E.164 form, then is stable
         note = f"✓ {result.e164}" + (f" — {result.message}" if result.repaired else "")
-        self.number_note.value = f"<span class='cardkit-good' style='color:#2e7d32'>{_esc(note)}</span>"
+        self.number_note.value = _span("cardkit-good", "#2e7d32", note)
+        if self.providers == "auto":
+            self._lookups.start(lambda: self._find_owner(result.e164))
+
+    async def _find_owner(self, e164: str) -> None:
+        """Ask the configured providers who owns the number (a plan of a name-less row: reads only)."""
+        from cardkit.engine import plan_async
+
+        frame = self.card_frame().assign(number=e164, first_name="", photo="", provider="")
+        try:
+            planned = await plan_async(frame, **{**self._run_options(), "providers": "auto"})
+        except ConfigError:
+            self._show_owner("owner (auto) — no provider configured", [])
+            return
+        owners = [name for name in planned["provider"] if name]
+        if owners:
+            self._show_owner("owner: " + ", ".join(owners), owners)
+        else:
+            self._show_owner("owner: nobody configured owns it — pick one", [])
+
+    def _show_owner(self, text: str, owners: list[str]) -> None:
+        self.owners = owners
+        chosen = self.provider.value
+        self.provider.options = self._provider_options(text)
+        self.provider.value = chosen
 
     @guarded(lambda self: self.status)
     def _on_upload(self, change: dict) -> None:
@@ -186,17 +226,24 @@ class CardForm(widgets.VBox):
         if change["new"].strip():
             self._uploaded_photo = None
             self.photo_preview.layout.display = "none"
-            self.photo_note.value = "The photo at this URL is checked when you Plan or Apply."
+            self.photo_note.value = "The photo at this address is downloaded and checked when you Plan or Apply."
 
     def _preview(self, source: str) -> None:
         """Show the prepared square photo and what preparing it fixed."""
-        from cardkit.photos import prepare_photo
+        from cardkit.photos import PhotoError, prepare_photo_result
 
-        prepared = prepare_photo(source)
+        try:
+            prepared = prepare_photo_result(source)
+        except PhotoError as exc:
+            self.photo_preview.layout.display = "none"
+            self.photo_note.value = _span("cardkit-bad", "#c62828", f"✗ {exc}")
+            return
         self.photo_preview.value = prepared.data
         self.photo_preview.layout.display = ""
-        fixes = "; ".join(prepared.fixes) if prepared.fixes else "nothing to fix"
-        self.photo_note.value = f"{prepared.width}×{prepared.height} JPEG — {_esc(fixes)}"
+        fixes = "; ".join(prepared.fixes) if prepared.fixes else "nothing needed fixing"
+        self.photo_note.value = html.escape(
+            f"Will send a {prepared.width}×{prepared.height} JPEG ({len(prepared.data) // 1024} kB) — {fixes}"
+        )
 
     # -- actions (background tasks on the kernel's loop) ---------------------------------------
 
@@ -222,13 +269,10 @@ class CardForm(widgets.VBox):
         checked = self._checked()
         if checked is None:
             return
-        planned = await plan_async(
-            checked, providers=self._providers_arg(), sandbox=self.sandbox, region=self.region,
-            photo_host=self.photo_host,
-        )
+        planned = await plan_async(checked, **self._run_options())
         self.last_plan = planned
-        self.output.value = frame_html(planned, caption="What would change")
-        self.status.ok(_summary(planned, planned=True))
+        self.output.value = frame_html(difference(checked, planned), caption="Difference with the current card")
+        self._conclude(planned, planned=True)
 
     async def _apply(self) -> None:
         from cardkit.engine import apply_async
@@ -236,33 +280,52 @@ class CardForm(widgets.VBox):
         checked = self._checked()
         if checked is None:
             return
-        results = await apply_async(
-            checked, providers=self._providers_arg(), sandbox=self.sandbox, region=self.region,
-            photo_host=self.photo_host, journal=self.journal, progress=False,
-        )
+        results = await apply_async(checked, **self._run_options(), journal=self.journal)
         self.last_results = results
-        self.output.value = frame_html(results, caption="Result")
-        if results["status"].isin(["applied", "unchanged"]).all():
-            self.status.ok(_summary(results, planned=False))
+        self.output.value = frame_html(results[_SHOWN_RESULT_COLUMNS], caption="Result")
+        self._conclude(results, planned=False)
+
+    def _conclude(self, results: pd.DataFrame, *, planned: bool) -> None:
+        """Say per provider what happened (or would); an error when any row failed or was refused."""
+        parts = []
+        for row in results.itertuples(index=False):
+            line = f"{row.provider or 'no provider'}: {row.action if planned else row.status}"
+            if row.changed:
+                line += f" ({row.changed.replace(',', ', ')})"
+            if row.status in ("failed", "invalid", "skipped") and row.message:
+                line += f" — {row.message}"
+            parts.append(line)
+        text = "; ".join(parts) or "Nothing to do."
+        if results["status"].isin(["failed", "invalid", "skipped"]).any():
+            self.status.error(text)
         else:
-            self.status.error(_summary(results, planned=False))
+            self.status.ok(text)
 
 
-def _summary(results: pd.DataFrame, *, planned: bool) -> str:
-    """One line per provider: what happened (or would), and the provider's message on failure."""
-    parts = []
-    for row in results.itertuples(index=False):
-        what = row.action if planned else row.status
-        line = f"{row.provider}: {what}"
-        if row.changed:
-            line += f" ({row.changed})"
-        if row.status in ("failed", "invalid", "skipped") and row.message:
-            line += f" — {row.message}"
-        parts.append(line)
-    return "; ".join(parts) or "Nothing to do."
+def difference(checked: pd.DataFrame, planned: pd.DataFrame) -> pd.DataFrame:
+    """Field by field, what the card asks for and whether each provider would change it."""
+    card = checked.iloc[0]
+    given = {
+        "first_name": card.get("first_name", ""),
+        "last_name": card.get("last_name", ""),
+        "display_name": card.get("display_name", ""),
+        "photo": Path(str(card.get("photo", ""))).name if card.get("photo", "") else "",
+        "sharing": ", ".join(
+            f"{key.removeprefix('sharing_')}={card.get(key)}"
+            for key in ("sharing_enabled", "sharing_audience", "sharing_name_format") if card.get(key, "")
+        ),
+    }
+    table = pd.DataFrame({"field": list(given), "new value": list(given.values())})
+    table = table[table["new value"].astype(bool)].reset_index(drop=True)
+    for row in planned.itertuples(index=False):
+        changed = set(filter(None, str(row.changed).split(",")))
+        if row.action in ("unsupported", "none") or row.status == "invalid":
+            verdict = [f"not sent — {row.message}"] * len(table)
+        else:
+            verdict = ["changes" if field in changed else "already so" for field in table["field"]]
+        table[row.provider or "no provider"] = verdict
+    return table
 
 
-def _esc(text: str) -> str:
-    import html
-
-    return html.escape(text)
+def _span(css_class: str, colour: str, text: str) -> str:
+    return f"<span class='{css_class}' style='color:{colour}'>{html.escape(text)}</span>"
