@@ -157,6 +157,7 @@ class Tasks:
 def frame_html(frame: Any, *, max_rows: int = 50, caption: str = "") -> str:
     """An HTML table of a frame, capped at `max_rows` with a line saying how many were left out."""
     shown = frame.head(max_rows)
+    shown = shown.astype(object).where(shown.notna(), "")  # pd.NA would print as "<NA>"
     table = shown.to_html(index=False, na_rep="", border=0, classes="cardkit-table")
     more = len(frame) - len(shown)
     tail = f"<div style='color:#555'>… and {more} more rows</div>" if more > 0 else ""
@@ -186,13 +187,17 @@ class UploadFolder:
         self.prefix = prefix
         self.folder: Path | None = None
 
+    def folder_for_output(self) -> Path:
+        """The form's temp folder (created on first use), for files made along the way."""
+        if self.folder is None:
+            self.folder = Path(tempfile.mkdtemp(prefix=self.prefix))
+        return self.folder
+
     def save(self, upload: widgets.FileUpload) -> Path | None:
         """Write the latest file of an ipywidgets 8 `FileUpload` under its own name; None if empty."""
         if not upload.value:
             return None
         item = upload.value[-1]
-        if self.folder is None:
-            self.folder = Path(tempfile.mkdtemp(prefix=self.prefix))
-        path = self.folder / Path(item["name"]).name
+        path = self.folder_for_output() / Path(item["name"]).name
         path.write_bytes(bytes(item["content"]))
         return path

@@ -42,6 +42,7 @@ class BatchPanel(widgets.VBox):
         max_per_second: float | None = None,
     ) -> None:
         self.sandbox = sandbox_for(sandbox)
+        self._given_providers = None if isinstance(providers, str) or providers is None else list(providers)
         self.region = region
         self.photo_host = photo_host
         self.journal = journal
@@ -52,6 +53,7 @@ class BatchPanel(widgets.VBox):
         self.problems: pd.DataFrame | None = None
         self.last_plan: pd.DataFrame | None = None
         self.last_results: pd.DataFrame | None = None
+        self.report: Any = None
         self.report_files: dict[str, bytes] = {}
         self._cancel: asyncio.Event | None = None
         self._uploads = UploadFolder("cardkit-batch-")
@@ -77,6 +79,7 @@ class BatchPanel(widgets.VBox):
         # 4. results and report
         self.status_filter = widgets.Dropdown(options=[_ALL], description="Status", style=_WIDE)
         self.results_table = widgets.HTML()
+        self.report_view = widgets.HTML()
         self.downloads = widgets.HTML()
         self.status = Status("Upload a spreadsheet or type its path, then Load.")
         self._tasks = Tasks(self.status, busy=[self.load_button, self.plan_button, self.apply_button])
@@ -105,7 +108,9 @@ class BatchPanel(widgets.VBox):
                 widgets.HTML("<h4 style='margin:4px 0'>4. Results</h4>"),
                 self.status_filter,
                 self.results_table,
+                widgets.HTML("<h4 style='margin:4px 0'>5. Report</h4>"),
                 self.downloads,
+                self.report_view,
             ]
         )
         self.add_class("cardkit-batch-panel")
@@ -143,7 +148,7 @@ class BatchPanel(widgets.VBox):
         self.cards, self.checked, self.problems = cards, checked, problems
         self.last_plan = self.last_results = None
         self.report_files = {}
-        self.results_table.value = self.downloads.value = ""
+        self.results_table.value = self.downloads.value = self.report_view.value = ""
         valid = int(checked["valid"].sum())
         self.summary.value = (
             f"<b>{len(cards)}</b> rows: <b>{valid}</b> ready, <b>{len(cards) - valid}</b> with errors "
@@ -182,13 +187,16 @@ class BatchPanel(widgets.VBox):
 
     # -- 3. plan and apply ----------------------------------------------------------------------
 
+    def _providers(self) -> Any:
+        """What the Providers box says ("auto", "blooio,linq"), or the adapters given in code."""
+        text = self.providers.value.strip() or "auto"
+        if self._given_providers is not None and text == _providers_text(self._given_providers):
+            return self._given_providers
+        return text
+
     def _options(self) -> dict[str, Any]:
-        return {
-            "providers": self.providers.value.strip() or "auto",
-            "sandbox": self.sandbox,
-            "region": self.region,
-            "photo_host": self.photo_host,
-        }
+        return {"sandbox": self.sandbox, "region": self.region, "photo_host": self.photo_host,
+                "max_at_once": self.max_at_once, "max_per_second": self.max_per_second, "progress": False}
 
     def _ready(self) -> pd.DataFrame | None:
         if self.checked is None:
@@ -205,7 +213,7 @@ class BatchPanel(widgets.VBox):
         checked = self._ready()
         if checked is None:
             return
-        planned = await plan_async(checked, **self._options())
+        planned = await plan_async(checked, self._providers(), **self._options())
         self.last_plan = planned
         self._show_frame(planned)
         counts = planned["action"].value_counts()
@@ -222,35 +230,37 @@ class BatchPanel(widgets.VBox):
     def _on_progress(self, done: int, total: int) -> None:
         self.progress.max = max(total, 1)
         self.progress.value = min(done, self.progress.max)
-        self.progress_note.value = f"{done} / {total}"
+        self.progress_note.value = f"{done} / {total} done"
 
     async def _apply(self) -> None:
-        from cardkit.engine import apply_async
+        from cardkit.engine.run import Run
 
         checked = self._ready()
         if checked is None:
             return
         self._cancel = asyncio.Event()
         self.cancel_button.disabled = False
-        self.progress.value = 0
+        self._on_progress(0, len(checked))
+        run = Run(checked, self._providers(), write=True, **self._options(), journal=self.journal,
+                  cancel=self._cancel)
+        watcher = asyncio.ensure_future(_watch_progress(run, self._on_progress))
         try:
-            results = await apply_async(
-                checked, **self._options(), journal=self.journal, max_at_once=self.max_at_once,
-                max_per_second=self.max_per_second, progress=self._on_progress, cancel=self._cancel,
-            )
+            results = await run.execute()
         finally:
+            watcher.cancel()
             self.cancel_button.disabled = True
         cancelled = self._cancel.is_set()
         self._cancel = None
         self.last_results = results
+        self._on_progress(int((results["status"] != "skipped").sum()) if cancelled else len(results), len(results))
         self._show_frame(results)
         await self._make_report(results)
         counts = results["status"].value_counts()
         line = ", ".join(f"{n} {status}" for status, n in counts.items())
         if cancelled:
-            self.status.warning(f"Cancelled — kept the partial results: {line}")
-        elif results["status"].isin(["failed"]).any():
-            self.status.warning(f"Done with failures: {line}")
+            self.status.warning(f"Cancelled — kept the partial results: {line}. Apply again to finish the rest.")
+        elif results["status"].isin(["failed", "invalid"]).any():
+            self.status.warning(f"Done, with rows to fix: {line}")
         else:
             self.status.ok(f"Done: {line}")
 
@@ -274,15 +284,36 @@ class BatchPanel(widgets.VBox):
         self.results_table.value = frame_html(frame, caption=f"{len(frame)} rows")
 
     async def _make_report(self, results: pd.DataFrame) -> None:
+        """Build the report and its XLSX and HTML files (in a thread: writing XLSX takes a while)."""
         from cardkit.report import report
 
-        made = report(results)
-        files = await asyncio.to_thread(lambda: {kind: made.to_bytes(kind) for kind in ("xlsx", "html")})
-        self.report_files = files
+        made = report(results, cards=self.cards)
+        self.report = made
+        self.report_files = await asyncio.to_thread(_report_files, made, self._uploads.folder_for_output())
+        self.report_view.value = made._repr_html_()
         self.downloads.value = download_link(
-            files["xlsx"], "cardkit-report.xlsx",
+            self.report_files["xlsx"], "cardkit-report.xlsx",
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "Report (XLSX)",
-        ) + download_link(files["html"], "cardkit-report.html", "text/html", "Report (HTML)")
+        ) + download_link(self.report_files["html"], "cardkit-report.html", "text/html", "Report (HTML)")
+
+
+async def _watch_progress(run: Any, on_progress: Any, every: float = 0.2) -> None:
+    """Feed the bar from the run's operations until cancelled.
+
+    The engine draws its own tqdm bar but has no callback hook, so the panel counts the run's
+    finished operations itself (cheap: a few thousand attribute reads every 0.2 s).
+    """
+    while True:
+        ops = list(run.ops)
+        if ops:
+            on_progress(sum(1 for op in ops if op.status), len(ops))
+        await asyncio.sleep(every)
+
+
+def _report_files(made: Any, folder: Path) -> dict[str, bytes]:
+    """The report as XLSX and HTML bytes (the XLSX writer wants a file)."""
+    xlsx = made.to_xlsx(folder / "cardkit-report.xlsx")
+    return {"xlsx": Path(xlsx).read_bytes(), "html": made.to_html().encode("utf-8")}
 
 
 def _providers_text(providers: Any) -> str:
