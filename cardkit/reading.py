@@ -238,6 +238,10 @@ def _cell_text(value: object) -> str:
 
 
 def _read_text(data: bytes, name: str, *, tab: bool) -> pd.DataFrame:
+    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError(
+            f"{name} is not a spreadsheet (it holds binary data) — pass a .csv, .tsv or .xlsx file"
+        )
     text = _decode(data)
     first_line = next((line for line in text.splitlines() if line.strip()), "")
     if not first_line:
@@ -263,7 +267,9 @@ def _read_text(data: bytes, name: str, *, tab: bool) -> pd.DataFrame:
 
 
 def _decode(data: bytes) -> str:
-    """UTF-8 (with or without BOM); Windows exports in cp1252 are read too."""
+    """UTF-8 (with or without BOM), UTF-16 with BOM (Excel's "Unicode text"), else cp1252."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
     for encoding in ("utf-8-sig", "cp1252"):
         try:
             return data.decode(encoding)

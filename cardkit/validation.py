@@ -73,6 +73,14 @@ def find_problems(frame: pd.DataFrame, *, region: str = "US", check_photos: bool
     return _inspect(cards, region, check_photos).problems
 
 
+def inspect_cards(frame: pd.DataFrame, *, region: str = "US", check_photos: bool = True) -> "Inspection":
+    """Both results of one pass: `.cards` (as `validate` flags them) and `.problems`.
+
+    For faces that show both (the command line, forms) without checking everything twice.
+    """
+    return _inspect(_as_cards(frame), check_region(region), check_photos)
+
+
 def validate(
     frame: pd.DataFrame,
     *,
@@ -121,7 +129,9 @@ class _Problem:
 
 
 @dataclass(frozen=True)
-class _Inspection:
+class Inspection:
+    """One validation pass: the flagged cards frame and the problems frame."""
+
     cards: pd.DataFrame
     problems: pd.DataFrame
 
@@ -145,7 +155,7 @@ class _Findings:
             self.items.append(_Problem(row, header, check, value, f"row {row}, {header}: {detail}"))
 
 
-def _inspect(cards: pd.DataFrame, region: str, check_photos: bool) -> _Inspection:
+def _inspect(cards: pd.DataFrame, region: str, check_photos: bool) -> Inspection:
     findings = _Findings(cards)
     out = cards.copy()
     out.attrs = {"cardkit": {**cards.attrs.get("cardkit", {}), "region": region}}
@@ -169,7 +179,7 @@ def _inspect(cards: pd.DataFrame, region: str, check_photos: bool) -> _Inspectio
     out["valid"] = ~out["row"].isin(errors).to_numpy()
     joined = problems.groupby("row", sort=False)["message"].agg("; ".join)
     out["problems"] = out["row"].map(joined).fillna("").astype(str).to_numpy()
-    return _Inspection(out, problems)
+    return Inspection(out, problems)
 
 
 def _problem_frame(items: list[_Problem]) -> pd.DataFrame:

@@ -1,7 +1,126 @@
-"""Placeholder: this command lands with its issue."""
+"""`cardkit validate FILE`: check a spreadsheet row by row, print a summary, optionally write it out.
 
-from cardkit.cli._common import add_command, not_built
+Exit 0 when the file was checked (invalid rows are a result, not a failure); exit 2 with a
+one-line reason for an unreadable file or bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+
+from cardkit.cli._common import add_command
+from cardkit.errors import InputError
 
 
 def register(sub) -> None:
-    add_command(sub, "validate", help="(not built yet)", example="cardkit validate --help").set_defaults(func=not_built("validate"))
+    parser = add_command(
+        sub,
+        "validate",
+        help="check a cards spreadsheet row by row: numbers, names, photos",
+        example="cardkit validate sample_data/cards.csv --out checked.csv",
+        description=(
+            "Read a cards spreadsheet (CSV, TSV, semicolon CSV or XLSX), check every row "
+            "(E.164 numbers, names, photos, provider and sharing settings) and print a summary "
+            "with the first problems. Invalid rows are reported, not fatal: the exit code is 0 "
+            "whenever the file could be read."
+        ),
+    )
+    parser.add_argument("file", metavar="FILE", help="the spreadsheet (.csv, .tsv, .txt or .xlsx)")
+    parser.add_argument("--region", default="US",
+                        help="country for numbers written without +country code (default: US)")
+    parser.add_argument("--out", metavar="OUT",
+                        help="write one line per input row (.csv, or .xlsx) with row, number (E.164), "
+                        "names, valid and problems")
+    parser.add_argument("--sheet", help="XLSX sheet name or 0-based index (default: the first)")
+    parser.add_argument("--column", action="append", default=[], metavar="HEADER=NAME",
+                        help="map one of your headers to a cardkit column, e.g. --column 'Cell=number' "
+                        "(repeat for more)")
+    parser.add_argument("--no-photos", action="store_true",
+                        help="don't open photo files (faster; paths are still resolved)")
+    parser.add_argument("--show", type=int, default=10, metavar="N",
+                        help="how many problems to print (default: 10; 0 for all)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from cardkit.reading import read_cards
+    from cardkit.validation import inspect_cards
+
+    columns = _parse_columns(args.column)
+    sheet = int(args.sheet) if args.sheet is not None and args.sheet.isdigit() else args.sheet
+    cards = read_cards(args.file, sheet=sheet, columns=columns)
+    inspection = inspect_cards(cards, region=args.region, check_photos=not args.no_photos)
+    print(_report(args.file, cards, inspection.cards, inspection.problems, args.show))
+    if args.out:
+        _write(output_frame(cards, inspection.cards, args.region), args.out)
+        print(f"wrote {args.out}")
+    return 0
+
+
+def output_frame(cards: pd.DataFrame, checked: pd.DataFrame, region: str) -> pd.DataFrame:
+    """One line per input row: row, number (E.164, "" when unusable), the number as written,
+    names, valid, problems, then the other card columns and the sheet's own extra columns."""
+    from cardkit.phones import normalize_number
+
+    number_ok = cards["number"].map(lambda raw: normalize_number(raw, region).ok).to_numpy()
+    out = pd.DataFrame({
+        "row": checked["row"].to_numpy(),
+        "number": checked["number"].where(number_ok, "").to_numpy(),
+        "number_as_written": cards["number"].to_numpy(),
+    })
+    for column in ("first_name", "last_name"):
+        out[column] = checked[column].to_numpy() if column in checked else ""
+    out["valid"] = checked["valid"].map({True: "true", False: "false"}).to_numpy()
+    out["problems"] = checked["problems"].to_numpy()
+    for column in checked.columns:
+        if column not in out.columns and column not in ("valid", "problems"):
+            out[column] = checked[column].to_numpy()
+    return out
+
+
+def _report(source: str, cards: pd.DataFrame, checked: pd.DataFrame, problems: pd.DataFrame, show: int) -> str:
+    total, valid = len(checked), int(checked["valid"].sum())
+    errors = int((problems["severity"] == "error").sum())
+    warnings = len(problems) - errors
+    lines = [
+        f"{source}: {total} rows — {valid} valid, {total - valid} invalid "
+        f"({errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)})"
+    ]
+    unmapped = cards.attrs.get("cardkit", {}).get("unmapped") or []
+    if unmapped:
+        lines.append(f"kept as they are (not card columns): {', '.join(map(str, unmapped))}")
+    if len(problems):
+        shown = problems if show <= 0 else problems.head(show)
+        width = max(len(str(c)) for c in shown["column"])
+        lines.append("")
+        for item in shown.itertuples(index=False):
+            prefix = f"row {item.row}, {item.column}: "
+            detail = item.message[len(prefix):] if item.message.startswith(prefix) else item.message
+            lines.append(f"row {item.row:<4} {item.column:<{width}}  {item.severity:<7}  {detail}")
+        if len(shown) < len(problems):
+            lines.append(f"… and {len(problems) - len(shown)} more (--show 0 prints all, --out writes every row)")
+    return "\n".join(lines)
+
+
+def _parse_columns(pairs: list[str]) -> dict[str, str]:
+    columns = {}
+    for pair in pairs:
+        header, sep, name = pair.rpartition("=")
+        if not sep or not header.strip() or not name.strip():
+            raise InputError(f"--column {pair!r}: write it as 'Your header=number'")
+        columns[header.strip()] = name.strip()
+    return columns
+
+
+def _write(frame: pd.DataFrame, out: str) -> None:
+    path = Path(out)
+    try:
+        if path.suffix.lower() == ".xlsx":
+            frame.to_excel(path, index=False)
+        else:
+            frame.to_csv(path, index=False)
+    except OSError as exc:
+        raise InputError(f"cannot write {out!r}: {exc.strerror or exc}") from None

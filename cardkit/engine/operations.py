@@ -22,13 +22,10 @@ from typing import Any, Mapping
 
 import httpx
 
+from cardkit.errors import InputError
+from cardkit.photos import is_url
 from cardkit.providers.base import Card, Permanent, Provider, ProviderFailure, Sharing
 
-_TRUE = {"true", "yes", "y", "1", "on", "enabled"}
-_FALSE = {"false", "no", "n", "0", "off", "disabled"}
-_AUDIENCE = {"contacts": 0, "contacts only": 0, "0": 0, "always ask": 1, "ask": 1, "1": 1}
-_NAME_FORMAT = {"first & last": 0, "first and last": 0, "first_last": 0, "0": 0,
-                "first only": 1, "first": 1, "first_only": 1, "1": 1}
 _PHOTO_THREADS = 4
 
 
@@ -67,9 +64,9 @@ class Op:
         if action is not None:
             self.action = action
         self.changed = ",".join(fields)
-        if failure is not None:
-            self.http_status = failure.http_status
-            self.error_code = failure.error_code or ""
+        # the status and code of the failure that ended it (none for a success after retries)
+        self.http_status = failure.http_status if failure is not None else None
+        self.error_code = (failure.error_code or "") if failure is not None else ""
 
 
 def card_fields(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -81,30 +78,20 @@ def card_fields(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def parse_sharing(fields: Mapping[str, str]) -> tuple[Sharing | None, str]:
-    """The sharing settings of a row, or a message naming the column and value it can't read."""
-    enabled_text = fields.get("sharing_enabled", "").strip().lower()
-    audience_text = fields.get("sharing_audience", "").strip().lower()
-    format_text = fields.get("sharing_name_format", "").strip().lower()
-    if not (enabled_text or audience_text or format_text):
+    """The sharing settings of a validated row (validate writes true/false and 0/1), or a
+    message naming the column and value when one is not in that form."""
+    values: list[Any] = []
+    for column, choices in (("sharing_enabled", {"true": True, "false": False}),
+                            ("sharing_audience", {"0": 0, "1": 1}),
+                            ("sharing_name_format", {"0": 0, "1": 1})):
+        text = fields.get(column, "").strip().lower()
+        if text and text not in choices:
+            return None, (f"{column}: {fields[column]!r} is not a setting cardkit understands — "
+                          "run it through cardkit.validate, or write " + " or ".join(choices))
+        values.append(choices.get(text) if text else None)
+    if all(v is None for v in values):
         return None, ""
-    enabled = True if enabled_text in _TRUE else False if enabled_text in _FALSE else None
-    if enabled_text and enabled is None:
-        return None, (f"sharing_enabled: {fields['sharing_enabled']!r} is not yes/no — "
-                      "write true or false")
-    audience = _AUDIENCE.get(audience_text) if audience_text else None
-    if audience_text and audience is None:
-        return None, (f"sharing_audience: {fields['sharing_audience']!r} is not known — "
-                      "write 'contacts' (0) or 'always ask' (1)")
-    name_format = _NAME_FORMAT.get(format_text) if format_text else None
-    if format_text and name_format is None:
-        return None, (f"sharing_name_format: {fields['sharing_name_format']!r} is not known — "
-                      "write 'first & last' (0) or 'first only' (1)")
-    return Sharing(enabled, audience, name_format), ""
-
-
-def is_url(source: str) -> bool:
-    """Whether a photo cell is a URL (else it is a local path)."""
-    return source.lower().startswith(("http://", "https://"))
+    return Sharing(*values), ""
 
 
 def desired_hash(provider: str, card: Card) -> str:
@@ -160,20 +147,8 @@ class PhotoShop:
                 self._client = httpx.AsyncClient(transport=self._transport)
             raw = await fetch_photo(source, client=self._client)
         loop = asyncio.get_running_loop()
-        prepared = await loop.run_in_executor(self._pool, prepare_photo, raw)
-        data = _jpeg_bytes(prepared)
+        data = await loop.run_in_executor(self._pool, prepare_photo, raw)
         return data, hashlib.sha256(data).hexdigest()
-
-
-def _jpeg_bytes(prepared: Any) -> bytes:
-    """The JPEG bytes of whatever `prepare_photo` returned (bytes, or an object carrying them)."""
-    if isinstance(prepared, (bytes, bytearray)):
-        return bytes(prepared)
-    for name in ("data", "jpeg", "content", "bytes"):
-        value = getattr(prepared, name, None)
-        if isinstance(value, (bytes, bytearray)):
-            return bytes(value)
-    raise TypeError(f"prepare_photo returned {type(prepared).__name__}, not JPEG bytes")
 
 
 async def build_card(op: Op, fields: Mapping[str, str], sharing: Sharing | None, photos: PhotoShop) -> None:
@@ -199,9 +174,12 @@ async def build_card(op: Op, fields: Mapping[str, str], sharing: Sharing | None,
         status = "failed" if not isinstance(failure, Permanent) else "invalid"
         op.finish(status, f"photo: {failure.message}", failure=failure, action="none")
         return
-    except Exception as exc:  # a photo Pillow can't read, a path that vanished, …
-        op.finish("invalid", f"photo: {source!r} can't be prepared ({_reason(exc)}) — "
-                  "fix or replace the file", action="none")
+    except InputError as exc:  # PhotoError: a photo that can't be used, with its own remedy
+        op.finish("invalid", f"photo: {exc}", action="none")
+        return
+    except OSError as exc:     # the file vanished or can't be read since validation
+        op.finish("invalid", f"photo: {source!r} can't be read ({_reason(exc)}) — check the file "
+                  "is still there", action="none")
         return
     card = Card(
         number=op.number,

@@ -52,12 +52,14 @@ def setup(providers: Any = "auto", *, sandbox: Any = None, photo_host: Any = Non
         box = sandbox
     if box is not None:
         transport = box.transport()
-        if photo_host is None:
+        if photo_host is None:       # False: deliberately none
             from cardkit.providers.media import SandboxPhotoHost
 
             photo_host = SandboxPhotoHost.for_sandbox(box, SANDBOX_ORIGIN)
     spec = None if isinstance(providers, str) and providers.strip().lower() in ("", "auto", "all") else providers
-    if isinstance(photo_host, str):
+    if photo_host is False:
+        photo_host = None
+    elif isinstance(photo_host, str):
         from cardkit.providers.media import SandboxPhotoHost
 
         photo_host = SandboxPhotoHost(photo_host)

@@ -194,6 +194,12 @@ class Pool:
         started = time.perf_counter()
         if op.started_at is None:
             op.started_at = now_iso()
+        if self._write and self.budget is not None:
+            wait = self.budget.next_slot(op.number)
+            if wait > 0:          # the write would exceed the number's budget: come back then
+                op.message = (f"waiting {wait:.0f} s for {provider.name}'s budget of "
+                              f"{self.budget.writes} writes per {self.budget.window:g} s for this number")
+                return wait
         op.attempts += 1
         try:
             if self._read_first or op.in_doubt_run:
@@ -206,12 +212,6 @@ class Pool:
                 return 0.0
             op.action = change.action         # what was attempted, should the write fail
             if self.budget is not None:
-                wait = self.budget.next_slot(op.number)
-                if wait > 0:
-                    op.attempts -= 1          # waiting for the budget is not a try
-                    op.message = (f"waiting {wait:.0f} s for {provider.name}'s budget of "
-                                  f"{self.budget.writes} writes per {self.budget.window:g} s for this number")
-                    return wait
                 self.budget.record(op.number)
                 self._hooks.wrote(op)
             if not op.sent:

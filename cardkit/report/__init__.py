@@ -8,7 +8,25 @@
     >>> cardkit.Report.from_journal("cards.journal.sqlite").to_file("report.json")
 """
 
+import sys
+import types
+
 from cardkit.report.core import FORMATS, Report, report
 from cardkit.report.outcome import OUTCOME_COLUMNS
 
 __all__ = ["FORMATS", "OUTCOME_COLUMNS", "Report", "report"]
+
+
+class _CallableModule(types.ModuleType):
+    """`cardkit.report` names both this package and the function `report`.
+
+    Once anything imports the package, Python binds `cardkit.report` to the module, hiding the
+    function the public API promises; calling the module calls the function, so
+    `cardkit.report(results)` works whatever was imported first.
+    """
+
+    def __call__(self, *args, **kwargs) -> Report:
+        return report(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

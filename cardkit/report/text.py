@@ -13,6 +13,10 @@ if TYPE_CHECKING:
     from cardkit.report.core import Report
 
 
+#: A terminal line shows this much of a message; the report files hold all of it.
+MESSAGE_WIDTH = 200
+
+
 def shown(value) -> str:
     """A cell as people read it: empty for missing, `403` rather than `403.0`."""
     if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
@@ -86,7 +90,10 @@ def summary_text(report: Report, *, shown_failures: int) -> str:
         for item in failures.head(shown_failures).itertuples(index=False):
             code = " ".join(c for c in (shown(item.http_status), shown(item.error_code)) if c)
             where = f"{item.provider} " if isinstance(item.provider, str) and item.provider else ""
-            lines.append(f"  row {item.row} {item.number} {where}{item.status}{' ' + code if code else ''}: {item.message}")
+            message = shown(item.message)
+            if len(message) > MESSAGE_WIDTH:
+                message = message[: MESSAGE_WIDTH - 1] + "…"
+            lines.append(f"  row {item.row} {item.number} {where}{item.status}{' ' + code if code else ''}: {message}")
         if len(failures) > shown_failures:
             lines.append(f"  … and {len(failures) - shown_failures} more (write the report to a file to see them all)")
     return "\n".join(lines)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
@@ -32,8 +33,18 @@ _STATUS_FILLS = {s: PatternFill("solid", fgColor=light.lstrip("#").upper()) for 
 _STATUS_COLUMNS = ("status", "cardkit_status")
 
 
+def ooxml_escape(text: str) -> str:
+    """Control characters XML cannot hold, written the way Excel writes them (`_x0007_`).
+
+    Excel turns them back into the character; a reader must unescape `_xHHHH_` to do the same.
+    """
+    return ILLEGAL_CHARACTERS_RE.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
+
+
 def _cell(sheet, value: Any, *, bold: bool = False, fill: PatternFill | None = None) -> WriteOnlyCell:
     value = plain(value)
+    if isinstance(value, str) and ILLEGAL_CHARACTERS_RE.search(value):
+        value = ooxml_escape(value)
     cell = WriteOnlyCell(sheet, value=value)
     if isinstance(value, str):
         cell.data_type = "s"          # text stays text: openpyxl would make "=…" a formula
