@@ -80,6 +80,7 @@ class BatchPanel(widgets.VBox):
         self.status_filter = widgets.Dropdown(options=[_ALL], description="Status", style=_WIDE)
         self.results_table = widgets.HTML()
         self.report_view = widgets.HTML()
+        self.report_status = Status()
         self.downloads = widgets.HTML()
         self.status = Status("Upload a spreadsheet or type its path, then Load.")
         self._tasks = Tasks(self.status, busy=[self.load_button, self.plan_button, self.apply_button])
@@ -109,6 +110,7 @@ class BatchPanel(widgets.VBox):
                 self.status_filter,
                 self.results_table,
                 widgets.HTML("<h4 style='margin:4px 0'>5. Report</h4>"),
+                self.report_status.widget,
                 self.downloads,
                 self.report_view,
             ]
@@ -254,7 +256,6 @@ class BatchPanel(widgets.VBox):
         self.last_results = results
         self._on_progress(int((results["status"] != "skipped").sum()) if cancelled else len(results), len(results))
         self._show_frame(results)
-        await self._make_report(results)
         counts = results["status"].value_counts()
         line = ", ".join(f"{n} {status}" for status, n in counts.items())
         if cancelled:
@@ -263,6 +264,7 @@ class BatchPanel(widgets.VBox):
             self.status.warning(f"Done, with rows to fix: {line}")
         else:
             self.status.ok(f"Done: {line}")
+        await self._make_report(results)
 
     # -- 4. results and report ------------------------------------------------------------------
 
@@ -287,9 +289,15 @@ class BatchPanel(widgets.VBox):
         """Build the report and its XLSX and HTML files (in a thread: writing XLSX takes a while)."""
         from cardkit.report import report
 
-        made = report(results, cards=self.cards)
+        self.report_status.working("Writing the report…")
+        try:
+            made = report(results, cards=self.cards)
+            self.report_files = await asyncio.to_thread(_report_files, made, self._uploads.folder_for_output())
+        except Exception as exc:  # the run's results stay on screen; only the report is missing
+            self.report_status.error(exc)
+            return
         self.report = made
-        self.report_files = await asyncio.to_thread(_report_files, made, self._uploads.folder_for_output())
+        self.report_status.ok("Report ready.")
         self.report_view.value = made._repr_html_()
         self.downloads.value = download_link(
             self.report_files["xlsx"], "cardkit-report.xlsx",
