@@ -25,7 +25,8 @@ import pandas as pd
 
 from cardkit.errors import InputError
 from cardkit.providers import _wire
-from cardkit.providers.base import Change, Current, Limits, Reply, Send
+from cardkit.providers.base import Change, Current, Send
+from cardkit.providers.sendblue import Sendblue, failure
 
 #: The contacts sheet's columns, in display order; only `number` is required.
 CONTACT_COLUMNS = ("number", "first_name", "last_name", "company_name", "tags",
@@ -35,6 +36,8 @@ _FIELDS = CONTACT_COLUMNS[1:]
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _TAG_SPLIT = re.compile(r"[,;]")
 _TAG_MAX = 64
+#: What `POST /api/v2/contacts` takes besides `number` (the rest goes by PUT after creating).
+_CREATE_FIELDS = ("first_name", "last_name", "assigned_to_email", "sendblue_number", "tags")
 
 _ALIASES: dict[str, tuple[str, ...]] = {
     "number": ("phone", "phone number", "phone_number", "mobile", "cell", "recipient", "contact",
@@ -128,9 +131,9 @@ def check_contacts(frame: pd.DataFrame, *, region: str = "US") -> pd.DataFrame:
         valid.append(not messages)
         problems.append("; ".join(f"row {row}, {headers.get(col, col)}: {text}" for col, text in messages))
     for column, values in normalized.items():
-        out[column] = pd.array(values, dtype=object) if len(values) else out[column]
-    out["valid"] = pd.array(valid, dtype=bool)
-    out["problems"] = pd.array(problems, dtype=object)
+        out[column] = pd.Series(values, index=out.index, dtype=out[column].dtype)
+    out["valid"] = pd.Series(valid, index=out.index, dtype=bool)
+    out["problems"] = pd.Series(problems, index=out.index, dtype=out["number"].dtype)
     return out
 
 
@@ -208,7 +211,7 @@ class SendblueContacts:
 
     name = "sendblue"
     photo_transport = "none"
-    limits = Limits(max_at_once=16, max_per_second=50.0)
+    limits = Sendblue.limits         # the same account and API: the same default pace
 
     def __init__(self, sendblue: Any, *, create_missing: bool = False) -> None:
         self.sendblue = sendblue
@@ -232,7 +235,7 @@ class SendblueContacts:
         if reply.status == 404:
             return Current(known=True, exists=False)
         if reply.status != 200:
-            raise _failure(reply, f"reading the contact {number}")
+            raise failure(reply, f"reading the contact {number}")
         record = reply.body.get("contact") if isinstance(reply.body, dict) else None
         if not isinstance(record, dict):
             raise _wire.not_json("Sendblue", reply, "GET /api/v2/contacts/{phone}")
@@ -254,14 +257,21 @@ class SendblueContacts:
         planned = self.change(contact, current)
         if planned.action in ("unchanged", "unsupported"):
             return planned
-        body = _body(contact, planned.fields)
+        fields = planned.fields
         if planned.action == "create":
-            reply = await send("POST", "/api/v2/contacts",
-                               json={"number": contact.number, **body, "update_if_exists": True})
-        else:
-            reply = await send("PUT", f"/api/v2/contacts/{_wire.path_number(contact.number)}", json=body)
+            # POST takes no company_name (SDK ContactCreateParams): create, then PUT the rest.
+            created = tuple(f for f in fields if f in _CREATE_FIELDS)
+            reply = await send("POST", "/api/v2/contacts", json={
+                "number": contact.number, **_body(contact, created), "update_if_exists": True})
+            if not 200 <= reply.status < 300:
+                raise failure(reply, f"creating the contact {contact.number}")
+            fields = tuple(f for f in fields if f not in _CREATE_FIELDS)
+            if not fields:
+                return planned
+        reply = await send("PUT", f"/api/v2/contacts/{_wire.path_number(contact.number)}",
+                           json=_body(contact, fields))
         if not 200 <= reply.status < 300:
-            raise _failure(reply, f"updating the contact {contact.number}")
+            raise failure(reply, f"updating the contact {contact.number}")
         return planned
 
 
@@ -287,12 +297,6 @@ def _body(contact: Contact, fields: tuple[str, ...]) -> dict[str, Any]:
     for field in fields:
         body[field] = list(contact.tags or ()) if field == "tags" else getattr(contact, field)
     return body
-
-
-def _failure(reply: Reply, doing: str):
-    from cardkit.providers.sendblue import _failure as sendblue_failure
-
-    return sendblue_failure(reply, doing)
 
 
 # ---- running the batch (through the engine) ---------------------------------------------------

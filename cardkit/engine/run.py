@@ -34,7 +34,11 @@ _BUILD_CHUNK = 500
 
 
 class Run:
-    """The state of one plan/apply run. Create it, then `await execute()`."""
+    """The state of one plan/apply run. Create it, then `await execute()`.
+
+    Other batch kinds reuse the machinery by overriding two steps: `_discover(validated, setup)`
+    (routing) and `_build_ops(validated, setup, photos)` (fill `self.ops`); `cardkit.contacts`
+    does, for Sendblue contact records."""
 
     def __init__(self, cards: Any, providers: Any = "auto", *, write: bool, sandbox: Any = None,
                  photo_host: Any = None, region: str = "US", journal: Any = None, resume: bool = True,
@@ -228,6 +232,7 @@ class Run:
                     self.journal.flush(force=True)     # the ~200 ms commit while requests wait
         finally:
             waiting.cancel()
+            waiting.add_done_callback(_retrieve)
 
     async def _wind_down(self, photos: PhotoShop) -> None:
         """Stop workers, mark what never finished, commit the journal, close everything."""
@@ -301,6 +306,12 @@ class Run:
             self.journal.done(self.run_id, op.seq, _record(op, self.run_id))
         if self._progress is not None:
             self._progress.advance(op.status)
+
+
+def _retrieve(future: "asyncio.Future[Any]") -> None:
+    """Collect a finished helper future's outcome so asyncio doesn't log it as lost."""
+    if not future.cancelled():
+        future.exception()
 
 
 def _record(op: Op, run_id: str) -> dict[str, Any]:

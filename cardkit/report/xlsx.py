@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from cardkit.report.core import plain
-from cardkit.report.safe import is_dangerous
+from cardkit.report.safe import FORMULA_TRIGGERS, is_dangerous
 from cardkit.report.summary import STATUS_COLOURS
 from cardkit.report.text import fmt_ms, fmt_rate, fmt_seconds, outcome_phrase
 
@@ -58,6 +58,18 @@ def _cell(sheet, value: Any, *, bold: bool = False, fill: PatternFill | None = N
     return cell
 
 
+def _data_cell(sheet, value: Any, fill: PatternFill | None) -> Any:
+    """A table cell: the bare value when openpyxl will store it as plain text or a number
+    (most cells: cheaper), otherwise a styled string cell from `_cell`."""
+    value = plain(value)
+    if fill is None and (
+        not isinstance(value, str)
+        or not (value.startswith(FORMULA_TRIGGERS) or value in ERROR_CODES or ILLEGAL_CHARACTERS_RE.search(value))
+    ):
+        return value
+    return _cell(sheet, value, fill=fill)
+
+
 def _widths(frame: pd.DataFrame) -> list[float]:
     widths = []
     for column in frame.columns:
@@ -78,7 +90,7 @@ def _table_sheet(book: Workbook, title: str, frame: pd.DataFrame) -> None:
     coloured = {i for i, c in enumerate(columns) if c in _STATUS_COLUMNS}
     for row in frame.itertuples(index=False, name=None):
         sheet.append(
-            [_cell(sheet, v, fill=_STATUS_FILLS.get(v) if i in coloured else None) for i, v in enumerate(row)]
+            [_data_cell(sheet, v, _STATUS_FILLS.get(v) if i in coloured else None) for i, v in enumerate(row)]
         )
     if columns:
         sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(frame) + 1}"

@@ -7,6 +7,7 @@ emulators can fetch) and ``GET /_sandbox/media/{id}``.
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -96,7 +97,7 @@ class Sandbox:
         out: dict[str, Any] = {name: emulator.snapshot() for name, emulator in self.emulators.items()}
         out["faults"] = [dict(entry) for entry in self.shared.fault_log]
         out["media"] = {"uploads": len(self.media.uploads)}
-        return out
+        return json.loads(json.dumps(out))  # a detached copy, equal to what GET /_sandbox/state sends
 
     def upload(self, data: bytes, content_type: str = "image/jpeg", *, origin: str = "http://sandbox.local") -> str:
         """Store image bytes on the media host without HTTP; returns their URL."""

@@ -140,7 +140,7 @@ class Emulator:
         else:
             response = self.transient_error(draw.pick * 2, request)
         entry["status"] = response.status_code
-        await wait_for_disconnect(request, shared.hang_seconds)
+        entry["hang_ended_by"] = "client" if await wait_for_disconnect(request, shared.hang_seconds) else "hang_seconds"
         return response
 
     def run(self, handler: Handler, request: Request, body: bytes) -> Response:
@@ -177,8 +177,8 @@ class Emulator:
         return isinstance(value, str) and E164.match(value) is not None
 
 
-async def wait_for_disconnect(request: Request, limit_s: float) -> None:
-    """Sleep until the client disconnects or `limit_s` pass (a hung response)."""
+async def wait_for_disconnect(request: Request, limit_s: float) -> bool:
+    """Sleep until the client disconnects (True) or `limit_s` pass (False): a hung response."""
     receive = request.receive
 
     async def until_disconnect() -> None:
@@ -188,4 +188,5 @@ async def wait_for_disconnect(request: Request, limit_s: float) -> None:
     try:
         await asyncio.wait_for(until_disconnect(), timeout=limit_s)
     except asyncio.TimeoutError:
-        pass
+        return False
+    return True

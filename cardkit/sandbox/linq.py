@@ -130,6 +130,8 @@ class LinqEmulator(Emulator):
                 return None, self.error(400, 1003, f"Invalid request body: unknown field {name!r}")
             if name != "phone_number" and value is not None and not isinstance(value, str):
                 return None, self.error(400, 1005, f"Invalid parameter value: {name} must be a string")
+        if "first_name" in payload and not payload["first_name"]:
+            return None, self.error(400, 1005, "Invalid parameter value: first_name cannot be empty")
         return payload, None
 
     def fetch_image(self, url: str) -> tuple[dict | None, Response | None]:
@@ -202,7 +204,7 @@ class LinqEmulator(Emulator):
         if problem:
             return problem
         for name in CARD_FIELDS:
-            if name in payload and (name != "first_name" or payload[name]):  # a card keeps a first name
+            if name in payload:
                 card[name] = payload[name] or None
         card["image"] = image
         self.cards[number] = card

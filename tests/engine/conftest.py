@@ -91,12 +91,13 @@ def subprocess_env(**extra: str) -> dict[str, str]:
 class Served:
     """`cardkit sandbox serve` running in its own process on a loopback port."""
 
-    def __init__(self, latency_ms: float = 0) -> None:
+    def __init__(self, latency_ms: float = 0, seed: Path | None = None) -> None:
         self.port = free_port()
         self.origin = f"http://127.0.0.1:{self.port}"
+        extra = ["--seed", str(seed)] if seed is not None else []
         self.process = subprocess.Popen(
             [sys.executable, "-m", "cardkit", "sandbox", "serve", "--port", str(self.port),
-             "--latency-ms", str(latency_ms)],
+             "--latency-ms", str(latency_ms), *extra],
             env=subprocess_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

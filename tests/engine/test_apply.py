@@ -195,3 +195,43 @@ def test_results_frame_renders_counts_above_the_table(sandbox, tmp_path):
     assert isinstance(results[results["status"] == "applied"], pd.DataFrame)
     assert hasattr(results[results["status"] == "applied"], "summary")
     assert results.counts().loc["total", "total"] == 2
+
+
+def test_every_provider_over_loopback_from_the_vendors_env_variables(served, tmp_path, photo, monkeypatch):
+    """Against `cardkit sandbox serve`: adapters from the env variables, photos via the media host."""
+    for name, value in served.env().items():
+        if name.startswith(("BLOOIO_", "SENDBLUE_", "LINQ_", "CARDKIT_")):
+            monkeypatch.setenv(name, value)
+    cards = cards_of([
+        {"Phone": BLOOIO, "First Name": "Ana", "Last Name": "Ruiz", "Photo": photo.name},
+        {"Phone": SENDBLUE, "First Name": "Ben", "Last Name": "Okafor", "Photo": photo.name},
+        {"Phone": LINQ, "First Name": "Cy", "Last Name": "Li", "Photo": photo.name},
+    ], tmp_path)
+    results = apply(cards, "auto", progress=False, journal=tmp_path / "j.sqlite")
+    assert results["status"].tolist() == ["applied"] * 3
+    state = served.state()
+    assert state["linq"]["cards"][LINQ]["image_url"].startswith(served.origin)
+    assert state["blooio"]["writes_by_number"] == {BLOOIO: 1}
+    again = apply(cards, "auto", progress=False, journal=tmp_path / "j.sqlite")
+    assert again["status"].tolist() == ["unchanged"] * 3
+    assert served.state()["sendblue"]["writes"] == 1
+
+
+def test_share_card_reports_like_a_result_row(sandbox, tmp_path):
+    """share_card: Blooio stages the card; Linq shares once a card is active, 404 before — not retried."""
+    import uuid
+
+    from cardkit.engine import share_card
+
+    staged = share_card("+15551230000", provider="blooio", sandbox=sandbox)
+    assert list(staged.columns) == list(RESULT_COLUMNS)
+    assert staged.loc[0, ["provider", "status"]].tolist() == ["blooio", "applied"]
+    assert "staged" in staged.loc[0, "message"]
+    chat = str(uuid.uuid4())
+    early = share_card(chat, provider="linq", sandbox=sandbox)
+    assert early.loc[0, ["status", "http_status", "attempts"]].tolist() == ["failed", 404, 1]
+    assert "apply a card" in early.loc[0, "message"]
+    apply(cards_of([{"Phone": LINQ, "First Name": "Cy"}], tmp_path), "linq", sandbox=sandbox, progress=False)
+    shared = share_card(chat, provider="linq", sandbox=sandbox)
+    assert shared.loc[0, "status"] == "applied"
+    assert sandbox.state()["linq"]["shares"] == {chat: 1}

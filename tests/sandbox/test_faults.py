@@ -164,3 +164,15 @@ async def test_faulted_linq_writes_spend_no_budget(clock):
             statuses.append(response.status_code)
     assert len(statuses) > 3, "seed 1 should fault some of these writes"
     assert sandbox.state()["linq"]["writes_by_number"] == {"+14085550111": 3}
+
+
+@pytest.mark.anyio
+async def test_in_process_hang_ends_when_the_client_gives_up():
+    """In process, the client's timeout or its own deadline tells the app the client left, as a socket would."""
+    sandbox = Sandbox(fault_rate=1.0, fault_mix={"hang": 1.0}, hang_seconds=60)
+    await put_cards(sandbox, BLOOIO_NUMBERS[:2], timeout=0.1)
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(put_cards(sandbox, BLOOIO_NUMBERS[2:3]), timeout=0.1)
+    for _ in range(10):
+        await asyncio.sleep(0.01)
+    assert [entry.get("hang_ended_by") for entry in sandbox.state()["faults"]] == ["client"] * 3
