@@ -225,9 +225,15 @@ class BatchPanel(widgets.VBox):
         self._tasks.start(self._apply, working="Applying…")
 
     def _on_cancel(self, _button: Any = None) -> None:
-        if self._cancel is not None:
+        """First click: ask the engine to stop cleanly. Second click: stop the task at once."""
+        if self._cancel is None:
+            return
+        if not self._cancel.is_set():
             self._cancel.set()
-            self.status.warning("Cancelling: finishing the requests in flight…")
+            self.cancel_button.description = "Stop now"
+            self.status.warning("Cancelling: finishing the requests in flight… (click again to stop at once)")
+        elif self.last_task is not None:
+            self.last_task.cancel()
 
     def _on_progress(self, done: int, total: int) -> None:
         self.progress.max = max(total, 1)
@@ -248,9 +254,13 @@ class BatchPanel(widgets.VBox):
         watcher = asyncio.ensure_future(_watch_progress(run, self._on_progress))
         try:
             results = await run.execute()
+        except asyncio.CancelledError:  # "Stop now": the engine has wound down; keep what it did
+            self._cancel.set()
+            results = run.partial_results()
         finally:
             watcher.cancel()
             self.cancel_button.disabled = True
+            self.cancel_button.description = "Cancel"
         cancelled = self._cancel.is_set()
         self._cancel = None
         self.last_results = results

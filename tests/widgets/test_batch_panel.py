@@ -10,10 +10,13 @@ import re
 from pathlib import Path
 
 import openpyxl
+import pytest
 
 from cardkit.engine import Journal
 from cardkit.sandbox import Sandbox
 from cardkit.widgets import BatchPanel
+
+pytestmark = pytest.mark.timeout(60)
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_data" / "cards.csv"
 
@@ -180,5 +183,28 @@ def test_providers_box_limits_the_run_to_the_named_provider():
         results = panel.last_results
         assert set(results.loc[results["status"] == "applied", "provider"]) == {"linq"}
         assert panel.sandbox.state()["blooio"]["writes"] == 0
+
+    run(body())
+
+
+def test_second_cancel_click_stops_at_once_and_still_keeps_partial_results():
+    """Cancel then 'Stop now' (a slow provider): the task is cancelled, the finished rows are kept."""
+
+    async def body():
+        box = Sandbox(latency_ms=400)
+        panel = await loaded(BatchPanel(sandbox=box, max_at_once=1))
+        panel.apply_button.click()
+        task = panel.last_task
+        while sum(box.state()[p]["writes"] for p in ("blooio", "sendblue", "linq")) < 1:
+            await asyncio.sleep(0.02)
+        panel.cancel_button.click()
+        assert panel.cancel_button.description == "Stop now"
+        panel.cancel_button.click()
+        await task
+        results = panel.last_results
+        assert len(results) == len(panel.cards)
+        assert (results["status"] == "applied").sum() >= 1 and (results["status"] == "skipped").sum() >= 1
+        assert panel.status.text.startswith("Cancelled")
+        assert panel.cancel_button.description == "Cancel" and panel.cancel_button.disabled
 
     run(body())

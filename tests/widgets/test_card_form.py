@@ -14,6 +14,8 @@ from cardkit.providers.config import ENV
 from cardkit.sandbox import Sandbox
 from cardkit.widgets import CardForm
 
+pytestmark = pytest.mark.timeout(60)
+
 PHOTOS = Path(__file__).resolve().parents[2] / "sample_data" / "photos"
 
 
