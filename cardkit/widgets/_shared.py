@@ -154,8 +154,13 @@ class Tasks:
                 widget.disabled = False
 
 
+#: The results-frame columns the forms show (timings and run ids stay in the frame and the report).
+SHOWN_RESULT_COLUMNS = ["row", "number", "provider", "action", "status", "http_status", "error_code",
+                        "message", "attempts", "changed"]
+
+
 def frame_html(frame: Any, *, max_rows: int = 50, caption: str = "") -> str:
-    """An HTML table of a frame, capped at `max_rows` with a line saying how many were left out."""
+    """An HTML table of a frame in a scrolling box, capped at `max_rows` with a line saying how many were left out."""
     shown = frame.head(max_rows)
     shown = shown.astype(object).where(shown.notna(), "")  # pd.NA would print as "<NA>"
     table = shown.to_html(index=False, na_rep="", border=0, classes="cardkit-table")
@@ -165,7 +170,7 @@ def frame_html(frame: Any, *, max_rows: int = 50, caption: str = "") -> str:
     return (
         "<style>.cardkit-table{border-collapse:collapse;font-size:90%}"
         ".cardkit-table th,.cardkit-table td{border:1px solid #ddd;padding:2px 6px;text-align:left}"
-        "</style>" + head + table + tail
+        "</style>" + head + f"<div style='max-height:380px;overflow:auto'>{table}</div>" + tail
     )
 
 

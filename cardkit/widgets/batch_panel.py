@@ -14,7 +14,9 @@ from typing import Any
 import ipywidgets as widgets
 import pandas as pd
 
-from cardkit.widgets._shared import Status, Tasks, download_link, UploadFolder, frame_html, guarded
+from cardkit.widgets._shared import (
+    SHOWN_RESULT_COLUMNS, Status, Tasks, UploadFolder, download_link, frame_html, guarded,
+)
 from cardkit.widgets.card_form import sandbox_for
 
 _ALL = "(all)"
@@ -293,7 +295,7 @@ class BatchPanel(widgets.VBox):
             return
         if self.status_filter.value != _ALL:
             frame = frame[frame["status"] == self.status_filter.value]
-        self.results_table.value = frame_html(frame, caption=f"{len(frame)} rows")
+        self.results_table.value = frame_html(frame[SHOWN_RESULT_COLUMNS], caption=f"{len(frame)} rows")
 
     async def _make_report(self, results: pd.DataFrame) -> None:
         """Build the report and its XLSX and HTML files (in a thread: writing XLSX takes a while)."""

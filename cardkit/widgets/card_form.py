@@ -17,15 +17,13 @@ import ipywidgets as widgets
 import pandas as pd
 
 from cardkit.errors import ConfigError
-from cardkit.widgets._shared import Status, Tasks, UploadFolder, frame_html, guarded
+from cardkit.widgets._shared import SHOWN_RESULT_COLUMNS, Status, Tasks, UploadFolder, frame_html, guarded
 
 _PROVIDERS = [("Blooio", "blooio"), ("Sendblue", "sendblue"), ("Linq", "linq")]
 _SHARING_ENABLED = [("leave as is", ""), ("on", "true"), ("off", "false")]
 _SHARING_AUDIENCE = [("leave as is", ""), ("contacts only", "0"), ("always ask", "1")]
 _SHARING_NAME_FORMAT = [("leave as is", ""), ("first & last name", "0"), ("first name only", "1")]
 _LABEL = {"description_width": "110px"}
-_SHOWN_RESULT_COLUMNS = ["row", "number", "provider", "action", "status", "http_status", "error_code",
-                         "message", "attempts", "changed"]
 
 
 def sandbox_for(sandbox: Any) -> Any:
@@ -282,7 +280,7 @@ class CardForm(widgets.VBox):
             return
         results = await apply_async(checked, **self._run_options(), journal=self.journal)
         self.last_results = results
-        self.output.value = frame_html(results[_SHOWN_RESULT_COLUMNS], caption="Result")
+        self.output.value = frame_html(results[SHOWN_RESULT_COLUMNS], caption="Result")
         self._conclude(results, planned=False)
 
     def _conclude(self, results: pd.DataFrame, *, planned: bool) -> None:

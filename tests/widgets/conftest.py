@@ -56,15 +56,13 @@ def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 60.0) -
     raise TimeoutError(f"nothing listened on 127.0.0.1:{port} within {timeout:.0f} s")
 
 
-@pytest.fixture
-def browser_home(tmp_path: Path) -> Path:
+@pytest.fixture(scope="module")
+def browser_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A throw-away HOME for Voilà and Chromium so neither touches the user's profile."""
-    home = tmp_path / "home"
-    home.mkdir()
-    return home
+    return tmp_path_factory.mktemp("home")
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def chromium_path() -> Path:
     """Debian's Chromium; skip without it unless CARDKIT_REQUIRE_BROWSER=1 (CI), then fail."""
     if not CHROMIUM.exists():
@@ -74,9 +72,13 @@ def chromium_path() -> Path:
     return CHROMIUM
 
 
-@pytest.fixture
-def voila_forms(browser_home: Path, tmp_path: Path):
-    """Voilà serving notebooks/03_forms.ipynb on a free loopback port; yields its base URL."""
+@pytest.fixture(scope="module")
+def voila_forms(browser_home: Path, tmp_path_factory: pytest.TempPathFactory):
+    """Voilà serving notebooks/03_forms.ipynb on a free loopback port; yields its base URL.
+
+    Each page load starts its own kernel, so tests sharing the server don't share state.
+    """
+    tmp_path = tmp_path_factory.mktemp("voila")
     port = free_port()
     log_path = tmp_path / "voila.log"
     env = kernel_env(HOME=str(browser_home), CARDKIT_NOTEBOOK_OUTPUT=str(tmp_path / "output"))
@@ -103,7 +105,7 @@ def voila_forms(browser_home: Path, tmp_path: Path):
         shutil.copy(log_path, ARTIFACTS / "voila.log")
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def chromium(chromium_path: Path, browser_home: Path):
     """A headless Debian Chromium driven by Playwright (never `playwright install`)."""
     from playwright.sync_api import sync_playwright
