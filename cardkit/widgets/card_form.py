@@ -251,11 +251,12 @@ class CardForm(widgets.VBox):
     def _on_apply(self, _button: Any = None) -> None:
         self._tasks.start(self._apply, working="Applying…")
 
-    def _checked(self) -> pd.DataFrame | None:
+    async def _checked(self) -> pd.DataFrame | None:
         """The validated one-row frame, or None after showing what is wrong."""
         from cardkit.validation import validate
 
-        checked = validate(self.card_frame(), region=self.region)
+        # Checking a photo decodes it: keep that off the kernel's loop.
+        checked = await asyncio.to_thread(validate, self.card_frame(), region=self.region)
         if not bool(checked["valid"].iloc[0]):
             self.status.error(f"Not sent: {checked['problems'].iloc[0]}")
             return None
@@ -264,7 +265,7 @@ class CardForm(widgets.VBox):
     async def _plan(self) -> None:
         from cardkit.engine import plan_async
 
-        checked = self._checked()
+        checked = await self._checked()
         if checked is None:
             return
         planned = await plan_async(checked, **self._run_options())
@@ -275,7 +276,7 @@ class CardForm(widgets.VBox):
     async def _apply(self) -> None:
         from cardkit.engine import apply_async
 
-        checked = self._checked()
+        checked = await self._checked()
         if checked is None:
             return
         results = await apply_async(checked, **self._run_options(), journal=self.journal)
