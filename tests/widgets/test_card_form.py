@@ -233,3 +233,47 @@ def test_given_sandbox_instance_is_used_as_is():
         assert form.sandbox is box and "+16175550199" in box.state()["blooio"]["cards"]
 
     run(body())
+
+
+def test_photo_by_url_is_fetched_and_sent_to_sendblue():
+    """An https photo URL (a placeholder host the sandbox serves) reaches Sendblue with the card."""
+
+    async def body():
+        form = CardForm(sandbox=True)
+        fill(form, "415 555 2674", "Jade", "Wong")
+        form.photo_url.value = "https://example.com/photos/jade.jpg"
+        assert "downloaded and checked" in form.photo_note.value
+        await click(form, form.apply_button)
+        assert form.status.kind == "ok", form.status.text
+        assert form.last_results[["provider", "status"]].values.tolist() == [["sendblue", "applied"]]
+        assert "photo" in form.last_results["changed"].iloc[0]
+
+    run(body())
+
+
+def widget_state_text(widget) -> str:
+    """Every synced value of a widget tree (what the browser receives), as one string."""
+    import json
+
+    parts = [json.dumps(widget.get_state(), default=repr)]
+    for child in getattr(widget, "children", ()):
+        parts.append(widget_state_text(child))
+    return "\n".join(parts)
+
+
+def test_an_api_key_never_reaches_the_page_or_the_results():
+    """With an adapter built from a key, neither the widgets' state, the repr nor the results show it."""
+    import cardkit
+
+    async def body():
+        box = Sandbox()
+        key = box.credentials["blooio"]["api_key"]
+        adapter = cardkit.Blooio(api_key=key, base_url=box.base_urls()["blooio"])
+        form = CardForm(sandbox=box, providers=[adapter])
+        fill(form, "+14155552671", "Ana", "Ruiz")
+        await click(form, form.apply_button)
+        assert form.status.kind == "ok", form.status.text
+        shown = widget_state_text(form) + repr(form) + form.last_results.to_csv()
+        assert key not in shown and "+14155552671" in shown
+
+    run(body())
