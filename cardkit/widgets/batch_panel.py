@@ -8,12 +8,14 @@ engine and can be cancelled: Cancel sets the engine's `cancel` event, the engine
 from __future__ import annotations
 
 import asyncio
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
 import pandas as pd
 
+from cardkit.errors import InputError
 from cardkit.widgets._shared import (
     SHOWN_RESULT_COLUMNS, Status, Tasks, UploadFolder, download_link, frame_html, guarded,
 )
@@ -61,7 +63,8 @@ class BatchPanel(widgets.VBox):
         self._uploads = UploadFolder("cardkit-batch-")
 
         # 1. load
-        self.upload = widgets.FileUpload(accept=".csv,.xlsx,.xls", multiple=False, description="Upload sheet…")
+        self.upload = widgets.FileUpload(accept=".csv,.xlsx,.zip", multiple=False, description="Upload sheet…",
+                                         tooltip="A .csv or .xlsx, or a .zip of the sheet with its photos")
         self.path = widgets.Text(description="or path", placeholder="cards.xlsx", style=_WIDE)
         self.load_button = widgets.Button(description="Load", icon="folder-open")
         self.summary = widgets.HTML()
@@ -131,7 +134,7 @@ class BatchPanel(widgets.VBox):
         target = self._uploads.save(self.upload)
         if target is None:
             return
-        self.path.value = str(target)
+        self.path.value = str(sheet_in_upload(target))
         self._on_load()
 
     def _on_load(self, _button: Any = None) -> None:
@@ -334,6 +337,44 @@ def _report_files(made: Any, folder: Path) -> dict[str, bytes]:
     """The report as XLSX and HTML bytes (the XLSX writer wants a file)."""
     xlsx = made.to_xlsx(folder / "cardkit-report.xlsx")
     return {"xlsx": Path(xlsx).read_bytes(), "html": made.to_html().encode("utf-8")}
+
+
+#: An uploaded zip may unpack to at most this much (a sheet and its photos, not a photo library).
+MAX_UNZIPPED_BYTES = 500 * 1024 * 1024
+
+
+def sheet_in_upload(path: Path) -> Path:
+    """The spreadsheet to load from an upload: the file itself, or the one sheet inside a .zip.
+
+    A zip lets a browser-only user (Voilà) send the sheet *with* its photos: it is unpacked
+    beside the upload so the sheet's relative photo paths resolve as on the user's disk.
+    """
+    if path.suffix.lower() != ".zip":
+        return path
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = [m for m in archive.infolist() if not m.is_dir()]
+            unpacked = sum(m.file_size for m in members)
+            if unpacked > MAX_UNZIPPED_BYTES:
+                raise InputError(
+                    f"'{path.name}' would unpack to {unpacked / 2**20:.0f} MB; the limit is "
+                    f"{MAX_UNZIPPED_BYTES / 2**20:.0f} MB — zip only the sheet and the photos it names"
+                )
+            folder = path.with_name(path.stem + "-unzipped")
+            archive.extractall(folder)  # zipfile drops absolute paths and '..' from member names
+    except zipfile.BadZipFile:
+        raise InputError(f"'{path.name}' is not a readable zip file — zip the sheet and its photos again") from None
+    sheets = sorted(
+        p for p in folder.rglob("*")
+        if p.suffix.lower() in (".csv", ".xlsx") and not p.name.startswith(("~$", "."))
+        and "__MACOSX" not in p.parts
+    )
+    if len(sheets) != 1:
+        names = ", ".join(p.name for p in sheets) or "none"
+        raise InputError(
+            f"'{path.name}' holds {len(sheets)} spreadsheets ({names}) — put exactly one .csv or .xlsx in the zip"
+        )
+    return sheets[0]
 
 
 def _providers_text(providers: Any) -> str:

@@ -37,6 +37,12 @@ async def loaded(panel: BatchPanel, path: Path = SAMPLE) -> BatchPanel:
     return panel
 
 
+def upload_value(name: str, data: bytes) -> tuple[dict, ...]:
+    """What the browser sends when a user picks a file (ipywidgets 8 FileUpload value)."""
+    return ({"name": name, "type": "application/octet-stream", "size": len(data), "content": memoryview(data),
+             "last_modified": datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)},)
+
+
 def links(html: str) -> dict[str, bytes]:
     """{file name: bytes} of every data: download link in an HTML snippet."""
     found = re.findall(r"download='([^']+)' href='data:[^;]+;base64,([^']+)'", html)
@@ -95,9 +101,7 @@ def test_upload_a_sheet_and_it_loads():
 
     async def body():
         panel = BatchPanel(sandbox=True)
-        panel.upload.value = ({"name": "team.csv", "type": "text/csv", "size": len(data),
-                               "content": memoryview(data),
-                               "last_modified": datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)},)
+        panel.upload.value = upload_value("team.csv", data)
         await panel.last_task
         assert panel.path.value.endswith("team.csv")
         assert panel.status.kind == "ok" and "1 of 2 rows ready" in panel.status.text
@@ -206,5 +210,50 @@ def test_second_cancel_click_stops_at_once_and_still_keeps_partial_results():
         assert (results["status"] == "applied").sum() >= 1 and (results["status"] == "skipped").sum() >= 1
         assert panel.status.text.startswith("Cancelled")
         assert panel.cancel_button.description == "Cancel" and panel.cancel_button.disabled
+
+    run(body())
+
+
+def test_a_zip_of_sheet_and_photos_loads_with_its_photos_resolved():
+    """Uploading cards.csv + photos/ as one zip: the photos are found, so only the sheet's own photo errors remain."""
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.write(SAMPLE, "team/cards.csv")
+        for photo in (SAMPLE.parent / "photos").iterdir():
+            archive.write(photo, f"team/photos/{photo.name}")
+
+    async def body():
+        panel = BatchPanel(sandbox=True)
+        panel.upload.value = upload_value("team.zip", buffer.getvalue())
+        await panel.last_task
+        assert panel.status.kind == "ok", panel.status.text
+        assert Path(panel.path.value).name == "cards.csv"
+        photo_errors = panel.problems[(panel.problems["column"] == "Photo") & (panel.problems["severity"] == "error")]
+        assert sorted(photo_errors["check"]) == ["photo_corrupt", "photo_missing", "photo_not_image"]
+        await click(panel, panel.apply_button)
+        linq = panel.last_results[panel.last_results["provider"] == "linq"]
+        assert "photo" in linq.loc[linq["row"] == 15, "changed"].iloc[0]
+
+    run(body())
+
+
+def test_a_zip_without_exactly_one_sheet_is_refused_with_what_to_do():
+    """A zip with two sheets, or not a zip at all, gets a message naming the file and the fix."""
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("a.csv", "Phone,First Name\n")
+        archive.writestr("b.xlsx", b"")
+
+    async def body():
+        panel = BatchPanel(sandbox=True)
+        panel.upload.value = upload_value("two.zip", buffer.getvalue())
+        assert panel.status.kind == "error" and "holds 2 spreadsheets (a.csv, b.xlsx)" in panel.status.text
+        panel.upload.value = upload_value("broken.zip", b"PK not really")
+        assert panel.status.kind == "error" and "'broken.zip' is not a readable zip file" in panel.status.text
+        assert panel.status.detail == ""
 
     run(body())
