@@ -101,6 +101,37 @@ def in_process(n: int, rounds: int) -> dict:
     return {"sandbox_us": statistics.median(sandbox_cpu) * 1e6, "baseline_us": statistics.median(baseline_cpu) * 1e6}
 
 
+# -- memory --------------------------------------------------------------------------------------
+
+def memory_per_card(n: int) -> dict:
+    """Bytes the sandbox keeps per stored card: n Blooio numbers (one shared 30 KB avatar) and n Linq
+    cards, written in process; tracemalloc counts what is still allocated afterwards."""
+    import base64
+    import tracemalloc
+
+    avatar = base64.b64encode(b"\xff\xd8\xff\xe0" + bytes(30_000)).decode()
+    seed = {"blooio": {"api_keys": ["bl_bench"], "numbers": [f"+1202{i:07d}" for i in range(n)]},
+            "linq": {"api_keys": ["lq_bench"], "numbers": [f"+1303{i:07d}" for i in range(n)]}}
+    sandbox = Sandbox(seed)
+
+    async def write_all() -> None:
+        async with httpx.AsyncClient(transport=sandbox.transport(), base_url="http://s") as client:
+            for i in range(n):
+                await client.put(f"/blooio/v2/api/me/numbers/+1202{i:07d}/contact-card",
+                                 headers={"Authorization": "Bearer bl_bench"},
+                                 json={"first_name": f"F{i}", "last_name": "L", "avatar": avatar})
+                await client.post("/linq/api/partner/v3/contact_card", headers={"Authorization": "Bearer lq_bench"},
+                                  json={"phone_number": f"+1303{i:07d}", "first_name": f"F{i}", "last_name": "L"})
+
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    asyncio.run(write_all())
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    assert len(sandbox.blooio.cards) == n == len(sandbox.linq.cards)
+    return {"cards": 2 * n, "bytes_per_card": (after - before) / (2 * n)}
+
+
 # -- loopback ------------------------------------------------------------------------------------
 
 def process_cpu(pid: int) -> float:
@@ -109,7 +140,7 @@ def process_cpu(pid: int) -> float:
 
 
 def start_server(args: list[str]) -> tuple[subprocess.Popen, str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
     process = subprocess.Popen([sys.executable, *args], env=env, stdout=subprocess.PIPE, text=True)
     for line in process.stdout:
         if line.startswith("cardkit sandbox on "):
@@ -191,6 +222,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--memory-cards", type=int, default=5000, help="cards per provider for the memory figure")
     parser.add_argument("--serve-baseline", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
@@ -201,6 +233,7 @@ def main() -> None:
         "requests": args.requests, "rounds": args.rounds, "cpus": os.cpu_count(),
         "load_average": os.getloadavg()[0],
         "in_process": in_process(args.requests, args.rounds),
+        "memory": memory_per_card(args.memory_cards),
         "loopback_no_latency": loopback(args.requests, args.concurrency, 0, args.rounds),
         f"loopback_{args.latency_ms:g}ms": loopback(args.requests, args.concurrency, args.latency_ms, args.rounds),
     }
@@ -212,6 +245,9 @@ def main() -> None:
           f"load average {figures['load_average']:.1f}")
     print(f"in process (client+app CPU/request): sandbox {ip['sandbox_us']:.0f} µs, "
           f"one-route baseline {ip['baseline_us']:.0f} µs → emulators add {ip['sandbox_us'] - ip['baseline_us']:.0f} µs")
+    memory = figures["memory"]
+    print(f"memory: {memory['bytes_per_card'] / 1024:.1f} KiB kept per stored card ({memory['cards']} Blooio + Linq "
+          f"cards; Blooio avatars of one photo are stored once)")
     for key in ("loopback_no_latency", f"loopback_{args.latency_ms:g}ms"):
         sb, base = figures[key]["sandbox"], figures[key]["baseline"]
         note = "" if key == "loopback_no_latency" else " (baseline has no latency)"

@@ -30,6 +30,8 @@ def register(sub) -> None:
     serve.add_argument("--fault-seed", type=int, default=0, help="seed of the fault draws (default 0)")
     serve.add_argument("--blooio-card-read", choices=("working", "coming_soon"), default="working",
                        help="Blooio GET contact-card: documented behaviour or the SDK's 'coming soon' 404")
+    serve.add_argument("--linq-failed-setup", choices=("error", "inactive"), default="error",
+                       help="Linq failed POST: 500/2022 (as the SDK says) or 200 with is_active false (as the docs page says)")
     serve.add_argument("--access-log", action="store_true", help="log every request")
     serve.set_defaults(func=run_serve)
     parser.set_defaults(func=lambda args: _usage(parser))
@@ -63,7 +65,7 @@ def run_serve(args) -> int:
     try:
         sandbox = Sandbox(args.seed, latency_ms=args.latency_ms, fault_rate=args.fault_rate,
                           fault_seed=args.fault_seed, jitter_ms=args.jitter_ms,
-                          blooio_card_read=args.blooio_card_read)
+                          blooio_card_read=args.blooio_card_read, linq_failed_setup=args.linq_failed_setup)
     except SeedError as exc:
         raise ConfigError(f"{exc}") from None
     except ValueError as exc:

@@ -66,3 +66,23 @@ def read_run(path: str | Path, run_id: str | None = None) -> tuple[pd.DataFrame,
         finished_at=_text_or_none(run.get("finished_at")),
     )
     return results, inputs_by_row(written.drop(columns="row"), written["row"]), info
+
+
+def list_runs(path: str | Path) -> pd.DataFrame:
+    """Every run of a journal, oldest first, with its input file and outcome counts."""
+    from cardkit.engine.journal import Journal
+
+    from cardkit.report.summary import DONE, NEEDS_ATTENTION
+
+    with Journal(existing_journal(path)) as journal:
+        runs = journal.runs()
+        outcomes = [journal.results(run_id)["status"] for run_id in runs["run_id"]]
+    return pd.DataFrame({
+        "run_id": runs["run_id"],
+        "started_at": runs["started_at"],
+        "input": [Path(s).name if isinstance(s, str) and s else "" for s in runs["source"]],
+        "dry_run": runs["dry_run"],
+        "operations": [len(s) for s in outcomes],
+        "done": [int(s.isin(DONE).sum()) for s in outcomes],
+        "needs_attention": [int(s.isin(NEEDS_ATTENTION).sum()) for s in outcomes],
+    })

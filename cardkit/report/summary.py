@@ -18,7 +18,7 @@ DONE = ("applied", "unchanged")
 #: Someone has to look at these: the row is not done at that provider.
 NEEDS_ATTENTION = ("failed", "invalid", "skipped")
 #: How a results frame names "no provider" (an invalid row never reached one).
-NO_PROVIDER = "(none)"
+NO_PROVIDER = "(no provider)"
 
 #: The columns of the failures table, in the order people read them.
 FAILURE_COLUMNS = ("row", "number", "provider", "status", "http_status", "error_code", "message", "attempts")

@@ -33,6 +33,8 @@ def fmt_ms(value: float | None) -> str:
 def fmt_seconds(value: float | None) -> str:
     if value is None:
         return "—"
+    if value < 1:
+        return f"{value * 1000:,.0f} ms"
     if value < 60:
         return f"{value:.1f} s"
     minutes, seconds = divmod(round(value), 60)

@@ -13,9 +13,9 @@ from cardkit.report import Report, report
 def test_counts_are_provider_by_status_with_totals_and_no_provider_last(rep):
     """Each provider's statuses add up to its total; rows that reached no provider come last."""
     counts = rep.counts
-    assert list(counts.index) == ["blooio", "linq", "sendblue", "(none)"]
+    assert list(counts.index) == ["blooio", "linq", "sendblue", "(no provider)"]
     assert counts.loc["blooio", ["applied", "failed", "total"]].tolist() == [1, 1, 2]
-    assert counts.loc["(none)", ["invalid", "skipped", "total"]].tolist() == [1, 1, 2]
+    assert counts.loc["(no provider)", ["invalid", "skipped", "total"]].tolist() == [1, 1, 2]
     assert int(counts["total"].sum()) == 7
 
 

@@ -223,3 +223,13 @@ async def test_async_linq_sdk_under_faults_never_double_writes_and_state_tells_t
     assert len(hung_and_applied) == 1, state["faults"]
     assert [n for n, result in results.items() if result != True] == ["+16465550188"]
     assert results["+16465550188"] == "ConflictError"
+
+
+def test_sendblue_sdk_bulk_create_and_delete(sandbox, sendblue_client):
+    """SendblueAPI: bulk create (items keyed `phone`) and bulk delete by E.164 ids, as typed results."""
+    created = sendblue_client.contacts.bulk.create(contacts=[
+        {"phone": "+15557654321", "first_name": "Ann"}, {"phone": "+15557654322", "tags": ["x"]}])
+    assert [c.phone for c in created.contacts] == ["+15557654321", "+15557654322"]
+    deleted = sendblue_client.contacts.bulk.delete(contact_ids=["+15557654321", "+15550000000"])
+    assert deleted.amount == 1
+    assert list(sandbox.state()["sendblue"]["contacts"]) == ["+15557654322"]

@@ -47,7 +47,7 @@ def test_fault_rate_and_latency_bounds():
     assert {d.fault for d in draws} == {None, "error", "hang", "drop"}
 
 
-@pytest.mark.parametrize("bad", [dict(rate=1.5), dict(latency_ms=-1), dict(mix={"boom": 1.0}), dict(mix={"error": 0})])
+@pytest.mark.parametrize("bad", [dict(rate=1.5), dict(latency_ms=-1), dict(jitter_ms=-1), dict(mix={"boom": 1.0}), dict(mix={"error": 0})])
 def test_bad_fault_settings_are_refused(bad):
     """Out-of-range rates, negative latency and unknown fault kinds are ValueErrors."""
     with pytest.raises(ValueError):
@@ -176,3 +176,31 @@ async def test_in_process_hang_ends_when_the_client_gives_up():
     for _ in range(10):
         await asyncio.sleep(0.01)
     assert [entry.get("hang_ended_by") for entry in sandbox.state()["faults"]] == ["client"] * 3
+
+
+@pytest.mark.anyio
+async def test_linq_inactive_setup_mode_answers_200_with_is_active_false(clock):
+    """With linq_failed_setup='inactive' a failed POST is a 200 with is_active false; the card waits inactive."""
+    sandbox = Sandbox(fault_rate=1.0, fault_seed=0, fault_mix={"error": 1.0}, linq_failed_setup="inactive", clock=clock)
+    headers = {"Authorization": f"Bearer {sandbox.credentials['linq']['api_key']}"}
+    async with httpx.AsyncClient(transport=sandbox.transport(), base_url="http://s") as client:
+        for i in range(30):  # every request faults; some of the POSTs fail in place
+            response = await client.post("/linq/api/partner/v3/contact_card", headers=headers,
+                                         json={"phone_number": f"+1{4085550111 if i % 2 else 9175550133}", "first_name": "A"})
+            if response.status_code == 200:
+                break
+        assert response.json()["is_active"] is False
+        number = response.json()["phone_number"]
+        sandbox.faults.rate = 0.0  # the faults stop: the card is still inactive, PATCH needs an active one
+        cards = (await client.get("/linq/api/partner/v3/contact_card", params={"phone_number": number},
+                                  headers=headers)).json()["contact_cards"]
+        assert [c["is_active"] for c in cards] == [False]
+        patched = await client.patch("/linq/api/partner/v3/contact_card", params={"phone_number": number},
+                                     json={"last_name": "B"}, headers=headers)
+        assert patched.status_code == 404
+        again = await client.post("/linq/api/partner/v3/contact_card", headers=headers,
+                                  json={"phone_number": number, "first_name": "A"})
+        assert again.json()["is_active"] is True
+    state = sandbox.state()
+    assert state["linq"]["writes_by_number"] == {number: 1}
+    assert any(entry.get("in_place") for entry in state["faults"])
