@@ -90,6 +90,7 @@ class CardForm(widgets.VBox):
         self.output = widgets.HTML()
         self._tasks = Tasks(self.status, busy=[self.plan_button, self.apply_button])
         self._lookups = Tasks(self.status, quiet=True)
+        self._previews = Tasks(self.status, quiet=True)
 
         self.number.observe(self._on_number, names="value")
         self.photo_upload.observe(self._on_upload, names="value")
@@ -129,6 +130,11 @@ class CardForm(widgets.VBox):
     def lookup_task(self) -> asyncio.Task | None:
         """The latest owner look-up, started when a valid number is entered."""
         return self._lookups.last
+
+    @property
+    def preview_task(self) -> asyncio.Task | None:
+        """The latest photo preview (an upload is prepared, a URL fetched and prepared)."""
+        return self._previews.last
 
     def card_frame(self) -> pd.DataFrame:
         """The form as a one-row cards frame (the shape `read_cards` returns, row 2 = first data row)."""
@@ -217,31 +223,64 @@ class CardForm(widgets.VBox):
             return
         self._uploaded_photo = path
         self.photo_url.value = ""
-        self._preview(str(path))
+        self._previews.start(lambda: self._preview(path.read_bytes()))
 
     @guarded(lambda self: self.status)
     def _on_photo_url(self, change: dict) -> None:
-        if change["new"].strip():
-            self._uploaded_photo = None
-            self.photo_preview.layout.display = "none"
-            self.photo_note.value = "The photo at this address is downloaded and checked when you Plan or Apply."
+        url = change["new"].strip()
+        if not url:
+            return
+        self._uploaded_photo = None
+        self.photo_note.value = "Fetching the photo for a preview…"
+        self._previews.start(lambda: self._preview_url(url))
 
-    def _preview(self, source: str) -> None:
-        """Show the prepared square photo and what preparing it fixed."""
+    async def _preview_url(self, url: str) -> None:
+        """Download the photo as `apply` will (checked, size-capped) and preview it."""
+        import httpx
+
+        from cardkit.photos import check_photo
+        from cardkit.providers.base import ProviderFailure
+        from cardkit.providers.media import fetch_photo
+
+        checked = check_photo(url)  # the same verdict validation gives (https only)
+        if not checked.ok:
+            self._show_preview(None, "✗ " + "; ".join(p.message for p in checked.problems))
+            return
+        transport = self.sandbox.transport() if self.sandbox is not None else None
+        async with httpx.AsyncClient(transport=transport) as client:
+            try:
+                data = await fetch_photo(url, client=client)
+            except ProviderFailure as failure:
+                # Only a warning: Sendblue and Linq fetch a URL photo themselves (Blooio needs us to).
+                self._show_preview(None, f"No preview — {failure.message}. Sendblue and Linq download the "
+                                         "photo themselves; for Blooio cardkit must download it.", bad=False)
+                return
+        await self._preview(data)
+
+    async def _preview(self, data: bytes) -> None:
+        """Show the prepared square photo and what preparing it fixed (prepared off the loop)."""
         from cardkit.photos import PhotoError, prepare_photo_result
 
         try:
-            prepared = prepare_photo_result(source)
+            prepared = await asyncio.to_thread(prepare_photo_result, data)
         except PhotoError as exc:
-            self.photo_preview.layout.display = "none"
-            self.photo_note.value = _span("cardkit-bad", "#c62828", f"✗ {exc}")
+            self._show_preview(None, f"✗ {exc}")
             return
-        self.photo_preview.value = prepared.data
-        self.photo_preview.layout.display = ""
         fixes = "; ".join(prepared.fixes) if prepared.fixes else "nothing needed fixing"
-        self.photo_note.value = html.escape(
-            f"Will send a {prepared.width}×{prepared.height} JPEG ({len(prepared.data) // 1024} kB) — {fixes}"
+        self._show_preview(
+            prepared.data,
+            f"Will send a {prepared.width}×{prepared.height} JPEG ({len(prepared.data) // 1024} kB) — {fixes}",
         )
+
+    def _show_preview(self, jpeg: bytes | None, note: str, *, bad: bool = True) -> None:
+        if jpeg is None:
+            self.photo_preview.layout.display = "none"
+            self.photo_note.value = (_span("cardkit-bad", "#c62828", note) if bad
+                                     else _span("cardkit-warn", "#b26a00", note))
+        else:
+            self.photo_preview.value = jpeg
+            self.photo_preview.layout.display = ""
+            self.photo_note.value = html.escape(note)
 
     # -- actions (background tasks on the kernel's loop) ---------------------------------------
 

@@ -117,6 +117,7 @@ def test_uploaded_photo_is_previewed_prepared_and_sent_to_linq():
         form = CardForm(sandbox=True)
         fill(form, "(408) 555-0111", "Nia", "Brown")
         upload(form.photo_upload, PHOTOS / "big_wide.jpg")
+        await form.preview_task
         preview = Image.open(io.BytesIO(form.photo_preview.value))
         assert preview.format == "JPEG" and preview.size == (1024, 1024)  # from a 2000×1250 original
         assert "1024×1024 JPEG" in form.photo_note.value and "centre-cropped to a square" in form.photo_note.value
@@ -131,10 +132,15 @@ def test_uploaded_photo_is_previewed_prepared_and_sent_to_linq():
 
 def test_an_unreadable_upload_is_refused_in_the_photo_note():
     """A file that is not an image gets a ✗ with the reason, no preview, and no crash."""
-    form = CardForm(sandbox=True)
-    upload(form.photo_upload, PHOTOS / "not_an_image.jpg")
-    assert "cardkit-bad" in form.photo_note.value and "not a photo" in form.photo_note.value
-    assert form.photo_preview.layout.display == "none" and form.status.kind == "idle"
+
+    async def body():
+        form = CardForm(sandbox=True)
+        upload(form.photo_upload, PHOTOS / "not_an_image.jpg")
+        await form.preview_task
+        assert "cardkit-bad" in form.photo_note.value and "not a photo" in form.photo_note.value
+        assert form.photo_preview.layout.display == "none" and form.status.kind == "idle"
+
+    run(body())
 
 
 def test_provider_refusal_is_shown_with_the_providers_reason():
@@ -235,14 +241,15 @@ def test_given_sandbox_instance_is_used_as_is():
     run(body())
 
 
-def test_photo_by_url_is_fetched_and_sent_to_sendblue():
-    """An https photo URL (a placeholder host the sandbox serves) reaches Sendblue with the card."""
+def test_photo_by_url_reaches_sendblue_even_when_the_sandbox_cannot_preview_it():
+    """A placeholder https URL: no preview in the sandbox (a warning, not an error), and Sendblue takes it."""
 
     async def body():
         form = CardForm(sandbox=True)
         fill(form, "415 555 2674", "Jade", "Wong")
         form.photo_url.value = "https://example.com/photos/jade.jpg"
-        assert "downloaded and checked" in form.photo_note.value
+        await form.preview_task
+        assert "cardkit-warn" in form.photo_note.value and "No preview" in form.photo_note.value
         await click(form, form.apply_button)
         assert form.status.kind == "ok", form.status.text
         assert form.last_results[["provider", "status"]].values.tolist() == [["sendblue", "applied"]]
@@ -275,5 +282,36 @@ def test_an_api_key_never_reaches_the_page_or_the_results():
         assert form.status.kind == "ok", form.status.text
         shown = widget_state_text(form) + repr(form) + form.last_results.to_csv()
         assert key not in shown and "+14155552671" in shown
+
+    run(body())
+
+
+def test_photo_url_is_downloaded_previewed_and_sent_to_blooio():
+    """A photo at an https URL (the sandbox's media host) is fetched, previewed, and sent to Blooio as bytes."""
+
+    async def body():
+        form = CardForm(sandbox=True)
+        url = form.sandbox.upload((PHOTOS / "cmyk.jpg").read_bytes(), origin="https://sandbox.local")
+        fill(form, "+1 212 555 0123", "Dana", "Kim")
+        form.photo_url.value = url
+        await form.preview_task
+        preview = Image.open(io.BytesIO(form.photo_preview.value))
+        assert preview.format == "JPEG" and preview.mode == "RGB" and preview.width == preview.height
+        assert "CMYK converted to RGB" in form.photo_note.value
+        await click(form, form.apply_button)
+        assert form.last_results[["provider", "status"]].values.tolist() == [["blooio", "applied"]]
+        assert "photo" in form.last_results["changed"].iloc[0]
+
+    run(body())
+
+
+def test_a_plain_http_photo_url_is_refused_with_the_fix():
+    """http:// is refused before any download, and the note says to use https."""
+
+    async def body():
+        form = CardForm(sandbox=True)
+        form.photo_url.value = "http://example.com/photos/jade.jpg"
+        await form.preview_task
+        assert "cardkit-bad" in form.photo_note.value and "https" in form.photo_note.value
 
     run(body())
