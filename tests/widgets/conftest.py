@@ -139,3 +139,43 @@ def notebook_output(tmp_path: Path) -> Path:
 def kernel_env_for_notebooks(notebook_output: Path) -> dict[str, str]:
     """The environment an nbclient kernel gets: cardkit importable, outputs in a temp folder."""
     return kernel_env(CARDKIT_NOTEBOOK_OUTPUT=str(notebook_output))
+
+
+@pytest.fixture
+def served_sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """`cardkit sandbox serve` on a loopback port, with the vendors' variables pointing at it.
+
+    Forms built without `sandbox=` then configure themselves exactly as against the real
+    providers (credentials and base URLs from the environment) and talk real HTTP.
+    Yields the server's origin.
+    """
+    from cardkit.sandbox import Sandbox
+
+    port = free_port()
+    origin = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in kernel_env().items() if not k.startswith(("BLOOIO_", "SENDBLUE_", "LINQ_"))}
+    with open(tmp_path / "serve.log", "wb") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "cardkit", "sandbox", "serve", "--port", str(port)],
+            env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_for_port(port, server)
+        box = Sandbox()  # the default seed: the same keys the served one accepts
+        creds, urls = box.credentials, box.base_urls(origin)
+        for name, value in {
+            "BLOOIO_API_KEY": creds["blooio"]["api_key"], "BLOOIO_BASE_URL": urls["blooio"],
+            "SENDBLUE_API_API_KEY": creds["sendblue"]["key_id"],
+            "SENDBLUE_API_API_SECRET": creds["sendblue"]["secret"], "SENDBLUE_API_BASE_URL": urls["sendblue"],
+            "LINQ_API_V3_API_KEY": creds["linq"]["api_key"], "LINQ_API_V3_BASE_URL": urls["linq"],
+            "CARDKIT_PHOTO_HOST": urls["media"],
+        }.items():
+            monkeypatch.setenv(name, value)
+        yield origin
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()

@@ -315,3 +315,23 @@ def test_a_plain_http_photo_url_is_refused_with_the_fix():
         assert "cardkit-bad" in form.photo_note.value and "https" in form.photo_note.value
 
     run(body())
+
+
+def test_configured_providers_over_real_http_like_the_real_thing(served_sandbox: str):
+    """No sandbox= at all: credentials and URLs come from the environment, requests go over loopback HTTP."""
+    import httpx
+
+    async def body():
+        form = CardForm()
+        fill(form, "(408) 555-0111", "Nia", "Brown")
+        await form.lookup_task
+        assert form.owners == ["linq"]
+        upload(form.photo_upload, PHOTOS / "nia.jpg")
+        await form.preview_task
+        await click(form, form.apply_button)
+        assert form.status.kind == "ok", form.status.text
+        assert form.last_results[["provider", "status"]].values.tolist() == [["linq", "applied"]]
+
+    run(body())
+    card = httpx.get(served_sandbox + "/_sandbox/state", timeout=10).json()["linq"]["cards"]["+14085550111"]
+    assert card["first_name"] == "Nia" and card["image_url"].startswith(served_sandbox)
