@@ -56,6 +56,16 @@ def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 60.0) -
     raise TimeoutError(f"nothing listened on 127.0.0.1:{port} within {timeout:.0f} s")
 
 
+def stop(process: subprocess.Popen) -> None:
+    """Terminate a server we started (SIGTERM, then SIGKILL after 15 s) and reap it."""
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 @pytest.fixture(scope="module")
 def browser_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A throw-away HOME for Voilà and Chromium so neither touches the user's profile."""
@@ -95,12 +105,7 @@ def voila_forms(browser_home: Path, tmp_path_factory: pytest.TempPathFactory):
         wait_for_port(port, server)
         yield f"http://127.0.0.1:{port}"
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server)
         ARTIFACTS.mkdir(exist_ok=True)
         shutil.copy(log_path, ARTIFACTS / "voila.log")
 
@@ -173,9 +178,4 @@ def served_sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
             monkeypatch.setenv(name, value)
         yield origin
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server)
