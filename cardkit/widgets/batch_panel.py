@@ -212,22 +212,10 @@ class BatchPanel(widgets.VBox):
         return self.checked
 
     def _on_plan(self, _button: Any = None) -> None:
-        self._tasks.start(self._plan, working="Planning…")
-
-    async def _plan(self) -> None:
-        from cardkit.engine import plan_async
-
-        checked = self._ready()
-        if checked is None:
-            return
-        planned = await plan_async(checked, self._providers(), **self._options())
-        self.last_plan = planned
-        self._show_frame(planned)
-        counts = planned["action"].value_counts()
-        self.status.ok("Plan: " + ", ".join(f"{n} {action}" for action, n in counts.items()))
+        self._tasks.start(lambda: self._run(write=False), working="Planning…")
 
     def _on_apply(self, _button: Any = None) -> None:
-        self._tasks.start(self._apply, working="Applying…")
+        self._tasks.start(lambda: self._run(write=True), working="Applying…")
 
     def _on_cancel(self, _button: Any = None) -> None:
         """First click: ask the engine to stop cleanly. Second click: stop the task at once."""
@@ -245,7 +233,8 @@ class BatchPanel(widgets.VBox):
         self.progress.value = min(done, self.progress.max)
         self.progress_note.value = f"{done} / {total} done"
 
-    async def _apply(self) -> None:
+    async def _run(self, *, write: bool) -> None:
+        """Plan (`write=False`, reads only) or apply, with the progress bar and Cancel."""
         from cardkit.engine.run import Run
 
         checked = self._ready()
@@ -254,7 +243,9 @@ class BatchPanel(widgets.VBox):
         self._cancel = asyncio.Event()
         self.cancel_button.disabled = False
         self._on_progress(0, len(checked))
-        run = Run(checked, self._providers(), write=True, **self._options(), journal=self.journal,
+        # The journal records applies; a plan writes none unless one is given (as `plan_async`).
+        journal = self.journal if write else (self.journal or False)
+        run = Run(checked, self._providers(), write=write, **self._options(), journal=journal,
                   cancel=self._cancel)
         watcher = asyncio.ensure_future(_watch_progress(run, self._on_progress))
         try:
@@ -268,9 +259,19 @@ class BatchPanel(widgets.VBox):
             self.cancel_button.description = "Cancel"
         cancelled = self._cancel.is_set()
         self._cancel = None
-        self.last_results = results
-        self._on_progress(int((results["status"] != "skipped").sum()) if cancelled else len(results), len(results))
+        finished = int((results["status"] != "skipped").sum()) if cancelled else len(results)
+        self._on_progress(finished, len(results))
         self._show_frame(results)
+        if not write:
+            self.last_plan = results
+            counts = results["action"].value_counts()
+            line = ", ".join(f"{n} {action}" for action, n in counts.items())
+            if cancelled:
+                self.status.warning(f"Plan cancelled: {line}")
+            else:
+                self.status.ok(f"Plan: {line}")
+            return
+        self.last_results = results
         counts = results["status"].value_counts()
         line = ", ".join(f"{n} {status}" for status, n in counts.items())
         if cancelled:

@@ -116,6 +116,7 @@ def test_plan_then_apply_fills_results_progress_and_report_downloads():
         panel = await loaded(BatchPanel(sandbox=True))
         await click(panel, panel.plan_button)
         assert panel.status.text.startswith("Plan:") and set(panel.last_plan["status"]) <= {"planned", "invalid"}
+        assert panel.progress.value == panel.progress.max == len(panel.last_plan)
         assert sum(panel.sandbox.state()[p]["writes"] for p in ("blooio", "sendblue", "linq")) == 0
 
         await click(panel, panel.apply_button)
