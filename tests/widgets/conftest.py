@@ -133,6 +133,12 @@ def artifacts() -> Path:
 
 
 @pytest.fixture
+def notebooks_dir() -> Path:
+    """notebooks/ in this repo: the working directory of the kernels the tests start."""
+    return NOTEBOOKS
+
+
+@pytest.fixture
 def notebook_output(tmp_path: Path) -> Path:
     """Where executed notebooks write their reports and journals (CARDKIT_NOTEBOOK_OUTPUT)."""
     out = tmp_path / "output"
