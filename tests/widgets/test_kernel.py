@@ -39,17 +39,17 @@ def test_apply_runs_in_the_background_while_the_next_cells_execute(kernel_env_fo
         kernel.run(
             "from cardkit.sandbox import Sandbox\n"
             "from cardkit.widgets import BatchPanel\n"
-            "box = Sandbox(latency_ms=150)\n"
+            "box = Sandbox(latency_ms=200)\n"
             "panel = BatchPanel(sandbox=box, max_at_once=1)\n"
             "panel.path.value = '../sample_data/cards.csv'\n"
             "panel.load_button.click()\n"
             "await panel.last_task\n"
-            "writes = lambda: sum(box.state()[p]['writes'] for p in ('blooio', 'sendblue', 'linq'))"
+            "requests = lambda: sum(box.state()[p]['requests'] for p in ('blooio', 'sendblue', 'linq'))"
         )
         kernel.run("panel.apply_button.click()\ntask = panel.last_task")
         assert kernel.run("print(task.done(), panel.status.kind)") == "False working\n"
-        kernel.run("import asyncio\nbefore = writes()\nawait asyncio.sleep(0.5)")
-        assert kernel.run("print(writes() > before, task.done())") == "True False\n"
+        kernel.run("import asyncio\nbefore = requests()\nawait asyncio.sleep(0.6)")
+        assert kernel.run("print(requests() > before, task.done())") == "True False\n"
         assert kernel.run("await task\nprint(panel.status.text)").startswith("Done, with rows to fix")
     finally:
         kernel.close()
