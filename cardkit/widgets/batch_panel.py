@@ -1,25 +1,23 @@
 """`BatchPanel`: a guided bulk run — load a sheet, see its problems, plan, apply, download the report.
 
-Each step is a background task on the kernel's loop. Apply feeds a progress bar from the
-engine and can be cancelled: Cancel sets the engine's `cancel` event, the engine stops cleanly
-(journal consistent) and the panel keeps the partial results and their report.
+Each step is a background task on the kernel's loop. Plan and Apply feed a progress bar from
+the engine's run and can be cancelled: Cancel sets the engine's `cancel` event, the engine
+stops cleanly (journal consistent) and the panel keeps the partial results and their report.
 """
 
 from __future__ import annotations
 
 import asyncio
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
 import pandas as pd
 
-from cardkit.errors import InputError
 from cardkit.widgets._shared import (
-    SHOWN_RESULT_COLUMNS, Status, Tasks, UploadFolder, download_link, frame_html, guarded,
+    SHOWN_RESULT_COLUMNS, Status, Tasks, download_link, frame_html, guarded, heading, sandbox_for,
 )
-from cardkit.widgets.card_form import sandbox_for
+from cardkit.widgets._uploads import ScratchFolder, sheet_in_upload
 
 _ALL = "(all)"
 _WIDE = {"description_width": "90px"}
@@ -60,7 +58,7 @@ class BatchPanel(widgets.VBox):
         self.report: Any = None
         self.report_files: dict[str, bytes] = {}
         self._cancel: asyncio.Event | None = None
-        self._uploads = UploadFolder("cardkit-batch-")
+        self._scratch = ScratchFolder("cardkit-batch-")
 
         # 1. load
         self.upload = widgets.FileUpload(accept=".csv,.xlsx,.zip", multiple=False, description="Upload sheet…",
@@ -101,20 +99,20 @@ class BatchPanel(widgets.VBox):
 
         super().__init__(
             [
-                widgets.HTML("<h4 style='margin:4px 0'>1. Spreadsheet</h4>"),
+                heading("1. Spreadsheet"),
                 widgets.HBox([self.upload, self.path, self.load_button]),
                 self.summary,
-                widgets.HTML("<h4 style='margin:4px 0'>2. Problems</h4>"),
+                heading("2. Problems"),
                 widgets.HBox([self.severity_filter, self.column_filter, self.text_filter]),
                 self.problems_table,
-                widgets.HTML("<h4 style='margin:4px 0'>3. Plan and apply</h4>"),
+                heading("3. Plan and apply"),
                 widgets.HBox([self.providers, self.plan_button, self.apply_button, self.cancel_button]),
                 widgets.HBox([self.progress, self.progress_note]),
                 self.status.widget,
-                widgets.HTML("<h4 style='margin:4px 0'>4. Results</h4>"),
+                heading("4. Results"),
                 self.status_filter,
                 self.results_table,
-                widgets.HTML("<h4 style='margin:4px 0'>5. Report</h4>"),
+                heading("5. Report"),
                 self.report_status.widget,
                 self.downloads,
                 self.report_view,
@@ -131,7 +129,7 @@ class BatchPanel(widgets.VBox):
 
     @guarded(lambda self: self.status)
     def _on_upload(self, change: dict) -> None:
-        target = self._uploads.save(self.upload)
+        target = self._scratch.save(self.upload)
         if target is None:
             return
         self.path.value = str(sheet_in_upload(target))
@@ -308,7 +306,7 @@ class BatchPanel(widgets.VBox):
         self.report_status.working("Writing the report…")
         try:
             made = report(results, cards=self.cards)
-            self.report_files = await asyncio.to_thread(_report_files, made, self._uploads.folder_for_output())
+            self.report_files = await asyncio.to_thread(_report_files, made, self._scratch.path())
         except Exception as exc:  # the run's results stay on screen; only the report is missing
             self.report_status.error(exc)
             return
@@ -338,44 +336,6 @@ def _report_files(made: Any, folder: Path) -> dict[str, bytes]:
     """The report as XLSX and HTML bytes (the XLSX writer wants a file)."""
     xlsx = made.to_xlsx(folder / "cardkit-report.xlsx")
     return {"xlsx": Path(xlsx).read_bytes(), "html": made.to_html().encode("utf-8")}
-
-
-#: An uploaded zip may unpack to at most this much (a sheet and its photos, not a photo library).
-MAX_UNZIPPED_BYTES = 500 * 1024 * 1024
-
-
-def sheet_in_upload(path: Path) -> Path:
-    """The spreadsheet to load from an upload: the file itself, or the one sheet inside a .zip.
-
-    A zip lets a browser-only user (Voilà) send the sheet *with* its photos: it is unpacked
-    beside the upload so the sheet's relative photo paths resolve as on the user's disk.
-    """
-    if path.suffix.lower() != ".zip":
-        return path
-    try:
-        with zipfile.ZipFile(path) as archive:
-            members = [m for m in archive.infolist() if not m.is_dir()]
-            unpacked = sum(m.file_size for m in members)
-            if unpacked > MAX_UNZIPPED_BYTES:
-                raise InputError(
-                    f"'{path.name}' would unpack to {unpacked / 2**20:.0f} MB; the limit is "
-                    f"{MAX_UNZIPPED_BYTES / 2**20:.0f} MB — zip only the sheet and the photos it names"
-                )
-            folder = path.with_name(path.stem + "-unzipped")
-            archive.extractall(folder)  # zipfile drops absolute paths and '..' from member names
-    except zipfile.BadZipFile:
-        raise InputError(f"'{path.name}' is not a readable zip file — zip the sheet and its photos again") from None
-    sheets = sorted(
-        p for p in folder.rglob("*")
-        if p.suffix.lower() in (".csv", ".xlsx") and not p.name.startswith(("~$", "."))
-        and "__MACOSX" not in p.parts
-    )
-    if len(sheets) != 1:
-        names = ", ".join(p.name for p in sheets) or "none"
-        raise InputError(
-            f"'{path.name}' holds {len(sheets)} spreadsheets ({names}) — put exactly one .csv or .xlsx in the zip"
-        )
-    return sheets[0]
 
 
 def _providers_text(providers: Any) -> str:

@@ -17,22 +17,16 @@ import ipywidgets as widgets
 import pandas as pd
 
 from cardkit.errors import ConfigError
-from cardkit.widgets._shared import SHOWN_RESULT_COLUMNS, Status, Tasks, UploadFolder, frame_html, guarded
+from cardkit.widgets._shared import (
+    SHOWN_RESULT_COLUMNS, Status, Tasks, frame_html, guarded, heading, sandbox_for,
+)
+from cardkit.widgets._uploads import ScratchFolder
 
 _PROVIDERS = [("Blooio", "blooio"), ("Sendblue", "sendblue"), ("Linq", "linq")]
 _SHARING_ENABLED = [("leave as is", ""), ("on", "true"), ("off", "false")]
 _SHARING_AUDIENCE = [("leave as is", ""), ("contacts only", "0"), ("always ask", "1")]
 _SHARING_NAME_FORMAT = [("leave as is", ""), ("first & last name", "0"), ("first name only", "1")]
 _LABEL = {"description_width": "110px"}
-
-
-def sandbox_for(sandbox: Any) -> Any:
-    """`True` → a fresh in-process sandbox owned by this form; anything else unchanged."""
-    if sandbox is True:
-        from cardkit.sandbox import Sandbox
-
-        return Sandbox()
-    return sandbox or None
 
 
 class CardForm(widgets.VBox):
@@ -61,7 +55,7 @@ class CardForm(widgets.VBox):
         self.owners: list[str] = []
         self.last_plan: pd.DataFrame | None = None
         self.last_results: pd.DataFrame | None = None
-        self._uploads = UploadFolder("cardkit-form-")
+        self._scratch = ScratchFolder("cardkit-form-")
         self._uploaded_photo: Path | None = None
 
         self.number = widgets.Text(
@@ -104,7 +98,7 @@ class CardForm(widgets.VBox):
         )
         super().__init__(
             [
-                widgets.HTML("<h4 style='margin:4px 0'>Contact card</h4>"),
+                heading("Contact card"),
                 widgets.HBox([self.number, self.number_note]),
                 self.first_name,
                 self.last_name,
@@ -218,7 +212,7 @@ class CardForm(widgets.VBox):
 
     @guarded(lambda self: self.status)
     def _on_upload(self, change: dict) -> None:
-        path = self._uploads.save(self.photo_upload)
+        path = self._scratch.save(self.photo_upload)
         if path is None:
             return
         self._uploaded_photo = path
