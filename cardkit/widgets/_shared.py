@@ -131,6 +131,7 @@ class Tasks:
         try:
             self.last = private.create_task(coro)
             private.run_until_complete(self.last)
+            private.run_until_complete(private.shutdown_default_executor())  # to_thread's workers
         finally:
             private.close()
         return self.last

@@ -173,7 +173,7 @@ class CardForm(widgets.VBox):
         from cardkit.phones import normalize_number
 
         raw = change["new"].strip()
-        self._show_owner("owner (auto)", [])
+        self._show_owner("owner (auto)" if self.providers == "auto" else "as given to the form", [])
         if not raw:
             self.number_note.value = ""
             return
@@ -187,6 +187,8 @@ class CardForm(widgets.VBox):
         self.number_note.value = _span("cardkit-good", "#2e7d32", note)
         if self.providers == "auto":
             self._lookups.start(lambda: self._find_owner(result.e164))
+        else:
+            self._show_owner("as given to the form", [])
 
     async def _find_owner(self, e164: str) -> None:
         """Ask the configured providers who owns the number (a plan of a name-less row: reads only)."""

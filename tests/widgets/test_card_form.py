@@ -278,6 +278,7 @@ def test_an_api_key_never_reaches_the_page_or_the_results():
         adapter = cardkit.Blooio(api_key=key, base_url=box.base_urls()["blooio"])
         form = CardForm(sandbox=box, providers=[adapter])
         fill(form, "+14155552671", "Ana", "Ruiz")
+        assert form.provider.label == "as given to the form"
         await click(form, form.apply_button)
         assert form.status.kind == "ok", form.status.text
         shown = widget_state_text(form) + repr(form) + form.last_results.to_csv()
