@@ -6,7 +6,8 @@
    jitter), 2,000 Blooio cards, 64 at once, all in one run of this script, side by side:
    cardkit (`read_first=False`: one PUT per card, like the SDK; and the default, which reads each
    card before writing: two requests per card), the Blooio vendor SDK's `AsyncBlooio` with
-   `asyncio.gather` + `Semaphore(64)`, and the ideal 64 / 0.05 s. Medians of `--repeat` runs.
+   `asyncio.gather` + `Semaphore(64)`, bare httpcore workers doing nothing but the PUTs (what
+   this machine allows any Python client), and the ideal 64 / 0.05 s. Medians of `--repeat`.
 2. Client CPU per card at zero latency (`time.process_time` of this process; the server runs
    in its own process), journal and results frame included.
 3. Peak memory for `--memory-cards` cards against the in-process sandbox, in a fresh
@@ -145,14 +146,48 @@ def run_sdk(server: Server, owned: list[str], tag: str) -> float:
     return asyncio.run(main())
 
 
+def run_bare(server: Server, owned: list[str], tag: str) -> float:
+    """Seconds for bare one-connection workers on httpcore (no journal, no results, no retries):
+    the most this machine lets any Python client do, the yardstick for the others."""
+    import httpcore
+    from cardkit.sandbox import Sandbox
+
+    key = Sandbox().credentials["blooio"]["api_key"].encode()
+    prefix = "/blooio/v2/api/me/numbers/%2B"
+
+    async def main() -> float:
+        queue: asyncio.Queue[tuple[int, str]] = asyncio.Queue()
+        for item in enumerate(owned):
+            queue.put_nowait(item)
+
+        async def worker() -> None:
+            async with httpcore.AsyncConnectionPool(max_connections=1) as pool:
+                while not queue.empty():
+                    i, number = queue.get_nowait()
+                    body = json.dumps({"first_name": f"{tag}{i}", "last_name": "Bench"}).encode()
+                    url = httpcore.URL(scheme=b"http", host=b"127.0.0.1", port=server.port,
+                                       target=f"{prefix}{number[1:]}/contact-card".encode())
+                    response = await pool.request("PUT", url, content=body, headers=[
+                        (b"host", f"127.0.0.1:{server.port}".encode()), (b"authorization", b"Bearer " + key),
+                        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())])
+                    json.loads(response.content)
+
+        began = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(AT_ONCE)))
+        return time.perf_counter() - began
+
+    return asyncio.run(main())
+
+
 def throughput(count: int, repeat: int, directory: Path) -> dict:
     owned = numbers(count)
     server = Server(seed_file(directory, owned), LATENCY_MS)
-    rates: dict[str, list[float]] = {"cardkit (one PUT per card)": [], "cardkit (read, then write)": [],
-                                     "vendor SDK (gather + Semaphore)": []}
+    rates: dict[str, list[float]] = {"bare httpcore workers (ceiling)": [], "cardkit (one PUT per card)": [],
+                                     "cardkit (read, then write)": [], "vendor SDK (gather + Semaphore)": []}
     server_cpu, server_requests = server.cpu_seconds(), server.requests()
     try:
         for r in range(repeat):
+            rates["bare httpcore workers (ceiling)"].append(count / run_bare(server, owned, f"B{r}-"))
             took, _ = run_cardkit(server, owned, f"W{r}-", read_first=False, journal=directory / f"w{r}.sqlite")
             rates["cardkit (one PUT per card)"].append(count / took)
             took, _ = run_cardkit(server, owned, f"R{r}-", read_first=True, journal=directory / f"r{r}.sqlite")

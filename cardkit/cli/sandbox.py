@@ -54,6 +54,14 @@ def banner(sandbox, origin: str) -> str:
                   f"SENDBLUE_API_API_SECRET={creds['sendblue']['secret']}"]
     if "linq" in creds:
         lines += [f"LINQ_API_V3_BASE_URL={urls['linq']}", f"LINQ_API_V3_API_KEY={creds['linq']['api_key']}"]
+    extra = []
+    for name in ("blooio", "sendblue", "linq"):
+        more = list(getattr(sandbox.seed, name).credentials.items())[1:]
+        if more:
+            shown = [f"{key} / {secret}" if secret else key for key, secret in more]
+            extra.append(f"{name} also accepts: {', '.join(shown)}")
+    if extra:
+        lines += [""] + extra
     lines += ["", f"media: POST image bytes to {urls['media']}", f"state: GET {origin}/_sandbox/state"]
     return "\n".join(lines)
 

@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import functools
 import json as jsonlib
-import ssl
 import sys
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
+from urllib.parse import urlencode
 
 import httpx
 
@@ -29,6 +28,7 @@ from cardkit import __version__
 from cardkit.engine.limits import RateLimiter, WriteBudget
 from cardkit.engine.operations import Op
 from cardkit.engine.retrying import RetryPolicy
+from cardkit.engine.wire import failure_kind, open_wire
 from cardkit.providers._wire import reply_from
 from cardkit.providers.base import Change, Current, Permanent, Provider, Reply, Transient
 
@@ -52,13 +52,6 @@ else:  # pragma: no cover - Python 3.10
         return await asyncio.wait_for(awaitable, seconds)
 
 
-@functools.lru_cache(maxsize=1)
-def _ssl_context() -> ssl.SSLContext:
-    """One TLS context for every worker's client: loading the CA bundle costs ~25 ms each time,
-    which 64 workers would otherwise pay 64 times per run."""
-    return httpx.create_ssl_context()
-
-
 @dataclass
 class Hooks:
     """What a pool reports to the run: journal marks and progress (all synchronous, cheap)."""
@@ -69,24 +62,16 @@ class Hooks:
 
 
 class Connection:
-    """One worker's own connection, and the authenticated, timed `Send` over it.
-
-    Requests go straight to an httpx transport owning one connection (`max_connections=1`),
-    without `httpx.AsyncClient`'s per-request work (URL merging, cookies, auth flows, redirects,
-    event hooks), none of which these JSON APIs use: measured here, that is ~0.15 ms of CPU
-    per request — about a fifth of the client's cost. `transport` (the in-process sandbox's)
-    replaces the network one and is not closed here, since the run shares it.
-    """
+    """One worker's own connection (`wire.py`), and the authenticated, timed `Send` over it."""
 
     def __init__(self, provider: Provider, *, transport: httpx.AsyncBaseTransport | None,
                  limiter: RateLimiter, deadline: float) -> None:
         self.provider = provider
         self._base = provider.base_url.rstrip("/")
-        self._owned = transport is None
-        self._transport = transport or _network_transport(self._base)
+        self._wire = open_wire(self._base, transport, timeout=deadline)
         self._headers = [(b"accept", b"application/json"), (b"user-agent", _USER_AGENT.encode())]
         self._headers += [(k.lower().encode(), v.encode()) for k, v in provider.auth_headers().items()]
-        self._timeouts = {"connect": deadline, "read": deadline, "write": deadline, "pool": deadline}
+        self._json_headers = self._headers + [(b"content-type", b"application/json")]
         self._limiter = limiter
         self._deadline = deadline
         self.requests = 0
@@ -95,8 +80,7 @@ class Connection:
         return f"Connection({self.provider.name}, {self._base!r})"
 
     async def aclose(self) -> None:
-        if self._owned:
-            await self._transport.aclose()
+        await self._wire.aclose()
 
     async def send(self, method: str, path: str, *, params: Mapping[str, str] | None = None,
                    json: Any = None) -> Reply:
@@ -104,48 +88,26 @@ class Connection:
         await self._limiter.acquire()
         writes = method.upper() not in _READ_METHODS
         self.requests += 1
-        headers = self._headers
-        content = None
-        if json is not None:
-            content = jsonlib.dumps(json, separators=(",", ":")).encode()
-            headers = headers + [(b"content-type", b"application/json")]
-        request = httpx.Request(method, self._base + path, params=params, headers=headers, content=content,
-                                extensions={"timeout": self._timeouts})
+        target = path + ("?" + urlencode(params) if params else "")
+        body = None if json is None else jsonlib.dumps(json, separators=(",", ":")).encode()
+        headers = self._headers if body is None else self._json_headers
         label = self.provider.name
         try:
-            response = await _within(self._exchange(request), self._deadline)
-        except (TimeoutError, asyncio.TimeoutError, httpx.TimeoutException):
-            raise Transient(f"{label} did not answer within {self._deadline:g} s — will check and retry",
-                            wrote_maybe=writes) from None
-        except httpx.ConnectError as exc:
-            raise Transient(f"could not connect to {label} at {self._base} ({type(exc).__name__}) — "
-                            "check the network or the base URL") from None
-        except httpx.TransportError as exc:
-            raise Transient(f"the connection to {label} broke ({type(exc).__name__}) — will check and retry",
-                            wrote_maybe=writes) from None
-        return reply_from(response)
-
-    async def _exchange(self, request: httpx.Request) -> httpx.Response:
-        response = await self._transport.handle_async_request(request)
-        response.request = request
-        try:
-            await response.aread()
-        finally:
-            await response.aclose()
-        return response
-
-
-def _network_transport(base_url: str) -> httpx.AsyncBaseTransport:
-    """A one-connection transport to `base_url`, through the environment's proxy if it names one."""
-    import urllib.request
-
-    scheme, _, rest = base_url.partition("://")
-    host = rest.split("/", 1)[0].rsplit("@", 1)[-1].split(":")[0]
-    proxy = urllib.request.getproxies().get(scheme) or urllib.request.getproxies().get("all")
-    if proxy and urllib.request.proxy_bypass(host):
-        proxy = None
-    return httpx.AsyncHTTPTransport(verify=_ssl_context(), proxy=proxy,
-                                    limits=httpx.Limits(max_connections=1, max_keepalive_connections=1))
+            status, raw_headers, content = await _within(
+                self._wire.exchange(method, target, headers, body), self._deadline)
+        except Exception as exc:
+            kind = failure_kind(exc)
+            if kind == "timeout":
+                raise Transient(f"{label} did not answer within {self._deadline:g} s — will check and retry",
+                                wrote_maybe=writes) from None
+            if kind == "connect":
+                raise Transient(f"could not connect to {label} at {self._base} ({type(exc).__name__}) — "
+                                "check the network or the base URL") from None
+            if kind == "broken":
+                raise Transient(f"the connection to {label} broke ({type(exc).__name__}) — will check "
+                                "and retry", wrote_maybe=writes) from None
+            raise
+        return reply_from(httpx.Response(status, headers=raw_headers, content=content))
 
 
 class Pool:

@@ -112,6 +112,13 @@ class Sandbox:
                 continue
         raise RuntimeError("the sandbox state kept changing while being read; read it via GET /_sandbox/state")
 
+    def serve(self, host: str = "127.0.0.1", port: int = 0):
+        """Serve this sandbox on loopback in a background thread: ``with sandbox.serve() as server:``
+        (``server.origin``, ``server.base_urls()``). Returns a started `LoopbackServer`."""
+        from cardkit.sandbox.server import LoopbackServer  # uvicorn is imported only when serving
+
+        return LoopbackServer(self, host=host, port=port).start()
+
     def reset(self) -> None:
         """Forget every card, contact, counter, budget and fault (the seed, options and media stay);
         the fault draws start over, so a rerun meets the same faults as the first run."""

@@ -12,7 +12,9 @@
   ``share_contact: true`` — share with a message. Both need a Dedicated number on the key.
 
 Errors use ``{"error": <kind>, "message": …, "status": n}`` (the documented shape; ``error`` is
-the kind: bad_request, unauthorized, forbidden, not_found, bad_gateway, service_unavailable).
+the kind, as in the older docs snapshot: bad_request, unauthorized, forbidden, not_found,
+method_not_allowed, bad_gateway, service_unavailable). No ``code`` is sent: none is documented
+that tells the two 403s apart, so a client must not rely on one.
 """
 
 from __future__ import annotations
@@ -29,9 +31,8 @@ AVATAR_MAX_BYTES = 1024 * 1024
 DEDICATED = ("dedicated_commercial", "dedicated_enterprise")
 CARD_FIELDS = ("first_name", "last_name", "avatar", "sharing")
 SHARING_FIELDS = {"enabled": bool, "audience": int, "name_format": int}
-_KINDS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-          409: "conflict",
-          502: "bad_gateway", 503: "service_unavailable"}
+_KINDS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+          405: "method_not_allowed", 409: "conflict", 502: "bad_gateway", 503: "service_unavailable"}
 
 
 def error(status: int, message: str) -> Response:

@@ -65,7 +65,6 @@ class FaultPlan:
             running += mix.get(kind, 0.0) / total
             self._cumulative.append((running, kind))
         self._seen: Counter[bytes] = Counter()
-        self._quiet = self.rate == 0.0 and self.latency_s == 0.0 and self.jitter_s == 0.0
 
     def restart(self) -> None:
         """Forget which requests were seen: the next run meets the same faults as the first."""
@@ -73,7 +72,7 @@ class FaultPlan:
 
     def draw(self, key: bytes) -> Draw:
         """The delay and fault for the next request with this key."""
-        if self._quiet:
+        if self.rate == 0.0 and self.latency_s == 0.0 and self.jitter_s == 0.0:  # nothing to draw
             return Draw(0.0, None, 0.0)
         n = self._seen[key]
         self._seen[key] = n + 1

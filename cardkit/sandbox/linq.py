@@ -12,7 +12,8 @@
   ``Retry-After`` and ``error.retry_after`` = the true whole seconds until the oldest call leaves
   the window (rounded up). Only calls that would change the card spend the budget (rejected
   ones — 400, 403, 404, 409, faults — do not).
-- ``image_url`` is fetched at request time: unreachable → 400/5007, not a JPEG/PNG → 400/5004.
+- ``image_url`` is fetched at request time: unreachable → 400/5007, not a JPEG/PNG → 400/5004,
+  over the generic 10 MB limit for media by URL → 400/5005.
   The card keeps the URL as sent (the real service rehosts it on its CDN).
 - ``GET /v3/phone_numbers`` and the deprecated ``GET /v3/phonenumbers``.
 - ``POST /v3/chats/{chat_id}/share_contact_card`` — ``chat_id`` a UUID; the chat's line is this
@@ -36,6 +37,7 @@ from cardkit.sandbox.media import FetchError, digest
 WINDOW_S = 600.0
 WRITES_PER_WINDOW = 3
 SHARE_WINDOW_S = 300.0
+IMAGE_MAX_BYTES = 10 * 1024 * 1024  # the generic limit for media fetched by URL (no card-specific one)
 CARD_FIELDS = ("first_name", "last_name", "image_url")
 
 
@@ -150,11 +152,14 @@ class LinqEmulator(Emulator):
 
     def fetch_image(self, url: str) -> tuple[dict | None, Response | None]:
         try:
-            return digest(self.shared.media.fetch(url)), None
+            data = self.shared.media.fetch(url)
         except FetchError as exc:
             if exc.unreachable:
                 return None, self.error(400, 5007, f"Failed to download image from the provided URL: {exc}")
             return None, self.error(400, 5004, f"Invalid file type: {exc}")
+        if len(data) > IMAGE_MAX_BYTES:
+            return None, self.error(400, 5005, f"File too large: {len(data):,} bytes; URL media is limited to 10 MB")
+        return digest(data), None
 
     @staticmethod
     def public(number: str, card: dict) -> dict:

@@ -235,3 +235,20 @@ def test_share_card_reports_like_a_result_row(sandbox, tmp_path):
     shared = share_card(chat, provider="linq", sandbox=sandbox)
     assert shared.loc[0, "status"] == "applied"
     assert sandbox.state()["linq"]["shares"] == {chat: 1}
+
+
+def test_url_photo_is_downloaded_prepared_and_sent_as_bytes_to_blooio(sandbox, tmp_path, photo):
+    """A photo given as an https URL: Blooio gets the downloaded, prepared JPEG; Linq gets the URL."""
+    import hashlib
+
+    url = sandbox.upload(photo.read_bytes(), "image/jpeg").replace("http://", "https://")
+    cards = cards_of([{"Phone": BLOOIO, "First Name": "Ana", "Photo": url},
+                      {"Phone": LINQ, "First Name": "Cy", "Photo": url}], tmp_path)
+    results = apply(cards, sandbox=sandbox, progress=False)
+    assert results["status"].tolist() == ["applied", "applied"]
+    state = sandbox.state()
+    from cardkit.photos import prepare_photo
+
+    prepared = prepare_photo(photo.read_bytes())
+    assert state["blooio"]["cards"][BLOOIO]["avatar"]["sha256"] == hashlib.sha256(prepared).hexdigest()
+    assert state["linq"]["cards"][LINQ]["image_url"] == url

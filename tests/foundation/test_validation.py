@@ -6,6 +6,8 @@ import os
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import cardkit
 from cardkit.columns import PROBLEM_COLUMNS
@@ -228,3 +230,18 @@ def test_every_check_code_has_a_severity():
         assert CHECKS[code] == "error"
     for code in (*NUMBER_REPAIRS, *PHOTO_WARNINGS):
         assert CHECKS[code] == "warning"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(*[st.text(max_size=20)] * 6), min_size=1, max_size=10))
+def test_any_text_in_any_card_column_gets_a_verdict_and_never_raises(rows):
+    """Arbitrary text in every card column: one verdict per row, problems only in known codes."""
+    frame = pd.DataFrame(rows, columns=["number", "first_name", "last_name", "provider",
+                                        "sharing_enabled", "sharing_audience"])
+    cards = cardkit.read_cards(frame)
+    problems = cardkit.find_problems(cards, check_photos=False)
+    checked = cardkit.validate(cards, check_photos=False)
+    assert len(checked) == len(rows) and checked["valid"].dtype == bool
+    assert set(problems["check"]) <= set(CHECKS)
+    errors = set(problems.loc[problems["severity"] == "error", "row"])
+    assert set(checked.loc[~checked["valid"], "row"]) == errors

@@ -189,3 +189,14 @@ def test_split_only_for_csv_and_missing_folder_are_input_errors(rep, tmp_path):
         rep.to_file(tmp_path / "r.xlsx", split=True)
     with pytest.raises(InputError, match="create it first"):
         rep.to_file(tmp_path / "nowhere" / "r.html")
+
+
+def test_an_errors_file_fed_back_gets_its_outcome_columns_replaced_not_doubled(results, inputs):
+    """Inputs that already carry cardkit_* columns (a second round) get fresh ones, each once."""
+    from cardkit.report import Report
+
+    second_round = inputs.assign(cardkit_row="9", cardkit_status="failed", cardkit_message="old news")
+    rows = Report(results, inputs=second_round).failed_rows()
+    assert list(rows.columns) == ["Phone", "First Name", "Notes", *OUTCOME_COLUMNS]
+    assert "old news" not in rows["cardkit_message"].tolist()
+    assert rows["cardkit_row"].tolist() == [3, 4, 5, 7]

@@ -24,7 +24,7 @@ async def put_card(sandbox: Sandbox, origin: str, *, timeout: float = 5.0):
 async def test_dropped_connection_closes_the_socket_and_applies_nothing():
     """Over loopback a drop is a closed connection (httpx.RemoteProtocolError); the card is not written."""
     sandbox = Sandbox(fault_rate=1.0, fault_mix={"drop": 1.0})
-    with LoopbackServer(sandbox) as server:
+    with sandbox.serve() as server:
         with pytest.raises(httpx.RemoteProtocolError):
             await put_card(sandbox, server.origin)
         state = httpx.get(server.origin + "/_sandbox/state").json()

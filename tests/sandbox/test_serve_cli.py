@@ -16,6 +16,10 @@ import linq
 import pytest
 import sendblue_api
 
+from cardkit.cli.sandbox import banner
+from cardkit.sandbox import Sandbox
+from cardkit.sandbox.server import bind
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -119,8 +123,6 @@ def test_malformed_seed_file_names_the_key(tmp_path):
 
 def test_port_in_use_is_a_clear_error():
     """A busy port is reported with the remedy, not a traceback."""
-    from cardkit.sandbox.server import bind
-
     sock = bind("127.0.0.1", 0)
     try:
         port = sock.getsockname()[1]
@@ -138,3 +140,13 @@ def test_help_shows_options_and_an_example():
     for option in ("--host", "--port", "--seed", "--latency-ms", "--fault-rate", "--fault-seed"):
         assert option in out
     assert "example:" in out and process.returncode == 0
+
+
+def test_banner_lists_every_accepted_credential():
+    """With several keys in the seed the banner exports the first and lists the others."""
+    sandbox = Sandbox({"linq": {"api_keys": ["lk_one", "lk_two"], "numbers": []},
+                       "sendblue": {"credentials": [{"key_id": "a", "secret": "sa"}, {"key_id": "b", "secret": "sb"}]}})
+    text = banner(sandbox, "http://127.0.0.1:9")
+    assert "LINQ_API_V3_API_KEY=lk_one" in text and "linq also accepts: lk_two" in text
+    assert "SENDBLUE_API_API_KEY=a" in text and "sendblue also accepts: b / sb" in text
+    assert "BLOOIO" not in text
