@@ -15,7 +15,8 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO_ROOT / "notebooks"
 ARTIFACTS = REPO_ROOT / "test-artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
+#: Debian's Chromium (`apt-get install chromium`); CARDKIT_CHROMIUM points elsewhere.
+CHROMIUM = Path(os.environ.get("CARDKIT_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -83,10 +84,11 @@ def chromium_path() -> Path:
 
 
 @pytest.fixture(scope="module")
-def voila_forms(browser_home: Path, tmp_path_factory: pytest.TempPathFactory):
+def voila_forms(chromium_path: Path, browser_home: Path, tmp_path_factory: pytest.TempPathFactory):
     """Voilà serving notebooks/03_forms.ipynb on a free loopback port; yields its base URL.
 
     Each page load starts its own kernel, so tests sharing the server don't share state.
+    Asks for `chromium_path` first so a machine without the browser skips before starting Voilà.
     """
     tmp_path = tmp_path_factory.mktemp("voila")
     port = free_port()
