@@ -12,6 +12,8 @@ import pytest
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
+PHOTOS = Path(__file__).resolve().parents[2] / "sample_data" / "photos"
+
 
 @contextlib.contextmanager
 def forms_page(chromium, url: str, artifacts: Path, name: str, shoot: str):
@@ -50,7 +52,7 @@ def forms_page(chromium, url: str, artifacts: Path, name: str, shoot: str):
 
 
 def test_card_form_applies_a_card_in_a_real_browser(voila_forms: str, chromium, artifacts: Path):
-    """Type a number and names into CardForm in Chromium, click Apply, and see 'applied' in the page."""
+    """Type a number and names and pick a photo in CardForm in Chromium, click Apply, see 'applied'."""
     from playwright.sync_api import expect
 
     with forms_page(chromium, voila_forms, artifacts, "card_form_applied", ".cardkit-card-form") as page:
@@ -64,9 +66,15 @@ def test_card_form_applies_a_card_in_a_real_browser(voila_forms: str, chromium, 
 
         form.get_by_label("First name").fill("Grace")
         form.get_by_label("Last name").fill("Hopper")
+        with page.expect_file_chooser() as chooser:  # ipywidgets' FileUpload opens the browser's picker
+            form.get_by_role("button", name=re.compile("Photo")).click()
+        chooser.value.set_files(str(PHOTOS / "big_wide.jpg"))
+        expect(form.get_by_text("Will send a 1024×1024 JPEG")).to_be_visible(timeout=30_000)
+        expect(form.locator("img")).to_be_visible()
         form.get_by_role("button", name="Apply").click()
 
-        expect(form.locator(".cardkit-status-ok")).to_contain_text("blooio: applied", timeout=60_000)
+        expect(form.locator(".cardkit-status-ok")).to_contain_text(
+            "blooio: applied (first_name, last_name, photo)", timeout=60_000)
         expect(form.locator("table.cardkit-table")).to_contain_text("+14155552671")
 
 
