@@ -57,6 +57,7 @@ class CardForm(widgets.VBox):
         self.last_results: pd.DataFrame | None = None
         self._scratch = ScratchFolder("cardkit-form-")
         self._uploaded_photo: Path | None = None
+        self._repair_note = ""
 
         self.number = widgets.Text(
             description="Number", placeholder="+1 415 555 2671", continuous_update=False, style=_LABEL
@@ -182,8 +183,12 @@ class CardForm(widgets.VBox):
             self.number_note.value = _span("cardkit-bad", "#c62828", f"✗ {result.message}")
             return
         if result.e164 != raw:
-            self.number.value = result.e164  # fires once more with the E.164 form, then is stable
-        note = f"✓ {result.e164}" + (f" — {result.message}" if result.repaired else "")
+            # Show the E.164 form; the change calls this again, which notes it and finds the owner.
+            self._repair_note = result.message if result.repaired else ""
+            self.number.value = result.e164
+            return
+        note = f"✓ {result.e164}" + (f" — {self._repair_note}" if self._repair_note else "")
+        self._repair_note = ""
         self.number_note.value = _span("cardkit-good", "#2e7d32", note)
         if self.providers == "auto":
             self._lookups.start(lambda: self._find_owner(result.e164))

@@ -53,6 +53,8 @@ def test_number_is_normalized_as_the_field_is_left_and_its_owner_shown():
         await form.lookup_task
         assert form.owners == ["blooio"]
         assert form.provider.label == "owner: blooio" and form.provider.value == "auto"
+        # one look-up (each provider's numbers listed once), not one per rewrite of the field
+        assert [form.sandbox.state()[p]["requests"] for p in ("blooio", "sendblue", "linq")] == [1, 1, 1]
 
     run(body())
 
