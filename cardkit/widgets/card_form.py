@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 import html
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import ipywidgets as widgets
 import pandas as pd
 
 from cardkit.errors import ConfigError
+from cardkit.providers.base import Current
+from cardkit.widgets._current import current_cards, shown_value
 from cardkit.widgets._shared import (
     SHOWN_RESULT_COLUMNS, Status, Tasks, frame_html, guarded, heading, sandbox_for,
 )
@@ -35,7 +37,8 @@ class CardForm(widgets.VBox):
     `providers` is what `cardkit.apply` takes ("auto" routes the number to its owner, which the
     form shows as soon as the number is valid); `sandbox=True` rehearses without any account or
     network. After a click, `last_task` is the running action (await it in code);
-    `last_plan` / `last_results` hold the latest frames.
+    `last_plan`, `last_difference` (field by field: now, after) and `last_results` hold the
+    latest frames.
     """
 
     def __init__(
@@ -54,6 +57,7 @@ class CardForm(widgets.VBox):
         self.journal = journal
         self.owners: list[str] = []
         self.last_plan: pd.DataFrame | None = None
+        self.last_difference: pd.DataFrame | None = None
         self.last_results: pd.DataFrame | None = None
         self._scratch = ScratchFolder("cardkit-form-")
         self._uploaded_photo: Path | None = None
@@ -308,9 +312,14 @@ class CardForm(widgets.VBox):
         checked = await self._checked()
         if checked is None:
             return
-        planned = await plan_async(checked, **self._run_options())
+        options = self._run_options()
+        planned = await plan_async(checked, **options)
+        readable = [row.provider for row in planned.itertuples() if row.provider and row.status == "planned"]
+        current = await current_cards(checked["number"].iloc[0], readable, providers=options["providers"],
+                                      sandbox=self.sandbox, photo_host=self.photo_host)
         self.last_plan = planned
-        self.output.value = frame_html(difference(checked, planned), caption="Difference with the current card")
+        self.last_difference = difference(checked, planned, current)
+        self.output.value = frame_html(self.last_difference, caption="Difference with the current card")
         self._conclude(planned, planned=True)
 
     async def _apply(self) -> None:
@@ -341,8 +350,9 @@ class CardForm(widgets.VBox):
             self.status.ok(text)
 
 
-def difference(checked: pd.DataFrame, planned: pd.DataFrame) -> pd.DataFrame:
-    """Field by field, what the card asks for and whether each provider would change it."""
+def difference(checked: pd.DataFrame, planned: pd.DataFrame,
+               current: Mapping[str, Current | str] | None = None) -> pd.DataFrame:
+    """Field by field: what the card asks for, what each provider has now, and whether it would change."""
     card = checked.iloc[0]
     given = {
         "first_name": card.get("first_name", ""),
@@ -354,15 +364,26 @@ def difference(checked: pd.DataFrame, planned: pd.DataFrame) -> pd.DataFrame:
             for key in ("sharing_enabled", "sharing_audience", "sharing_name_format") if card.get(key, "")
         ),
     }
+    given = {field: value for field, value in given.items() if value}
+    for changed in planned["changed"]:  # fields cardkit fills in itself (e.g. Sendblue's display name)
+        for field in filter(None, str(changed).split(",")):
+            given.setdefault(field, "(set by cardkit)")
     table = pd.DataFrame({"field": list(given), "new value": list(given.values())})
-    table = table[table["new value"].astype(bool)].reset_index(drop=True)
     for row in planned.itertuples(index=False):
         changed = set(filter(None, str(row.changed).split(",")))
         if row.action in ("unsupported", "none") or row.status == "invalid":
             verdict = [f"not sent — {row.message}"] * len(table)
         else:
-            verdict = ["changes" if field in changed else "already so" for field in table["field"]]
-        table[row.provider or "no provider"] = verdict
+            verdict = [
+                "changes" if field in changed
+                else f"not used by {row.provider}" if field == "sharing" and row.provider != "blooio"
+                else "already so"
+                for field in table["field"]
+            ]
+        name = row.provider or "no provider"
+        if current and row.provider in current:
+            table[f"{name} now"] = [shown_value(current[row.provider], field) for field in table["field"]]
+        table[name] = verdict
     return table
 
 

@@ -85,7 +85,7 @@ def test_a_wrong_number_shows_the_reason_and_apply_sends_nothing():
 
 
 def test_plan_shows_the_difference_then_apply_sets_the_card_at_the_owner():
-    """Plan lists each field as 'changes'; Apply creates the card in the sandbox; a new Plan says 'already so'."""
+    """Plan lists each field as 'changes'; Apply creates the card; later Plans show 'already so' and now → after."""
 
     async def body():
         form = CardForm(sandbox=True)
@@ -108,6 +108,14 @@ def test_plan_shows_the_difference_then_apply_sets_the_card_at_the_owner():
         await click(form, form.plan_button)
         assert form.last_plan["action"].tolist() == ["unchanged"]
         assert ">changes<" not in form.output.value and form.output.value.count(">already so<") == 3
+
+        form.first_name.value = "Chloe"
+        await click(form, form.plan_button)
+        now = form.last_difference.set_index("field")
+        assert now.loc["first_name", ["new value", "blooio now", "blooio"]].tolist() == ["Chloe", "Chloé", "changes"]
+        assert now.loc["last_name", ["blooio now", "blooio"]].tolist() == ["Martin", "already so"]
+        assert now.loc["sharing", "blooio now"].startswith("enabled=true")
+        assert form.sandbox.state()["blooio"]["cards"]["+14155552673"]["first_name"] == "Chloé", "plan never writes"
 
     run(body())
 
@@ -338,3 +346,21 @@ def test_configured_providers_over_real_http_like_the_real_thing(served_sandbox:
     run(body())
     card = httpx.get(served_sandbox + "/_sandbox/state", timeout=10).json()["linq"]["cards"]["+14085550111"]
     assert card["first_name"] == "Nia" and card["image_url"].startswith(served_sandbox)
+
+
+def test_plan_at_sendblue_says_what_it_cannot_show_and_does_not_use():
+    """Sendblue never returns the photo and has no sharing settings: the difference says so instead of guessing."""
+
+    async def body():
+        form = CardForm(sandbox=True)
+        fill(form, "+1 312 555 0182", "Hana", "Sato")
+        form.sharing_enabled.value = "true"
+        upload(form.photo_upload, PHOTOS / "ivan.jpg")
+        await form.preview_task
+        await click(form, form.plan_button)
+        rows = form.last_difference.set_index("field")
+        assert rows.loc["photo", "sendblue now"] == "(provider doesn't say)"
+        assert rows.loc["sharing", "sendblue"] == "not used by sendblue"
+        assert rows.loc["first_name", ["sendblue now", "sendblue"]].tolist() == ["(none)", "changes"]
+
+    run(body())
