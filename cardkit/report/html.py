@@ -9,7 +9,7 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING
 
-from cardkit.report.summary import STATUS_COLOURS
+from cardkit.report.summary import STATUS_COLOURS, nonzero_columns
 from cardkit.report.text import fmt_ms, fmt_rate, fmt_seconds, outcome_phrase, shown
 
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ def counts_table(report: Report) -> str:
     counts = report.counts
     if counts.empty:
         return ""
-    shown = [c for c in counts.columns if c == "total" or counts[c].any()]
+    shown = nonzero_columns(counts)
     head = "".join(f"<th>{escape(c)}</th>" for c in ["provider", *shown])
     body = "".join(
         f"<tr><td>{escape(str(p))}</td>" + "".join(f'<td class="n">{int(counts.at[p, c])}</td>' for c in shown) + "</tr>"

@@ -23,6 +23,12 @@ def from_cards(cards: pd.DataFrame) -> tuple[pd.DataFrame, RunInfo]:
 
     if "row" not in cards.columns:
         raise InputError("cards= needs the frame read_cards() or validate() returned (it has a 'row' column)")
+    if "valid" not in cards.columns:
+        # cells as the run used them: relative photo paths made absolute, so an errors file
+        # saved in another folder still finds its photos when it is fed back (photos not re-checked)
+        from cardkit.validation import validate
+
+        cards = validate(cards, check_photos=False)
     meta = cards.attrs.get("cardkit") or {}
     source = meta.get("source")
     info = RunInfo(source=Path(source).name if source else None, sha256=meta.get("sha256"))

@@ -76,6 +76,11 @@ def counts(results: pd.DataFrame) -> pd.DataFrame:
     return table.astype("int64")
 
 
+def nonzero_columns(counts: pd.DataFrame) -> list[str]:
+    """The statuses that occur, and `total`: what a counts table shows."""
+    return [c for c in counts.columns if c == "total" or counts[c].any()]
+
+
 def failures(results: pd.DataFrame) -> pd.DataFrame:
     """The rows someone has to look at (failed, invalid, skipped), in input order."""
     chosen = results[results["status"].isin(NEEDS_ATTENTION)]

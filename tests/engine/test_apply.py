@@ -252,3 +252,24 @@ def test_url_photo_is_downloaded_prepared_and_sent_as_bytes_to_blooio(sandbox, t
     prepared = prepare_photo(photo.read_bytes())
     assert state["blooio"]["cards"][BLOOIO]["avatar"]["sha256"] == hashlib.sha256(prepared).hexdigest()
     assert state["linq"]["cards"][LINQ]["image_url"] == url
+
+
+def test_progress_bar_shows_done_and_failed_on_a_terminal(sandbox, tmp_path, monkeypatch):
+    """On a terminal a tqdm bar counts the cards and the failed/invalid ones; elsewhere none."""
+    import io
+    import sys
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    cards = cards_of([{"Phone": BLOOIO, "First Name": "Ana"}, {"Phone": NOBODY, "First Name": "X"}], tmp_path)
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    apply(cards, sandbox=sandbox)
+    drawn = terminal.getvalue()
+    assert "applying" in drawn and "2/2" in drawn and "1 failed/invalid" in drawn
+    quiet = Terminal()
+    monkeypatch.setattr(sys, "stderr", quiet)
+    apply(cards, sandbox=Sandbox(), progress=False)
+    assert quiet.getvalue() == ""

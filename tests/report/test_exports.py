@@ -200,3 +200,19 @@ def test_an_errors_file_fed_back_gets_its_outcome_columns_replaced_not_doubled(r
     assert list(rows.columns) == ["Phone", "First Name", "Notes", *OUTCOME_COLUMNS]
     assert "old news" not in rows["cardkit_message"].tolist()
     assert rows["cardkit_row"].tolist() == [3, 4, 5, 7]
+
+
+def test_xlsx_summary_has_a_stacked_chart_of_the_counts_table(rep, tmp_path):
+    """The Summary chart is a stacked bar per provider whose series read the counts table's cells."""
+    path = rep.to_file(tmp_path / "report.xlsx")[0]
+    sheet = openpyxl.load_workbook(path)["Summary"]
+    (chart,) = sheet._charts
+    assert (chart.type, chart.grouping) == ("bar", "stacked")
+    header = next(r for r in sheet.iter_rows() if r[0].value == "provider")
+    titles = [c.value for c in header[1:-1]]                  # every status shown, not the total
+    assert len(chart.series) == len(titles)
+    first, last = header[0].row + 1, header[0].row + len(rep.counts)
+    for series, title, column in zip(chart.series, titles, "BCDEFG"):
+        assert series.val.numRef.f == f"'Summary'!${column}${first}:${column}${last}"
+        assert series.tx.strRef.f == f"'Summary'!{column}{header[0].row}"
+    assert chart.series[titles.index("failed")].graphicalProperties.solidFill.srgbClr == "C62828"

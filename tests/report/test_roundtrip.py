@@ -179,3 +179,19 @@ def test_json_records_of_a_real_run_read_back_equal(first_run, tmp_path):
     assert back["http_status"].astype("Int64").equals(results["http_status"].astype("Int64"))
     columns = ["row", "number", "provider", "status", "message"]
     assert back[columns].values.tolist() == results[columns].values.tolist()
+
+
+def test_an_errors_file_saved_in_another_folder_still_finds_its_photos(tmp_path):
+    """Report of unvalidated cards (what `cardkit apply --report` has): photo paths come out absolute."""
+    shutil.copytree(SAMPLE_PHOTOS, tmp_path / "photos")
+    (tmp_path / "cards.csv").write_text(
+        "Phone,First Name,Photo\n(415) 555-2671,Ana,photos/ana.jpg\n(415) 555-267,Ben,photos/ben.png\n", encoding="utf-8"
+    )
+    cards = cardkit.read_cards(tmp_path / "cards.csv")
+    results = cardkit.apply(cards, sandbox=True, journal=False, progress=False)
+    (tmp_path / "out").mkdir()
+    path = cardkit.report(results, cards=cards).to_file(tmp_path / "out" / "report.xlsx")[0]
+    failed = cardkit.read_cards(path)
+    assert failed["photo"].tolist() == [str(tmp_path / "photos" / "ben.png")]
+    failed.loc[:, "number"] = "(415) 555-2672"
+    assert cardkit.validate(failed)["valid"].all()

@@ -202,8 +202,7 @@ def test_linq_sdk_raises_auth_permission_not_found_and_bad_request(sandbox, urls
 @pytest.mark.slow
 @pytest.mark.anyio
 async def test_async_linq_sdk_under_faults_never_double_writes_and_state_tells_the_truth():
-    """AsyncLinqAPIV3 with its own retries under seeded faults: no card lands twice, and a hung POST that
-    applied makes the SDK's retry end in ConflictError although the card landed — state shows it did."""
+    """AsyncLinqAPIV3 under faults: no card lands twice; a hung POST that applied ends in ConflictError yet landed."""
     sandbox = Sandbox(fault_rate=0.4, fault_seed=3)
     numbers = ["+14085550111", "+19175550133", "+16465550188", "+13235550177", "+14045550166", "+4915123456789"]
     results = {}
