@@ -8,6 +8,7 @@ stops cleanly (journal consistent) and the panel keeps the partial results and t
 from __future__ import annotations
 
 import asyncio
+import html
 from pathlib import Path
 from typing import Any
 
@@ -255,23 +256,30 @@ class BatchPanel(widgets.VBox):
             watcher.cancel()
             self.cancel_button.disabled = True
             self.cancel_button.description = "Cancel"
+        (watched,) = await asyncio.gather(watcher, return_exceptions=True)
         cancelled = self._cancel.is_set()
         self._cancel = None
         finished = int((results["status"] != "skipped").sum()) if cancelled else len(results)
         self._on_progress(finished, len(results))
+        if isinstance(watched, Exception):  # the bar broke, not the run: say so beside it, keep going
+            self.progress_note.value += html.escape(f" (live progress failed: {type(watched).__name__}: {watched})")
         self._show_frame(results)
-        if not write:
-            self.last_plan = results
-            counts = results["action"].value_counts()
-            line = ", ".join(f"{n} {action}" for action, n in counts.items())
-            if cancelled:
-                self.status.warning(f"Plan cancelled: {line}")
-            else:
-                self.status.ok(f"Plan: {line}")
-            return
+        if write:
+            await self._applied(results, cancelled)
+        else:
+            self._planned(results, cancelled)
+
+    def _planned(self, planned: pd.DataFrame, cancelled: bool) -> None:
+        self.last_plan = planned
+        line = ", ".join(f"{n} {action}" for action, n in planned["action"].value_counts().items())
+        if cancelled:
+            self.status.warning(f"Plan cancelled: {line}")
+        else:
+            self.status.ok(f"Plan: {line}")
+
+    async def _applied(self, results: pd.DataFrame, cancelled: bool) -> None:
         self.last_results = results
-        counts = results["status"].value_counts()
-        line = ", ".join(f"{n} {status}" for status, n in counts.items())
+        line = ", ".join(f"{n} {status}" for status, n in results["status"].value_counts().items())
         if cancelled:
             self.status.warning(f"Cancelled — kept the partial results: {line}. Apply again to finish the rest.")
         elif results["status"].isin(["failed", "invalid"]).any():
