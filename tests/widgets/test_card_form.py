@@ -364,3 +364,19 @@ def test_plan_at_sendblue_says_what_it_cannot_show_and_does_not_use():
         assert rows.loc["first_name", ["sendblue now", "sendblue"]].tolist() == ["(none)", "changes"]
 
     run(body())
+
+
+def test_plan_still_works_when_blooio_cannot_read_cards_yet():
+    """Blooio's card GET answering 'coming soon' (as its SDK warns): Plan still plans, 'now' says it can't tell."""
+
+    async def body():
+        form = CardForm(sandbox=Sandbox(blooio_card_read="coming_soon"))
+        fill(form, "+1 415 555 2672", "Ben", "Okafor")
+        await click(form, form.plan_button)
+        assert form.status.kind == "ok" and form.last_plan["status"].tolist() == ["planned"]
+        rows = form.last_difference.set_index("field")
+        assert set(rows["blooio now"]) == {"(provider doesn't say)"}
+        await click(form, form.apply_button)
+        assert form.last_results["status"].tolist() == ["applied"]
+
+    run(body())
