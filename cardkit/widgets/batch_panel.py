@@ -283,7 +283,8 @@ class BatchPanel(widgets.VBox):
         if cancelled:
             self.status.warning(f"Cancelled — kept the partial results: {line}. Apply again to finish the rest.")
         elif results["status"].isin(["failed", "invalid"]).any():
-            self.status.warning(f"Done, with rows to fix: {line}")
+            self.status.warning(f"Done, with rows to fix: {line}. Fix the sheet and Load it again, "
+                                "or Apply again to retry what failed.")
         else:
             self.status.ok(f"Done: {line}")
         await self._make_report(results)
