@@ -28,7 +28,8 @@ class BatchPanel(widgets.VBox):
     """Load a spreadsheet (upload or path) → problems (filterable) → Plan → Apply (progress, Cancel) → report.
 
     The options are `cardkit.apply`'s: `providers`, `sandbox` (True = an in-process sandbox for
-    this panel), `region`, `photo_host`, `journal`, `max_at_once`, `max_per_second`. After a click,
+    this panel), `region`, `photo_host`, `journal`, `max_at_once`, `max_per_second`; and
+    `read_cards`'s `sheet` and `columns` ({"their header": "number", …}). After a click,
     `last_task` is the running step; `cards`, `checked`, `problems`, `last_plan`, `last_results`
     hold the frames, and `report_files` the downloadable bytes.
     """
@@ -43,8 +44,12 @@ class BatchPanel(widgets.VBox):
         journal: Any = None,
         max_at_once: int | None = None,
         max_per_second: float | None = None,
+        sheet: str | int | None = None,
+        columns: dict[str, str] | None = None,
     ) -> None:
         self.sandbox = sandbox_for(sandbox)
+        self.sheet = sheet
+        self.columns = columns
         self._given_providers = None if isinstance(providers, str) or providers is None else list(providers)
         self.region = region
         self.photo_host = photo_host
@@ -148,7 +153,7 @@ class BatchPanel(widgets.VBox):
             self.status.error("Type the spreadsheet's path or upload it first.")
             return
         # Reading and checking photos is blocking work: keep it off the kernel's loop.
-        cards = await asyncio.to_thread(read_cards, source)
+        cards = await asyncio.to_thread(read_cards, source, sheet=self.sheet, columns=self.columns)
         checked = await asyncio.to_thread(validate, cards, region=self.region)
         problems = await asyncio.to_thread(find_problems, cards, region=self.region)
         self.cards, self.checked, self.problems = cards, checked, problems
