@@ -235,14 +235,23 @@ class Run:
         finally:
             waiting.cancel()
             waiting.add_done_callback(_retrieve)
+        for pool in active:
+            if pool.crashed is not None:
+                raise pool.crashed
 
     async def _wind_down(self, photos: PhotoShop) -> None:
         """Stop workers, mark what never finished, commit the journal, close everything."""
         for pool in self.pools.values():
             await pool.stop()
         for op in self.ops:
-            if not op.status:
-                op.finish("skipped", _CANCELLED_IN_FLIGHT if op.sent else _CANCELLED)
+            if op.status:
+                continue
+            if op.sent:
+                # its write may have landed: the journal keeps it *sending*, so that the next run
+                # with this journal reads it back before anything is sent again
+                op.finish("skipped", _CANCELLED_IN_FLIGHT)
+            else:
+                op.finish("skipped", _CANCELLED)
                 self._on_finished(op)
         if self._progress is not None:
             self._progress.close()
