@@ -146,7 +146,7 @@ class BatchPanel(widgets.VBox):
 
     async def _load(self) -> None:
         from cardkit.reading import read_cards
-        from cardkit.validation import find_problems, validate
+        from cardkit.validation import inspect_cards
 
         source = self.path.value.strip()
         if not source:
@@ -154,8 +154,8 @@ class BatchPanel(widgets.VBox):
             return
         # Reading and checking photos is blocking work: keep it off the kernel's loop.
         cards = await asyncio.to_thread(read_cards, source, sheet=self.sheet, columns=self.columns)
-        checked = await asyncio.to_thread(validate, cards, region=self.region)
-        problems = await asyncio.to_thread(find_problems, cards, region=self.region)
+        inspection = await asyncio.to_thread(inspect_cards, cards, region=self.region)  # one pass, both views
+        checked, problems = inspection.cards, inspection.problems
         self.cards, self.checked, self.problems = cards, checked, problems
         self.last_plan = self.last_results = None
         self.report_files = {}
