@@ -380,3 +380,28 @@ def test_plan_still_works_when_blooio_cannot_read_cards_yet():
         assert form.last_results["status"].tolist() == ["applied"]
 
     run(body())
+
+
+def test_fill_takes_a_validated_row_with_its_photo_and_sharing_and_applies_it():
+    """A row of validate(read_cards(sample)) fills every field; its photo is previewed; Apply sends it all."""
+    import cardkit
+
+    async def body():
+        checked = cardkit.validate(cardkit.read_cards(PHOTOS.parent / "cards.csv"))
+        form = CardForm(sandbox=True).fill(checked[checked["row"] == 3].iloc[0])
+        await form.preview_task
+        assert (form.number.value, form.first_name.value, form.last_name.value) == ("+14155552672", "Ben", "Okafor")
+        assert (form.sharing_enabled.value, form.sharing_audience.value) == ("true", "1")
+        assert form.photo_note.value.startswith("Will send a ") and "from PNG" in form.photo_note.value
+        await click(form, form.apply_button)
+        assert form.status.text == "blooio: applied (first_name, last_name, photo, sharing)"
+
+    run(body())
+
+
+def test_fill_with_unvalidated_sharing_words_says_what_it_left_alone():
+    """'yes' / 'contacts only' straight from a sheet aren't guessed: they stay 'leave as is' and the form says so."""
+    form = CardForm(sandbox=True).fill({"number": "+14155552671", "first_name": "Ana",
+                                        "sharing_enabled": "yes", "sharing_audience": "contacts only"})
+    assert form.sharing_enabled.value == "" and form.status.kind == "warning"
+    assert "sharing_enabled='yes'" in form.status.text and "cardkit.validate" in form.status.text
