@@ -178,7 +178,8 @@ def _inspect(cards: pd.DataFrame, region: str, check_photos: bool) -> Inspection
     errors = problems.loc[problems["severity"] == "error", "row"]
     out["valid"] = ~out["row"].isin(errors).to_numpy()
     joined = problems.groupby("row", sort=False)["message"].agg("; ".join)
-    out["problems"] = out["row"].map(joined).fillna("").astype(str).to_numpy()
+    texts = out["row"].map(joined).astype(object)
+    out["problems"] = texts.where(texts.notna(), "").astype(str).to_numpy()
     return Inspection(out, problems)
 
 
