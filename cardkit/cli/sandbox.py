@@ -1,7 +1,96 @@
-"""Placeholder: this command lands with its issue."""
+"""`cardkit sandbox serve`: the provider sandbox as a real HTTP server on loopback."""
 
-from cardkit.cli._common import add_command, not_built
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+
+from cardkit.cli._common import add_command
+from cardkit.errors import ConfigError
 
 
 def register(sub) -> None:
-    add_command(sub, "sandbox", help="(not built yet)", example="cardkit sandbox --help").set_defaults(func=not_built("sandbox"))
+    parser = add_command(sub, "sandbox", help="run the provider sandbox (Blooio, Sendblue, Linq emulators)",
+                         example="cardkit sandbox serve --port 8787 --latency-ms 50 --fault-rate 0.05")
+    actions = parser.add_subparsers(dest="sandbox_command", metavar="ACTION")
+    serve = add_command(
+        actions, "serve", help="serve the sandbox on loopback until Ctrl-C",
+        example="cardkit sandbox serve --port 8787 --seed my_seed.json --fault-rate 0.05 --fault-seed 7",
+        description="Serve the three provider emulators on loopback. Prints the base URLs and the "
+                    "credentials it accepts (sandbox test keys), as environment variables the vendors' "
+                    "SDKs read. Stops cleanly on Ctrl-C or SIGTERM.")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8787, help="port (default 8787; 0 picks a free one)")
+    serve.add_argument("--seed", metavar="FILE.json", help="seed file: credentials and numbers per provider "
+                       "(default: the packaged seed owning the sample_data numbers)")
+    serve.add_argument("--latency-ms", type=float, default=0.0, help="added latency per request (default 0)")
+    serve.add_argument("--jitter-ms", type=float, default=None, help="random extra latency, up to (default latency/5)")
+    serve.add_argument("--fault-rate", type=float, default=0.0, help="share of requests that fail (0–1, default 0)")
+    serve.add_argument("--fault-seed", type=int, default=0, help="seed of the fault draws (default 0)")
+    serve.add_argument("--blooio-card-read", choices=("working", "coming_soon"), default="working",
+                       help="Blooio GET contact-card: documented behaviour or the SDK's 'coming soon' 404")
+    serve.add_argument("--access-log", action="store_true", help="log every request")
+    serve.set_defaults(func=run_serve)
+    parser.set_defaults(func=lambda args: _usage(parser))
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help(sys.stderr)
+    return 2
+
+
+def banner(sandbox, origin: str) -> str:
+    """What `serve` prints: where each provider is and the credentials it accepts."""
+    urls = sandbox.base_urls(origin)
+    creds = sandbox.credentials
+    lines = [f"cardkit sandbox on {origin}   (Ctrl-C to stop)", ""]
+    if "blooio" in creds:
+        lines += [f"BLOOIO_BASE_URL={urls['blooio']}", f"BLOOIO_API_KEY={creds['blooio']['api_key']}"]
+    if "sendblue" in creds:
+        lines += [f"SENDBLUE_API_BASE_URL={urls['sendblue']}", f"SENDBLUE_API_API_KEY={creds['sendblue']['key_id']}",
+                  f"SENDBLUE_API_API_SECRET={creds['sendblue']['secret']}"]
+    if "linq" in creds:
+        lines += [f"LINQ_API_V3_BASE_URL={urls['linq']}", f"LINQ_API_V3_API_KEY={creds['linq']['api_key']}"]
+    lines += ["", f"media: POST image bytes to {urls['media']}", f"state: GET {origin}/_sandbox/state"]
+    return "\n".join(lines)
+
+
+def run_serve(args) -> int:
+    from cardkit.sandbox import Sandbox, SeedError
+    from cardkit.sandbox.server import bind, origin_of, serve_forever
+
+    try:
+        sandbox = Sandbox(args.seed, latency_ms=args.latency_ms, fault_rate=args.fault_rate,
+                          fault_seed=args.fault_seed, jitter_ms=args.jitter_ms,
+                          blooio_card_read=args.blooio_card_read)
+    except SeedError as exc:
+        raise ConfigError(f"{exc}") from None
+    except ValueError as exc:
+        raise ConfigError(f"{exc} — check --latency-ms/--jitter-ms/--fault-rate") from None
+    try:
+        sock = bind(args.host, args.port)
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on {args.host}:{args.port} ({exc.strerror or exc}) — "
+                          "pick another with --port (0 picks a free one)") from None
+    origin = origin_of(sock)
+
+    def ready() -> None:
+        print(banner(sandbox, origin), flush=True)
+
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the handler it
+    # found: make that handler for SIGTERM end here too, as Ctrl-C does.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        serve_forever(sandbox, sock, on_ready=ready, access_log=args.access_log)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        sock.close()
+    print("cardkit sandbox: stopped", flush=True)
+    return 0
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
