@@ -39,6 +39,7 @@ class Card:
     photo_url: str = ""               # public URL of the prepared photo (Sendblue, Linq)
     photo_digest: str = ""            # sha256 of the prepared photo: how "unchanged" is decided
     sharing: Sharing | None = None
+    photo_source: str = ""            # the sheet's own photo cell (path or URL), for messages
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,7 @@ class Provider(Protocol):
     name: str                          # "blooio" | "sendblue" | "linq"
     base_url: str
     limits: Limits
+    photo_transport: str               # "bytes" (engine fills photo_bytes) | "url" (photo_url)
 
     def auth_headers(self) -> dict[str, str]:
         """The credential headers. Secret: the engine never logs, stores or prints them."""
@@ -147,3 +149,6 @@ class Provider(Protocol):
 
     async def write(self, send: Send, card: Card, current: Current) -> Change:
         """Apply the card; return what was done. Raises Transient or Permanent."""
+
+    async def share(self, send: Send, chat: str, *, text: str = "", from_number: str = "") -> str:
+        """Share the card into a chat; returns the provider's confirmation. Permanent if it can't."""

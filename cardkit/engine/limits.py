@@ -1,0 +1,77 @@
+"""A provider's request rate, and Linq's write budget per number.
+
+`RateLimiter` spaces requests so a provider sees at most `max_per_second` on average (a token
+bucket with a one-second burst). `WriteBudget` schedules writes against a rolling window per
+number — Linq allows 3 contact-card writes (POST+PATCH together) per 10 minutes per number — so
+the engine never sends a write the provider would refuse: it asks `next_slot()` and, when the
+slot lies ahead, re-queues the operation for then instead of hammering.
+
+Both are created inside the event loop that uses them and take their clock from it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import time
+from typing import Callable
+
+
+class RateLimiter:
+    """Average at most `per_second` acquisitions per second, bursting up to one second's worth."""
+
+    def __init__(self, per_second: float | None, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_second = per_second if per_second and per_second > 0 else None
+        self._clock = clock
+        self._capacity = max(self.per_second or 1.0, 1.0)
+        self._tokens = self._capacity
+        self._updated = clock()
+        self._lock = asyncio.Lock()
+
+    async def acquire(self) -> None:
+        """Wait until one more request may go out."""
+        if self.per_second is None:
+            return
+        async with self._lock:
+            while True:
+                now = self._clock()
+                self._tokens = min(self._capacity, self._tokens + (now - self._updated) * self.per_second)
+                self._updated = now
+                if self._tokens >= 1:
+                    self._tokens -= 1
+                    return
+                await asyncio.sleep((1 - self._tokens) / self.per_second)
+
+
+class WriteBudget:
+    """At most `writes` writes per `window` seconds per number; remembers when each was sent."""
+
+    def __init__(self, writes: int, window: float, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.writes = writes
+        self.window = window
+        self._clock = clock
+        self._sent: dict[str, collections.deque[float]] = {}
+
+    def next_slot(self, number: str) -> float:
+        """Seconds from now until `number` may take another write (0 = now)."""
+        sent = self._sent.get(number)
+        if not sent:
+            return 0.0
+        now = self._clock()
+        while sent and sent[0] <= now - self.window:
+            sent.popleft()
+        if len(sent) < self.writes:
+            return 0.0
+        return sent[0] + self.window - now
+
+    def record(self, number: str) -> None:
+        """Count a write to `number` sent now (successful or not: the provider counts attempts)."""
+        self._sent.setdefault(number, collections.deque()).append(self._clock())
+
+    def preload(self, number: str, ages: list[float]) -> None:
+        """Count writes sent `ages` seconds ago (from the journal of earlier runs)."""
+        now = self._clock()
+        sent = self._sent.setdefault(number, collections.deque())
+        for age in sorted(ages, reverse=True):
+            if age < self.window:
+                sent.append(now - age)

@@ -1,0 +1,205 @@
+"""From a validated cards frame to operations: one `Op` per card × provider, photos ready.
+
+Photos are prepared once per distinct source (decoding and resizing release the GIL, so a
+small thread pool does them side by side), then shaped for each provider: Blooio gets the
+prepared JPEG's bytes (a photo given as URL is downloaded first, with the adapters' size, time
+and content checks); Sendblue and Linq get a URL — an https URL in the sheet passes through,
+a local file is uploaded once through the `photo_host`.
+
+An operation that can't be sent (invalid row, a photo that can't be prepared, a card the
+provider can't take) is born finished with status `invalid` and the reason; nothing is sent
+for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import httpx
+
+from cardkit.errors import InputError
+from cardkit.photos import is_url
+from cardkit.providers.base import Card, Permanent, Provider, ProviderFailure, Sharing
+
+_PHOTO_THREADS = 4
+
+
+@dataclass(eq=False, slots=True)
+class Op:
+    """One card × provider: what to send, and (once finished) what happened."""
+
+    seq: int                              # position in the results frame (input order)
+    row: int                              # the spreadsheet's own row number
+    number: str
+    provider: Provider | None
+    provider_name: str
+    card: Card | None = None
+    desired: str = ""                     # hash of the desired state (card incl. photo digest)
+    record: dict[str, Any] = field(default_factory=dict)   # the validated row, for the journal
+    # outcome
+    action: str = "none"
+    status: str = ""                      # "" while not finished
+    http_status: int | None = None
+    error_code: str = ""
+    message: str = ""
+    changed: str = ""
+    attempts: int = 0
+    elapsed_ms: float = 0.0
+    started_at: str | None = None
+    finished_at: str | None = None
+    # scheduling
+    in_doubt_run: str = ""                # an earlier run left this write "sending"
+    sent: bool = False                    # journal already says "sending"
+
+    def finish(self, status: str, message: str = "", *, action: str | None = None,
+               fields: tuple[str, ...] = (), failure: ProviderFailure | None = None) -> None:
+        """Record the outcome (once)."""
+        self.status = status
+        self.message = message
+        if action is not None:
+            self.action = action
+        self.changed = ",".join(fields)
+        # the status and code of the failure that ended it (none for a success after retries)
+        self.http_status = failure.http_status if failure is not None else None
+        self.error_code = (failure.error_code or "") if failure is not None else ""
+
+
+def card_fields(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The card columns of one validated row, as plain text (missing columns → "")."""
+    from cardkit.columns import CARD_COLUMNS
+
+    return {c: ("" if row.get(c) is None or row.get(c) != row.get(c) else str(row.get(c)))
+            for c in CARD_COLUMNS}
+
+
+def parse_sharing(fields: Mapping[str, str]) -> tuple[Sharing | None, str]:
+    """The sharing settings of a validated row (validate writes true/false and 0/1), or a
+    message naming the column and value when one is not in that form."""
+    values: list[Any] = []
+    for column, choices in (("sharing_enabled", {"true": True, "false": False}),
+                            ("sharing_audience", {"0": 0, "1": 1}),
+                            ("sharing_name_format", {"0": 0, "1": 1})):
+        text = fields.get(column, "").strip().lower()
+        if text and text not in choices:
+            return None, (f"{column}: {fields[column]!r} is not a setting cardkit understands — "
+                          "run it through cardkit.validate, or write " + " or ".join(choices))
+        values.append(choices.get(text) if text else None)
+    if all(v is None for v in values):
+        return None, ""
+    return Sharing(*values), ""
+
+
+def desired_hash(provider: str, card: Card) -> str:
+    """A digest of the state a card asks for: equal hashes mean "nothing new to send"."""
+    sharing = card.sharing
+    photo = card.photo_digest or card.photo_url
+    text = json.dumps([provider, card.number, card.first_name, card.last_name, card.display_name,
+                       photo, None if sharing is None else [sharing.enabled, sharing.audience,
+                                                            sharing.name_format]])
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+class PhotoShop:
+    """Prepares, downloads and uploads photos once each for a run; failures become messages."""
+
+    def __init__(self, *, photo_host: Any = None, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.photo_host = photo_host
+        self._transport = transport
+        self._pool = concurrent.futures.ThreadPoolExecutor(_PHOTO_THREADS, thread_name_prefix="cardkit-photo")
+        self._prepared: dict[str, asyncio.Future[tuple[bytes, str]]] = {}
+        self._uploaded: dict[str, asyncio.Future[str]] = {}
+        self._client: httpx.AsyncClient | None = None
+
+    async def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._client is not None:
+            await self._client.aclose()
+
+    async def prepared(self, source: str) -> tuple[bytes, str]:
+        """The prepared JPEG of a path or URL and its sha256 (done once per source)."""
+        future = self._prepared.get(source)
+        if future is None:
+            future = asyncio.ensure_future(self._prepare(source))
+            self._prepared[source] = future
+        return await asyncio.shield(future)
+
+    async def url_for(self, data: bytes, digest: str) -> str:
+        """A public URL for prepared bytes, through the photo host (uploaded once)."""
+        future = self._uploaded.get(digest)
+        if future is None:
+            future = asyncio.ensure_future(self.photo_host.upload(data, "image/jpeg"))
+            self._uploaded[digest] = future
+        return await asyncio.shield(future)
+
+    async def _prepare(self, source: str) -> tuple[bytes, str]:
+        from cardkit.photos import prepare_photo
+
+        raw: Any = source
+        if is_url(source):
+            from cardkit.providers.media import fetch_photo
+
+            if self._client is None:
+                self._client = httpx.AsyncClient(transport=self._transport)
+            raw = await fetch_photo(source, client=self._client)
+        loop = asyncio.get_running_loop()
+        data = await loop.run_in_executor(self._pool, prepare_photo, raw)
+        return data, hashlib.sha256(data).hexdigest()
+
+
+async def build_card(op: Op, fields: Mapping[str, str], sharing: Sharing | None, photos: PhotoShop) -> None:
+    """Fill `op.card` for its provider, or finish the op as invalid/failed with the reason."""
+    provider = op.provider
+    assert provider is not None
+    source = fields.get("photo", "")
+    photo_bytes: bytes | None = None
+    photo_url = ""
+    digest = ""
+    try:
+        if source:
+            if provider.photo_transport == "url" and is_url(source):
+                photo_url = source          # passed through; the provider downloads it
+                digest = hashlib.sha256(source.encode()).hexdigest()
+            else:
+                data, digest = await photos.prepared(source)
+                if provider.photo_transport == "bytes":
+                    photo_bytes = data
+                elif photos.photo_host is not None:
+                    photo_url = await photos.url_for(data, digest)
+    except ProviderFailure as failure:
+        status = "failed" if not isinstance(failure, Permanent) else "invalid"
+        op.finish(status, f"photo: {failure.message}", failure=failure, action="none")
+        return
+    except InputError as exc:  # PhotoError: a photo that can't be used, with its own remedy
+        op.finish("invalid", f"photo: {exc}", action="none")
+        return
+    except OSError as exc:     # the file vanished or can't be read since validation
+        op.finish("invalid", f"photo: {source!r} can't be read ({_reason(exc)}) — check the file "
+                  "is still there", action="none")
+        return
+    card = Card(
+        number=op.number,
+        first_name=fields.get("first_name", ""),
+        last_name=fields.get("last_name", ""),
+        display_name=fields.get("display_name", ""),
+        photo_bytes=photo_bytes,
+        photo_url=photo_url,
+        photo_digest=digest,
+        sharing=sharing,
+        photo_source=source,
+    )
+    reason = provider.unsupported(card)
+    if reason:
+        op.finish("invalid", reason, action="unsupported")
+        return
+    op.card = card
+    op.desired = desired_hash(op.provider_name, card)
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text if len(text) <= 200 else text[:199] + "…"

@@ -1,0 +1,361 @@
+"""One run: validate → route → prepare photos → resume from the journal → workers → results.
+
+`Run` holds the whole state of one plan or apply, so that whatever ends it — completion, the
+`cancel` event, Ctrl-C / a kernel interrupt (a cancellation) — the same wind-down runs: workers
+stopped, unfinished operations marked `skipped`, the journal committed, and the results frame
+built from what happened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from pathlib import Path
+from typing import Any, Iterable
+
+import pandas as pd
+
+from cardkit.engine import routing
+from cardkit.engine.journal import Journal
+from cardkit.engine.limits import WriteBudget
+from cardkit.engine.operations import Op, PhotoShop, build_card, card_fields, parse_sharing
+from cardkit.engine.progress import Progress
+from cardkit.engine.results import ResultsFrame, results_frame
+from cardkit.engine.retrying import DEFAULT_MAX_ATTEMPTS, RetryPolicy
+from cardkit.engine.workers import DEFAULT_TIMEOUT, Hooks, Pool, now_iso
+from cardkit.errors import InputError
+from cardkit.providers.base import ProviderFailure, Transient
+
+_CANCELLED = "cancelled before it ran"
+_CANCELLED_IN_FLIGHT = ("cancelled while it was being sent — run again with the same journal "
+                        "to check whether it landed")
+_BUILD_CHUNK = 500
+
+
+class Run:
+    """The state of one plan/apply run. Create it, then `await execute()`.
+
+    Other batch kinds reuse the machinery by overriding two steps: `_discover(validated, setup)`
+    (routing) and `_build_ops(validated, setup, photos)` (fill `self.ops`); `cardkit.contacts`
+    does, for Sendblue contact records."""
+
+    def __init__(self, cards: Any, providers: Any = "auto", *, write: bool, sandbox: Any = None,
+                 photo_host: Any = None, region: str = "US", journal: Any = None, resume: bool = True,
+                 max_at_once: int | None = None, max_per_second: float | None = None,
+                 progress: bool = True, cancel: Any = None, read_first: bool = True,
+                 max_attempts: int = DEFAULT_MAX_ATTEMPTS, timeout: float = DEFAULT_TIMEOUT,
+                 kind: str = "cards") -> None:
+        if max_at_once is not None and max_at_once < 1:
+            raise InputError(f"max_at_once must be at least 1, not {max_at_once}")
+        if max_per_second is not None and max_per_second <= 0:
+            raise InputError(f"max_per_second must be positive, not {max_per_second}")
+        if max_attempts < 1:
+            raise InputError(f"max_attempts must be at least 1, not {max_attempts}")
+        self.cards = cards
+        self.providers_spec = providers
+        self.write = write
+        self.sandbox = sandbox
+        self.photo_host = photo_host if photo_host is not None else os.environ.get("CARDKIT_PHOTO_HOST") or None
+        self.region = region
+        self.journal_spec = journal
+        self.resume = resume
+        self.max_at_once = max_at_once
+        self.max_per_second = max_per_second
+        self.progress_enabled = progress
+        self.cancel = cancel
+        self.read_first = read_first
+        self.policy = RetryPolicy(max_attempts=max_attempts)
+        self.timeout = timeout
+        self.kind = kind
+        self.run_id = uuid.uuid4().hex[:12]
+        self.ops: list[Op] = []
+        self.journal: Journal | None = None
+        self.pools: dict[str, Pool] = {}
+        self._progress: Progress | None = None
+        self._results: ResultsFrame | None = None
+
+    # ---- the whole run ------------------------------------------------------------------------
+
+    async def execute(self) -> ResultsFrame:
+        """Run to the end (or until cancelled) and return the results frame."""
+        validated = _validated(self.cards, self.region)
+        setup = routing.setup(self.providers_spec, sandbox=self.sandbox, photo_host=self.photo_host)
+        photos = PhotoShop(photo_host=setup.photo_host, transport=setup.transport)
+        self.journal = self._open_journal(validated, setup)
+        try:
+            self.pools = {name: self._pool(provider, setup) for name, provider in setup.providers.items()}
+            await self._discover(validated, setup)
+            await self._build_ops(validated, setup, photos)
+            self._resume()
+            self._start_journal(validated, setup)
+            await self._run_pools()
+        finally:
+            await self._wind_down(photos)
+        return self.partial_results()
+
+    def partial_results(self) -> ResultsFrame:
+        """The results frame as far as the run got (unfinished operations `skipped`)."""
+        if self._results is None:
+            self._results = results_frame(_record(op, self.run_id) for op in self.ops)
+            self._results.attrs["cardkit"] = {
+                "run_id": self.run_id, "kind": self.kind, "dry_run": not self.write,
+                "journal": str(self.journal.path) if self.journal is not None else None}
+        return self._results
+
+    # ---- steps --------------------------------------------------------------------------------
+
+    def _pool(self, provider: Any, setup: routing.Setup) -> Pool:
+        limits = provider.limits
+        budget = None
+        if self.write and limits.writes_per_window and limits.window_seconds:
+            budget = WriteBudget(limits.writes_per_window, limits.window_seconds)
+        return Pool(provider, size=self.max_at_once or limits.max_at_once, transport=setup.transport,
+                    per_second=self.max_per_second or limits.max_per_second, policy=self.policy,
+                    hooks=Hooks(self._on_sending, self._on_wrote, self._on_finished), write=self.write,
+                    read_first=self.read_first, budget=budget, deadline=self.timeout)
+
+    async def _discover(self, validated: pd.DataFrame, setup: routing.Setup) -> None:
+        """Ask each provider for its numbers when some row must be routed by ownership."""
+        cells = validated["provider"] if "provider" in validated.columns else pd.Series([""] * len(validated))
+        if not routing.needs_discovery(setup, cells.fillna("").astype(str)):
+            return
+
+        async def listing(name: str) -> list[str]:
+            connection = self.pools[name].connection()
+            try:
+                for attempt in range(1, self.policy.max_attempts + 1):
+                    try:
+                        return await setup.providers[name].list_numbers(connection.send)
+                    except Transient as failure:
+                        if self.policy.exhausted(attempt):
+                            raise
+                        await asyncio.sleep(self.policy.delay(attempt, failure.retry_after))
+                return []
+            finally:
+                await connection.aclose()
+
+        names = list(setup.providers)
+        found = await asyncio.gather(*(listing(n) for n in names), return_exceptions=True)
+        listings: dict[str, list[str]] = {}
+        for name, result in zip(names, found):
+            if isinstance(result, ProviderFailure):
+                setup.unlisted[name] = result.message
+            elif isinstance(result, BaseException):
+                raise result
+            else:
+                listings[name] = result
+        routing.record_owners(setup, listings)
+
+    async def _build_ops(self, validated: pd.DataFrame, setup: routing.Setup, photos: PhotoShop) -> None:
+        """One Op per row × provider; cards built (photos prepared) for the valid ones."""
+        has_valid = "valid" in validated.columns
+        pending: list[tuple[Op, dict[str, str], Any]] = []
+        first_seen: dict[tuple[str, str], int] = {}
+        columns = list(validated.columns)
+        for values in validated.itertuples(index=False, name=None):
+            row = dict(zip(columns, values))
+            fields = card_fields(row)
+            number = fields["number"].strip()
+            names, why = routing.route(fields["provider"], number, setup)
+            problems = str(row.get("problems") or "") if has_valid else ""
+            valid = bool(row.get("valid")) if has_valid else True
+            row_number = int(row["row"])
+            for name in names or [fields["provider"].strip().lower()]:
+                op = Op(seq=len(self.ops), row=row_number, number=number,
+                        provider=setup.providers.get(name), provider_name=name, record=fields)
+                self.ops.append(op)
+                if not valid:
+                    op.finish("invalid", problems or "the row did not pass validation", action="none")
+                elif why:
+                    op.finish("invalid", why, action="none")
+                else:
+                    sharing, sharing_problem = parse_sharing(fields)
+                    earlier = first_seen.setdefault((name, number), row_number)
+                    if sharing_problem:
+                        op.finish("invalid", sharing_problem, action="none")
+                    elif earlier != row_number:
+                        op.finish("skipped", f"row {earlier} has the same number for {name}: only "
+                                  "its card is applied — remove one of the two rows", action="none")
+                    else:
+                        pending.append((op, fields, sharing))
+        for start in range(0, len(pending), _BUILD_CHUNK):
+            await asyncio.gather(*(build_card(op, fields, sharing, photos)
+                                   for op, fields, sharing in pending[start:start + _BUILD_CHUNK]))
+
+    def _resume(self) -> None:
+        """Skip what earlier runs applied with the same desired state; flag writes left in doubt."""
+        if self.journal is None or not self.write:
+            return
+        applied = self.journal.applied(self._base_urls) if self.resume else {}
+        in_doubt = self.journal.in_doubt(self._base_urls)
+        for op in self.ops:
+            if op.status or op.card is None:
+                continue
+            key = (op.provider_name, op.number)
+            done = applied.get(key)
+            if done is not None and done[0] == op.desired:
+                op.finish("unchanged", f"already applied in run {done[1]}", action="unchanged")
+            elif key in in_doubt:
+                op.in_doubt_run = in_doubt[key]
+        for name, pool in self.pools.items():
+            if pool.budget is not None:
+                for number, ages in self.journal.recent_writes(name, self._base_urls[name],
+                                                                pool.budget.window).items():
+                    pool.budget.preload(number, ages)
+
+    async def _run_pools(self) -> None:
+        todo = [op for op in self.ops if not op.status]
+        self._progress = Progress(len(self.ops), enabled=self.progress_enabled,
+                                  description="planning" if not self.write else "applying")
+        for op in self.ops:
+            if op.status:
+                self._progress.advance(op.status)
+        by_provider: dict[str, list[Op]] = {}
+        for op in todo:
+            by_provider.setdefault(op.provider_name, []).append(op)
+        active = []
+        for name, ops in by_provider.items():
+            pool = self.pools[name]
+            pool.size = min(pool.size, len(ops))
+            pool.start()
+            for op in ops:
+                pool.put(op)
+            active.append(pool)
+        waiting = asyncio.ensure_future(asyncio.gather(*(p.join() for p in active)))
+        try:
+            while not waiting.done():
+                if self.cancel is not None and self.cancel.is_set():
+                    break
+                await asyncio.wait([waiting], timeout=0.2)
+                if self.journal is not None:
+                    self.journal.flush(force=True)     # the ~200 ms commit while requests wait
+        finally:
+            waiting.cancel()
+            waiting.add_done_callback(_retrieve)
+
+    async def _wind_down(self, photos: PhotoShop) -> None:
+        """Stop workers, mark what never finished, commit the journal, close everything."""
+        for pool in self.pools.values():
+            await pool.stop()
+        for op in self.ops:
+            if not op.status:
+                op.finish("skipped", _CANCELLED_IN_FLIGHT if op.sent else _CANCELLED)
+                self._on_finished(op)
+        if self._progress is not None:
+            self._progress.close()
+        await photos.close()
+        if self.journal is not None:
+            if self._journal_started:
+                self.journal.finish_run(self.run_id, now_iso())
+            self.journal.close()
+
+    # ---- journal ------------------------------------------------------------------------------
+
+    _journal_started = False
+    _base_urls: dict[str, str] = {}
+
+    def _open_journal(self, validated: pd.DataFrame, setup: routing.Setup) -> Journal | None:
+        self._base_urls = setup.base_urls()
+        path = self.journal_spec
+        if path is False:
+            return None
+        if path is None or path is True:
+            source = validated.attrs.get("cardkit", {}).get("source")
+            # no journal by default for the in-process sandbox: its state dies with the process
+            if not source or setup.sandbox is not None or (path is None and not self.write):
+                return None
+            path = Path(source).with_suffix(".journal.sqlite")
+        return Journal(path)
+
+    def _start_journal(self, validated: pd.DataFrame, setup: routing.Setup) -> None:
+        if self.journal is None:
+            return
+        from cardkit import __version__
+
+        info = validated.attrs.get("cardkit", {})
+        meta = {
+            "started_at": now_iso(), "source": info.get("source"), "sha256": info.get("sha256"),
+            "cardkit_version": __version__, "kind": self.kind, "dry_run": not self.write,
+            "providers": self._base_urls,
+            "options": {"region": self.region, "read_first": self.read_first,
+                        "max_at_once": self.max_at_once, "max_per_second": self.max_per_second,
+                        "max_attempts": self.policy.max_attempts},
+        }
+        self.journal.start_run(self.run_id, meta, _as_written_rows(validated))
+        self.journal.add_ops(self.run_id, (
+            (op.seq, op.row, op.number, op.provider_name, self._base_urls.get(op.provider_name, ""),
+             op.desired, op.record) for op in self.ops))
+        self._journal_started = True
+        for op in self.ops:
+            op.record = {}
+            if op.status:
+                self.journal.done(self.run_id, op.seq, _record(op, self.run_id))
+
+    def _on_sending(self, op: Op) -> None:
+        if self.journal is not None:
+            self.journal.sending(self.run_id, op.seq, op.started_at or now_iso())
+
+    def _on_wrote(self, op: Op) -> None:
+        if self.journal is not None:
+            self.journal.wrote(op.provider_name, self._base_urls[op.provider_name], op.number)
+
+    def _on_finished(self, op: Op) -> None:
+        op.finished_at = now_iso()
+        if self.journal is not None and self._journal_started:
+            self.journal.done(self.run_id, op.seq, _record(op, self.run_id))
+        if self._progress is not None:
+            self._progress.advance(op.status)
+
+
+def _retrieve(future: "asyncio.Future[Any]") -> None:
+    """Collect a finished helper future's outcome so asyncio doesn't log it as lost."""
+    if not future.cancelled():
+        future.exception()
+
+
+def _record(op: Op, run_id: str) -> dict[str, Any]:
+    status, message = op.status, op.message
+    if not status:
+        status, message = "skipped", _CANCELLED_IN_FLIGHT if op.sent else _CANCELLED
+    return {
+        "row": op.row, "number": op.number, "provider": op.provider_name, "action": op.action,
+        "status": status, "http_status": op.http_status, "error_code": op.error_code,
+        "message": message, "attempts": op.attempts, "elapsed_ms": round(op.elapsed_ms, 1),
+        "changed": op.changed, "started_at": op.started_at, "finished_at": op.finished_at,
+        "run_id": run_id,
+    }
+
+
+def _validated(cards: Any, region: str) -> pd.DataFrame:
+    """The cards as a validated frame: read a path, validate a frame that isn't yet."""
+    if isinstance(cards, (str, os.PathLike)):
+        from cardkit.reading import read_cards
+
+        cards = read_cards(cards)
+    if not isinstance(cards, pd.DataFrame):
+        raise InputError(f"cards must be a frame from cardkit.read_cards (or a file path), "
+                         f"not {type(cards).__name__}")
+    if "row" not in cards.columns or "number" not in cards.columns:
+        raise InputError("the cards frame needs the columns 'row' and 'number' — build it with "
+                         "cardkit.read_cards(path)")
+    if "valid" in cards.columns:
+        return cards
+    from cardkit.validation import validate
+
+    return validate(cards, region=region)
+
+
+def _as_written_rows(validated: pd.DataFrame) -> Iterable[tuple[int, dict]]:
+    """The user's own columns per row (as `cardkit.reading.as_written` gives them)."""
+    try:
+        from cardkit.reading import as_written
+
+        written = as_written(validated)
+    except Exception:      # a frame not from read_cards: keep the columns it has
+        written = validated.drop(columns=[c for c in ("valid", "problems") if c in validated.columns])
+    rows = validated["row"].tolist()
+    if "row" in written.columns:
+        written = written.drop(columns=["row"])
+    records = written.to_dict("records")
+    return zip(rows, records)

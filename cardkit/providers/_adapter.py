@@ -1,0 +1,117 @@
+"""What the three adapters have in common: credentials, a safe repr, and field comparison."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from typing import Any, Iterable, Mapping
+
+from cardkit.providers.base import Card, Change, Current, Permanent
+from cardkit.providers.config import ENV, resolve_settings
+from cardkit.providers.media import has_photo  # noqa: F401  (re-exported for the adapters)
+
+
+class Adapter:
+    """Base of `Blooio`, `Sendblue`, `Linq`: holds secrets so that nothing prints them."""
+
+    name: str = ""
+    label: str = ""
+
+    def __init__(self, *, base_url: str | None, env: Mapping[str, str] | None,
+                 **secrets: str | None) -> None:
+        self._secrets, self.base_url = resolve_settings(self.name, secrets, base_url, env)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.base_url!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return (type(other) is type(self) and other.base_url == self.base_url  # type: ignore[attr-defined]
+                and other._secrets == self._secrets)  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self.base_url))
+
+    def __reduce__(self):
+        raise TypeError(f"a {type(self).__name__} holds credentials and cannot be pickled; "
+                        "pass provider names and build adapters where they are used")
+
+    @property
+    def env_variables(self) -> tuple[str, ...]:
+        """The environment variables this adapter reads (names only)."""
+        names = ENV[self.name]
+        return tuple(v for _, v in names.secrets) + (names.base_url,)
+
+    def _secret(self, argument: str) -> str:
+        return self._secrets[argument].reveal()
+
+    def unsupported(self, card: Card) -> str:  # overridden where a provider refuses some cards
+        return ""
+
+    def change(self, card: Card, current: Current) -> Change:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def planned_write(self, card: Card, current: Current) -> Change:
+        """The change a write will make; Permanent when the card can't go to this provider."""
+        problem = self.unsupported(card)
+        if problem:
+            raise Permanent(problem)
+        return self.change(card, current)
+
+
+class BearerAdapter(Adapter):
+    """An adapter authenticated by one API key sent as `Authorization: Bearer` (Blooio, Linq)."""
+
+    def __init__(self, api_key: str | None = None, *, base_url: str | None = None,
+                 env: Mapping[str, str] | None = None) -> None:
+        super().__init__(base_url=base_url, env=env, api_key=api_key)
+
+    def auth_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._secret('api_key')}"}
+
+
+def listed(reply_body: Any, key: str, field: str) -> list[str] | None:
+    """`body[key][*][field]` of a listing reply (None when the body is not that shape)."""
+    items = reply_body.get(key) if isinstance(reply_body, dict) else None
+    if not isinstance(items, list):
+        return None
+    return [item[field] for item in items if isinstance(item, dict) and item.get(field)]
+
+
+def digest(data: bytes) -> str:
+    """sha256 hex of photo bytes: how cardkit tells whether a photo changed."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def digest_of_base64(text: Any) -> str:
+    """Digest of a base64 photo as a provider returned it ("" when absent or not base64)."""
+    if not isinstance(text, str) or not text:
+        return ""
+    if text.startswith("data:") and "," in text:
+        text = text.split(",", 1)[1]
+    try:
+        return digest(base64.b64decode(text, validate=True))
+    except ValueError:
+        return ""
+
+
+def differing(wanted: Mapping[str, Any], current: Current) -> tuple[str, ...]:
+    """Fields of `wanted` whose value differs from what the provider has now."""
+    have = current.fields
+    return tuple(f for f, value in wanted.items() if have.get(f) != value)
+
+
+def decide(wanted: Mapping[str, Any], current: Current, *, unknown: Iterable[str] = ()) -> Change:
+    """The usual plan: create when there is no card, else update what differs.
+
+    `unknown` lists wanted fields the provider cannot read back: they count as changed
+    only when something readable changed or no card exists (they are never proof of a change).
+    """
+    if not current.known:
+        return Change("update", tuple(wanted), "the current card can't be read: every given field is sent")
+    if not current.exists:
+        return Change("create", tuple(wanted))
+    readable = {f: v for f, v in wanted.items() if f not in set(unknown)}
+    changed = differing(readable, current)
+    if not changed:
+        return Change("unchanged")
+    return Change("update", changed)

@@ -1,0 +1,220 @@
+"""Blooio (API v2): the card of a number via `PUT /me/numbers/{number}/contact-card`.
+
+PUT merges (only fields sent change); the photo travels as base64 of the prepared JPEG; the
+sharing settings ride along. GET of the card is documented but marked "coming soon" in the
+SDK: when it isn't answered, the card reads as unknown and every given field is sent.
+Setting name or photo needs a Dedicated plan; other plans get 403 — the same status as
+"not your number", so a 403 is told apart by asking `GET /me/numbers`.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from cardkit.providers import _wire
+from cardkit.providers._adapter import BearerAdapter, decide, digest, digest_of_base64, has_photo, listed
+from cardkit.providers.base import (Card, Change, Current, Limits, Permanent, Reply, Send,
+                                    Sharing)
+
+#: ~1 MB is Blooio's documented maximum for the avatar (≈1.3 MB as base64).
+MAX_AVATAR_BYTES = 1_000_000
+#: Blooio plans that may set first_name / last_name / avatar.
+NAME_PLANS = ("dedicated_commercial", "dedicated_enterprise")
+_NAME_FIELDS = ("first_name", "last_name", "photo")
+_UNREADABLE = (404, 405, 410, 501)
+_PLAN_HELP = ("Blooio lets only Dedicated Commercial and Dedicated Enterprise plans set the name "
+              "and photo; other plans can change the sharing settings only")
+
+
+class Blooio(BearerAdapter):
+    """Blooio adapter. `Blooio(api_key=..., base_url=...)`, or `BLOOIO_API_KEY` / `BLOOIO_BASE_URL`."""
+
+    name = "blooio"
+    label = "Blooio"
+    photo_transport = "bytes"
+    # Blooio publishes no rate limit: concurrency is the real bound, the rate a safety net.
+    limits = Limits(max_at_once=64, max_per_second=2000.0)
+
+    # ---- planning (pure) ---------------------------------------------------------------
+    def unsupported(self, card: Card) -> str:
+        if card.photo_bytes is not None and len(card.photo_bytes) > MAX_AVATAR_BYTES:
+            return (f"the prepared photo is {len(card.photo_bytes) // 1024} KB; Blooio takes at most "
+                    f"~{MAX_AVATAR_BYTES // 1000} KB — use a smaller or simpler image")
+        return ""
+
+    def change(self, card: Card, current: Current) -> Change:
+        wanted = _wanted(card)
+        current = _as_compared(current, card.sharing)
+        plan = str(current.fields.get("plan") or "")
+        if plan and plan not in NAME_PLANS:
+            # The read told us the plan: name/photo would be refused, sharing still works.
+            blocked = [f for f in _NAME_FIELDS if f in wanted]
+            allowed = {f: v for f, v in wanted.items() if f not in _NAME_FIELDS}
+            if blocked and not allowed:
+                return Change("unsupported", tuple(blocked),
+                              f"this number is on the {plan!r} plan: {_PLAN_HELP}")
+            result = decide(allowed, current)
+            if blocked:
+                return Change(result.action, result.fields,
+                              f"{', '.join(blocked)} left out: number on the {plan!r} plan; {_PLAN_HELP}")
+            return result
+        return decide(wanted, current)
+
+    # ---- protocol ----------------------------------------------------------------------
+    async def list_numbers(self, send: Send) -> list[str]:
+        reply = await send("GET", "/me/numbers")
+        if reply.status != 200:
+            raise _failure(reply, "listing your numbers")
+        numbers = listed(reply.body, "numbers", "phone_number")
+        if numbers is None:
+            raise _wire.not_json(self.label, reply, "GET /me/numbers")
+        return numbers
+
+    async def read(self, send: Send, number: str) -> Current:
+        reply = await send("GET", f"/me/numbers/{_wire.path_number(number)}/contact-card")
+        if reply.status in _UNREADABLE or _coming_soon(reply):
+            return Current(known=False)
+        if reply.status != 200 or not isinstance(reply.body, dict):
+            raise _failure(reply, f"reading the card of {number}")
+        body = reply.body
+        fields: dict[str, Any] = {
+            "first_name": body.get("first_name") or "",
+            "last_name": body.get("last_name") or "",
+            "display_name": body.get("name") or "",
+            "photo": digest_of_base64(body.get("avatar")),
+        }
+        sharing = body.get("sharing")
+        if isinstance(sharing, dict):
+            fields["sharing"] = Sharing(sharing.get("enabled"), sharing.get("audience"),
+                                        sharing.get("name_format"))
+        if body.get("plan"):
+            fields["plan"] = str(body["plan"])
+        exists = bool(fields["first_name"] or fields["last_name"] or fields["photo"])
+        return Current(known=True, exists=exists, fields=fields)
+
+    async def write(self, send: Send, card: Card, current: Current) -> Change:
+        planned = self.planned_write(card, current)
+        if planned.action in ("unchanged", "unsupported"):
+            return planned
+        body = _body(card, planned.fields)
+        reply = await send("PUT", f"/me/numbers/{_wire.path_number(card.number)}/contact-card",
+                           json=body)
+        if reply.status == 403:
+            raise await self._explain_403(send, reply, card, planned.fields)
+        if not 200 <= reply.status < 300:
+            raise _failure(reply, f"updating the card of {card.number}")
+        return planned
+
+    async def share(self, send: Send, chat: str, *, text: str = "", from_number: str = "") -> str:
+        chat_path = f"/chats/{_wire.path_number(chat)}"
+        if text:
+            body: dict[str, Any] = {"text": text, "share_contact": True}
+            if from_number:
+                body["from_number"] = from_number
+            reply = await send("POST", f"{chat_path}/messages", json=body)
+        else:
+            reply = await send("POST", f"{chat_path}/contact-card")
+        if reply.status == 403:
+            raise _failure(reply, f"sharing the card into {chat}", todo=(
+                "Blooio shares cards only from Dedicated Commercial/Enterprise plans — check the "
+                "number's plan"))
+        if not 200 <= reply.status < 300:
+            raise _failure(reply, f"sharing the card into {chat}")
+        said = reply.body.get("message") if isinstance(reply.body, dict) else ""
+        if text:
+            status = reply.body.get("status", "queued") if isinstance(reply.body, dict) else "queued"
+            return f"card shared with a message to {chat} (message {status})"
+        return _wire.provider_text(said) or f"card staged for {chat}: it goes with the next message"
+
+    async def _explain_403(self, send: Send, reply: Reply, card: Card,
+                           fields: tuple[str, ...]) -> Permanent:
+        """Tell "plan restriction" from "not your number" by asking which numbers the key has."""
+        try:
+            owned = card.number in await self.list_numbers(send)
+        except Exception:  # the listing failing too must not hide the original 403
+            owned = None
+        asks_name = any(f in _NAME_FIELDS for f in fields)
+        if owned and asks_name:
+            todo = (f"{card.number} belongs to this API key, so its plan is the cause: {_PLAN_HELP}. "
+                    "Upgrade the number's plan, or leave first/last name and photo empty for it "
+                    "and set only the sharing columns")
+        elif owned is False:
+            todo = (f"{card.number} is not among this API key's numbers (GET /me/numbers): use the "
+                    "key that owns it, or route the row to the provider that does")
+        else:
+            todo = ("either the number is not accessible with this API key (check GET /me/numbers) "
+                    f"or its plan forbids it ({_PLAN_HELP})")
+        failure = _failure(reply, f"updating the card of {card.number}", todo=todo)
+        assert isinstance(failure, Permanent)
+        return failure
+
+
+def _wanted(card: Card) -> dict[str, Any]:
+    """The fields this card sets at Blooio, as compared with a read card."""
+    wanted: dict[str, Any] = {"first_name": card.first_name}
+    if card.last_name:
+        wanted["last_name"] = card.last_name
+    if has_photo(card):
+        wanted["photo"] = card.photo_digest or (digest(card.photo_bytes) if card.photo_bytes else "")
+    if card.sharing is not None and any(
+            v is not None for v in (card.sharing.enabled, card.sharing.audience, card.sharing.name_format)):
+        wanted["sharing"] = card.sharing
+    return wanted
+
+
+def _as_compared(current: Current, given: Sharing | None) -> Current:
+    """`current` with its sharing reduced to the settings the card gives (None = leave as is)."""
+    have = current.fields.get("sharing")
+    if given is None or not isinstance(have, Sharing):
+        return current
+    seen = Sharing(*(h if g is not None else None for h, g in (
+        (have.enabled, given.enabled), (have.audience, given.audience),
+        (have.name_format, given.name_format))))
+    return Current(current.known, current.exists, {**current.fields, "sharing": seen})
+
+
+def _body(card: Card, fields: tuple[str, ...]) -> dict[str, Any]:
+    """The PUT body for the fields to change (partial merge: nothing else is sent)."""
+    body: dict[str, Any] = {}
+    if "first_name" in fields:
+        body["first_name"] = card.first_name
+    if "last_name" in fields:
+        body["last_name"] = card.last_name
+    if "photo" in fields:
+        if card.photo_bytes is None:
+            raise Permanent(f"the photo {card.photo_source or ''!s} was not prepared as bytes, which "
+                            "Blooio needs (base64 in the request) — this is a cardkit bug, please report it")
+        body["avatar"] = base64.b64encode(card.photo_bytes).decode("ascii")
+    if "sharing" in fields and card.sharing is not None:
+        body["sharing"] = {k: v for k, v in (("enabled", card.sharing.enabled),
+                                             ("audience", card.sharing.audience),
+                                             ("name_format", card.sharing.name_format)) if v is not None}
+    return body
+
+
+def _coming_soon(reply: Reply) -> bool:
+    text = str(reply.body).lower() if reply.body is not None else ""
+    return reply.status >= 400 and ("coming soon" in text or "temporarily disabled" in text)
+
+
+def _failure(reply: Reply, doing: str, *, todo: str = ""):
+    """Blooio's error body `{error, message, status, code?}` → Transient/Permanent."""
+    body = reply.body if isinstance(reply.body, dict) else {}
+    code = body.get("code") or body.get("error")
+    code = str(code) if code not in (None, "") else None
+    said = _wire.provider_text(body.get("message") or (reply.body if isinstance(reply.body, str) else ""))
+    status = reply.status
+    transient = status in (408, 429) or status >= 500
+    if not todo:
+        todo = {
+            400: f"Blooio refused the request while {doing}: fix the value it names",
+            401: "the API key was refused — check BLOOIO_API_KEY (or api_key=)",
+            402: "payment required (trial limit reached?) — check the Blooio account's billing",
+            403: f"not allowed while {doing}: check the number is on this API key (GET /me/numbers) "
+                 "and that its plan allows it",
+            404: f"not found while {doing}: check the number is one of this API key's numbers",
+            409: f"conflict while {doing}: read the current state and try again",
+        }.get(status, f"while {doing}; will retry" if transient else f"while {doing}")
+    wait = _wire.retry_after(reply) if transient else None
+    return _wire.fail("Blooio", reply, transient=transient, code=code, said=said, todo=todo, wait=wait)

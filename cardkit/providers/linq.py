@@ -1,0 +1,188 @@
+"""Linq (partner API v3): `POST /v3/contact_card` to create, `PATCH ?phone_number=` to merge.
+
+POST is for the first setup only: once a card is active it answers 409 / code 2014, which
+means "use PATCH" — cardkit switches to PATCH, never re-sends the POST. POST and PATCH share a
+budget of 3 calls per 10 minutes per number (`Limits.writes_per_window`); a 429 carries the
+wait. 500/2022 ("setup did not complete") is worth another try after a few seconds; 503/4004
+means the upstream write is rate-limited — wait at least 30 s, since hammering extends it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cardkit.providers import _wire
+from cardkit.providers._adapter import BearerAdapter, differing, listed
+from cardkit.providers.base import Card, Change, Current, Limits, Permanent, Reply, Send, Transient
+from cardkit.providers.media import photo_url_problem
+
+CARD = "/v3/contact_card"
+NUMBERS = "/v3/phone_numbers"
+#: The least wait after 503/4004 (the error table says "retry after 30 seconds").
+WAIT_4004 = 30.0
+_NO_CARD = {"2012", "2001"}
+
+
+class Linq(BearerAdapter):
+    """Linq adapter. `Linq(api_key=..., base_url=...)`, or `LINQ_API_V3_API_KEY` / `LINQ_API_V3_BASE_URL`."""
+
+    name = "linq"
+    label = "Linq"
+    photo_transport = "url"
+    limits = Limits(max_at_once=16, max_per_second=20.0, writes_per_window=3, window_seconds=600.0)
+
+    # ---- planning (pure) ---------------------------------------------------------------
+    def unsupported(self, card: Card) -> str:
+        return photo_url_problem(card, self.label, required=False)
+
+    def change(self, card: Card, current: Current) -> Change:
+        wanted = _wanted(card)
+        if not current.known:
+            return Change("update", tuple(wanted), "the current card can't be read: every given field is sent")
+        if not current.exists:
+            reason = ("the last setup did not complete (card not active): it is set up again"
+                      if current.fields.get("inactive") else "")
+            return Change("create", tuple(wanted), reason)
+        changed = differing(wanted, current)
+        return Change("update", changed) if changed else Change("unchanged")
+
+    # ---- protocol ----------------------------------------------------------------------
+    async def list_numbers(self, send: Send) -> list[str]:
+        reply = await send("GET", NUMBERS)
+        if reply.status != 200:
+            raise _failure(reply, "listing your phone numbers")
+        numbers = listed(reply.body, "phone_numbers", "phone_number")
+        if numbers is None:
+            raise _wire.not_json(self.label, reply, f"GET {NUMBERS}")
+        return numbers
+
+    async def read(self, send: Send, number: str) -> Current:
+        reply = await send("GET", CARD, params={"phone_number": number})
+        if reply.status == 404 and _code(reply) in _NO_CARD:
+            return Current(known=True, exists=False)
+        if reply.status != 200:
+            raise _failure(reply, f"reading the card of {number}")
+        cards = reply.body.get("contact_cards") if isinstance(reply.body, dict) else None
+        if not isinstance(cards, list):
+            raise _wire.not_json(self.label, reply, f"GET {CARD}")
+        mine = [c for c in cards if isinstance(c, dict) and c.get("phone_number") == number]
+        if not mine:
+            return Current(known=True, exists=False)
+        card = next((c for c in mine if c.get("is_active")), mine[0])
+        fields = {"first_name": card.get("first_name") or "", "last_name": card.get("last_name") or "",
+                  "photo": card.get("image_url") or ""}
+        if not card.get("is_active"):
+            fields["inactive"] = True
+        return Current(known=True, exists=bool(card.get("is_active")), fields=fields)
+
+    async def write(self, send: Send, card: Card, current: Current) -> Change:
+        planned = self.planned_write(card, current)
+        if planned.action == "unchanged":
+            return planned
+        if planned.action == "create" or not current.known:
+            return await self._create(send, card, planned)
+        return await self._update(send, card, planned.fields, may_create=True)
+
+    async def _create(self, send: Send, card: Card, planned: Change) -> Change:
+        body = {"phone_number": card.number, **_body(card, tuple(_wanted(card)))}
+        reply = await send("POST", CARD, json=body)
+        if reply.status == 409 and _code(reply) == "2014":
+            # A card is already active: PATCH what we want; never send this POST again.
+            return await self._update(send, card, tuple(_wanted(card)), may_create=False)
+        _check_applied(reply, f"creating the card of {card.number}")
+        return Change("create", planned.fields, planned.reason)
+
+    async def _update(self, send: Send, card: Card, fields: tuple[str, ...], *,
+                      may_create: bool) -> Change:
+        reply = await send("PATCH", CARD, params={"phone_number": card.number}, json=_body(card, fields))
+        if reply.status == 404 and _code(reply) in _NO_CARD and may_create:
+            # No active card after all (it was removed, or never activated): set it up.
+            return await self._create(send, card, Change("create", tuple(_wanted(card))))
+        _check_applied(reply, f"updating the card of {card.number}")
+        return Change("update", fields)
+
+    async def share(self, send: Send, chat: str, *, text: str = "", from_number: str = "") -> str:
+        if text:
+            raise Permanent("Linq shares the card on its own, without a message: call share "
+                            "without text (Linq has no share flag on messages)")
+        reply = await send("POST", f"/v3/chats/{_wire.path_number(chat)}/share_contact_card")
+        if not 200 <= reply.status < 300:
+            raise _failure(reply, f"sharing the card into chat {chat}")
+        return f"card shared into chat {chat}"
+
+
+def _wanted(card: Card) -> dict[str, Any]:
+    """The fields this card sets at Linq (PATCH merges: empty cells are left as they are)."""
+    wanted: dict[str, Any] = {"first_name": card.first_name}
+    if card.last_name:
+        wanted["last_name"] = card.last_name
+    if card.photo_url:
+        wanted["photo"] = card.photo_url
+    return wanted
+
+
+def _body(card: Card, fields: tuple[str, ...]) -> dict[str, Any]:
+    names = {"first_name": card.first_name, "last_name": card.last_name, "photo": card.photo_url}
+    wire = {"first_name": "first_name", "last_name": "last_name", "photo": "image_url"}
+    return {wire[f]: names[f] for f in fields if f in wire}
+
+
+def _check_applied(reply: Reply, doing: str) -> None:
+    """Raise unless the write landed and the card is active on the device."""
+    if not 200 <= reply.status < 300:
+        raise _failure(reply, doing)
+    if isinstance(reply.body, dict) and reply.body.get("is_active") is False:
+        raise Transient(f"Linq stored the card but could not apply it to the device (is_active "
+                        f"false) while {doing} — it will be tried again", http_status=reply.status)
+
+
+def _code(reply: Reply) -> str | None:
+    error = reply.body.get("error") if isinstance(reply.body, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
+    return str(code) if code not in (None, "") else None
+
+
+_TODO = {
+    "1001": "a required field is missing: fill it in the sheet",
+    "1002": "the number must be in E.164 format (+ and country code)",
+    "1003": "the request body was refused: check the row's values",
+    "1005": "a value was refused: check the row's values",
+    "2001": "not found: check the number or chat belongs to this Linq account",
+    "2004": "the API key was refused — check LINQ_API_V3_API_KEY (or api_key=)",
+    "2005": "access denied — this API key can't change this resource",
+    "2006": "this API key has no permission for this phone number: use the account that owns it",
+    "2011": "the feature is not enabled for this account — contact Linq support",
+    "2012": "the line has no active contact card: apply a card to it first",
+    "2015": "conflicts with the card's current state: run again to re-read it",
+    "2022": "the card setup did not complete on the device; will retry in a few seconds",
+    "2027": "the line is temporarily ineligible for new activity: try again once Linq lists it as eligible",
+    "3006": "Linq had an internal error; will retry (contact Linq support with the trace id if it persists)",
+    "4004": f"Linq's upstream write is rate-limited; will wait at least {WAIT_4004:g} s (retrying sooner extends it)",
+    "5002": "Linq could not download the photo: make the URL publicly reachable",
+    "5004": "the photo's file type was refused: use a JPEG or PNG",
+    "5005": "the photo is too large: use a smaller image",
+    "5006": "the photo's content does not match its type: re-save it as JPEG",
+    "5007": "Linq could not download the photo from its URL: make it a public, direct https link",
+}
+
+
+def _failure(reply: Reply, doing: str):
+    """Linq's envelope `{success: false, error: {status, code, message, retry_after?}, trace_id}`."""
+    body = reply.body if isinstance(reply.body, dict) else {}
+    error = body.get("error") if isinstance(body.get("error"), dict) else {}
+    code = _code(reply)
+    said = _wire.provider_text(error.get("message") or (reply.body if isinstance(reply.body, str) else ""))
+    status = reply.status
+    transient = (status in (408, 429) or status >= 500) and code not in ("5002",)
+    todo = _TODO.get(code or "", "")
+    if status == 429:
+        todo = ("Linq allows 3 card writes per 10 minutes per number (1 share per chat per 5 min): "
+                "waiting as it asks")
+    elif not todo:
+        todo = f"failed while {doing}" + ("; will retry" if transient else "")
+    if body.get("trace_id"):
+        todo += f" (trace_id {body['trace_id']})"
+    wait = _wire.retry_after(reply, error.get("retry_after")) if transient else None
+    if code == "4004":
+        wait = max(wait or 0.0, WAIT_4004)
+    return _wire.fail("Linq", reply, transient=transient, code=code, said=said, todo=todo, wait=wait)

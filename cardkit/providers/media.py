@@ -1,0 +1,205 @@
+"""Photos on the wire: where URLs come from (`PhotoHost`) and how URL photos are fetched.
+
+Sendblue and Linq take the photo as a public URL; Blooio takes the bytes. So a local file
+needs a `PhotoHost` (bytes → URL) for Sendblue and Linq, and a URL in the sheet is
+downloaded for Blooio by `fetch_photo` — https only (plain http on loopback, how the
+sandbox serves media), capped in size and time, every redirect re-checked, and the bytes
+must really be an image.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import ipaddress
+from typing import Protocol, runtime_checkable
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import httpx
+
+from cardkit.providers.base import Card, Permanent, Transient
+
+#: Hosts where plain http is accepted: loopback, and the in-process sandbox's made-up origin.
+LOCAL_HOSTS = frozenset({"localhost", "sandbox.local"})
+DEFAULT_MAX_BYTES = 10_000_000
+DEFAULT_TIMEOUT = 20.0
+MAX_REDIRECTS = 5
+
+
+@runtime_checkable
+class PhotoHost(Protocol):
+    """Somewhere to put a prepared photo so a provider can fetch it by URL.
+
+    Any object with this one coroutine will do: an S3 bucket (upload, return a presigned
+    or public https URL), a CDN, your own web server. See docs/providers.md.
+    """
+
+    async def upload(self, data: bytes, content_type: str) -> str:
+        """Store `data` and return a public URL the providers can download it from."""
+
+
+class SandboxPhotoHost:
+    """The sandbox's media host (`POST /_sandbox/media`): a `PhotoHost` for tests and demos.
+
+    `SandboxPhotoHost(url)` for a served sandbox (`http://127.0.0.1:8787/_sandbox/media`),
+    or `SandboxPhotoHost.for_sandbox(sandbox)` for the in-process one. Uploads of the same
+    bytes are done once per host object.
+    """
+
+    def __init__(self, url: str, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.url = url
+        self._transport = transport
+        self._uploaded: dict[str, str] = {}
+
+    @classmethod
+    def for_sandbox(cls, sandbox, origin: str = "http://sandbox.local") -> "SandboxPhotoHost":
+        """The media host of an in-process `Sandbox` (reached through its transport)."""
+        transport = sandbox.transport() if origin == "http://sandbox.local" else None
+        return cls(sandbox.base_urls(origin)["media"], transport=transport)
+
+    def __repr__(self) -> str:
+        return f"SandboxPhotoHost({self.url!r})"
+
+    async def upload(self, data: bytes, content_type: str) -> str:
+        key = hashlib.sha256(data).hexdigest()
+        if key in self._uploaded:
+            return self._uploaded[key]
+        async with httpx.AsyncClient(transport=self._transport, timeout=DEFAULT_TIMEOUT) as client:
+            response = await client.post(self.url, content=data, headers={"content-type": content_type})
+        if response.status_code >= 300:
+            raise Transient(f"the sandbox media host answered {response.status_code} to an upload",
+                            http_status=response.status_code)
+        url = response.json().get("url")
+        if not isinstance(url, str) or not url:
+            raise Permanent(f"the sandbox media host gave no URL ({response.text[:200]})")
+        self._uploaded[key] = url
+        return url
+
+
+def redact(url: str) -> str:
+    """The URL without query or fragment (presigned URLs carry credentials there)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable URL>"
+    shown = urlunsplit((parts.scheme, parts.netloc.rsplit("@", 1)[-1], parts.path, "", ""))
+    return shown + ("?…" if parts.query else "")
+
+
+def is_local_host(host: str) -> bool:
+    """Loopback addresses, `localhost`, and the in-process sandbox's origin."""
+    host = host.strip("[]").lower()
+    if host in LOCAL_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def url_problem(url: str) -> str:
+    """Why `url` can't be used as a photo URL ("" when it can): https, or http on loopback."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return f"photo URL {url!r} can't be parsed"
+    host = parts.hostname or ""
+    if not host:
+        return f"photo URL {redact(url)!r} has no host — give a full https:// URL"
+    if parts.scheme == "https":
+        return ""
+    if parts.scheme == "http" and is_local_host(host):
+        return ""
+    return (f"photo URL {redact(url)!r} must use https:// (plain http is accepted only on "
+            "loopback) — providers download the photo and refuse insecure links")
+
+
+def has_photo(card: Card) -> bool:
+    """Whether the row asks for a photo at all (bytes, URL, or at least a source cell)."""
+    return bool(card.photo_bytes or card.photo_url or card.photo_digest or card.photo_source)
+
+
+def photo_url_problem(card: Card, label: str, *, required: bool) -> str:
+    """Why `card`'s photo can't go to a URL-taking provider `label` ("" when it can)."""
+    if not has_photo(card):
+        if required:
+            return (f"{label} needs a photo (its profile is replaced whole and the photo URL is "
+                    "required) — add one in the photo column or route this row elsewhere")
+        return ""
+    if not card.photo_url:
+        source = f"the photo {card.photo_source!r}" if card.photo_source else "the photo"
+        return (f"{source} is a local file, but {label} needs a public URL — pass photo_host= "
+                "(cardkit.SandboxPhotoHost with the sandbox, or your own storage: see "
+                "docs/providers.md), or put an https URL in the photo column")
+    problem = url_problem(card.photo_url)
+    return f"{label}: {problem}" if problem else ""
+
+
+async def fetch_photo(url: str, *, client: httpx.AsyncClient, max_bytes: int = DEFAULT_MAX_BYTES,
+                      timeout: float = DEFAULT_TIMEOUT) -> bytes:
+    """Download a photo given as a URL (for Blooio, which takes bytes).
+
+    https only (http on loopback), at most `max_bytes`, at most `timeout` seconds in all,
+    redirects followed by hand so each hop is checked again, and the bytes must decode as an
+    image. Raises `Permanent` (fix the URL) or `Transient` (try again later); messages show
+    the URL without its query string.
+    """
+    try:
+        return await asyncio.wait_for(_fetch(url, client, max_bytes, timeout), timeout)
+    except asyncio.TimeoutError:
+        raise Transient(f"downloading the photo {redact(url)} took longer than {timeout:g} s — "
+                        "check the link, or try again") from None
+    except httpx.TransportError as exc:
+        raise Transient(f"downloading the photo {redact(url)} failed ({type(exc).__name__}) — "
+                        "check the host is reachable") from None
+
+
+async def _fetch(url: str, client: httpx.AsyncClient, max_bytes: int, timeout: float) -> bytes:
+    current = url
+    for _ in range(MAX_REDIRECTS + 1):
+        problem = url_problem(current)
+        if problem:
+            where = "" if current == url else f" (redirected from {redact(url)})"
+            raise Permanent(problem + where)
+        async with client.stream("GET", current, follow_redirects=False, timeout=timeout) as response:
+            if response.is_redirect and response.headers.get("location"):
+                current = urljoin(current, response.headers["location"])
+                continue
+            if response.status_code != 200:
+                status = response.status_code
+                transient = status in (408, 429) or status >= 500
+                failure = Transient if transient else Permanent
+                raise failure(f"downloading the photo {redact(current)} answered {status} — "
+                              + ("try again later" if transient else "check the link is public and right"),
+                              http_status=status)
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > max_bytes:
+                raise _too_big(current, int(declared), max_bytes)
+            data = bytearray()
+            async for chunk in response.aiter_bytes():
+                data += chunk
+                if len(data) > max_bytes:
+                    raise _too_big(current, len(data), max_bytes)
+        _check_image(bytes(data), current)
+        return bytes(data)
+    raise Permanent(f"the photo {redact(url)} redirects more than {MAX_REDIRECTS} times — "
+                    "give the final link")
+
+
+def _too_big(url: str, size: int, max_bytes: int) -> Permanent:
+    return Permanent(f"the photo {redact(url)} is larger than {max_bytes // 1_000_000} MB "
+                     f"({size:,} bytes so far) — use a smaller image")
+
+
+def _check_image(data: bytes, url: str) -> None:
+    """Raise Permanent unless `data` is an image Pillow recognizes (header only, no decode)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        kind = "empty" if not data else f"not an image ({type(exc).__name__})"
+        raise Permanent(f"the photo {redact(url)} is {kind} — link directly to a JPEG or PNG "
+                        "file, not to a web page") from None

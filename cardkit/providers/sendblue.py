@@ -1,0 +1,140 @@
+"""Sendblue: the card is the number's contact-sharing profile (`/api/v2/contact-sharing/…`).
+
+`POST …/profile` replaces the profile whole and requires first name, last name and a public
+photo URL, so a row missing one is unsupported *for Sendblue* before any request. `GET …/state`
+returns the names but never the photo, so the photo always counts as "sent again" unless the
+caller knows what was last applied (`Current.fields["photo"]`, e.g. from the journal).
+Not in the vendor SDK: spoken raw with the SDK's two auth headers.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from cardkit.providers import _wire
+from cardkit.providers._adapter import Adapter, differing, listed
+from cardkit.providers.base import Card, Change, Current, Limits, Permanent, Reply, Send
+from cardkit.providers.media import photo_url_problem
+
+PROFILE = "/api/v2/contact-sharing/profile"
+STATE = "/api/v2/contact-sharing/state"
+LINES = "/api/v2/lines/state"
+_PHOTO_WORDS = ("photo", "image", "download", "url", "fetch")
+
+
+class Sendblue(Adapter):
+    """Sendblue adapter. `Sendblue(api_key=..., api_secret=...)`, or `SENDBLUE_API_API_KEY` /
+    `SENDBLUE_API_API_SECRET` / `SENDBLUE_API_BASE_URL` (the vendor SDK's variables)."""
+
+    name = "sendblue"
+    label = "Sendblue"
+    photo_transport = "url"
+    # Each write is applied on the line's device while the request waits: keep it modest.
+    limits = Limits(max_at_once=16, max_per_second=50.0)
+
+    def __init__(self, api_key: str | None = None, api_secret: str | None = None, *,
+                 base_url: str | None = None, env: Mapping[str, str] | None = None) -> None:
+        super().__init__(base_url=base_url, env=env, api_key=api_key, api_secret=api_secret)
+
+    def auth_headers(self) -> dict[str, str]:
+        return {"sb-api-key-id": self._secret("api_key"),
+                "sb-api-secret-key": self._secret("api_secret")}
+
+    # ---- planning (pure) ---------------------------------------------------------------
+    def unsupported(self, card: Card) -> str:
+        if not card.last_name.strip():
+            return ("Sendblue needs a last name (its profile is replaced whole and last name is "
+                    "required) — fill last_name for this row or route it to another provider")
+        return photo_url_problem(card, self.label, required=True)
+
+    def change(self, card: Card, current: Current) -> Change:
+        wanted = _wanted(card)
+        if not current.known:
+            return Change("replace", tuple(wanted), "the current profile can't be read: it is sent whole")
+        if not current.exists:
+            return Change("create", tuple(wanted))
+        changed = differing(wanted, current)
+        if not changed:
+            return Change("unchanged")
+        reason = ""
+        if changed == ("photo",) and "photo" not in current.fields:
+            reason = "Sendblue never returns the photo, so it is sent again"
+        return Change("replace", changed, reason)
+
+    # ---- protocol ----------------------------------------------------------------------
+    async def list_numbers(self, send: Send) -> list[str]:
+        reply = await send("GET", LINES)
+        if reply.status != 200:
+            raise _failure(reply, "listing your lines")
+        numbers = listed(reply.body, "data", "sendblue_number")
+        if numbers is None:
+            raise _wire.not_json(self.label, reply, f"GET {LINES}")
+        return numbers
+
+    async def read(self, send: Send, number: str) -> Current:
+        reply = await send("GET", STATE, params={"fromNumber": number})
+        if reply.status != 200:
+            raise _failure(reply, f"reading the profile of {number}")
+        data = reply.body.get("data") if isinstance(reply.body, dict) else None
+        if not isinstance(data, dict):
+            raise _wire.not_json(self.label, reply, f"GET {STATE}")
+        fields = {"first_name": data.get("firstName") or "", "last_name": data.get("lastName") or "",
+                  "display_name": data.get("displayName") or ""}
+        return Current(known=True, exists=bool(data.get("hasProfile")), fields=fields)
+
+    async def write(self, send: Send, card: Card, current: Current) -> Change:
+        planned = self.planned_write(card, current)
+        if planned.action == "unchanged":
+            return planned
+        body: dict[str, Any] = {"fromNumber": card.number, "firstName": card.first_name,
+                                "lastName": card.last_name, "photoUrl": card.photo_url}
+        if card.display_name:
+            body["displayName"] = card.display_name
+        reply = await send("POST", PROFILE, json=body)
+        if not 200 <= reply.status < 300:
+            raise _failure(reply, f"setting the profile of {card.number}", photo_url=card.photo_url)
+        return planned
+
+    async def delete(self, send: Send, number: str) -> None:
+        """Remove the number's profile (`DELETE …/profile`, which takes a JSON body)."""
+        reply = await send("DELETE", PROFILE, json={"fromNumber": number})
+        if not 200 <= reply.status < 300:
+            raise _failure(reply, f"deleting the profile of {number}")
+
+    async def share(self, send: Send, chat: str, *, text: str = "", from_number: str = "") -> str:
+        raise Permanent("Sendblue has no API to share the card into a chat: its profile is shared "
+                        "automatically in the number's subsequent iMessage conversations")
+
+
+def _wanted(card: Card) -> dict[str, Any]:
+    """Everything the profile will hold after the POST (it replaces the profile whole)."""
+    return {"first_name": card.first_name, "last_name": card.last_name,
+            "display_name": card.display_name, "photo": card.photo_digest or card.photo_url}
+
+
+def _failure(reply: Reply, doing: str, *, photo_url: str = ""):
+    """Sendblue's error body `{status: "ERROR", message}` → Transient/Permanent."""
+    body = reply.body if isinstance(reply.body, dict) else {}
+    said = _wire.provider_text(body.get("message") or (reply.body if isinstance(reply.body, str) else ""))
+    code = body.get("code") or body.get("error_code")
+    code = str(code) if code not in (None, "") else None
+    status = reply.status
+    about_photo = status == 500 and any(w in said.lower() for w in _PHOTO_WORDS)
+    transient = (status in (408, 429) or status >= 500) and not about_photo
+    from cardkit.providers.media import redact
+    todo = {
+        400: f"Sendblue refused the request while {doing}: fix the value it names",
+        401: "the credentials were refused — check SENDBLUE_API_API_KEY and SENDBLUE_API_API_SECRET",
+        403: f"your Sendblue account does not own this number ({doing}): use the account that "
+             "owns it, or route the row to its provider",
+        404: f"no active Sendblue number matches ({doing}): check the number is one of your lines",
+        503: "the line's device is temporarily unavailable; will retry",
+    }.get(status, "")
+    if about_photo:
+        where = f" {redact(photo_url)}" if photo_url else ""
+        todo = (f"Sendblue could not use the photo{where}: make it a public, direct https link to "
+                "a JPEG or PNG and run again")
+    elif not todo:
+        todo = f"failed while {doing}" + ("; will retry" if transient else "")
+    wait = _wire.retry_after(reply) if transient else None
+    return _wire.fail("Sendblue", reply, transient=transient, code=code, said=said, todo=todo, wait=wait)

@@ -1,0 +1,197 @@
+"""apply/plan against the in-process sandbox: every provider path, routing, plan, unchanged."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from PIL import Image
+
+import cardkit
+from cardkit.columns import RESULT_COLUMNS
+from cardkit.engine import apply, plan
+from cardkit.providers import Blooio, Linq
+from cardkit.sandbox import Sandbox
+
+from .conftest import (BLOOIO, BLOOIO_2, BLOOIO_STANDARD, LINQ, LINQ_2, NOBODY, SENDBLUE, SENDBLUE_2,
+                       cards_of, writes)
+
+
+@pytest.fixture
+def photo(tmp_path):
+    """A real 800×600 JPEG on disk."""
+    path = tmp_path / "face.jpg"
+    Image.new("RGB", (800, 600), (200, 120, 40)).save(path, "JPEG")
+    return path
+
+
+def test_each_provider_gets_its_card_through_the_engine(sandbox, tmp_path, photo):
+    """Blooio gets bytes, Sendblue and Linq a hosted URL; every card lands at its provider."""
+    cards = cards_of([
+        {"Phone": BLOOIO, "First Name": "Ana", "Last Name": "Ruiz", "Photo": photo.name},
+        {"Phone": SENDBLUE, "First Name": "Ben", "Last Name": "Okafor", "Photo": photo.name},
+        {"Phone": LINQ, "First Name": "Cy", "Last Name": "Li", "Photo": photo.name},
+    ], tmp_path)
+    results = apply(cards, sandbox=sandbox, progress=False)
+    assert list(results.columns) == list(RESULT_COLUMNS)
+    assert results["status"].tolist() == ["applied"] * 3
+    assert results["provider"].tolist() == ["blooio", "sendblue", "linq"]
+    state = sandbox.state()
+    assert state["blooio"]["cards"][BLOOIO]["first_name"] == "Ana"
+    assert state["sendblue"]["cards"][SENDBLUE]["firstName"] == "Ben"
+    assert state["linq"]["cards"][LINQ]["first_name"] == "Cy"
+    assert state["media"]["uploads"] == 1          # one prepared photo, uploaded once
+    assert "photo" in results.loc[0, "changed"]
+
+
+def test_results_keep_input_order_and_row_numbers(sandbox, tmp_path):
+    """Rows come back in sheet order with the sheet's own row numbers, whatever finished first."""
+    numbers = [LINQ, BLOOIO, LINQ_2, BLOOIO_2]
+    cards = cards_of([{"Phone": n, "First Name": f"P{i}"} for i, n in enumerate(numbers)], tmp_path)
+    results = apply(cards, sandbox=sandbox, progress=False)
+    assert results["number"].tolist() == numbers
+    assert results["row"].tolist() == [2, 3, 4, 5]
+
+
+def test_second_apply_writes_nothing_where_the_provider_can_be_read(sandbox, tmp_path):
+    """Blooio and Linq read back the card: the second run is all `unchanged` and sends no write."""
+    cards = cards_of([{"Phone": BLOOIO, "First Name": "Ana"}, {"Phone": LINQ, "First Name": "Cy"}], tmp_path)
+    first = apply(cards, sandbox=sandbox, progress=False, journal=False)
+    before = sandbox.state()
+    second = apply(cards, sandbox=sandbox, progress=False, journal=False)
+    after = sandbox.state()
+    assert first["status"].tolist() == ["applied", "applied"]
+    assert second["status"].tolist() == ["unchanged", "unchanged"]
+    assert second["message"].str.contains("already has this card").all()
+    assert after["blooio"]["writes"] == before["blooio"]["writes"]
+    assert after["linq"]["writes"] == before["linq"]["writes"]
+
+
+def test_linq_second_write_is_an_update_not_a_second_create(sandbox, tmp_path):
+    """A changed name for a Linq number already carded goes as an update of that field only."""
+    apply(cards_of([{"Phone": LINQ, "First Name": "Cy", "Last Name": "Li"}], tmp_path),
+          sandbox=sandbox, progress=False)
+    results = apply(cards_of([{"Phone": LINQ, "First Name": "Cyrus", "Last Name": "Li"}], tmp_path, "b.csv"),
+                    sandbox=sandbox, progress=False)
+    assert results.loc[0, ["action", "status", "changed"]].tolist() == ["update", "applied", "first_name"]
+    assert sandbox.state()["linq"]["cards"][LINQ]["first_name"] == "Cyrus"
+
+
+def test_plan_and_dry_run_send_no_writes(sandbox, tmp_path):
+    """plan() and apply(dry_run=True) read and decide, and the sandbox records zero writes."""
+    cards = cards_of([{"Phone": BLOOIO, "First Name": "Ana"}, {"Phone": LINQ, "First Name": "Cy"}], tmp_path)
+    planned = plan(cards, sandbox=sandbox, progress=False)
+    dry = apply(cards, sandbox=sandbox, progress=False, dry_run=True)
+    for frame in (planned, dry):
+        assert frame["status"].tolist() == ["planned", "planned"]
+        assert frame["action"].tolist() == ["create", "create"]
+    state = sandbox.state()
+    assert state["blooio"]["writes"] == 0 and state["linq"]["writes"] == 0
+
+
+def test_auto_routing_reports_a_number_nobody_owns(sandbox, tmp_path):
+    """auto sends each row to its number's owner; an unowned number is `invalid`, never guessed."""
+    cards = cards_of([{"Phone": SENDBLUE_2, "First Name": "Eve", "Last Name": "Ng",
+                       "Photo": "https://example.com/eve.jpg"},
+                      {"Phone": NOBODY, "First Name": "Nobody"}], tmp_path)
+    results = apply(cards, "auto", sandbox=sandbox, progress=False)
+    assert results["provider"].tolist() == ["sendblue", ""]
+    assert results.loc[1, "status"] == "invalid"
+    assert NOBODY in results.loc[1, "message"] and "provider column" in results.loc[1, "message"]
+    assert writes(sandbox, "blooio") == {} and writes(sandbox, "linq") == {}
+
+
+def test_provider_column_wins_over_routing(sandbox, tmp_path):
+    """A row naming its provider goes there even when another provider owns the number."""
+    cards = cards_of([{"Phone": BLOOIO, "First Name": "Ana", "Provider": "linq"}], tmp_path)
+    results = apply(cards, sandbox=sandbox, progress=False)
+    assert results.loc[0, "provider"] == "linq"
+    assert results.loc[0, "status"] == "failed"            # Linq: not your number (403)
+    assert results.loc[0, "http_status"] == 403
+    assert writes(sandbox, "blooio") == {}
+
+
+def test_explicit_single_provider_takes_every_row(sandbox, tmp_path):
+    """providers='blooio' sends every row to Blooio without asking who owns the numbers."""
+    cards = cards_of([{"Phone": BLOOIO, "First Name": "Ana"}, {"Phone": BLOOIO_2, "First Name": "Ben"}],
+                     tmp_path)
+    results = apply(cards, "blooio", sandbox=sandbox, progress=False)
+    assert results["status"].tolist() == ["applied", "applied"]
+    assert sandbox.state()["blooio"]["requests"] == 4          # read + write each, no listing
+
+
+def test_adapter_instances_are_accepted(sandbox, tmp_path):
+    """Adapters built by hand (pointed at the sandbox) work as `providers`."""
+    urls, creds = sandbox.base_urls(), sandbox.credentials
+    adapters = [Blooio(api_key=creds["blooio"]["api_key"], base_url=urls["blooio"]),
+                Linq(api_key=creds["linq"]["api_key"], base_url=urls["linq"])]
+    cards = cards_of([{"Phone": BLOOIO, "First Name": "Ana"}, {"Phone": LINQ, "First Name": "Cy"}], tmp_path)
+    results = apply(cards, adapters, sandbox=sandbox, progress=False)
+    assert results["provider"].tolist() == ["blooio", "linq"]
+    assert results["status"].tolist() == ["applied", "applied"]
+
+
+def test_invalid_rows_get_validation_messages_and_send_nothing(sandbox, tmp_path):
+    """A row validate rejects ends `invalid` with validate's own message; no request is made for it."""
+    cards = cards_of([{"Phone": "555-0100", "First Name": "Short"},
+                      {"Phone": BLOOIO, "First Name": ""}], tmp_path)
+    results = apply(cards, sandbox=sandbox, progress=False)
+    assert results["status"].tolist() == ["invalid", "invalid"]
+    assert "555-0100" in results.loc[0, "message"] and "area code" in results.loc[0, "message"]
+    assert "First Name" in results.loc[1, "message"]
+    assert writes(sandbox, "blooio") == {}
+
+
+def test_local_photo_for_url_provider_without_host_is_invalid(sandbox, tmp_path, photo):
+    """Linq needs a URL: a local photo with no photo host is `invalid` with the remedy, nothing sent."""
+    cards = cards_of([{"Phone": LINQ, "First Name": "Cy", "Photo": photo.name}], tmp_path)
+    results = apply(cards, "linq", sandbox=sandbox, photo_host=False, progress=False)
+    assert results.loc[0, "status"] == "invalid"
+    assert "photo_host" in results.loc[0, "message"]
+    assert sandbox.state()["linq"]["requests"] == 0
+
+
+def test_a_refusing_photo_host_makes_the_row_invalid_with_its_reason(sandbox, tmp_path, photo):
+    """A photo host that refuses the upload: the row is `invalid` with the host's own reason."""
+    cards = cards_of([{"Phone": LINQ, "First Name": "Cy", "Photo": photo.name}], tmp_path)
+    results = apply(cards, "linq", sandbox=sandbox, photo_host=_NoHost(), progress=False)
+    assert results.loc[0, "status"] == "invalid"
+    assert "uploads are refused" in results.loc[0, "message"]
+    assert sandbox.state()["linq"]["requests"] == 0
+
+
+class _NoHost:
+    """A photo host that refuses every upload (as a misconfigured bucket would)."""
+
+    async def upload(self, data: bytes, content_type: str) -> str:
+        from cardkit.providers.base import Permanent
+
+        raise Permanent("uploads are refused by this photo host — check its credentials")
+
+
+def test_sendblue_row_without_photo_is_invalid_for_sendblue(sandbox, tmp_path):
+    """Sendblue replaces the whole profile: a row without photo is `invalid` before any request."""
+    cards = cards_of([{"Phone": SENDBLUE, "First Name": "Ben", "Last Name": "Okafor"}], tmp_path)
+    results = apply(cards, "sendblue", sandbox=sandbox, progress=False)
+    assert results.loc[0, "status"] == "invalid"
+    assert "photo" in results.loc[0, "message"]
+    assert sandbox.state()["sendblue"]["requests"] == 0
+
+
+def test_blooio_standard_plan_fails_with_what_to_do(sandbox, tmp_path):
+    """A 403 is not retried: one attempt, the provider's code, and a message that says what to do."""
+    cards = cards_of([{"Phone": BLOOIO_STANDARD, "First Name": "Std"}], tmp_path)
+    results = apply(cards, sandbox=sandbox, progress=False)
+    row = results.iloc[0]
+    assert (row["status"], row["http_status"], row["attempts"]) == ("failed", 403, 1)
+    assert "plan" in row["message"]
+
+
+def test_results_frame_renders_counts_above_the_table(sandbox, tmp_path):
+    """In a notebook the frame shows counts by provider × status, and filtering keeps the type."""
+    cards = cards_of([{"Phone": BLOOIO, "First Name": "Ana"}, {"Phone": NOBODY, "First Name": "X"}], tmp_path)
+    results = apply(cards, sandbox=sandbox, progress=False)
+    page = results._repr_html_()
+    assert page.index("cardkit results") < page.index("<table") and "(no provider)" in page
+    assert isinstance(results[results["status"] == "applied"], pd.DataFrame)
+    assert hasattr(results[results["status"] == "applied"], "summary")
+    assert results.counts().loc["total", "total"] == 2

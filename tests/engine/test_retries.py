@@ -1,0 +1,159 @@
+"""Each retry rule against the sandbox's own faults: transient retried, 4xx not, timed-out
+writes verified before re-sending, Retry-After honoured without holding a worker, Linq's budget."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pandas as pd
+
+from cardkit.engine import apply, apply_async
+from cardkit.engine.retrying import RetryPolicy, testing
+from cardkit.providers import Linq
+from cardkit.providers.base import Limits
+from cardkit.sandbox import Sandbox
+
+from .conftest import BLOOIO, LINQ, LINQ_2, cards_of, seed_with_numbers
+
+MANY_BLOOIO = [f"+1415555{3000 + i:04d}" for i in range(30)]
+MANY_LINQ = [f"+1408555{3000 + i:04d}" for i in range(4)]
+
+
+def _cards(numbers, tmp_path, name="cards.csv", first="Ana"):
+    return cards_of([{"Phone": n, "First Name": f"{first}{i}"} for i, n in enumerate(numbers)], tmp_path, name)
+
+
+def test_transient_errors_are_retried_until_applied(tmp_path):
+    """502/503 and friends are retried with backoff (off in tests); every card still lands once."""
+    box = Sandbox(seed_with_numbers("blooio", MANY_BLOOIO), fault_rate=0.25, fault_seed=3,
+                  fault_mix={"error": 1.0})
+    results = apply(_cards(MANY_BLOOIO, tmp_path), "blooio", sandbox=box, progress=False, max_attempts=10)
+    assert (results["status"] == "applied").all()
+    assert results["attempts"].max() > 1
+    assert box.state()["faults"], "the sandbox injected no fault: the test would prove nothing"
+    assert set(box.state()["blooio"]["writes_by_number"].values()) == {1}
+
+
+def test_dropped_connections_are_retried(tmp_path):
+    """A connection closed mid-response is transient: the row is retried and applied."""
+    box = Sandbox(seed_with_numbers("blooio", MANY_BLOOIO), fault_rate=0.3, fault_seed=5,
+                  fault_mix={"drop": 1.0})
+    results = apply(_cards(MANY_BLOOIO, tmp_path), "blooio", sandbox=box, progress=False, max_attempts=10)
+    assert (results["status"] == "applied").all()
+    assert any(f["fault"] == "drop" for f in box.state()["faults"])
+
+
+def test_timed_out_writes_are_read_back_before_being_sent_again(tmp_path):
+    """A write that hung (and maybe landed) is verified by reading: no number is written twice."""
+    box = Sandbox(seed_with_numbers("blooio", MANY_BLOOIO), fault_rate=0.3, fault_seed=11,
+                  fault_mix={"hang": 1.0}, hang_seconds=2)
+    results = apply(_cards(MANY_BLOOIO, tmp_path), "blooio", sandbox=box, progress=False, timeout=0.3,
+                    max_attempts=10)
+    state = box.state()
+    landed_in_hang = [f for f in state["faults"] if f["method"] == "PUT" and f["applied"]]
+    assert landed_in_hang, "no write landed during a hang: the test would prove nothing"
+    assert set(results["status"]) <= {"applied", "unchanged"}
+    assert set(state["blooio"]["writes_by_number"].values()) == {1}
+    verified = results[results["status"] == "unchanged"]
+    assert len(verified) >= len(landed_in_hang)        # each hung write that landed was confirmed
+    assert verified["attempts"].min() >= 2
+    assert verified["message"].str.contains("confirmed by reading it back").all()
+
+
+def test_retries_are_bounded_and_the_failure_says_what_to_do(tmp_path):
+    """When every request fails, a row ends `failed` after max_attempts with the last reason."""
+    box = Sandbox(fault_rate=1.0, fault_mix={"error": 1.0})
+    results = apply(_cards([BLOOIO], tmp_path), "blooio", sandbox=box, progress=False, max_attempts=3)
+    row = results.iloc[0]
+    assert (row["status"], row["attempts"]) == ("failed", 3)
+    assert row["message"].startswith("gave up after 3 attempts: Blooio answered 5")
+    assert "cardkit retry" in row["message"]
+    assert row["http_status"] >= 500
+
+
+def test_requests_that_are_wrong_are_not_retried(sandbox, tmp_path):
+    """A 403 (not this key's number) ends the row at the first attempt."""
+    results = apply(_cards([LINQ], tmp_path), "blooio", sandbox=sandbox, progress=False)
+    assert results.loc[0, ["status", "attempts", "http_status"]].tolist() == ["failed", 1, 403]
+    assert sandbox.state()["blooio"]["requests"] <= 3      # read, (write), listing to explain the 403
+
+
+def test_backoff_grows_and_is_jittered():
+    """With waits on, each retry waits about twice as long as the one before, never more."""
+    policy = RetryPolicy(initial=0.5, maximum=30.0, jitter=0.25)
+    with testing(wait_scale=1.0):
+        waits = [policy.delay(n) for n in range(1, 8)]
+        assert 0.375 <= waits[0] <= 0.5 and 0.75 <= waits[1] <= 1.0
+        assert all(w <= 30.0 for w in waits) and waits[-1] >= 22.5
+        assert policy.delay(1, retry_after=600) == 600
+    assert policy.delay(3) == 0.0          # testing mode (the autouse fixture): no waiting
+
+
+def test_a_long_retry_after_requeues_instead_of_holding_the_worker(tmp_path):
+    """Linq's 429 asks for 600 s: the row waits its turn while the only worker serves the others."""
+    now = [0.0]
+    box = Sandbox(seed_with_numbers("linq", MANY_LINQ), clock=lambda: now[0])
+    for i in range(3):      # spend LINQ's 3 writes in runs the engine has no journal of
+        apply(_cards([LINQ], tmp_path, f"w{i}.csv", first=f"W{i}"), "linq", sandbox=box,
+              progress=False, journal=False)
+    cards = _cards([LINQ] + MANY_LINQ, tmp_path, "next.csv", first="Next")
+
+    async def scenario():
+        async def open_the_window():
+            await asyncio.sleep(0.3)
+            now[0] += 600                      # the sandbox's 10 minutes pass
+        opener = asyncio.ensure_future(open_the_window())
+        results = await apply_async(cards, "linq", sandbox=box, progress=False, journal=False,
+                                    max_at_once=1)
+        await opener
+        return results
+
+    with testing(wait_scale=0.001):            # 600 s Retry-After → 0.6 s
+        started = time.monotonic()
+        results = asyncio.run(scenario())
+        took = time.monotonic() - started
+    assert results["status"].tolist() == ["applied"] * 5
+    assert results.loc[0, "attempts"] == 2
+    assert took >= 0.55                        # the 429's wait was honoured…
+    waited_until = results.loc[0, "finished_at"]
+    others_done = results.loc[1:, "finished_at"].max()
+    assert (waited_until - others_done) >= pd.Timedelta(milliseconds=300)   # …without blocking the others
+
+
+def test_linq_budget_is_scheduled_not_hammered(tmp_path):
+    """With the journal's record of 3 recent writes, the 4th waits for the window: no 429 is met."""
+    window = 2.0
+    start = time.monotonic()
+    box = Sandbox(clock=lambda: (time.monotonic() - start) * 600 / window)   # 600 s window → 2 s
+    creds, urls = box.credentials, box.base_urls()
+    linq = Linq(api_key=creds["linq"]["api_key"], base_url=urls["linq"])
+    linq.limits = Limits(max_at_once=4, max_per_second=20.0, writes_per_window=3, window_seconds=window)
+    journal = tmp_path / "cards.journal.sqlite"
+    for i in range(3):
+        first = apply(_cards([LINQ], tmp_path, f"w{i}.csv", first=f"W{i}"), [linq], sandbox=box,
+                      progress=False, journal=journal)
+        assert first.loc[0, "status"] == "applied"
+    requests_before = box.state()["linq"]["requests"]
+    began = time.monotonic()
+    fourth = apply(_cards([LINQ], tmp_path, "w3.csv", first="W3"), [linq], sandbox=box, progress=False,
+                   journal=journal)
+    assert fourth.loc[0, ["status", "attempts"]].tolist() == ["applied", 1]
+    assert pd.isna(fourth.loc[0, "http_status"])
+    assert box.state()["linq"]["requests"] - requests_before == 2        # one read, one write: no 429
+    assert time.monotonic() - began <= window + 1.0
+    assert box.state()["linq"]["cards"][LINQ]["first_name"] == "W30"
+
+
+def test_rate_limit_spaces_requests():
+    """max_per_second caps the average request rate (bursting at most one second's worth)."""
+    from cardkit.engine.limits import RateLimiter
+
+    async def take(n):
+        limiter = RateLimiter(50)
+        began = time.monotonic()
+        for _ in range(n):
+            await limiter.acquire()
+        return time.monotonic() - began
+
+    assert asyncio.run(take(100)) >= 0.9          # 50 burst + 50 more at 50/s
