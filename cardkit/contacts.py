@@ -25,7 +25,8 @@ import pandas as pd
 
 from cardkit.errors import InputError
 from cardkit.providers import _wire
-from cardkit.providers.base import Change, Current, Limits, Reply, Send
+from cardkit.providers.base import Change, Current, Limits, Send
+from cardkit.providers.sendblue import failure
 
 #: The contacts sheet's columns, in display order; only `number` is required.
 CONTACT_COLUMNS = ("number", "first_name", "last_name", "company_name", "tags",
@@ -232,7 +233,7 @@ class SendblueContacts:
         if reply.status == 404:
             return Current(known=True, exists=False)
         if reply.status != 200:
-            raise _failure(reply, f"reading the contact {number}")
+            raise failure(reply, f"reading the contact {number}")
         record = reply.body.get("contact") if isinstance(reply.body, dict) else None
         if not isinstance(record, dict):
             raise _wire.not_json("Sendblue", reply, "GET /api/v2/contacts/{phone}")
@@ -261,7 +262,7 @@ class SendblueContacts:
         else:
             reply = await send("PUT", f"/api/v2/contacts/{_wire.path_number(contact.number)}", json=body)
         if not 200 <= reply.status < 300:
-            raise _failure(reply, f"updating the contact {contact.number}")
+            raise failure(reply, f"updating the contact {contact.number}")
         return planned
 
 
@@ -287,12 +288,6 @@ def _body(contact: Contact, fields: tuple[str, ...]) -> dict[str, Any]:
     for field in fields:
         body[field] = list(contact.tags or ()) if field == "tags" else getattr(contact, field)
     return body
-
-
-def _failure(reply: Reply, doing: str):
-    from cardkit.providers.sendblue import _failure as sendblue_failure
-
-    return sendblue_failure(reply, doing)
 
 
 # ---- running the batch (through the engine) ---------------------------------------------------

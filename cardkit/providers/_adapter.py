@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
 from cardkit.providers.base import Card, Change, Current, Permanent
 from cardkit.providers.config import ENV, resolve_settings
@@ -100,18 +100,11 @@ def differing(wanted: Mapping[str, Any], current: Current) -> tuple[str, ...]:
     return tuple(f for f, value in wanted.items() if have.get(f) != value)
 
 
-def decide(wanted: Mapping[str, Any], current: Current, *, unknown: Iterable[str] = ()) -> Change:
-    """The usual plan: create when there is no card, else update what differs.
-
-    `unknown` lists wanted fields the provider cannot read back: they count as changed
-    only when something readable changed or no card exists (they are never proof of a change).
-    """
+def decide(wanted: Mapping[str, Any], current: Current) -> Change:
+    """The plan for a merging provider: send what differs ("create" when there was no card)."""
     if not current.known:
         return Change("update", tuple(wanted), "the current card can't be read: every given field is sent")
-    if not current.exists:
-        return Change("create", tuple(wanted))
-    readable = {f: v for f, v in wanted.items() if f not in set(unknown)}
-    changed = differing(readable, current)
+    changed = differing(wanted, current)
     if not changed:
         return Change("unchanged")
-    return Change("update", changed)
+    return Change("update" if current.exists else "create", changed)

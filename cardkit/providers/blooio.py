@@ -10,7 +10,7 @@ Setting name or photo needs a Dedicated plan; other plans get 403 — the same s
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import Any, Mapping
 
 from cardkit.providers import _wire
 from cardkit.providers._adapter import BearerAdapter, decide, digest, digest_of_base64, has_photo, listed
@@ -22,6 +22,7 @@ MAX_AVATAR_BYTES = 1_000_000
 #: Blooio plans that may set first_name / last_name / avatar.
 NAME_PLANS = ("dedicated_commercial", "dedicated_enterprise")
 _NAME_FIELDS = ("first_name", "last_name", "photo")
+_LEARNED_PLAN = "not Dedicated"
 _UNREADABLE = (404, 405, 410, 501)
 _PLAN_HELP = ("Blooio lets only Dedicated Commercial and Dedicated Enterprise plans set the name "
               "and photo; other plans can change the sharing settings only")
@@ -36,6 +37,11 @@ class Blooio(BearerAdapter):
     # Blooio publishes no rate limit: concurrency is the real bound, the rate a safety net.
     limits = Limits(max_at_once=64, max_per_second=2000.0)
 
+    def __init__(self, api_key: str | None = None, *, base_url: str | None = None,
+                 env: Mapping[str, str] | None = None) -> None:
+        super().__init__(api_key, base_url=base_url, env=env)
+        self._limited_plan: set[str] = set()   # numbers a 403 showed can't take name/photo
+
     # ---- planning (pure) ---------------------------------------------------------------
     def unsupported(self, card: Card) -> str:
         if card.photo_bytes is not None and len(card.photo_bytes) > MAX_AVATAR_BYTES:
@@ -48,17 +54,15 @@ class Blooio(BearerAdapter):
         current = _as_compared(current, card.sharing)
         plan = str(current.fields.get("plan") or "")
         if plan and plan not in NAME_PLANS:
-            # The read told us the plan: name/photo would be refused, sharing still works.
+            # The plan is known (from the read, or learned from an earlier 403): name and
+            # photo would be refused, the sharing settings still apply.
             blocked = [f for f in _NAME_FIELDS if f in wanted]
             allowed = {f: v for f, v in wanted.items() if f not in _NAME_FIELDS}
+            why = f"this number's plan ({plan}) can't set {', '.join(blocked)}: {_PLAN_HELP}"
             if blocked and not allowed:
-                return Change("unsupported", tuple(blocked),
-                              f"this number is on the {plan!r} plan: {_PLAN_HELP}")
+                return Change("unsupported", tuple(blocked), why)
             result = decide(allowed, current)
-            if blocked:
-                return Change(result.action, result.fields,
-                              f"{', '.join(blocked)} left out: number on the {plan!r} plan; {_PLAN_HELP}")
-            return result
+            return Change(result.action, result.fields, f"not set — {why}") if blocked else result
         return decide(wanted, current)
 
     # ---- protocol ----------------------------------------------------------------------
@@ -90,6 +94,8 @@ class Blooio(BearerAdapter):
                                         sharing.get("name_format"))
         if body.get("plan"):
             fields["plan"] = str(body["plan"])
+        elif number in self._limited_plan:
+            fields["plan"] = _LEARNED_PLAN
         exists = bool(fields["first_name"] or fields["last_name"] or fields["photo"])
         return Current(known=True, exists=exists, fields=fields)
 
@@ -98,13 +104,24 @@ class Blooio(BearerAdapter):
         if planned.action in ("unchanged", "unsupported"):
             return planned
         body = _body(card, planned.fields)
-        reply = await send("PUT", f"/me/numbers/{_wire.path_number(card.number)}/contact-card",
-                           json=body)
+        reply = await self._put(send, card, body)
         if reply.status == 403:
-            raise await self._explain_403(send, reply, card, planned.fields)
+            failure, owned = await self._explain_403(send, reply, card, planned.fields)
+            if not (owned and any(f in _NAME_FIELDS for f in planned.fields)):
+                raise failure
+            # The plan refuses name/photo: remember it, and send what the plan allows.
+            self._limited_plan.add(card.number)
+            planned = self.change(card, Current(current.known, current.exists,
+                                                {**current.fields, "plan": _LEARNED_PLAN}))
+            if planned.action in ("unchanged", "unsupported"):
+                raise failure
+            reply = await self._put(send, card, _body(card, planned.fields))
         if not 200 <= reply.status < 300:
             raise _failure(reply, f"updating the card of {card.number}")
         return planned
+
+    async def _put(self, send: Send, card: Card, body: dict[str, Any]) -> Reply:
+        return await send("PUT", f"/me/numbers/{_wire.path_number(card.number)}/contact-card", json=body)
 
     async def share(self, send: Send, chat: str, *, text: str = "", from_number: str = "") -> str:
         chat_path = f"/chats/{_wire.path_number(chat)}"
@@ -128,17 +145,19 @@ class Blooio(BearerAdapter):
         return _wire.provider_text(said) or f"card staged for {chat}: it goes with the next message"
 
     async def _explain_403(self, send: Send, reply: Reply, card: Card,
-                           fields: tuple[str, ...]) -> Permanent:
-        """Tell "plan restriction" from "not your number" by asking which numbers the key has."""
+                           fields: tuple[str, ...]) -> tuple[Permanent, bool | None]:
+        """Tell "plan restriction" from "not your number" by asking which numbers the key has.
+
+        Returns the failure to raise and whether the key owns the number (None: unknown)."""
         try:
             owned = card.number in await self.list_numbers(send)
         except Exception:  # the listing failing too must not hide the original 403
             owned = None
         asks_name = any(f in _NAME_FIELDS for f in fields)
         if owned and asks_name:
-            todo = (f"{card.number} belongs to this API key, so its plan is the cause: {_PLAN_HELP}. "
-                    "Upgrade the number's plan, or leave first/last name and photo empty for it "
-                    "and set only the sharing columns")
+            todo = (f"{card.number} belongs to this API key, so its plan is the cause: only "
+                    "Dedicated plans may set name and photo — move the number to a Dedicated plan "
+                    "(its sharing_* columns can be set on any plan)")
         elif owned is False:
             todo = (f"{card.number} is not among this API key's numbers (GET /me/numbers): use the "
                     "key that owns it, or route the row to the provider that does")
@@ -147,7 +166,7 @@ class Blooio(BearerAdapter):
                     f"or its plan forbids it ({_PLAN_HELP})")
         failure = _failure(reply, f"updating the card of {card.number}", todo=todo)
         assert isinstance(failure, Permanent)
-        return failure
+        return failure, owned
 
 
 def _wanted(card: Card) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Any, Mapping
 from cardkit.providers import _wire
 from cardkit.providers._adapter import Adapter, differing, listed
 from cardkit.providers.base import Card, Change, Current, Limits, Permanent, Reply, Send
-from cardkit.providers.media import photo_url_problem
+from cardkit.providers.media import photo_url_problem, redact
 
 PROFILE = "/api/v2/contact-sharing/profile"
 STATE = "/api/v2/contact-sharing/state"
@@ -65,7 +65,7 @@ class Sendblue(Adapter):
     async def list_numbers(self, send: Send) -> list[str]:
         reply = await send("GET", LINES)
         if reply.status != 200:
-            raise _failure(reply, "listing your lines")
+            raise failure(reply, "listing your lines")
         numbers = listed(reply.body, "data", "sendblue_number")
         if numbers is None:
             raise _wire.not_json(self.label, reply, f"GET {LINES}")
@@ -74,7 +74,7 @@ class Sendblue(Adapter):
     async def read(self, send: Send, number: str) -> Current:
         reply = await send("GET", STATE, params={"fromNumber": number})
         if reply.status != 200:
-            raise _failure(reply, f"reading the profile of {number}")
+            raise failure(reply, f"reading the profile of {number}")
         data = reply.body.get("data") if isinstance(reply.body, dict) else None
         if not isinstance(data, dict):
             raise _wire.not_json(self.label, reply, f"GET {STATE}")
@@ -92,14 +92,14 @@ class Sendblue(Adapter):
             body["displayName"] = card.display_name
         reply = await send("POST", PROFILE, json=body)
         if not 200 <= reply.status < 300:
-            raise _failure(reply, f"setting the profile of {card.number}", photo_url=card.photo_url)
+            raise failure(reply, f"setting the profile of {card.number}", photo_url=card.photo_url)
         return planned
 
     async def delete(self, send: Send, number: str) -> None:
         """Remove the number's profile (`DELETE …/profile`, which takes a JSON body)."""
         reply = await send("DELETE", PROFILE, json={"fromNumber": number})
         if not 200 <= reply.status < 300:
-            raise _failure(reply, f"deleting the profile of {number}")
+            raise failure(reply, f"deleting the profile of {number}")
 
     async def share(self, send: Send, chat: str, *, text: str = "", from_number: str = "") -> str:
         raise Permanent("Sendblue has no API to share the card into a chat: its profile is shared "
@@ -112,8 +112,8 @@ def _wanted(card: Card) -> dict[str, Any]:
             "display_name": card.display_name, "photo": card.photo_digest or card.photo_url}
 
 
-def _failure(reply: Reply, doing: str, *, photo_url: str = ""):
-    """Sendblue's error body `{status: "ERROR", message}` → Transient/Permanent."""
+def failure(reply: Reply, doing: str, *, photo_url: str = ""):
+    """Sendblue's error body `{status: "ERROR", message}` → Transient/Permanent (also for contacts)."""
     body = reply.body if isinstance(reply.body, dict) else {}
     said = _wire.provider_text(body.get("message") or (reply.body if isinstance(reply.body, str) else ""))
     code = body.get("code") or body.get("error_code")
@@ -121,7 +121,6 @@ def _failure(reply: Reply, doing: str, *, photo_url: str = ""):
     status = reply.status
     about_photo = status == 500 and any(w in said.lower() for w in _PHOTO_WORDS)
     transient = (status in (408, 429) or status >= 500) and not about_photo
-    from cardkit.providers.media import redact
     todo = {
         400: f"Sendblue refused the request while {doing}: fix the value it names",
         401: "the credentials were refused — check SENDBLUE_API_API_KEY and SENDBLUE_API_API_SECRET",

@@ -23,7 +23,7 @@ def test_capabilities_frame_tells_the_providers_apart():
     """The frame says which provider merges, which needs URLs, and where the photo can't be read."""
     frame = cardkit.capabilities()
     assert list(frame.index) == ["blooio", "sendblue", "linq"]
-    assert frame.loc["sendblue", "partial_update"] is False or not frame.loc["sendblue", "partial_update"]
+    assert not frame.loc["sendblue", "partial_update"]
     assert frame.loc["blooio", "partial_update"] and frame.loc["linq", "partial_update"]
     assert "URL" in frame.loc["sendblue", "photo_as"] and "bytes" in frame.loc["blooio", "photo_as"]
     assert not frame.loc["sendblue", "photo_read_back"]
