@@ -1,19 +1,45 @@
-"""Pieces every command shares: help formatting with examples, and placeholders."""
+"""Pieces every command shares: help with examples, --quiet/--json, printing, exit codes.
+
+Exit codes everywhere: 0 ok, 1 some rows failed, were invalid or were skipped, 2 bad usage
+or unreadable input (argparse and `CardkitError`s). Progress bars are the engine's: drawn on
+a terminal or in a notebook only, never in a pipe, and off with --quiet or --json.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from pathlib import Path
+from typing import Any
+
+from cardkit.errors import InputError
+
+EXIT_OK, EXIT_ROWS_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """Wraps prose paragraphs to the terminal, keeps indented lines (examples) as written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        blocks = []
+        for block in text.split("\n\n"):
+            if block.startswith(" ") or "\n  " in block:
+                blocks.append("\n".join(indent + line for line in block.splitlines()))
+            else:
+                blocks.append(super()._fill_text(block, width, indent))
+        return "\n\n".join(blocks)
 
 
 def add_command(sub, name: str, *, help: str, example: str, description: str | None = None):
-    """Add a sub-command whose help ends with a worked example."""
+    """Add a sub-command whose help ends with a worked example (several: one per line)."""
+    examples = "\n".join(f"  {line}" for line in example.splitlines())
     return sub.add_parser(
         name,
         help=help,
         description=description or help,
-        epilog=f"example:\n  {example}",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=f"example:\n{examples}",
+        formatter_class=_HelpFormatter,
     )
 
 
@@ -25,3 +51,59 @@ def not_built(name: str):
         return 2
 
     return run
+
+
+def add_output_options(parser: argparse.ArgumentParser) -> None:
+    """--quiet and --json for commands that are not runs (runs get them from `add_run_options`)."""
+    parser.add_argument("--quiet", action="store_true", help="print nothing; the exit code says how it went")
+    parser.add_argument("--json", action="store_true", help="print a machine-readable summary (JSON) on stdout")
+
+
+def say(args: argparse.Namespace, *lines: str) -> None:
+    """Print for a person: nothing with --quiet or --json (stdout then carries only the JSON)."""
+    if not (getattr(args, "quiet", False) or getattr(args, "json", False)):
+        print(*lines, sep="\n")
+
+
+def print_json(payload: Any) -> None:
+    """One JSON document on stdout, for scripts."""
+    print(json.dumps(payload, indent=1, ensure_ascii=False, default=str))
+
+
+def report_paths(values: list[str] | None) -> list[Path]:
+    """Report paths from repeated --out options, checked before any work is done."""
+    from cardkit.report import FORMATS
+
+    paths = [Path(v) for v in values or []]
+    for path in paths:
+        if path.suffix.lower() not in FORMATS:
+            raise InputError(f"--out {path}: name a file ending in .xlsx, .csv, .html or .json")
+        if not path.parent.exists():
+            raise InputError(f"--out {path}: the folder '{path.parent}' does not exist — create it first")
+    return paths
+
+
+def write_reports(rep, paths: list[Path], *, split: bool = False) -> list[Path]:
+    """Write the report to each path; a file that can't be written is one clear line, not a traceback."""
+    written: list[Path] = []
+    for path in paths:
+        try:
+            written += rep.to_file(path, split=split and path.suffix.lower() == ".csv")
+        except OSError as exc:
+            raise InputError(f"cannot write '{path}': {exc.strerror or exc} — choose another path") from None
+    return written
+
+
+def show_outcome(args: argparse.Namespace, rep, written: list[Path], *, extra: dict | None = None) -> int:
+    """Print the report's summary (or JSON), the files written, and return the exit code."""
+    if getattr(args, "json", False):
+        print_json({**rep.summary(), "failures": _failures(rep), "written": [str(p) for p in written], **(extra or {})})
+    else:
+        say(args, rep.summary_text(), *(f"wrote {p}" for p in written))
+    return EXIT_OK if rep.ok else EXIT_ROWS_FAILED
+
+
+def _failures(rep) -> list[dict]:
+    from cardkit.report.core import records
+
+    return records(rep.failures)

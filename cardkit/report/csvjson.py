@@ -1,0 +1,35 @@
+"""The report as CSV: the results frame, or Data-Loader-style success and error files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cardkit.report.safe import csv_safe_frame
+
+if TYPE_CHECKING:
+    from cardkit.report.core import Report
+
+
+#: UTF-8 with a byte-order mark so Excel shows accents right; RFC 4180 line ends, so a cell
+#: holding a bare CR is quoted instead of silently starting a new row.
+_CSV_OPTIONS = {"index": False, "encoding": "utf-8-sig", "lineterminator": "\r\n"}
+
+
+def split_paths(path: Path) -> tuple[Path, Path]:
+    """`out/report.csv` → `out/report-success.csv`, `out/report-errors.csv`."""
+    return path.with_name(f"{path.stem}-success.csv"), path.with_name(f"{path.stem}-errors.csv")
+
+
+def write_csv(report: Report, path: Path, *, split: bool = False) -> list[Path]:
+    """Write the results (or, with `split`, the success and error files); returns the files written.
+
+    Every text cell passes the formula-injection rule of `safe.py`.
+    """
+    if not split:
+        csv_safe_frame(report.results).to_csv(path, **_CSV_OPTIONS)
+        return [path]
+    success, errors = split_paths(path)
+    csv_safe_frame(report.applied_rows()).to_csv(success, **_CSV_OPTIONS)
+    csv_safe_frame(report.failed_rows()).to_csv(errors, **_CSV_OPTIONS)
+    return [success, errors]

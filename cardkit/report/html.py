@@ -1,0 +1,162 @@
+"""The report as one self-contained HTML page (inline CSS, an inline SVG chart, no URL of any kind).
+
+It must open offline and as a mail attachment, so nothing is fetched: no script, no font,
+no stylesheet, no image from anywhere. Every value is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import TYPE_CHECKING
+
+from cardkit.report.summary import STATUS_COLOURS
+from cardkit.report.text import fmt_ms, fmt_rate, fmt_seconds, outcome_phrase, shown
+
+if TYPE_CHECKING:
+    from cardkit.report.core import Report
+
+#: The page lists at most this many failures; the XLSX/CSV files hold them all.
+PAGE_FAILURES = 5000
+
+_CSS = """
+.ck{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1f2328;max-width:1100px}
+.ck h1{font-size:22px;margin:0 0 4px} .ck h2{font-size:17px;margin:22px 0 8px}
+.ck .lead{font-size:16px;margin:4px 0 14px}
+.ck .tiles{display:flex;flex-wrap:wrap;gap:10px;margin:10px 0}
+.ck .tile{border:1px solid #d0d7de;border-radius:8px;padding:8px 12px;min-width:110px}
+.ck .tile b{display:block;font-size:20px} .ck .tile span{color:#57606a;font-size:12px}
+.ck table{border-collapse:collapse;margin:6px 0} .ck th,.ck td{border:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:top}
+.ck th{background:#f6f8fa} .ck td.n{text-align:right;font-variant-numeric:tabular-nums}
+.ck .st{border-radius:10px;padding:1px 8px;font-size:12px;white-space:nowrap}
+.ck .ok{color:#2e7d32} .ck .bad{color:#c62828} .ck .muted{color:#57606a}
+.ck dl{display:grid;grid-template-columns:max-content auto;gap:2px 14px} .ck dt{color:#57606a} .ck dd{margin:0;word-break:break-all}
+"""
+
+
+def _cell(value) -> str:
+    return escape(shown(value))
+
+
+def _badge(status: str) -> str:
+    strong, light = STATUS_COLOURS.get(status, ("#57606a", "#eaeef2"))
+    return f'<span class="st" style="background:{light};color:{strong}">{escape(status)}</span>'
+
+
+def chart_svg(report: Report) -> str:
+    """Horizontal stacked bars: one per provider, one segment per status, with a legend."""
+    counts = report.counts
+    statuses = [s for s in STATUS_COLOURS if s in counts.columns and counts[s].any()]
+    if counts.empty or not statuses:
+        return '<p class="muted">No operations to chart.</p>'
+    label_w, bar_w, bar_h, gap = 110, 520, 22, 10
+    top = 10
+    biggest = int(counts["total"].max()) or 1
+    parts = []
+    for i, (provider, row) in enumerate(counts.iterrows()):
+        y = top + i * (bar_h + gap)
+        parts.append(f'<text x="{label_w - 8}" y="{y + 15}" text-anchor="end">{escape(str(provider))}</text>')
+        x = float(label_w)
+        for status in statuses:
+            n = int(row[status])
+            if not n:
+                continue
+            width = bar_w * n / biggest
+            parts.append(
+                f'<rect x="{x:.1f}" y="{y}" width="{width:.1f}" height="{bar_h}" fill="{STATUS_COLOURS[status][0]}">'
+                f"<title>{escape(str(provider))}: {n} {status}</title></rect>"
+            )
+            if width >= 22:
+                parts.append(f'<text x="{x + width / 2:.1f}" y="{y + 15}" text-anchor="middle" fill="#fff">{n}</text>')
+            x += width
+        parts.append(f'<text x="{x + 6:.1f}" y="{y + 15}" fill="#57606a">{int(row["total"])}</text>')
+    legend_y = top + len(counts) * (bar_h + gap) + 6
+    x = float(label_w)
+    for status in statuses:
+        parts.append(f'<rect x="{x:.0f}" y="{legend_y}" width="12" height="12" fill="{STATUS_COLOURS[status][0]}"/>')
+        parts.append(f'<text x="{x + 16:.0f}" y="{legend_y + 11}">{status}</text>')
+        x += 24 + 8 * len(status)
+    height = legend_y + 22
+    width = label_w + bar_w + 50
+    return (
+        f'<svg role="img" aria-label="Outcomes per provider" '
+        f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-size="12" '
+        f'font-family="system-ui,sans-serif">{"".join(parts)}</svg>'
+    )
+
+
+def counts_table(report: Report) -> str:
+    counts = report.counts
+    if counts.empty:
+        return ""
+    shown = [c for c in counts.columns if c == "total" or counts[c].any()]
+    head = "".join(f"<th>{escape(c)}</th>" for c in ["provider", *shown])
+    body = "".join(
+        f"<tr><td>{escape(str(p))}</td>" + "".join(f'<td class="n">{int(counts.at[p, c])}</td>' for c in shown) + "</tr>"
+        for p in counts.index
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def failures_table(report: Report, limit: int) -> str:
+    failures = report.failures
+    if failures.empty:
+        return '<p class="ok">Nothing failed: every operation is done.</p>'
+    head = "<tr><th>row</th><th>number</th><th>provider</th><th>status</th><th>HTTP</th><th>code</th><th>message</th><th>attempts</th></tr>"
+    rows = []
+    for item in failures.head(limit).itertuples(index=False):
+        rows.append(
+            f'<tr><td class="n">{_cell(item.row)}</td><td>{_cell(item.number)}</td><td>{_cell(item.provider)}</td>'
+            f"<td>{_badge(str(item.status))}</td><td>{_cell(item.http_status)}</td><td>{_cell(item.error_code)}</td>"
+            f'<td>{_cell(item.message)}</td><td class="n">{_cell(item.attempts)}</td></tr>'
+        )
+    more = ""
+    if len(failures) > limit:
+        more = f'<p class="muted">… and {len(failures) - limit} more: the XLSX report and the -errors.csv file hold them all.</p>'
+    return f"<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>{more}"
+
+
+def _tiles(report: Report) -> str:
+    f = report.figures
+    tiles = [
+        ("done", f.done, "ok"),
+        ("needs attention", f.needs_attention, "bad" if f.needs_attention else "ok"),
+        ("retries", f.retries, ""),
+        ("median latency", fmt_ms(f.latency_median_ms), ""),
+        ("p95 latency", fmt_ms(f.latency_p95_ms), ""),
+        ("duration", fmt_seconds(f.duration_s), ""),
+        ("throughput", fmt_rate(f.throughput_per_s), ""),
+    ]
+    return '<div class="tiles">' + "".join(
+        f'<div class="tile"><b class="{cls}">{escape(str(v))}</b><span>{escape(label)}</span></div>' for label, v, cls in tiles
+    ) + "</div>"
+
+
+def _metadata(report: Report) -> str:
+    i = report.info
+    items = [
+        ("run id", i.run_id), ("input file", i.source), ("input sha256", i.sha256),
+        ("started", i.started_at), ("finished", i.finished_at), ("cardkit", i.cardkit_version),
+    ]
+    return "<dl>" + "".join(f"<dt>{escape(k)}</dt><dd>{_cell(v) or '—'}</dd>" for k, v in items) + "</dl>"
+
+
+def render_document(report: Report) -> str:
+    """The whole page: summary, chart, counts, every failure (up to `PAGE_FAILURES`), run metadata."""
+    title = f"cardkit report — {report.info.source or 'run ' + str(report.info.run_id or '')}"
+    return (
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width,initial-scale=1">'
+        f"<title>{escape(title)}</title><style>body{{margin:24px}}{_CSS}</style></head>"
+        f'<body><main class="ck"><h1>{escape(title)}</h1><p class="lead">{escape(outcome_phrase(report))}</p>'
+        f"{_tiles(report)}<h2>Outcomes per provider</h2>{chart_svg(report)}{counts_table(report)}"
+        f"<h2>Needs attention ({len(report.failures)})</h2>{failures_table(report, PAGE_FAILURES)}"
+        f"<h2>Run</h2>{_metadata(report)}</main></body></html>\n"
+    )
+
+
+def render_fragment(report: Report, *, shown_failures: int) -> str:
+    """What a notebook shows: the outcome line, the counts and the first failures."""
+    return (
+        f'<div class="ck"><style>{_CSS}</style><p class="lead"><b>cardkit report</b> — {escape(outcome_phrase(report))}</p>'
+        f"{counts_table(report)}{failures_table(report, shown_failures)}</div>"
+    )

@@ -1,0 +1,68 @@
+"""Where a report's inputs and run metadata come from: a cards frame, or a past run's journal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from cardkit.errors import InputError
+from cardkit.report.summary import RunInfo
+
+
+def inputs_by_row(written: pd.DataFrame, rows) -> pd.DataFrame:
+    """The user's columns as written, indexed by the spreadsheet's row number."""
+    frame = written.reset_index(drop=True).copy()
+    frame.index = pd.Index(pd.Series(rows).astype("int64").to_numpy(), name="row")
+    return frame
+
+
+def from_cards(cards: pd.DataFrame) -> tuple[pd.DataFrame, RunInfo]:
+    """The input columns as the user wrote them, and the input file's name and hash."""
+    from cardkit.reading import as_written
+
+    if "row" not in cards.columns:
+        raise InputError("cards= needs the frame read_cards() or validate() returned (it has a 'row' column)")
+    meta = cards.attrs.get("cardkit") or {}
+    source = meta.get("source")
+    info = RunInfo(source=Path(source).name if source else None, sha256=meta.get("sha256"))
+    return inputs_by_row(as_written(cards), cards["row"]), info
+
+
+def _text_or_none(value) -> str | None:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    return str(value)
+
+
+def existing_journal(path: str | Path) -> Path:
+    """The path of a journal that exists (opening a missing one would create an empty file)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(
+            f"no journal at '{path}': pass the journal a run wrote — NAME.journal.sqlite beside "
+            "the input file, or the --journal PATH given to cardkit apply"
+        )
+    return path
+
+
+def read_run(path: str | Path, run_id: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame, RunInfo]:
+    """Results, inputs as written (indexed by row) and metadata of a journal's run (latest by default)."""
+    path = existing_journal(path)
+    from cardkit.engine.journal import Journal
+
+    with Journal(path) as journal:
+        run_id = run_id or journal.latest_run()
+        run = journal.run_info(run_id)
+        results = journal.results(run_id)
+        written = journal.inputs(run_id)
+    source = _text_or_none(run.get("source"))
+    info = RunInfo(
+        run_id=str(run_id),
+        cardkit_version=_text_or_none(run.get("cardkit_version")),
+        source=Path(source).name if source else None,
+        sha256=_text_or_none(run.get("sha256")),
+        started_at=_text_or_none(run.get("started_at")),
+        finished_at=_text_or_none(run.get("finished_at")),
+    )
+    return results, inputs_by_row(written.drop(columns="row"), written["row"]), info

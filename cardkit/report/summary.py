@@ -1,0 +1,137 @@
+"""The figures a report shows: counts by provider x status, failures, retries, timings.
+
+Everything here takes a results frame (`cardkit.columns.RESULT_COLUMNS`) and returns a new
+frame or plain values; the exporters only lay them out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import pandas as pd
+
+from cardkit.columns import STATUSES
+
+#: The card is as wanted at that provider.
+DONE = ("applied", "unchanged")
+#: Someone has to look at these: the row is not done at that provider.
+NEEDS_ATTENTION = ("failed", "invalid", "skipped")
+#: How a results frame names "no provider" (an invalid row never reached one).
+NO_PROVIDER = "(none)"
+
+#: The columns of the failures table, in the order people read them.
+FAILURE_COLUMNS = ("row", "number", "provider", "status", "http_status", "error_code", "message", "attempts")
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """Where a run came from. Every field may be unknown (None)."""
+
+    run_id: str | None = None
+    cardkit_version: str | None = None
+    source: str | None = None          # the input file's name (never its folder)
+    sha256: str | None = None          # the input file's hash
+    started_at: str | None = None      # ISO 8601, UTC
+    finished_at: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Figures:
+    """Timings and totals of one run."""
+
+    cards: int                          # distinct input rows
+    operations: int                     # card x provider rows
+    done: int
+    needs_attention: int
+    retries: int                        # extra attempts beyond the first, summed
+    retried_operations: int
+    latency_median_ms: float | None
+    latency_p95_ms: float | None
+    duration_s: float | None
+    throughput_per_s: float | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _providers(results: pd.DataFrame) -> pd.Series:
+    provider = results["provider"].astype(object).where(results["provider"].notna(), "")
+    return provider.map(lambda p: p if p else NO_PROVIDER)
+
+
+def counts(results: pd.DataFrame) -> pd.DataFrame:
+    """Provider x status counts: every status a column (in `STATUSES` order), plus `total`."""
+    frame = pd.DataFrame({"provider": _providers(results), "status": results["status"].astype(object)})
+    table = pd.crosstab(frame["provider"], frame["status"]) if len(frame) else pd.DataFrame()
+    extra = [s for s in table.columns if s not in STATUSES]
+    table = table.reindex(columns=list(STATUSES) + extra, fill_value=0)
+    table = table.loc[sorted(table.index, key=lambda p: (p == NO_PROVIDER, p))]
+    table["total"] = table.sum(axis=1)
+    table.index.name = "provider"
+    table.columns.name = None
+    return table.astype("int64")
+
+
+def failures(results: pd.DataFrame) -> pd.DataFrame:
+    """The rows someone has to look at (failed, invalid, skipped), in input order."""
+    chosen = results[results["status"].isin(NEEDS_ATTENTION)]
+    return chosen.loc[:, list(FAILURE_COLUMNS)].reset_index(drop=True)
+
+
+def _timestamps(column: pd.Series) -> pd.Series:
+    return pd.to_datetime(column, utc=True, errors="coerce", format="mixed")
+
+
+def figures(results: pd.DataFrame) -> Figures:
+    """Totals, retries, latency (median, p95 of operations that reached a provider) and speed."""
+    status = results["status"]
+    attempts = pd.to_numeric(results["attempts"], errors="coerce").fillna(0)
+    elapsed = pd.to_numeric(results["elapsed_ms"], errors="coerce")
+    reached = elapsed[(attempts > 0) & elapsed.notna()]
+    started = _timestamps(results["started_at"]).dropna()
+    finished = _timestamps(results["finished_at"]).dropna()
+    duration = None
+    if len(started) and len(finished):
+        duration = max((finished.max() - started.min()).total_seconds(), 0.0)
+    worked = int((attempts > 0).sum())
+    return Figures(
+        cards=int(results["row"].nunique()),
+        operations=len(results),
+        done=int(status.isin(DONE).sum()),
+        needs_attention=int(status.isin(NEEDS_ATTENTION).sum()),
+        retries=int((attempts - 1).clip(lower=0).sum()),
+        retried_operations=int((attempts > 1).sum()),
+        latency_median_ms=float(reached.median()) if len(reached) else None,
+        latency_p95_ms=float(reached.quantile(0.95)) if len(reached) else None,
+        duration_s=duration,
+        throughput_per_s=(worked / duration) if duration else None,
+    )
+
+
+def run_window(results: pd.DataFrame) -> tuple[str | None, str | None]:
+    """The first start and the last finish in the frame, as ISO 8601 text (or None)."""
+    started = _timestamps(results["started_at"]).dropna()
+    finished = _timestamps(results["finished_at"]).dropna()
+    first = started.min().isoformat() if len(started) else None
+    last = finished.max().isoformat() if len(finished) else None
+    return first, last
+
+
+def run_ids(results: pd.DataFrame) -> list[str]:
+    """The run ids the frame holds, in order of appearance."""
+    ids = results["run_id"].dropna().astype(str)
+    return [i for i in dict.fromkeys(ids) if i]
+
+#: How each status is shown: (strong colour for charts and badges, light fill for table cells).
+STATUS_COLOURS = {
+    "applied": ("#2e7d32", "#c8e6c9"),
+    "unchanged": ("#66bb6a", "#e8f5e9"),
+    "planned": ("#1e88e5", "#bbdefb"),
+    "invalid": ("#ef6c00", "#ffe0b2"),
+    "skipped": ("#757575", "#e0e0e0"),
+    "failed": ("#c62828", "#ffcdd2"),
+}

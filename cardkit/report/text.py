@@ -1,0 +1,99 @@
+"""The report as plain text for a terminal, and the number formats every view shares."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from cardkit.columns import STATUSES
+
+if TYPE_CHECKING:
+    from cardkit.report.core import Report
+
+
+#: A terminal line shows this much of a message; the report files hold all of it.
+MESSAGE_WIDTH = 200
+
+
+def shown(value) -> str:
+    """A cell as people read it: empty for missing, `403` rather than `403.0`."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def fmt_ms(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.0f} ms"
+
+
+def fmt_seconds(value: float | None) -> str:
+    if value is None:
+        return "—"
+    if value < 60:
+        return f"{value:.1f} s"
+    minutes, seconds = divmod(round(value), 60)
+    return f"{minutes} min {seconds:02d} s"
+
+
+def fmt_rate(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.1f} ops/s"
+
+
+def outcome_phrase(report: Report) -> str:
+    """`12 cards → 13 operations: 9 applied, 1 unchanged, 2 failed, 1 invalid`."""
+    f = report.figures
+    totals = report.counts.sum() if len(report.counts) else None
+    parts = [f"{int(totals[s])} {s}" for s in STATUSES if totals is not None and totals[s]]
+    cards = "card" if f.cards == 1 else "cards"
+    ops = "operation" if f.operations == 1 else "operations"
+    return f"{f.cards} {cards} → {f.operations} {ops}: " + (", ".join(parts) or "nothing to do")
+
+
+def timing_phrase(report: Report) -> str:
+    f = report.figures
+    return (
+        f"retries {f.retries} (on {f.retried_operations} operations) · latency median {fmt_ms(f.latency_median_ms)}, "
+        f"p95 {fmt_ms(f.latency_p95_ms)} · duration {fmt_seconds(f.duration_s)}, {fmt_rate(f.throughput_per_s)}"
+    )
+
+
+def run_phrase(report: Report) -> str:
+    i = report.info
+    parts = [f"run {i.run_id or '—'}"]
+    if i.source:
+        parts.append(f"input {i.source}" + (f" (sha256 {i.sha256[:12]}…)" if i.sha256 else ""))
+    parts.append(f"cardkit {i.cardkit_version}")
+    return " · ".join(parts)
+
+
+def _table(rows: list[list[str]]) -> list[str]:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return ["  " + "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip() for r in rows]
+
+
+def summary_text(report: Report, *, shown_failures: int) -> str:
+    """Run line, outcome line, provider x status table, timings, and the first failures."""
+    lines = [run_phrase(report), outcome_phrase(report)]
+    counts = report.counts
+    if len(counts):
+        visible = [c for c in counts.columns if c == "total" or counts[c].any()]
+        rows = [["provider", *visible]] + [[str(p), *(str(int(counts.at[p, c])) for c in visible)] for p in counts.index]
+        lines += _table(rows)
+    lines.append(timing_phrase(report))
+    failures = report.failures
+    if len(failures):
+        lines.append(f"needs attention ({len(failures)}):")
+        for item in failures.head(shown_failures).itertuples(index=False):
+            code = " ".join(c for c in (shown(item.http_status), shown(item.error_code)) if c)
+            where = f"{item.provider} " if isinstance(item.provider, str) and item.provider else ""
+            message = shown(item.message)
+            if len(message) > MESSAGE_WIDTH:
+                message = message[: MESSAGE_WIDTH - 1] + "…"
+            lines.append(f"  row {item.row} {item.number} {where}{item.status}{' ' + code if code else ''}: {message}")
+        if len(failures) > shown_failures:
+            lines.append(f"  … and {len(failures) - shown_failures} more (write the report to a file to see them all)")
+    return "\n".join(lines)
