@@ -1,0 +1,332 @@
+"""`BatchPanel`: a guided bulk run — load a sheet, see its problems, plan, apply, download the report.
+
+Each step is a background task on the kernel's loop. Apply feeds a progress bar from the
+engine and can be cancelled: Cancel sets the engine's `cancel` event, the engine stops cleanly
+(journal consistent) and the panel keeps the partial results and their report.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as widgets
+import pandas as pd
+
+from cardkit.widgets._shared import Status, Tasks, download_link, UploadFolder, frame_html, guarded
+from cardkit.widgets.card_form import sandbox_for
+
+_ALL = "(all)"
+_WIDE = {"description_width": "90px"}
+
+
+class BatchPanel(widgets.VBox):
+    """Load a spreadsheet (upload or path) → problems (filterable) → Plan → Apply (progress, Cancel) → report.
+
+    The options are `cardkit.apply`'s: `providers`, `sandbox` (True = an in-process sandbox for
+    this panel), `region`, `photo_host`, `journal`, `max_at_once`, `max_per_second`. After a click,
+    `last_task` is the running step; `cards`, `checked`, `problems`, `last_plan`, `last_results`
+    hold the frames, and `report_files` the downloadable bytes.
+    """
+
+    def __init__(
+        self,
+        *,
+        sandbox: Any = None,
+        providers: Any = "auto",
+        region: str = "US",
+        photo_host: Any = None,
+        journal: Any = None,
+        max_at_once: int | None = None,
+        max_per_second: float | None = None,
+    ) -> None:
+        self.sandbox = sandbox_for(sandbox)
+        self._given_providers = None if isinstance(providers, str) or providers is None else list(providers)
+        self.region = region
+        self.photo_host = photo_host
+        self.journal = journal
+        self.max_at_once = max_at_once
+        self.max_per_second = max_per_second
+        self.cards: pd.DataFrame | None = None
+        self.checked: pd.DataFrame | None = None
+        self.problems: pd.DataFrame | None = None
+        self.last_plan: pd.DataFrame | None = None
+        self.last_results: pd.DataFrame | None = None
+        self.report: Any = None
+        self.report_files: dict[str, bytes] = {}
+        self._cancel: asyncio.Event | None = None
+        self._uploads = UploadFolder("cardkit-batch-")
+
+        # 1. load
+        self.upload = widgets.FileUpload(accept=".csv,.xlsx,.xls", multiple=False, description="Upload sheet…")
+        self.path = widgets.Text(description="or path", placeholder="cards.xlsx", style=_WIDE)
+        self.load_button = widgets.Button(description="Load", icon="folder-open")
+        self.summary = widgets.HTML()
+        # 2. problems
+        self.severity_filter = widgets.Dropdown(options=[_ALL], description="Severity", style=_WIDE)
+        self.column_filter = widgets.Dropdown(options=[_ALL], description="Column", style=_WIDE)
+        self.text_filter = widgets.Text(description="Contains", style=_WIDE)
+        self.problems_table = widgets.HTML()
+        # 3. plan and apply
+        self.providers = widgets.Text(value=_providers_text(providers), description="Providers", style=_WIDE)
+        self.plan_button = widgets.Button(description="Plan", icon="search")
+        self.apply_button = widgets.Button(description="Apply", icon="check", button_style="primary")
+        self.cancel_button = widgets.Button(description="Cancel", icon="stop", button_style="danger",
+                                            disabled=True)
+        self.progress = widgets.IntProgress(value=0, min=0, max=1, description="Progress", style=_WIDE)
+        self.progress_note = widgets.HTML()
+        # 4. results and report
+        self.status_filter = widgets.Dropdown(options=[_ALL], description="Status", style=_WIDE)
+        self.results_table = widgets.HTML()
+        self.report_view = widgets.HTML()
+        self.report_status = Status()
+        self.downloads = widgets.HTML()
+        self.status = Status("Upload a spreadsheet or type its path, then Load.")
+        self._tasks = Tasks(self.status, busy=[self.load_button, self.plan_button, self.apply_button])
+
+        self.load_button.on_click(self._on_load)
+        self.upload.observe(self._on_upload, names="value")
+        for control in (self.severity_filter, self.column_filter, self.text_filter):
+            control.observe(self._show_problems, names="value")
+        self.status_filter.observe(self._show_results, names="value")
+        self.plan_button.on_click(self._on_plan)
+        self.apply_button.on_click(self._on_apply)
+        self.cancel_button.on_click(self._on_cancel)
+
+        super().__init__(
+            [
+                widgets.HTML("<h4 style='margin:4px 0'>1. Spreadsheet</h4>"),
+                widgets.HBox([self.upload, self.path, self.load_button]),
+                self.summary,
+                widgets.HTML("<h4 style='margin:4px 0'>2. Problems</h4>"),
+                widgets.HBox([self.severity_filter, self.column_filter, self.text_filter]),
+                self.problems_table,
+                widgets.HTML("<h4 style='margin:4px 0'>3. Plan and apply</h4>"),
+                widgets.HBox([self.providers, self.plan_button, self.apply_button, self.cancel_button]),
+                widgets.HBox([self.progress, self.progress_note]),
+                self.status.widget,
+                widgets.HTML("<h4 style='margin:4px 0'>4. Results</h4>"),
+                self.status_filter,
+                self.results_table,
+                widgets.HTML("<h4 style='margin:4px 0'>5. Report</h4>"),
+                self.report_status.widget,
+                self.downloads,
+                self.report_view,
+            ]
+        )
+        self.add_class("cardkit-batch-panel")
+
+    @property
+    def last_task(self) -> asyncio.Task | None:
+        """The latest step (an asyncio task); await it to wait for the outcome."""
+        return self._tasks.last
+
+    # -- 1. load --------------------------------------------------------------------------------
+
+    @guarded(lambda self: self.status)
+    def _on_upload(self, change: dict) -> None:
+        target = self._uploads.save(self.upload)
+        if target is None:
+            return
+        self.path.value = str(target)
+        self._on_load()
+
+    def _on_load(self, _button: Any = None) -> None:
+        self._tasks.start(self._load, working="Reading the spreadsheet…")
+
+    async def _load(self) -> None:
+        from cardkit.reading import read_cards
+        from cardkit.validation import find_problems, validate
+
+        source = self.path.value.strip()
+        if not source:
+            self.status.error("Type the spreadsheet's path or upload it first.")
+            return
+        # Reading and checking photos is blocking work: keep it off the kernel's loop.
+        cards = await asyncio.to_thread(read_cards, source)
+        checked = await asyncio.to_thread(validate, cards, region=self.region)
+        problems = await asyncio.to_thread(find_problems, cards, region=self.region)
+        self.cards, self.checked, self.problems = cards, checked, problems
+        self.last_plan = self.last_results = None
+        self.report_files = {}
+        self.results_table.value = self.downloads.value = self.report_view.value = ""
+        valid = int(checked["valid"].sum())
+        self.summary.value = (
+            f"<b>{len(cards)}</b> rows: <b>{valid}</b> ready, <b>{len(cards) - valid}</b> with errors "
+            f"({len(problems)} problems listed below)."
+        )
+        self.severity_filter.options = [_ALL, *sorted(problems["severity"].unique())]
+        self.column_filter.options = [_ALL, *sorted(problems["column"].unique())]
+        self._show_problems()
+        self.status.ok(f"Loaded {Path(source).name}: {valid} of {len(cards)} rows ready.")
+
+    # -- 2. problems ----------------------------------------------------------------------------
+
+    def filtered_problems(self) -> pd.DataFrame:
+        """The problems frame narrowed by the severity, column and text filters."""
+        problems = self.problems
+        if problems is None:
+            return pd.DataFrame()
+        keep = pd.Series(True, index=problems.index)
+        if self.severity_filter.value != _ALL:
+            keep &= problems["severity"] == self.severity_filter.value
+        if self.column_filter.value != _ALL:
+            keep &= problems["column"] == self.column_filter.value
+        needle = self.text_filter.value.strip().lower()
+        if needle:
+            text = problems["value"].astype(str) + " " + problems["message"].astype(str)
+            keep &= text.str.lower().str.contains(needle, regex=False)
+        return problems[keep]
+
+    @guarded(lambda self: self.status)
+    def _show_problems(self, _change: Any = None) -> None:
+        shown = self.filtered_problems()
+        if self.problems is not None and self.problems.empty:
+            self.problems_table.value = "<span style='color:#2e7d32'>No problems found.</span>"
+        else:
+            self.problems_table.value = frame_html(shown, caption=f"{len(shown)} of {len(self.problems)} problems")
+
+    # -- 3. plan and apply ----------------------------------------------------------------------
+
+    def _providers(self) -> Any:
+        """What the Providers box says ("auto", "blooio,linq"), or the adapters given in code."""
+        text = self.providers.value.strip() or "auto"
+        if self._given_providers is not None and text == _providers_text(self._given_providers):
+            return self._given_providers
+        return text
+
+    def _options(self) -> dict[str, Any]:
+        return {"sandbox": self.sandbox, "region": self.region, "photo_host": self.photo_host,
+                "max_at_once": self.max_at_once, "max_per_second": self.max_per_second, "progress": False}
+
+    def _ready(self) -> pd.DataFrame | None:
+        if self.checked is None:
+            self.status.error("Load a spreadsheet first.")
+            return None
+        return self.checked
+
+    def _on_plan(self, _button: Any = None) -> None:
+        self._tasks.start(self._plan, working="Planning…")
+
+    async def _plan(self) -> None:
+        from cardkit.engine import plan_async
+
+        checked = self._ready()
+        if checked is None:
+            return
+        planned = await plan_async(checked, self._providers(), **self._options())
+        self.last_plan = planned
+        self._show_frame(planned)
+        counts = planned["action"].value_counts()
+        self.status.ok("Plan: " + ", ".join(f"{n} {action}" for action, n in counts.items()))
+
+    def _on_apply(self, _button: Any = None) -> None:
+        self._tasks.start(self._apply, working="Applying…")
+
+    def _on_cancel(self, _button: Any = None) -> None:
+        if self._cancel is not None:
+            self._cancel.set()
+            self.status.warning("Cancelling: finishing the requests in flight…")
+
+    def _on_progress(self, done: int, total: int) -> None:
+        self.progress.max = max(total, 1)
+        self.progress.value = min(done, self.progress.max)
+        self.progress_note.value = f"{done} / {total} done"
+
+    async def _apply(self) -> None:
+        from cardkit.engine.run import Run
+
+        checked = self._ready()
+        if checked is None:
+            return
+        self._cancel = asyncio.Event()
+        self.cancel_button.disabled = False
+        self._on_progress(0, len(checked))
+        run = Run(checked, self._providers(), write=True, **self._options(), journal=self.journal,
+                  cancel=self._cancel)
+        watcher = asyncio.ensure_future(_watch_progress(run, self._on_progress))
+        try:
+            results = await run.execute()
+        finally:
+            watcher.cancel()
+            self.cancel_button.disabled = True
+        cancelled = self._cancel.is_set()
+        self._cancel = None
+        self.last_results = results
+        self._on_progress(int((results["status"] != "skipped").sum()) if cancelled else len(results), len(results))
+        self._show_frame(results)
+        counts = results["status"].value_counts()
+        line = ", ".join(f"{n} {status}" for status, n in counts.items())
+        if cancelled:
+            self.status.warning(f"Cancelled — kept the partial results: {line}. Apply again to finish the rest.")
+        elif results["status"].isin(["failed", "invalid"]).any():
+            self.status.warning(f"Done, with rows to fix: {line}")
+        else:
+            self.status.ok(f"Done: {line}")
+        await self._make_report(results)
+
+    # -- 4. results and report ------------------------------------------------------------------
+
+    def _show_frame(self, frame: pd.DataFrame) -> None:
+        self._shown = frame
+        current = self.status_filter.value
+        options = [_ALL, *sorted(frame["status"].unique())]
+        self.status_filter.options = options
+        self.status_filter.value = current if current in options else _ALL
+        self._show_results()
+
+    @guarded(lambda self: self.status)
+    def _show_results(self, _change: Any = None) -> None:
+        frame = getattr(self, "_shown", None)
+        if frame is None:
+            return
+        if self.status_filter.value != _ALL:
+            frame = frame[frame["status"] == self.status_filter.value]
+        self.results_table.value = frame_html(frame, caption=f"{len(frame)} rows")
+
+    async def _make_report(self, results: pd.DataFrame) -> None:
+        """Build the report and its XLSX and HTML files (in a thread: writing XLSX takes a while)."""
+        from cardkit.report import report
+
+        self.report_status.working("Writing the report…")
+        try:
+            made = report(results, cards=self.cards)
+            self.report_files = await asyncio.to_thread(_report_files, made, self._uploads.folder_for_output())
+        except Exception as exc:  # the run's results stay on screen; only the report is missing
+            self.report_status.error(exc)
+            return
+        self.report = made
+        self.report_status.ok("Report ready.")
+        self.report_view.value = made._repr_html_()
+        self.downloads.value = download_link(
+            self.report_files["xlsx"], "cardkit-report.xlsx",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "Report (XLSX)",
+        ) + download_link(self.report_files["html"], "cardkit-report.html", "text/html", "Report (HTML)")
+
+
+async def _watch_progress(run: Any, on_progress: Any, every: float = 0.2) -> None:
+    """Feed the bar from the run's operations until cancelled.
+
+    The engine draws its own tqdm bar but has no callback hook, so the panel counts the run's
+    finished operations itself (cheap: a few thousand attribute reads every 0.2 s).
+    """
+    while True:
+        ops = list(run.ops)
+        if ops:
+            on_progress(sum(1 for op in ops if op.status), len(ops))
+        await asyncio.sleep(every)
+
+
+def _report_files(made: Any, folder: Path) -> dict[str, bytes]:
+    """The report as XLSX and HTML bytes (the XLSX writer wants a file)."""
+    xlsx = made.to_xlsx(folder / "cardkit-report.xlsx")
+    return {"xlsx": Path(xlsx).read_bytes(), "html": made.to_html().encode("utf-8")}
+
+
+def _providers_text(providers: Any) -> str:
+    if isinstance(providers, str):
+        return providers
+    if providers is None:
+        return "auto"
+    return ",".join(getattr(p, "name", str(p)) for p in providers)

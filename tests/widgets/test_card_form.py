@@ -1,0 +1,233 @@
+"""CardForm without a browser: set widget values, click the buttons, await the task, check the sandbox."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import io
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from cardkit.providers.config import ENV
+from cardkit.sandbox import Sandbox
+from cardkit.widgets import CardForm
+
+PHOTOS = Path(__file__).resolve().parents[2] / "sample_data" / "photos"
+
+
+def run(coro):
+    """Run a test body inside an event loop, as the kernel's loop would host the form."""
+    return asyncio.run(coro)
+
+
+def fill(form: CardForm, number: str, first: str, last: str = "") -> None:
+    form.number.value = number
+    form.first_name.value = first
+    form.last_name.value = last
+
+
+async def click(form: CardForm, button) -> None:
+    button.click()
+    await form.last_task
+
+
+def upload(widget, path: Path) -> None:
+    """What the browser sends when a user picks a file (ipywidgets 8 FileUpload value)."""
+    data = path.read_bytes()
+    widget.value = ({"name": path.name, "type": "image/jpeg", "size": len(data), "content": memoryview(data),
+                     "last_modified": datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)},)
+
+
+def test_number_is_normalized_as_the_field_is_left_and_its_owner_shown():
+    """'(415) 555-2671' becomes +14155552671 with a tick, and the sandbox's owner (Blooio) is named."""
+
+    async def body():
+        form = CardForm(sandbox=True)
+        form.number.value = "(415) 555-2671"
+        assert form.number.value == "+14155552671"
+        assert "✓ +14155552671" in form.number_note.value
+        await form.lookup_task
+        assert form.owners == ["blooio"]
+        assert form.provider.label == "owner: blooio" and form.provider.value == "auto"
+
+    run(body())
+
+
+def test_repaired_number_says_what_was_assumed():
+    """A number with a 00 prefix is accepted and the note says how it was read."""
+    form = CardForm(sandbox=True)
+    form.number.value = "0049 151 23456789"
+    assert form.number.value == "+4915123456789"
+    assert "00" in form.number_note.value and "+4915123456789" in form.number_note.value
+
+
+def test_a_wrong_number_shows_the_reason_and_apply_sends_nothing():
+    """'555-0100' is flagged with the fix; Apply refuses with the column and value and writes nothing."""
+
+    async def body():
+        form = CardForm(sandbox=True)
+        fill(form, "555-0100", "Ana")
+        assert "cardkit-bad" in form.number_note.value and "add the area code" in form.number_note.value
+        await click(form, form.apply_button)
+        assert form.status.kind == "error"
+        assert "Not sent" in form.status.text and "'555-0100'" in form.status.text
+        assert "add the area code" in form.status.text
+        assert form.last_results is None
+        assert all(form.sandbox.state()[p]["writes"] == 0 for p in ("blooio", "sendblue", "linq"))
+
+    run(body())
+
+
+def test_plan_shows_the_difference_then_apply_sets_the_card_at_the_owner():
+    """Plan lists each field as 'changes'; Apply creates the card in the sandbox; a new Plan says 'already so'."""
+
+    async def body():
+        form = CardForm(sandbox=True)
+        fill(form, "+1 415 555 2673", "Chloé", "Martin")
+        form.sharing_enabled.value = "true"
+        await click(form, form.plan_button)
+        assert form.status.kind == "ok" and form.status.text.startswith("blooio: create")
+        assert form.last_plan["status"].tolist() == ["planned"]
+        assert form.output.value.count(">changes<") == 3  # first_name, last_name, sharing
+        assert form.sandbox.state()["blooio"]["writes"] == 0, "plan never writes"
+
+        await click(form, form.apply_button)
+        assert form.status.kind == "ok" and "blooio: applied" in form.status.text
+        assert form.last_results[["number", "provider", "status"]].values.tolist() == [
+            ["+14155552673", "blooio", "applied"]]
+        card = form.sandbox.state()["blooio"]["cards"]["+14155552673"]
+        assert card["first_name"] == "Chloé" and card["last_name"] == "Martin"
+        assert card["sharing"]["enabled"] is True
+
+        await click(form, form.plan_button)
+        assert form.last_plan["action"].tolist() == ["unchanged"]
+        assert ">changes<" not in form.output.value and form.output.value.count(">already so<") == 3
+
+    run(body())
+
+
+def test_uploaded_photo_is_previewed_prepared_and_sent_to_linq():
+    """An uploaded JPEG shows as the square JPEG that will be sent; Apply at Linq sets its image."""
+
+    async def body():
+        form = CardForm(sandbox=True)
+        fill(form, "(408) 555-0111", "Nia", "Brown")
+        upload(form.photo_upload, PHOTOS / "big_wide.jpg")
+        preview = Image.open(io.BytesIO(form.photo_preview.value))
+        assert preview.format == "JPEG" and preview.size == (1024, 1024)  # from a 2000×1250 original
+        assert "1024×1024 JPEG" in form.photo_note.value and "centre-cropped to a square" in form.photo_note.value
+        await click(form, form.apply_button)
+        assert form.status.kind == "ok", form.status.text
+        assert form.last_results["provider"].tolist() == ["linq"]
+        assert "photo" in form.last_results["changed"].iloc[0]
+        assert form.sandbox.state()["linq"]["cards"]["+14085550111"]["image_url"]
+
+    run(body())
+
+
+def test_an_unreadable_upload_is_refused_in_the_photo_note():
+    """A file that is not an image gets a ✗ with the reason, no preview, and no crash."""
+    form = CardForm(sandbox=True)
+    upload(form.photo_upload, PHOTOS / "not_an_image.jpg")
+    assert "cardkit-bad" in form.photo_note.value and "not a photo" in form.photo_note.value
+    assert form.photo_preview.layout.display == "none" and form.status.kind == "idle"
+
+
+def test_provider_refusal_is_shown_with_the_providers_reason():
+    """A Blooio number on the standard plan: Apply ends in an error naming the 403 and the remedy."""
+
+    async def body():
+        form = CardForm(sandbox=True)
+        fill(form, "202 555 0147", "Gus", "Lee")
+        await click(form, form.apply_button)
+        assert form.status.kind == "error"
+        assert "403" in form.status.text and "Dedicated" in form.status.text
+        assert form.last_results["status"].tolist() == ["failed"]
+
+    run(body())
+
+
+def test_chosen_provider_overrides_the_owner():
+    """Picking Linq for a Blooio number sends it to Linq (which refuses it), never to Blooio."""
+
+    async def body():
+        form = CardForm(sandbox=True)
+        fill(form, "+1 415 555 2671", "Ana", "Ruiz")
+        form.provider.value = "linq"
+        await click(form, form.apply_button)
+        assert form.last_results["provider"].tolist() == ["linq"]
+        assert form.last_results["status"].tolist() == ["failed"] and form.status.kind == "error"
+        assert form.sandbox.state()["blooio"]["writes"] == 0
+
+    run(body())
+
+
+def test_sendblue_without_photo_is_refused_naming_what_to_fill_in():
+    """Sendblue needs a last name and a photo: the form says so per field before sending anything."""
+
+    async def body():
+        form = CardForm(sandbox=True)
+        fill(form, "+1 312 555 0182", "Hana")
+        form.provider.value = "sendblue"
+        await click(form, form.apply_button)
+        assert form.status.kind == "error" and form.status.text.startswith("Not sent")
+        assert "last_name" in form.status.text and "photo" in form.status.text
+        assert form.sandbox.state()["sendblue"]["writes"] == 0
+
+    run(body())
+
+
+def test_without_providers_or_sandbox_the_form_says_what_to_configure(monkeypatch: pytest.MonkeyPatch):
+    """No sandbox and no credentials: Apply explains which variable to set; nothing leaves the machine."""
+    for names in ENV.values():
+        for _, variable in names.secrets:
+            monkeypatch.delenv(variable, raising=False)
+
+    async def body():
+        form = CardForm()
+        fill(form, "+14155552671", "Ana")
+        await form.lookup_task
+        assert "no provider configured" in form.provider.label
+        await click(form, form.apply_button)
+        assert form.status.kind == "error" and "API_KEY" in form.status.text
+        assert "Unexpected" not in form.status.text
+
+    run(body())
+
+
+def test_a_bad_region_is_shown_in_the_form_not_raised():
+    """An unknown region makes the number callback fail; the form shows the message instead of losing it."""
+    form = CardForm(sandbox=True, region="XX")
+    form.number.value = "415 555 2671"
+    assert form.status.kind == "error" and "unknown region 'XX'" in form.status.text
+
+
+def test_one_sandbox_per_form_keeps_state_between_edit_and_plan():
+    """Two forms rehearse in separate sandboxes; one form's Apply is seen by its own next Plan."""
+
+    async def body():
+        first, second = CardForm(sandbox=True), CardForm(sandbox=True)
+        for form in (first, second):
+            fill(form, "+14155552672", "Ben", "Okafor")
+        await click(first, first.apply_button)
+        await click(first, first.plan_button)
+        await click(second, second.plan_button)
+        assert first.last_plan["action"].tolist() == ["unchanged"]
+        assert second.last_plan["action"].tolist() == ["create"]
+
+    run(body())
+
+
+def test_given_sandbox_instance_is_used_as_is():
+    """A Sandbox passed in (e.g. with latency) is the one the form talks to."""
+
+    async def body():
+        box = Sandbox()
+        form = CardForm(sandbox=box)
+        fill(form, "+16175550199", "Fatima", "Haddad")
+        await click(form, form.apply_button)
+        assert form.sandbox is box and "+16175550199" in box.state()["blooio"]["cards"]
+
+    run(body())
