@@ -33,12 +33,19 @@ _EXPORTS: dict[str, str] = {
     "JournalError": "cardkit.errors",
     # reading and checking
     "read_cards": "cardkit.reading",
+    "read_table": "cardkit.reading",
+    "as_written": "cardkit.reading",
     "normalize_number": "cardkit.phones",
     "find_problems": "cardkit.validation",
     "validate": "cardkit.validation",
+    "inspect_cards": "cardkit.validation",
     "PhotoSpec": "cardkit.photos",
     "check_photo": "cardkit.photos",
     "prepare_photo": "cardkit.photos",
+    "prepare_photo_result": "cardkit.photos",
+    "PhotoError": "cardkit.photos",
+    # the provider sandbox (rehearse with no account)
+    "Sandbox": "cardkit.sandbox",
     # providers
     "Blooio": "cardkit.providers",
     "Sendblue": "cardkit.providers",

@@ -2,7 +2,8 @@
 
     CardkitError                  base of everything cardkit raises on purpose
     ├── InputError                the file, sheet, columns or arguments can't be used (exit 2)
-    │   └── ColumnError           a required column is missing; names the headers it saw
+    │   ├── ColumnError           a required column is missing; names the headers it saw
+    │   └── PhotoError            a photo can't be used (cardkit.photos); `.check` is the reason code
     ├── ValidationFailed          validate(on_invalid="raise"); `.problems` is the problems frame
     ├── ConfigError               a provider is not configured (missing credential: names the variable)
     ├── ProviderError             a provider answered with an error; `.provider`, `.http_status`,

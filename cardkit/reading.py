@@ -243,11 +243,15 @@ def _read_text(data: bytes, name: str, *, tab: bool) -> pd.DataFrame:
             f"{name} is not a spreadsheet (it holds binary data) — pass a .csv, .tsv or .xlsx file"
         )
     text = _decode(data)
-    first_line = next((line for line in text.splitlines() if line.strip()), "")
-    if not first_line:
+    lines = text.split("\n")
+    # blank lines over the header (Excel writes empty rows as ",,,,")
+    above = next((i for i, line in enumerate(lines) if line.strip(" \t\r,;|\"")), None)
+    if above is None:
         raise InputError(f"{name} is empty — it needs a header row and at least one card")
-    delimiter = "\t" if tab else max(_DELIMITERS, key=first_line.count)
-    if first_line.count(delimiter) == 0:
+    first_line, text = lines[above], "\n".join(lines[above:])
+    unquoted = re.sub(r'"[^"]*"', "", first_line)  # separators inside quoted headers don't count
+    delimiter = "\t" if tab else max(_DELIMITERS, key=unquoted.count)
+    if unquoted.count(delimiter) == 0:
         delimiter = ","
     try:
         frame = pd.read_csv(
@@ -262,7 +266,7 @@ def _read_text(data: bytes, name: str, *, tab: bool) -> pd.DataFrame:
         raise InputError(f"{name} is not a well-formed table: {exc}") from None
     except pd.errors.EmptyDataError:
         raise InputError(f"{name} is empty — it needs a header row and at least one card") from None
-    frame = _with_rows(frame, range(2, len(frame) + 2))
+    frame = _with_rows(frame, range(above + 2, above + len(frame) + 2))
     return _drop_blank(frame)
 
 

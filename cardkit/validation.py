@@ -46,7 +46,7 @@ CHECKS: dict[str, str] = {
     "missing_name": "error", "control_character": "error", "name_too_long": "error",
     # photos (see cardkit.photos)
     "photo_missing": "error", "photo_not_image": "error", "photo_corrupt": "error",
-    "photo_too_many_pixels": "error", "photo_url": "error",
+    "photo_too_many_pixels": "error", "photo_url": "error", "photo_too_big": "error",
     "photo_not_square": "warning", "photo_small": "warning", "photo_cmyk": "warning",
     "photo_transparent": "warning", "photo_animated": "warning",
     # routing and settings
@@ -67,9 +67,8 @@ def find_problems(frame: pd.DataFrame, *, region: str = "US", check_photos: bool
     try:
         cards = _as_cards(frame)
     except ColumnError as exc:
-        return _problem_frame([
-            _Problem(1, "(header)", "missing_column", "", str(exc))
-        ])
+        header = ", ".join(exc.seen)
+        return _problem_frame([_Problem(1, "(headers)", "missing_column", header, f"row 1, (headers): {exc}")])
     return _inspect(cards, region, check_photos).problems
 
 
@@ -219,14 +218,13 @@ def _check_numbers(raw: pd.Series, region: str, findings: _Findings) -> np.ndarr
     e164 = _spread(codes, results, "e164")
     error = _spread(codes, results, "error")
     repair = _spread(codes, results, "repair")
-    message = _spread(codes, results, "message")
     values = raw.to_numpy()
 
     for kind in (error, repair):
         flagged = np.flatnonzero(kind != "")
         for check in pd.unique(kind[flagged]):
             at = flagged[kind[flagged] == check]
-            findings.add("number", check, at, values[at], message[at])
+            findings.add("number", check, at, values[at], [results[codes[i]].message for i in at])
 
     usable = e164 != ""
     duplicated = pd.Series(e164).where(usable).duplicated(keep="first").to_numpy() & usable
@@ -263,18 +261,18 @@ def _check_names(raw: pd.Series, column: str, required: bool, label: str, findin
 
 
 def _check_photos(raw: pd.Series, base_dir: str | None, check_photos: bool, findings: _Findings) -> np.ndarray:
-    values = raw.to_numpy()
-    resolved = np.array([_resolve(v, base_dir) for v in values], dtype=object)
+    """Resolve each distinct photo once, check each distinct file once (in a few threads)."""
+    codes, resolved_uniques = _per_unique(raw, lambda value: _resolve(value, base_dir))
+    resolved = np.array(resolved_uniques, dtype=object)[codes]
     if not check_photos:
         return resolved
-    wanted = [p for p in pd.unique(resolved) if p]
+    wanted = list(dict.fromkeys(p for p in resolved_uniques if p))
     workers = max(1, min(4, os.cpu_count() or 1, len(wanted)))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         checks: dict[str, PhotoCheck] = dict(zip(wanted, pool.map(check_photo, wanted)))
-    for position, path in enumerate(resolved):
-        if not path:
-            continue
-        for problem in checks[path].problems:
+    values = raw.to_numpy()
+    for position in np.flatnonzero(resolved != ""):
+        for problem in checks[resolved[position]].problems:
             findings.add("photo", problem.check, [position], [values[position]],
                          [f"{values[position].strip()!r} {problem.message}"])
     return resolved

@@ -28,11 +28,29 @@ def register(sub) -> None:
     serve.add_argument("--jitter-ms", type=float, default=None, help="random extra latency, up to (default latency/5)")
     serve.add_argument("--fault-rate", type=float, default=0.0, help="share of requests that fail (0–1, default 0)")
     serve.add_argument("--fault-seed", type=int, default=0, help="seed of the fault draws (default 0)")
+    serve.add_argument("--fault-mix", metavar="KIND=W,…", type=_fault_mix, default=None,
+                       help="weights of the fault kinds error, hang, drop (default error=0.7,hang=0.15,drop=0.15)")
+    serve.add_argument("--hang-seconds", type=float, default=300.0,
+                       help="how long a hung response waits for the client to give up (default 300)")
     serve.add_argument("--blooio-card-read", choices=("working", "coming_soon"), default="working",
                        help="Blooio GET contact-card: documented behaviour or the SDK's 'coming soon' 404")
+    serve.add_argument("--linq-failed-setup", choices=("error", "inactive"), default="error",
+                       help="Linq failed POST: 500/2022 (as the SDK says) or 200 with is_active false (as the docs page says)")
     serve.add_argument("--access-log", action="store_true", help="log every request")
     serve.set_defaults(func=run_serve)
     parser.set_defaults(func=lambda args: _usage(parser))
+
+
+def _fault_mix(text: str) -> dict[str, float]:
+    """`error=0.5,drop=0.5` → {"error": 0.5, "drop": 0.5}."""
+    mix = {}
+    for part in text.split(","):
+        kind, _, weight = part.partition("=")
+        try:
+            mix[kind.strip()] = float(weight)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{part!r} is not KIND=WEIGHT, e.g. error=0.5,hang=0.25,drop=0.25") from None
+    return mix
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
@@ -52,6 +70,14 @@ def banner(sandbox, origin: str) -> str:
                   f"SENDBLUE_API_API_SECRET={creds['sendblue']['secret']}"]
     if "linq" in creds:
         lines += [f"LINQ_API_V3_BASE_URL={urls['linq']}", f"LINQ_API_V3_API_KEY={creds['linq']['api_key']}"]
+    extra = []
+    for name in ("blooio", "sendblue", "linq"):
+        more = list(getattr(sandbox.seed, name).credentials.items())[1:]
+        if more:
+            shown = [f"{key} / {secret}" if secret else key for key, secret in more]
+            extra.append(f"{name} also accepts: {', '.join(shown)}")
+    if extra:
+        lines += [""] + extra
     lines += ["", f"media: POST image bytes to {urls['media']}", f"state: GET {origin}/_sandbox/state"]
     return "\n".join(lines)
 
@@ -62,12 +88,13 @@ def run_serve(args) -> int:
 
     try:
         sandbox = Sandbox(args.seed, latency_ms=args.latency_ms, fault_rate=args.fault_rate,
-                          fault_seed=args.fault_seed, jitter_ms=args.jitter_ms,
-                          blooio_card_read=args.blooio_card_read)
+                          fault_seed=args.fault_seed, jitter_ms=args.jitter_ms, fault_mix=args.fault_mix,
+                          hang_seconds=args.hang_seconds,
+                          blooio_card_read=args.blooio_card_read, linq_failed_setup=args.linq_failed_setup)
     except SeedError as exc:
         raise ConfigError(f"{exc}") from None
     except ValueError as exc:
-        raise ConfigError(f"{exc} — check --latency-ms/--jitter-ms/--fault-rate") from None
+        raise ConfigError(f"{exc} — check --latency-ms/--jitter-ms/--fault-rate/--fault-mix") from None
     try:
         sock = bind(args.host, args.port)
     except OSError as exc:

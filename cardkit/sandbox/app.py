@@ -2,11 +2,13 @@
 
 Mounts: Blooio ``/blooio/v2/api``, Sendblue ``/sendblue``, Linq ``/linq/api/partner``;
 ``GET /_sandbox/state`` (what landed), ``POST /_sandbox/media`` (upload image bytes, get a URL the
-emulators can fetch) and ``GET /_sandbox/media/{id}``.
+emulators can fetch), ``GET /_sandbox/media/{id}``, ``POST /_sandbox/reset`` (forget what landed)
+and ``POST /_sandbox/clock`` with ``{"advance": seconds}`` (move time forward).
 """
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -38,6 +40,8 @@ class Sandbox:
     ``hang_seconds`` (how long a hung response waits for the client to give up, default 300),
     ``clock`` (seconds, default ``time.monotonic``; Linq's 3-writes/10-min budget reads it),
     ``blooio_card_read`` ("working" as S1 documents, or "coming_soon": 404 as the SDK warns),
+    ``linq_failed_setup`` ("error": a failed POST is 500/2022, as the SDK says; "inactive": 200 with
+    ``is_active: false``, as the create page says),
     ``placeholder_hosts`` (photo URL hosts that count as fetchable; () turns them off).
 
     Choices where the providers' docs are silent or disagree are listed in docs/sandbox.md and in
@@ -56,6 +60,7 @@ class Sandbox:
         hang_seconds: float = 300.0,
         clock: Callable[[], float] = time.monotonic,
         blooio_card_read: str = "working",
+        linq_failed_setup: str = "error",
         placeholder_hosts: tuple[str, ...] = DEFAULT_PLACEHOLDER_HOSTS,
     ):
         self.seed = load_seed(seed)
@@ -65,7 +70,7 @@ class Sandbox:
         self.shared = Shared(faults=self.faults, media=self.media, clock=clock, hang_seconds=hang_seconds)
         self.blooio = BlooioEmulator(self.seed.blooio, self.shared, card_read=blooio_card_read)
         self.sendblue = SendblueEmulator(self.seed.sendblue, self.shared)
-        self.linq = LinqEmulator(self.seed.linq, self.shared)
+        self.linq = LinqEmulator(self.seed.linq, self.shared, failed_setup=linq_failed_setup)
         self.emulators = {"blooio": self.blooio, "sendblue": self.sendblue, "linq": self.linq}
         self.app = Starlette(routes=self._routes())
 
@@ -92,11 +97,43 @@ class Sandbox:
         return SandboxTransport(self.app)
 
     def state(self) -> dict:
-        """What landed: per provider its cards, writes and requests (+ Sendblue contacts), faults."""
-        out: dict[str, Any] = {name: emulator.snapshot() for name, emulator in self.emulators.items()}
-        out["faults"] = [dict(entry) for entry in self.shared.fault_log]
-        out["media"] = {"uploads": len(self.media.uploads)}
-        return out
+        """What landed: per provider its cards, writes and requests (+ Sendblue contacts), faults.
+
+        A detached copy, equal to what ``GET /_sandbox/state`` sends. Safe to call from another
+        thread while a LoopbackServer serves (a snapshot racing a write is simply taken again).
+        """
+        for _ in range(20):
+            try:
+                out: dict[str, Any] = {name: emulator.snapshot() for name, emulator in self.emulators.items()}
+                out["faults"] = [dict(entry) for entry in self.shared.fault_log]
+                out["media"] = {"uploads": len(self.media.uploads)}
+                return json.loads(json.dumps(out))
+            except RuntimeError:  # "dictionary changed size during iteration" from the serving thread
+                continue
+        raise RuntimeError("the sandbox state kept changing while being read; read it via GET /_sandbox/state")
+
+    def serve(self, host: str = "127.0.0.1", port: int = 0):
+        """Serve this sandbox on loopback in a background thread: ``with sandbox.serve() as server:``
+        (``server.origin``, ``server.base_urls()``). Returns a started `LoopbackServer`."""
+        from cardkit.sandbox.server import LoopbackServer  # uvicorn is imported only when serving
+
+        return LoopbackServer(self, host=host, port=port).start()
+
+    def reset(self) -> None:
+        """Forget every card, contact, counter, budget and fault (the seed, options and media stay);
+        the fault draws start over, so a rerun meets the same faults as the first run."""
+        for emulator in self.emulators.values():
+            emulator.reset()
+        self.shared.fault_log.clear()
+        self.shared.sequence = 0
+        self.faults.restart()
+
+    def advance_clock(self, seconds: float) -> float:
+        """Move the sandbox's clock forward (Linq's budget and share limit read it); returns the offset."""
+        if seconds < 0:
+            raise ValueError("the clock only moves forward")
+        self.shared.clock_offset += seconds
+        return self.shared.clock_offset
 
     def upload(self, data: bytes, content_type: str = "image/jpeg", *, origin: str = "http://sandbox.local") -> str:
         """Store image bytes on the media host without HTTP; returns their URL."""
@@ -104,9 +141,11 @@ class Sandbox:
 
     # -- the app -------------------------------------------------------------------------------
     def _routes(self) -> list:
-        routes: list = [Mount(mount, routes=self.emulators[name].routes()) for name, mount in MOUNTS.items()]
+        routes: list = [Mount(mount, routes=self.emulators[name].mounted_routes()) for name, mount in MOUNTS.items()]
         routes += [
             Route("/_sandbox/state", self._get_state, methods=["GET"]),
+            Route("/_sandbox/reset", self._post_reset, methods=["POST"]),
+            Route("/_sandbox/clock", self._post_clock, methods=["POST"]),
             Route("/_sandbox/media", self._post_media, methods=["POST"]),
             Route("/_sandbox/media/{media_id}", self._get_media, methods=["GET"]),
         ]
@@ -114,6 +153,19 @@ class Sandbox:
 
     async def _get_state(self, request: Request) -> Response:
         return JSON(self.state())
+
+    async def _post_reset(self, request: Request) -> Response:
+        self.reset()
+        return JSON({"reset": True})
+
+    async def _post_clock(self, request: Request) -> Response:
+        """``{"advance": seconds}`` moves the clock forward (over loopback, where no clock can be passed)."""
+        try:
+            seconds = float((await request.json())["advance"])
+            offset = self.advance_clock(seconds)
+        except (ValueError, KeyError, TypeError):
+            return JSON({"error": 'send {"advance": seconds} with seconds >= 0'}, status_code=400)
+        return JSON({"offset_seconds": offset})
 
     async def _post_media(self, request: Request) -> Response:
         data = await request.body()

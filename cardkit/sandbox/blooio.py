@@ -12,13 +12,14 @@
   ``share_contact: true`` — share with a message. Both need a Dedicated number on the key.
 
 Errors use ``{"error": <kind>, "message": …, "status": n}`` (the documented shape; ``error`` is
-the kind: bad_request, unauthorized, forbidden, not_found, bad_gateway, service_unavailable).
+the kind, as in the older docs snapshot: bad_request, unauthorized, forbidden, not_found,
+method_not_allowed, bad_gateway, service_unavailable). No ``code`` is sent: none is documented
+that tells the two 403s apart, so a client must not rely on one.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from urllib.parse import unquote
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -30,8 +31,8 @@ AVATAR_MAX_BYTES = 1024 * 1024
 DEDICATED = ("dedicated_commercial", "dedicated_enterprise")
 CARD_FIELDS = ("first_name", "last_name", "avatar", "sharing")
 SHARING_FIELDS = {"enabled": bool, "audience": int, "name_format": int}
-_KINDS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict",
-          502: "bad_gateway", 503: "service_unavailable"}
+_KINDS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+          405: "method_not_allowed", 409: "conflict", 502: "bad_gateway", 503: "service_unavailable"}
 
 
 def error(status: int, message: str) -> Response:
@@ -42,15 +43,19 @@ class BlooioEmulator(Emulator):
     name = "blooio"
 
     def __init__(self, seed, shared, *, card_read: str = "working"):
-        super().__init__(seed, shared)
         if card_read not in ("working", "coming_soon"):
             raise ValueError(f"blooio_card_read must be 'working' or 'coming_soon', got {card_read!r}")
         self.card_read = card_read
+        self.started = datetime.now(timezone.utc).isoformat()
+        super().__init__(seed, shared)
+
+    def reset(self) -> None:
+        super().reset()
         self.avatars: dict[str, str] = {}  # number -> base64 as sent (GET returns it)
+        self._avatar_texts: dict[str, str] = {}  # sha256 -> that base64: one copy per distinct photo
         self.staged_shares: dict[str, int] = {}  # chat id -> times staged
         self.shared_with_messages: dict[str, int] = {}  # chat id -> messages sent with share_contact
         self.messages = 0
-        self.started = datetime.now(timezone.utc).isoformat()
 
     def routes(self):
         return [
@@ -81,8 +86,11 @@ class BlooioEmulator(Emulator):
     def bad_body(self, message: str) -> Response:
         return error(400, message)
 
+    def route_error(self, status: int, message: str) -> Response:
+        return error(status, message)
+
     def number_for(self, request: Request, key: str) -> tuple[str, Response | None]:
-        number = unquote(request.path_params["number"]).strip()
+        number = request.path_params["number"]  # the server has percent-decoded the path once
         if not self.is_e164(number):
             return number, error(400, f"Invalid phone number {number!r}: use E.164, e.g. %2B15551234567")
         line = self.seed.lines.get(number)
@@ -164,7 +172,7 @@ class BlooioEmulator(Emulator):
                 self.avatars.pop(number, None)
             else:
                 card["avatar"] = digest(avatar_bytes)
-                self.avatars[number] = update["avatar"]
+                self.avatars[number] = self._avatar_texts.setdefault(card["avatar"]["sha256"], update["avatar"])
         if sharing is not None:
             card["sharing"] = {**card.get("sharing", {}), **sharing}
         self.record_write(number)
@@ -181,7 +189,7 @@ class BlooioEmulator(Emulator):
         return None
 
     def stage_share(self, request: Request, body: bytes, key: str) -> Response:
-        chat = unquote(request.path_params["chat"]).strip()
+        chat = request.path_params["chat"]
         problem = self._sharing_key_problem(key)
         if problem:
             return problem
@@ -191,7 +199,7 @@ class BlooioEmulator(Emulator):
                      "message": "Contact card staged. It will be sent with the next outgoing message in this chat."})
 
     def send_message(self, request: Request, body: bytes, key: str) -> Response:
-        chat = unquote(request.path_params["chat"]).strip()
+        chat = request.path_params["chat"]
         message, problem = self.json_object(body)
         if problem:
             return problem

@@ -54,20 +54,29 @@ class Shared:
     def __init__(self, *, faults: FaultPlan, media: MediaStore, clock: Callable[[], float], hang_seconds: float):
         self.faults = faults
         self.media = media
-        self.clock = clock
+        self.base_clock = clock
+        self.clock_offset = 0.0  # moved forward by Sandbox.advance_clock / POST /_sandbox/clock
         self.hang_seconds = hang_seconds
         self.fault_log: list[dict] = []
         self.sequence = 0  # requests seen by all providers, in arrival order
+
+    def clock(self) -> float:
+        return self.base_clock() + self.clock_offset
 
 
 class Emulator:
     """One provider: its seed, its stored cards, its counters, its routes."""
 
     name = ""
+    failing = False  # True while a handler runs a failure the provider reports in a 200 (see fails_in_place)
 
     def __init__(self, seed: ProviderSeed, shared: Shared):
         self.seed = seed
         self.shared = shared
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything that requests changed (subclasses extend it with their own state)."""
         self.cards: dict[str, dict] = {}
         self.requests = 0
         self.writes = 0
@@ -81,6 +90,12 @@ class Emulator:
         """The provider's own typical transient failure (nothing applied)."""
         raise NotImplementedError
 
+    def fails_in_place(self, pick: float, request: Request) -> bool:
+        """Whether this error fault is one the provider reports inside a normal answer (Linq's
+        documented failed setup: 200 with ``is_active: false``); the handler then runs with
+        ``self.failing`` set. No provider does this by default."""
+        return False
+
     def authenticate(self, request: Request) -> str | None:
         """The credential the request carries when it is one of the seed's, else None."""
         raise NotImplementedError
@@ -91,6 +106,22 @@ class Emulator:
     def bad_body(self, message: str) -> Response:
         """The provider's 400 for a body that is not the JSON object it expects."""
         raise NotImplementedError
+
+    def route_error(self, status: int, message: str) -> Response:
+        """The provider's 404 (no such endpoint) or 405 (wrong method) in its own envelope."""
+        raise NotImplementedError
+
+    def mounted_routes(self) -> list[Route]:
+        """The provider's routes, then a catch-all answering unknown paths and methods in its envelope."""
+        routes = self.routes()
+
+        def no_such_route(request: Request, body: bytes, credential: str) -> Response:
+            path = "/" + request.path_params["path"]
+            if any(route.path_regex.match(path) for route in routes):
+                return self.route_error(405, f"{request.method} is not allowed on {path}")
+            return self.route_error(404, f"No such endpoint: {request.method} {path}")
+
+        return routes + [self.route("/{path:path}", no_such_route, ["GET", "POST", "PUT", "PATCH", "DELETE"])]
 
     def cards_snapshot(self) -> dict:
         return {number: dict(card) for number, card in self.cards.items()}
@@ -128,7 +159,15 @@ class Emulator:
                  "path": scope["path"], "fault": draw.fault, "applied": False}
         shared.fault_log.append(entry)
         if draw.fault == "error":
-            response = self.transient_error(draw.pick, request)
+            if self.fails_in_place(draw.pick, request):
+                self.failing = True
+                try:
+                    response = self.run(handler, request, body)
+                finally:
+                    self.failing = False
+                entry["in_place"] = True
+            else:
+                response = self.transient_error(draw.pick, request)
             entry["status"] = response.status_code
             return response
         if draw.fault == "drop":
@@ -138,9 +177,9 @@ class Emulator:
             response = self.run(handler, request, body)
             entry["applied"] = response.status_code < 400
         else:
-            response = self.transient_error(draw.pick * 2, request)
+            response = self.transient_error((draw.pick - 0.5) * 2, request)
         entry["status"] = response.status_code
-        await wait_for_disconnect(request, shared.hang_seconds)
+        entry["hang_ended_by"] = "client" if await wait_for_disconnect(request, shared.hang_seconds) else "hang_seconds"
         return response
 
     def run(self, handler: Handler, request: Request, body: bytes) -> Response:
@@ -177,8 +216,8 @@ class Emulator:
         return isinstance(value, str) and E164.match(value) is not None
 
 
-async def wait_for_disconnect(request: Request, limit_s: float) -> None:
-    """Sleep until the client disconnects or `limit_s` pass (a hung response)."""
+async def wait_for_disconnect(request: Request, limit_s: float) -> bool:
+    """Sleep until the client disconnects (True) or `limit_s` pass (False): a hung response."""
     receive = request.receive
 
     async def until_disconnect() -> None:
@@ -188,4 +227,5 @@ async def wait_for_disconnect(request: Request, limit_s: float) -> None:
     try:
         await asyncio.wait_for(until_disconnect(), timeout=limit_s)
     except asyncio.TimeoutError:
-        pass
+        return False
+    return True

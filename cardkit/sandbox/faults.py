@@ -47,6 +47,8 @@ class FaultPlan:
             raise ValueError(f"fault_rate must be between 0 and 1, got {rate!r}")
         if latency_ms < 0:
             raise ValueError(f"latency_ms must be >= 0, got {latency_ms!r}")
+        if jitter_ms is not None and jitter_ms < 0:
+            raise ValueError(f"jitter_ms must be >= 0, got {jitter_ms!r}")
         self.rate = float(rate)
         self.seed = int(seed)
         self.latency_s = latency_ms / 1000.0
@@ -63,11 +65,14 @@ class FaultPlan:
             running += mix.get(kind, 0.0) / total
             self._cumulative.append((running, kind))
         self._seen: Counter[bytes] = Counter()
-        self._quiet = self.rate == 0.0 and self.latency_s == 0.0 and self.jitter_s == 0.0
+
+    def restart(self) -> None:
+        """Forget which requests were seen: the next run meets the same faults as the first."""
+        self._seen.clear()
 
     def draw(self, key: bytes) -> Draw:
         """The delay and fault for the next request with this key."""
-        if self._quiet:
+        if self.rate == 0.0 and self.latency_s == 0.0 and self.jitter_s == 0.0:  # nothing to draw
             return Draw(0.0, None, 0.0)
         n = self._seen[key]
         self._seen[key] = n + 1

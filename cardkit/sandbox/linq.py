@@ -3,14 +3,17 @@
 - ``GET /v3/contact_card[?phone_number=]`` → ``{contact_cards: [...]}``; a number with no card
   gives an empty list (the docs are silent; an empty list is what a filter usually answers).
 - ``POST /v3/contact_card`` — one-time setup: ``phone_number`` and ``first_name`` required;
-  409/2014 once the number has an active card.
+  409/2014 once the number has an active card. A failed setup is a 500/2022 fault by default; with
+  ``linq_failed_setup="inactive"`` it is instead what the create page describes: 200 with
+  ``is_active: false``, the card stored inactive (GET shows it, PATCH is 404/2012, POST may retry).
 - ``PATCH /v3/contact_card?phone_number=`` — merge of ``first_name``/``last_name``/``image_url``;
   a number without a card → 404/2012 "Contact card not found" (the error table's code for it).
 - POST and PATCH share **3 calls per 10 minutes per number**: the 4th → 429/1007 with
   ``Retry-After`` and ``error.retry_after`` = the true whole seconds until the oldest call leaves
   the window (rounded up). Only calls that would change the card spend the budget (rejected
   ones — 400, 403, 404, 409, faults — do not).
-- ``image_url`` is fetched at request time: unreachable → 400/5007, not a JPEG/PNG → 400/5004.
+- ``image_url`` is fetched at request time: unreachable → 400/5007, not a JPEG/PNG → 400/5004,
+  over the generic 10 MB limit for media by URL → 400/5005.
   The card keeps the URL as sent (the real service rehosts it on its CDN).
 - ``GET /v3/phone_numbers`` and the deprecated ``GET /v3/phonenumbers``.
 - ``POST /v3/chats/{chat_id}/share_contact_card`` — ``chat_id`` a UUID; the chat's line is this
@@ -24,7 +27,6 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections import deque
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -35,15 +37,27 @@ from cardkit.sandbox.media import FetchError, digest
 WINDOW_S = 600.0
 WRITES_PER_WINDOW = 3
 SHARE_WINDOW_S = 300.0
+IMAGE_MAX_BYTES = 10 * 1024 * 1024  # the generic limit for media fetched by URL (no card-specific one)
 CARD_FIELDS = ("first_name", "last_name", "image_url")
 
 
 class LinqEmulator(Emulator):
     name = "linq"
 
-    def __init__(self, seed, shared):
+    def __init__(self, seed, shared, *, failed_setup: str = "error"):
+        if failed_setup not in ("error", "inactive"):
+            raise ValueError(f"linq_failed_setup must be 'error' or 'inactive', got {failed_setup!r}")
+        self.failed_setup = failed_setup
         super().__init__(seed, shared)
-        self.budget: dict[str, deque[float]] = {}  # number -> times of the calls in the window
+
+    def fails_in_place(self, pick: float, request: Request) -> bool:
+        # the create page: "On failure, is_active is false" — in place of the 500/2022 share of faults
+        return self.failed_setup == "inactive" and request.method == "POST" and pick < 0.4 \
+            and request.url.path.endswith("/contact_card")
+
+    def reset(self) -> None:
+        super().reset()
+        self.budget: dict[str, list[float]] = {}  # number -> times of its calls still in the window (≤ 3)
         self.last_share: dict[str, float] = {}  # chat id -> time of the last share
         self.shares: dict[str, int] = {}  # chat id -> shares
         self._traces = 0
@@ -94,6 +108,9 @@ class LinqEmulator(Emulator):
     def bad_body(self, message: str) -> Response:
         return self.error(400, 1003, f"Invalid request body: {message}")
 
+    def route_error(self, status: int, message: str) -> Response:
+        return self.error(status, 2001 if status == 404 else 1003, message)
+
     def line_problem(self, number: object, key: str) -> Response | None:
         if number is None or number == "":
             return self.error(400, 1001, "Missing required field: phone_number")
@@ -107,9 +124,8 @@ class LinqEmulator(Emulator):
     def spend_budget(self, number: str) -> Response | None:
         """Take one of the number's 3 writes per 10 minutes, or answer 429 with the true wait."""
         now = self.shared.clock()
-        calls = self.budget.setdefault(number, deque())
-        while calls and calls[0] <= now - WINDOW_S:
-            calls.popleft()
+        calls = [t for t in self.budget.get(number, ()) if t > now - WINDOW_S]
+        self.budget[number] = calls
         if len(calls) >= WRITES_PER_WINDOW:
             wait = max(1, math.ceil(calls[0] + WINDOW_S - now))
             return self.error(429, 1007, f"Rate limit exceeded: contact card writes for {number} are limited to "
@@ -130,15 +146,20 @@ class LinqEmulator(Emulator):
                 return None, self.error(400, 1003, f"Invalid request body: unknown field {name!r}")
             if name != "phone_number" and value is not None and not isinstance(value, str):
                 return None, self.error(400, 1005, f"Invalid parameter value: {name} must be a string")
+        if "first_name" in payload and not payload["first_name"]:
+            return None, self.error(400, 1005, "Invalid parameter value: first_name cannot be empty")
         return payload, None
 
     def fetch_image(self, url: str) -> tuple[dict | None, Response | None]:
         try:
-            return digest(self.shared.media.fetch(url)), None
+            data = self.shared.media.fetch(url)
         except FetchError as exc:
             if exc.unreachable:
                 return None, self.error(400, 5007, f"Failed to download image from the provided URL: {exc}")
             return None, self.error(400, 5004, f"Invalid file type: {exc}")
+        if len(data) > IMAGE_MAX_BYTES:
+            return None, self.error(400, 5005, f"File too large: {len(data):,} bytes; URL media is limited to 10 MB")
+        return digest(data), None
 
     @staticmethod
     def public(number: str, card: dict) -> dict:
@@ -202,11 +223,15 @@ class LinqEmulator(Emulator):
         if problem:
             return problem
         for name in CARD_FIELDS:
-            if name in payload and (name != "first_name" or payload[name]):  # a card keeps a first name
+            if name in payload:
                 card[name] = payload[name] or None
         card["image"] = image
         self.cards[number] = card
-        self.record_write(number)
+        if self.failing:  # a failed setup: stored, not applied to the device (not counted as a write)
+            card["is_active"] = False
+        else:
+            card["is_active"] = True
+            self.record_write(number)
         return JSON(self.public(number, card))
 
     def phone_numbers(self, request: Request, body: bytes, key: str) -> Response:

@@ -10,7 +10,9 @@ Contact sharing (the Name & Photo card; not in the vendor SDK):
 - ``DELETE /api/v2/contact-sharing/profile`` with a JSON body ``{fromNumber}``.
 
 Contacts (the CRM records): ``POST/GET/PUT/DELETE /api/v2/contacts[/{phone}]``, ``GET
-/api/v2/contacts`` (a bare JSON array), ``GET /api/v2/contacts/count``. PUT is partial;
+/api/v2/contacts`` (a bare JSON array), ``GET /api/v2/contacts/count``, ``POST
+/api/v2/contacts/bulk`` (items keyed ``phone``; all checked before any is stored; existing ones
+merged) and ``DELETE /api/v2/contacts`` with ``{contact_ids: [...]}``. PUT is partial;
 ``custom_variables`` merge; **``tags`` replace** (the docs are silent; PUT of a list reads as "this is
 the list"). Creating an existing contact without ``update_if_exists`` → 409. Deprecated camelCase
 twins (``firstName`` …) are accepted; responses are snake_case as in the SDK.
@@ -25,7 +27,6 @@ credential's → 403. Errors are ``{"status": "ERROR", "message": …}``.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from urllib.parse import unquote
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -51,8 +52,8 @@ def now_iso() -> str:
 class SendblueEmulator(Emulator):
     name = "sendblue"
 
-    def __init__(self, seed, shared):
-        super().__init__(seed, shared)
+    def reset(self) -> None:
+        super().reset()
         self.contacts: dict[str, dict] = {}
         self._contact_ids = 0
 
@@ -63,6 +64,8 @@ class SendblueEmulator(Emulator):
             self.route("/api/v2/contact-sharing/profile", self.delete_profile, ["DELETE"]),
             self.route("/api/v2/contacts", self.list_contacts, ["GET"]),
             self.route("/api/v2/contacts", self.create_contact, ["POST"]),
+            self.route("/api/v2/contacts", self.bulk_delete, ["DELETE"]),
+            self.route("/api/v2/contacts/bulk", self.bulk_create, ["POST"]),
             self.route("/api/v2/contacts/count", self.count_contacts, ["GET"]),
             self.route("/api/v2/contacts/{phone}", self.get_contact, ["GET"]),
             self.route("/api/v2/contacts/{phone}", self.update_contact, ["PUT"]),
@@ -105,6 +108,9 @@ class SendblueEmulator(Emulator):
 
     def bad_body(self, message: str) -> Response:
         return error(400, message)
+
+    def route_error(self, status: int, message: str) -> Response:
+        return error(status, message)
 
     # -- contact sharing ---------------------------------------------------------------------
     def profile_data(self, number: str) -> dict:
@@ -201,35 +207,76 @@ class SendblueEmulator(Emulator):
             else:
                 contact[name] = value
 
+    def checked_contact(self, payload: object, number_keys: tuple[str, ...], where: str = ""
+                        ) -> tuple[str, dict, Response | None]:
+        """The E.164 number and checked fields of one contact in a create body."""
+        if not isinstance(payload, dict):
+            return "", {}, error(400, f"{where}each contact must be a JSON object")
+        number = next((payload[k] for k in number_keys if payload.get(k)), None)
+        if number is None:
+            return "", {}, error(400, f"{where}Missing required field: {number_keys[0]}")
+        if not self.is_e164(number):
+            return "", {}, error(400, f"{where}{number_keys[0]} must be an E.164 phone number like +14155551234, "
+                                      f"got {number!r}")
+        fields, problem = self.contact_fields(payload)
+        return number, fields, problem
+
+    def upsert_contact(self, number: str, fields: dict) -> dict:
+        contact = self.contacts.get(number)
+        if contact is None:
+            self._contact_ids += 1
+            contact = {"contact_id": f"ct_{self._contact_ids:08d}", "phone": number, "first_name": None,
+                       "last_name": None, "company_name": None, "assigned_to_email": None,
+                       "sendblue_number": None, "tags": [], "custom_variables": {}, "opt_out": False,
+                       "verified": False, "created_at": now_iso()}
+            self.contacts[number] = contact
+        self.merge_contact(contact, fields)
+        return contact
+
     def create_contact(self, request: Request, body: bytes, key_id: str) -> Response:
         payload, problem = self.json_object(body)
         if problem:
             return problem
-        number = next((payload[k] for k in ("number", "phone_number", "phoneNumber") if payload.get(k)), None)
-        if number is None:
-            return error(400, "Missing required field: number")
-        if not self.is_e164(number):
-            return error(400, f"number must be an E.164 phone number like +14155551234, got {number!r}")
-        fields, problem = self.contact_fields(payload)
+        number, fields, problem = self.checked_contact(payload, ("number", "phone_number", "phoneNumber"))
         if problem:
             return problem
-        update_if_exists = payload.get("update_if_exists", False)
-        existing = self.contacts.get(number)
-        if existing is not None and update_if_exists is not True:
+        if number in self.contacts and payload.get("update_if_exists", False) is not True:
             return error(409, f"Contact {number} already exists; send update_if_exists: true or use PUT")
-        if existing is None:
-            self._contact_ids += 1
-            existing = {"contact_id": f"ct_{self._contact_ids:08d}", "phone": number, "first_name": None,
-                        "last_name": None, "company_name": None, "assigned_to_email": None,
-                        "sendblue_number": None, "tags": [], "custom_variables": {}, "opt_out": False,
-                        "verified": False, "created_at": now_iso()}
-            self.contacts[number] = existing
-        self.merge_contact(existing, fields)
+        contact = self.upsert_contact(number, fields)
         self.writes += 1
-        return JSON({"contact": dict(existing), "status": "OK"})
+        return JSON({"contact": dict(contact), "status": "OK"})
+
+    def bulk_create(self, request: Request, body: bytes, key_id: str) -> Response:
+        """All items are checked before any is stored; existing contacts are merged (an upsert)."""
+        payload, problem = self.json_object(body)
+        if problem:
+            return problem
+        items = payload.get("contacts")
+        if not isinstance(items, list) or not items:
+            return error(400, "contacts must be a non-empty array of {phone, first_name, …}")
+        checked = []
+        for i, item in enumerate(items):
+            number, fields, problem = self.checked_contact(item, ("phone",), where=f"contacts[{i}]: ")
+            if problem:
+                return problem
+            checked.append((number, fields))
+        contacts = [dict(self.upsert_contact(number, fields)) for number, fields in checked]
+        self.writes += 1
+        return JSON({"contacts": contacts, "status": "OK"})
+
+    def bulk_delete(self, request: Request, body: bytes, key_id: str) -> Response:
+        payload, problem = self.json_object(body)
+        if problem:
+            return problem
+        ids = payload.get("contact_ids")
+        if not isinstance(ids, list) or not all(isinstance(n, str) for n in ids):
+            return error(400, "contact_ids must be an array of E.164 phone numbers")
+        amount = sum(self.contacts.pop(number, None) is not None for number in ids)
+        self.writes += 1
+        return JSON({"amount": amount, "status": "OK"})
 
     def find_contact(self, request: Request) -> tuple[str, dict | None, Response | None]:
-        phone = unquote(request.path_params["phone"]).strip()
+        phone = request.path_params["phone"]  # the server has percent-decoded the path once
         if not self.is_e164(phone):
             return phone, None, error(400, f"phone_number must be E.164 (URL-encode + as %2B), got {phone!r}")
         contact = self.contacts.get(phone)

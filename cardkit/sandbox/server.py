@@ -78,6 +78,9 @@ class LoopbackServer:
         return self.sandbox.base_urls(self.origin)
 
     def start(self, timeout: float = 10.0) -> "LoopbackServer":
+        """Start serving and wait until the server accepts connections (once; later calls do nothing)."""
+        if self._thread.ident is not None:
+            return self
         self._thread.start()
         deadline = threading.Event()
         waited = 0.0

@@ -7,6 +7,10 @@ This transport makes the sandbox look from the client's side as it does over a s
   ``httpx.ReadTimeout`` and the app sees the client disconnect, as uvicorn would tell it;
 - a response the app leaves incomplete (a dropped connection) raises ``httpx.RemoteProtocolError``;
 - cancelling the caller (its own deadline) tells the app the client went away.
+
+In both cases the app is not cancelled: like a server whose client hung up, it finishes on its
+own (a hung request stops waiting at once; one still in its latency sleep applies afterwards, as
+it would over a socket).
 """
 
 from __future__ import annotations
@@ -22,6 +26,18 @@ class SandboxTransport(httpx.AsyncBaseTransport):
     def __init__(self, app, *, client: tuple[str, int] = ("127.0.0.1", 50000)):
         self.app = app
         self.client = client
+        self._abandoned: set[asyncio.Task] = set()
+
+    def _abandon(self, task: asyncio.Task, gone: asyncio.Event) -> None:
+        """The client gave up: tell the app, and let it finish on its own as a server would."""
+        gone.set()
+        self._abandoned.add(task)
+        task.add_done_callback(self._forget)
+
+    def _forget(self, task: asyncio.Task) -> None:
+        self._abandoned.discard(task)
+        if not task.cancelled():
+            task.exception()  # retrieved, so asyncio does not warn about it
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         body = b"".join([chunk async for chunk in request.stream])
@@ -66,15 +82,17 @@ class SandboxTransport(httpx.AsyncBaseTransport):
                     complete = True
 
         timeout = request.extensions.get("timeout", {}).get("read")
+        task = asyncio.ensure_future(self.app(scope, receive, send))
         try:
-            if timeout is None:
-                await self.app(scope, receive, send)
-            else:
-                await asyncio.wait_for(self.app(scope, receive, send), timeout)
-        except asyncio.TimeoutError:
-            raise httpx.ReadTimeout(f"the sandbox did not answer within {timeout:g} s", request=request) from None
-        finally:
-            gone.set()
+            done, _ = await asyncio.wait({task}, timeout=timeout)
+        except asyncio.CancelledError:  # the caller's own deadline: the client went away
+            self._abandon(task, gone)
+            raise
+        if not done:
+            self._abandon(task, gone)
+            raise httpx.ReadTimeout(f"the sandbox did not answer within {timeout:g} s", request=request)
+        gone.set()
+        task.result()  # an exception in the app is a bug in the sandbox: let it show
         if not complete:
             raise httpx.RemoteProtocolError("Server disconnected without sending a complete response.",
                                             request=request)

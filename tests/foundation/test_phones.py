@@ -130,3 +130,48 @@ def test_phone_like_strings_normalize_idempotently(raw):
     if result.ok:
         assert result.e164.startswith("+") and result.e164[1:].isdigit()
         assert normalize_number(result.e164).e164 == result.e164
+
+
+@settings(max_examples=300, deadline=None)
+@given(phone_like)
+def test_fast_paths_agree_with_phonenumbers_used_plainly(raw):
+    """Punctuation stripping and the default-region shortcut never change phonenumbers' answer."""
+    import phonenumbers
+
+    try:
+        number = phonenumbers.parse(raw, "US")
+        plain = phonenumbers.format_number(number, 0) if phonenumbers.is_valid_number(number) else ""
+    except phonenumbers.NumberParseException:
+        plain = ""
+    result = normalize_number(raw)
+    if plain:
+        assert result.e164 == plain and result.repair in ("", "extension_dropped")
+    else:
+        assert result.error or result.repair  # refused, or repaired with a warning
+
+
+nanp_like = st.builds(
+    lambda prefix, digits, region: (prefix + digits, region),
+    st.sampled_from(["", "1", "+1", "+1 ", "1 ", "+"]),
+    st.from_regex(r"[2-9][0-9]{9}", fullmatch=True),
+    st.sampled_from(["US", "CA", "GB", "DE"]),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(nanp_like)
+def test_north_american_fast_path_gives_phonenumbers_answer(case):
+    """Ten-digit NANP numbers (the fast path) get exactly what phonenumbers' parser says, in any region."""
+    import phonenumbers
+
+    raw, region = case
+    try:
+        number = phonenumbers.parse(raw, region)
+        plain = phonenumbers.format_number(number, 0) if phonenumbers.is_valid_number(number) else ""
+    except phonenumbers.NumberParseException:
+        plain = ""
+    result = normalize_number(raw, region)
+    if plain:
+        assert result.e164 == plain
+    else:
+        assert result.error or result.repair

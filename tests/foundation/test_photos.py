@@ -9,6 +9,8 @@ import zlib
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from cardkit.photos import (
@@ -167,6 +169,15 @@ def test_output_stays_under_max_bytes_by_quality_then_size(tmp_path):
     assert generous.quality == PhotoSpec().quality and generous.width == 1024
 
 
+def test_impossible_byte_budget_is_an_error_not_a_loop(tmp_path):
+    """No 500 px JPEG of noise fits in 2 kB: prepare_photo gives up with photo_too_big."""
+    path = tmp_path / "noise.png"
+    Image.effect_noise((600, 600), 120).convert("RGB").save(path)
+    with pytest.raises(PhotoError) as caught:
+        prepare_photo(path, spec=PhotoSpec(max_bytes=2_000))
+    assert caught.value.check == "photo_too_big" and "noise.png" in str(caught.value)
+
+
 def test_truncated_jpeg_is_a_corrupt_error(tmp_path):
     """Half a JPEG is refused with a message to export it again (check and prepare agree)."""
     whole = io.BytesIO()
@@ -291,3 +302,40 @@ def test_sample_photos_get_the_verdicts_the_demo_shows(repo_root):
     }
     found = {name: [p.check for p in check_photo(photos / name).problems] for name in expected}
     assert found == expected
+
+
+def test_sixteen_bit_grey_is_scaled_not_clipped():
+    """A 16-bit greyscale PNG (scanners, medical exports) keeps its mid-grey instead of turning white."""
+    buffer = io.BytesIO()
+    Image.new("I;16", (600, 600), 30000).save(buffer, "PNG")
+    out = _decoded(prepare_photo(buffer.getvalue()))
+    assert _near(out.getpixel((300, 300)), (117, 117, 117), 3)
+
+
+def _small_photo(fmt: str) -> bytes:
+    buffer = io.BytesIO()
+    _halves((64, 48), RED, BLUE).save(buffer, fmt)
+    return buffer.getvalue()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(["JPEG", "PNG", "GIF", "WEBP", "BMP"]), st.data())
+def test_check_photo_never_raises_on_damaged_bytes(fmt, data):
+    """Any photo with bytes overwritten or cut gets a verdict, never an exception."""
+    original = bytearray(_small_photo(fmt))
+    for _ in range(data.draw(st.integers(1, 6))):
+        position = data.draw(st.integers(0, len(original) - 1))
+        original[position] = data.draw(st.integers(0, 255))
+    damaged = bytes(original[: data.draw(st.integers(0, len(original)))])
+    result = check_photo(damaged, spec=PhotoSpec(min_size=16))
+    assert result.ok == (not any(p.severity == "error" for p in result.problems))
+    if result.ok:
+        assert _decoded(prepare_photo(damaged, spec=PhotoSpec(min_size=16, max_size=64)))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=300))
+def test_check_photo_never_raises_on_arbitrary_bytes(blob):
+    """Random bytes are a photo_not_image (or similar) verdict, never an exception."""
+    result = check_photo(blob)
+    assert not result.ok and result.problems[0].severity == "error"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import openpyxl
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 import pandas as pd
 import pytest
 
@@ -37,6 +39,12 @@ def test_delimiter_bom_and_crlf_are_handled(write_csv, content):
     assert list(cards.columns) == ["row", "number", "first_name"]
     assert cards.loc[0, "number"] == "+14155552671"
     assert cards.loc[0, "first_name"] == "Ana"
+
+
+def test_separators_inside_quoted_headers_do_not_decide_the_delimiter(write_csv):
+    """'"Phone, mobile";Vorname' is a semicolon file even though the header holds a comma."""
+    cards = read_cards(write_csv('"Phone, mobile";Vorname\n+14155552671;Ana\n'), columns={"Phone, mobile": "number"})
+    assert cards.loc[0, ["number", "first_name"]].tolist() == ["+14155552671", "Ana"]
 
 
 def test_tsv_suffix_means_tab_even_when_headers_hold_commas(write_csv):
@@ -110,6 +118,12 @@ def test_row_is_the_spreadsheet_line_even_after_blank_lines(write_csv):
     path = write_csv("Phone,First Name\n+14155552671,Ana\n\n,\n+14155552672,Ben\n")
     cards = read_cards(path)
     assert cards["row"].tolist() == [2, 5]
+
+
+def test_blank_lines_above_the_header_are_skipped_and_counted(write_csv):
+    """An empty line and an Excel empty row (",,"), then the header on line 3: the first card is on line 4."""
+    cards = read_cards(write_csv("\r\n,,\r\nPhone,First Name\r\n+14155552671,Ana\r\n"))
+    assert list(cards.columns) == ["row", "number", "first_name"] and cards["row"].tolist() == [4]
 
 
 def test_a_sheet_column_called_row_does_not_clash_with_cardkits(write_csv):
@@ -232,3 +246,23 @@ def test_cards_frame_columns_follow_the_canonical_order(write_csv):
     cards = read_cards(path)
     order = [c for c in CARD_COLUMNS if c in cards.columns]
     assert list(cards.columns) == ["row", *order]
+
+
+cell = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\r"), max_size=12
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(cell.filter(lambda s: s.strip()), cell, cell), min_size=1, max_size=8),
+       st.sampled_from([",", ";", "\t"]))
+def test_any_text_survives_a_csv_round_trip_exactly(tmp_path, rows, delimiter):
+    """Whatever text a cell holds (quotes, separators, line breaks, 'NA', spaces) reads back unchanged."""
+    frame = pd.DataFrame(rows, columns=["Phone", "First Name", "Notes"])
+    path = tmp_path / "round.csv"
+    frame.to_csv(path, index=False, sep=delimiter)
+    cards = read_cards(path)
+    assert cards["number"].tolist() == frame["Phone"].tolist()
+    assert cards["first_name"].tolist() == frame["First Name"].tolist()
+    assert cards["Notes"].tolist() == frame["Notes"].tolist()
+    assert cards["row"].tolist() == list(range(2, len(rows) + 2))

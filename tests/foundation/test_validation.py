@@ -6,6 +6,8 @@ import os
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import cardkit
 from cardkit.columns import PROBLEM_COLUMNS
@@ -131,7 +133,8 @@ def test_find_problems_reports_a_missing_column_instead_of_raising():
     frame = pd.DataFrame({"Phone": ["+14155552671"], "Name": ["Ana Ruiz"]})
     problems = cardkit.find_problems(frame)
     assert problems[["row", "check", "severity"]].values.tolist() == [[1, "missing_column", "error"]]
-    assert "'Phone', 'Name'" in problems.loc[0, "message"]
+    assert problems.loc[0, "message"].startswith("row 1, (headers): no 'first_name' column found")
+    assert "'Phone', 'Name'" in problems.loc[0, "message"] and problems.loc[0, "value"] == "Phone, Name"
     with pytest.raises(ColumnError):
         cardkit.validate(frame)
 
@@ -206,3 +209,39 @@ def test_no_rows_gives_empty_frames_with_the_right_columns():
     cards = _cards(number=pd.Series([], dtype=str), first_name=pd.Series([], dtype=str))
     assert len(cardkit.validate(cards)) == 0
     assert tuple(cardkit.find_problems(cards).columns) == PROBLEM_COLUMNS
+
+
+def test_validating_a_validated_frame_changes_nothing(sample_csv):
+    """Normalized values are fixed points: validate(validate(x)) == validate(x) (minus repairs' warnings)."""
+    once = cardkit.validate(cardkit.read_cards(sample_csv))
+    twice = cardkit.validate(once)
+    columns = ["row", "number", "first_name", "last_name", "photo", "provider",
+               "sharing_enabled", "sharing_audience", "sharing_name_format", "valid"]
+    pd.testing.assert_frame_equal(twice[columns], once[columns])
+
+
+def test_every_check_code_has_a_severity():
+    """Codes from numbers, names and photos are all known to find_problems."""
+    from cardkit.names import NAME_ERRORS
+    from cardkit.phones import NUMBER_ERRORS, NUMBER_REPAIRS
+    from cardkit.photos import PHOTO_ERRORS, PHOTO_WARNINGS
+
+    for code in (*NUMBER_ERRORS, *NAME_ERRORS, *PHOTO_ERRORS):
+        assert CHECKS[code] == "error"
+    for code in (*NUMBER_REPAIRS, *PHOTO_WARNINGS):
+        assert CHECKS[code] == "warning"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(*[st.text(max_size=20)] * 6), min_size=1, max_size=10))
+def test_any_text_in_any_card_column_gets_a_verdict_and_never_raises(rows):
+    """Arbitrary text in every card column: one verdict per row, problems only in known codes."""
+    frame = pd.DataFrame(rows, columns=["number", "first_name", "last_name", "provider",
+                                        "sharing_enabled", "sharing_audience"])
+    cards = cardkit.read_cards(frame)
+    problems = cardkit.find_problems(cards, check_photos=False)
+    checked = cardkit.validate(cards, check_photos=False)
+    assert len(checked) == len(rows) and checked["valid"].dtype == bool
+    assert set(problems["check"]) <= set(CHECKS)
+    errors = set(problems.loc[problems["severity"] == "error", "row"])
+    assert set(checked.loc[~checked["valid"], "row"]) == errors

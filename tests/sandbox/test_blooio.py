@@ -204,3 +204,10 @@ async def test_sharing_needs_a_dedicated_number_on_the_key():
     async with httpx.AsyncClient(transport=sandbox.transport(), base_url="http://s") as client:
         response = await client.post(API + "/chats/%2B15557654321/contact-card", headers={"Authorization": "Bearer bl_test_s"})
     assert response.status_code == 403
+
+
+async def test_double_encoded_plus_is_refused(client, auth, sandbox):
+    """%252B (a client encoding twice) is not a number: 400, nothing written."""
+    response = await client.put(CARD.format("%252B14155552671"), json={"first_name": "A"}, headers=auth["blooio"])
+    assert response.status_code == 400
+    assert sandbox.state()["blooio"]["cards"] == {}

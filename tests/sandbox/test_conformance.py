@@ -202,8 +202,7 @@ def test_linq_sdk_raises_auth_permission_not_found_and_bad_request(sandbox, urls
 @pytest.mark.slow
 @pytest.mark.anyio
 async def test_async_linq_sdk_under_faults_never_double_writes_and_state_tells_the_truth():
-    """AsyncLinqAPIV3 with its own retries under seeded faults: no card lands twice, and a hung POST that
-    applied makes the SDK's retry end in ConflictError although the card landed — state shows it did."""
+    """AsyncLinqAPIV3 under faults: no card lands twice; a hung POST that applied ends in ConflictError yet landed."""
     sandbox = Sandbox(fault_rate=0.4, fault_seed=3)
     numbers = ["+14085550111", "+19175550133", "+16465550188", "+13235550177", "+14045550166", "+4915123456789"]
     results = {}
@@ -223,3 +222,13 @@ async def test_async_linq_sdk_under_faults_never_double_writes_and_state_tells_t
     assert len(hung_and_applied) == 1, state["faults"]
     assert [n for n, result in results.items() if result != True] == ["+16465550188"]
     assert results["+16465550188"] == "ConflictError"
+
+
+def test_sendblue_sdk_bulk_create_and_delete(sandbox, sendblue_client):
+    """SendblueAPI: bulk create (items keyed `phone`) and bulk delete by E.164 ids, as typed results."""
+    created = sendblue_client.contacts.bulk.create(contacts=[
+        {"phone": "+15557654321", "first_name": "Ann"}, {"phone": "+15557654322", "tags": ["x"]}])
+    assert [c.phone for c in created.contacts] == ["+15557654321", "+15557654322"]
+    deleted = sendblue_client.contacts.bulk.delete(contact_ids=["+15557654321", "+15550000000"])
+    assert deleted.amount == 1
+    assert list(sandbox.state()["sendblue"]["contacts"]) == ["+15557654322"]

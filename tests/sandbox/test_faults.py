@@ -47,7 +47,7 @@ def test_fault_rate_and_latency_bounds():
     assert {d.fault for d in draws} == {None, "error", "hang", "drop"}
 
 
-@pytest.mark.parametrize("bad", [dict(rate=1.5), dict(latency_ms=-1), dict(mix={"boom": 1.0}), dict(mix={"error": 0})])
+@pytest.mark.parametrize("bad", [dict(rate=1.5), dict(latency_ms=-1), dict(jitter_ms=-1), dict(mix={"boom": 1.0}), dict(mix={"error": 0})])
 def test_bad_fault_settings_are_refused(bad):
     """Out-of-range rates, negative latency and unknown fault kinds are ValueErrors."""
     with pytest.raises(ValueError):
@@ -164,3 +164,43 @@ async def test_faulted_linq_writes_spend_no_budget(clock):
             statuses.append(response.status_code)
     assert len(statuses) > 3, "seed 1 should fault some of these writes"
     assert sandbox.state()["linq"]["writes_by_number"] == {"+14085550111": 3}
+
+
+@pytest.mark.anyio
+async def test_in_process_hang_ends_when_the_client_gives_up():
+    """In process, the client's timeout or its own deadline tells the app the client left, as a socket would."""
+    sandbox = Sandbox(fault_rate=1.0, fault_mix={"hang": 1.0}, hang_seconds=60)
+    await put_cards(sandbox, BLOOIO_NUMBERS[:2], timeout=0.1)
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(put_cards(sandbox, BLOOIO_NUMBERS[2:3]), timeout=0.1)
+    for _ in range(10):
+        await asyncio.sleep(0.01)
+    assert [entry.get("hang_ended_by") for entry in sandbox.state()["faults"]] == ["client"] * 3
+
+
+@pytest.mark.anyio
+async def test_linq_inactive_setup_mode_answers_200_with_is_active_false(clock):
+    """With linq_failed_setup='inactive' a failed POST is a 200 with is_active false; the card waits inactive."""
+    sandbox = Sandbox(fault_rate=1.0, fault_seed=0, fault_mix={"error": 1.0}, linq_failed_setup="inactive", clock=clock)
+    headers = {"Authorization": f"Bearer {sandbox.credentials['linq']['api_key']}"}
+    async with httpx.AsyncClient(transport=sandbox.transport(), base_url="http://s") as client:
+        for i in range(30):  # every request faults; some of the POSTs fail in place
+            response = await client.post("/linq/api/partner/v3/contact_card", headers=headers,
+                                         json={"phone_number": f"+1{4085550111 if i % 2 else 9175550133}", "first_name": "A"})
+            if response.status_code == 200:
+                break
+        assert response.json()["is_active"] is False
+        number = response.json()["phone_number"]
+        sandbox.faults.rate = 0.0  # the faults stop: the card is still inactive, PATCH needs an active one
+        cards = (await client.get("/linq/api/partner/v3/contact_card", params={"phone_number": number},
+                                  headers=headers)).json()["contact_cards"]
+        assert [c["is_active"] for c in cards] == [False]
+        patched = await client.patch("/linq/api/partner/v3/contact_card", params={"phone_number": number},
+                                     json={"last_name": "B"}, headers=headers)
+        assert patched.status_code == 404
+        again = await client.post("/linq/api/partner/v3/contact_card", headers=headers,
+                                  json={"phone_number": number, "first_name": "A"})
+        assert again.json()["is_active"] is True
+    state = sandbox.state()
+    assert state["linq"]["writes_by_number"] == {number: 1}
+    assert any(entry.get("in_place") for entry in state["faults"])

@@ -177,3 +177,21 @@ async def test_share_with_a_chat_id_that_is_not_a_uuid_is_404(client, auth):
     """Chat ids are UUIDs."""
     await create(client, auth)
     assert_linq_error(await client.post(API + "/chats/not-a-chat/share_contact_card", headers=auth["linq"]), 404, 2001)
+
+
+async def test_patch_cannot_empty_the_first_name_but_can_clear_the_last(client, auth, sandbox):
+    """first_name "" is 400/1005 (a card always has a first name); last_name "" clears it."""
+    await create(client, auth, last_name="Lovelace")
+    assert_linq_error(await patch(client, auth, {"first_name": ""}), 400, 1005)
+    cleared = await patch(client, auth, {"last_name": ""})
+    assert cleared.json() == {"phone_number": LINE, "first_name": "Ada", "is_active": True}
+    assert sandbox.state()["linq"]["cards"][LINE]["last_name"] is None
+
+
+async def test_image_over_ten_megabytes_is_400_code_5005(client, auth, sandbox, make_image):
+    """A fetched image above Linq's 10 MB limit for media by URL is 400/5005."""
+    big = make_image("PNG", size=1900, noise=True)
+    assert len(big) > 10 * 1024 * 1024
+    url = sandbox.upload(big, "image/png")
+    assert_linq_error(await create(client, auth, image_url=url), 400, 5005)
+    assert sandbox.state()["linq"]["cards"] == {}

@@ -129,3 +129,19 @@ def test_state_and_repr_hold_no_secret():
     secrets = [sandbox.credentials["blooio"]["api_key"], sandbox.credentials["sendblue"]["secret"],
                sandbox.credentials["linq"]["api_key"]]
     assert not any(secret in text for secret in secrets)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("provider, method, path, status, shape", [
+    ("blooio", "GET", "/blooio/v2/api/me/cards", 404, {"error", "message", "status"}),
+    ("blooio", "DELETE", "/blooio/v2/api/me/numbers/%2B14155552671/contact-card", 405, {"error", "message", "status"}),
+    ("sendblue", "GET", "/sendblue/api/v2/contact-sharing/share", 404, {"status", "message"}),
+    ("linq", "DELETE", "/linq/api/partner/v3/contact_card", 405, {"success", "error", "trace_id"}),
+    ("linq", "GET", "/linq/api/partner/v3/contact_cards", 404, {"success", "error", "trace_id"}),
+])
+async def test_unknown_endpoints_answer_in_the_providers_envelope(client, auth, provider, method, path, status, shape):
+    """A path or method the provider does not have is a 404/405 in its own error envelope, after auth."""
+    response = await client.request(method, path, headers=auth[provider])
+    assert response.status_code == status and set(response.json()) == shape
+    unauthenticated = await client.request(method, path)
+    assert unauthenticated.status_code == 401

@@ -211,3 +211,11 @@ async def test_put_of_a_missing_contact_is_404(client, auth, sandbox):
     response = await client.put(API + "/contacts/%2B15557654321", json={"first_name": "A"}, headers=auth["sendblue"])
     assert response.status_code == 404
     assert sandbox.state()["sendblue"]["contacts"] == {}
+
+
+async def test_bulk_create_checks_every_item_before_storing_any(client, auth, sandbox):
+    """One bad item in a bulk create is a 400 naming its index, and no contact is stored."""
+    response = await client.post(API + "/contacts/bulk", headers=auth["sendblue"], json={
+        "contacts": [{"phone": CONTACT}, {"number": "+15557654322"}]})
+    assert response.status_code == 400 and response.json()["message"].startswith("contacts[1]: ")
+    assert sandbox.state()["sendblue"]["contacts"] == {}

@@ -16,6 +16,10 @@ import linq
 import pytest
 import sendblue_api
 
+from cardkit.cli.sandbox import banner
+from cardkit.sandbox import Sandbox
+from cardkit.sandbox.server import bind
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -99,13 +103,17 @@ def test_ctrl_c_stops_cleanly(served):
 @pytest.mark.parametrize("args, words", [
     (["--seed", "missing.json"], "no such file"),
     (["--fault-rate", "2"], "fault_rate must be between 0 and 1"),
+    (["--fault-mix", "boom=1"], "unknown kinds ['boom']"),
+    (["--fault-mix", "error=x"], "is not KIND=WEIGHT"),
 ])
 def test_bad_settings_end_in_one_line_and_exit_2(args, words):
-    """A wrong seed path or fault rate is one line on stderr and exit code 2."""
+    """A wrong seed path, fault rate or fault mix ends in a clear message and exit code 2."""
     process = cardkit("sandbox", "serve", "--port", "0", *args)
     out, err = process.communicate(timeout=30)
     assert process.returncode == 2
-    assert words in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert words in err and "Traceback" not in err
+    if not err.startswith("usage:"):  # argparse's own errors repeat the usage; ours are one line
+        assert len(err.strip().splitlines()) == 1
 
 
 def test_malformed_seed_file_names_the_key(tmp_path):
@@ -119,8 +127,6 @@ def test_malformed_seed_file_names_the_key(tmp_path):
 
 def test_port_in_use_is_a_clear_error():
     """A busy port is reported with the remedy, not a traceback."""
-    from cardkit.sandbox.server import bind
-
     sock = bind("127.0.0.1", 0)
     try:
         port = sock.getsockname()[1]
@@ -138,3 +144,13 @@ def test_help_shows_options_and_an_example():
     for option in ("--host", "--port", "--seed", "--latency-ms", "--fault-rate", "--fault-seed"):
         assert option in out
     assert "example:" in out and process.returncode == 0
+
+
+def test_banner_lists_every_accepted_credential():
+    """With several keys in the seed the banner exports the first and lists the others."""
+    sandbox = Sandbox({"linq": {"api_keys": ["lk_one", "lk_two"], "numbers": []},
+                       "sendblue": {"credentials": [{"key_id": "a", "secret": "sa"}, {"key_id": "b", "secret": "sb"}]}})
+    text = banner(sandbox, "http://127.0.0.1:9")
+    assert "LINQ_API_V3_API_KEY=lk_one" in text and "linq also accepts: lk_two" in text
+    assert "SENDBLUE_API_API_KEY=a" in text and "sendblue also accepts: b / sb" in text
+    assert "BLOOIO" not in text
