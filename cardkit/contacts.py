@@ -25,8 +25,8 @@ import pandas as pd
 
 from cardkit.errors import InputError
 from cardkit.providers import _wire
-from cardkit.providers.base import Change, Current, Limits, Send
-from cardkit.providers.sendblue import failure
+from cardkit.providers.base import Change, Current, Send
+from cardkit.providers.sendblue import Sendblue, failure
 
 #: The contacts sheet's columns, in display order; only `number` is required.
 CONTACT_COLUMNS = ("number", "first_name", "last_name", "company_name", "tags",
@@ -36,6 +36,8 @@ _FIELDS = CONTACT_COLUMNS[1:]
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _TAG_SPLIT = re.compile(r"[,;]")
 _TAG_MAX = 64
+#: What `POST /api/v2/contacts` takes besides `number` (the rest goes by PUT after creating).
+_CREATE_FIELDS = ("first_name", "last_name", "assigned_to_email", "sendblue_number", "tags")
 
 _ALIASES: dict[str, tuple[str, ...]] = {
     "number": ("phone", "phone number", "phone_number", "mobile", "cell", "recipient", "contact",
@@ -129,9 +131,9 @@ def check_contacts(frame: pd.DataFrame, *, region: str = "US") -> pd.DataFrame:
         valid.append(not messages)
         problems.append("; ".join(f"row {row}, {headers.get(col, col)}: {text}" for col, text in messages))
     for column, values in normalized.items():
-        out[column] = pd.array(values, dtype=object) if len(values) else out[column]
-    out["valid"] = pd.array(valid, dtype=bool)
-    out["problems"] = pd.array(problems, dtype=object)
+        out[column] = pd.Series(values, index=out.index, dtype=out[column].dtype)
+    out["valid"] = pd.Series(valid, index=out.index, dtype=bool)
+    out["problems"] = pd.Series(problems, index=out.index, dtype=out["number"].dtype)
     return out
 
 
@@ -209,7 +211,7 @@ class SendblueContacts:
 
     name = "sendblue"
     photo_transport = "none"
-    limits = Limits(max_at_once=16, max_per_second=50.0)
+    limits = Sendblue.limits         # the same account and API: the same default pace
 
     def __init__(self, sendblue: Any, *, create_missing: bool = False) -> None:
         self.sendblue = sendblue
@@ -255,12 +257,19 @@ class SendblueContacts:
         planned = self.change(contact, current)
         if planned.action in ("unchanged", "unsupported"):
             return planned
-        body = _body(contact, planned.fields)
+        fields = planned.fields
         if planned.action == "create":
-            reply = await send("POST", "/api/v2/contacts",
-                               json={"number": contact.number, **body, "update_if_exists": True})
-        else:
-            reply = await send("PUT", f"/api/v2/contacts/{_wire.path_number(contact.number)}", json=body)
+            # POST takes no company_name (SDK ContactCreateParams): create, then PUT the rest.
+            created = tuple(f for f in fields if f in _CREATE_FIELDS)
+            reply = await send("POST", "/api/v2/contacts", json={
+                "number": contact.number, **_body(contact, created), "update_if_exists": True})
+            if not 200 <= reply.status < 300:
+                raise failure(reply, f"creating the contact {contact.number}")
+            fields = tuple(f for f in fields if f not in _CREATE_FIELDS)
+            if not fields:
+                return planned
+        reply = await send("PUT", f"/api/v2/contacts/{_wire.path_number(contact.number)}",
+                           json=_body(contact, fields))
         if not 200 <= reply.status < 300:
             raise failure(reply, f"updating the contact {contact.number}")
         return planned

@@ -13,6 +13,7 @@ and `retrying`'s `testing()` switch for tests.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from cardkit.engine.bridge import run_sync
@@ -62,6 +63,9 @@ def apply(cards: Any, providers: Any = "auto", **options: Any) -> ResultsFrame:
     that never ran marked `skipped` ("cancelled before it ran")."""
     run = Run(cards, providers, write=not options.pop("dry_run", False), **options)
     return run_sync(run.execute, partial=run.partial_results)
+
+
+apply.__signature__ = inspect.signature(apply_async)  # type: ignore[attr-defined]  # for help()
 
 
 async def plan_async(cards: Any, providers: Any = "auto", **options: Any) -> ResultsFrame:

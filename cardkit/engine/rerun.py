@@ -16,6 +16,7 @@ from cardkit.engine.bridge import run_sync
 from cardkit.engine.journal import Journal
 from cardkit.engine.results import ResultsFrame
 from cardkit.engine.run import Run
+from cardkit.errors import JournalError
 
 
 def _retry_run(journal_path: str | os.PathLike[str], providers: Any, run_id: str | None,
@@ -23,6 +24,10 @@ def _retry_run(journal_path: str | os.PathLike[str], providers: Any, run_id: str
     with Journal(journal_path) as journal:
         run_id = run_id or journal.latest_run()
         info = journal.run_info(run_id)
+        if info["kind"] != "cards":
+            raise JournalError(
+                f"run {run_id} in {str(journal_path)!r} is a {info['kind']} run: run its sheet again "
+                "with the same journal (resume skips what was applied) — retry re-runs cards runs")
         cards = journal.cards(run_id, only_unfinished=True)
     cards["valid"] = True
     cards["problems"] = ""
@@ -30,8 +35,7 @@ def _retry_run(journal_path: str | os.PathLike[str], providers: Any, run_id: str
     if providers is None:
         providers = ",".join(info["providers"]) or "auto"
     options.setdefault("region", info["options"].get("region", "US"))
-    return Run(cards, providers, write=not options.pop("dry_run", False), journal=journal_path,
-               kind=info["kind"], **options)
+    return Run(cards, providers, write=not options.pop("dry_run", False), journal=journal_path, **options)
 
 
 async def retry_async(journal_path: str | os.PathLike[str], providers: Any = None, *,

@@ -74,6 +74,8 @@ class Run:
         self.pools: dict[str, Pool] = {}
         self._progress: Progress | None = None
         self._results: ResultsFrame | None = None
+        self._journal_started = False
+        self._base_urls: dict[str, str] = {}      # provider → base URL (journal keys)
 
     # ---- the whole run ------------------------------------------------------------------------
 
@@ -239,8 +241,14 @@ class Run:
         for pool in self.pools.values():
             await pool.stop()
         for op in self.ops:
-            if not op.status:
-                op.finish("skipped", _CANCELLED_IN_FLIGHT if op.sent else _CANCELLED)
+            if op.status:
+                continue
+            if op.sent:
+                # its write may have landed: the journal keeps it *sending*, so that the next run
+                # with this journal reads it back before anything is sent again
+                op.finish("skipped", _CANCELLED_IN_FLIGHT)
+            else:
+                op.finish("skipped", _CANCELLED)
                 self._on_finished(op)
         if self._progress is not None:
             self._progress.close()
@@ -251,9 +259,6 @@ class Run:
             self.journal.close()
 
     # ---- journal ------------------------------------------------------------------------------
-
-    _journal_started = False
-    _base_urls: dict[str, str] = {}
 
     def _open_journal(self, validated: pd.DataFrame, setup: routing.Setup) -> Journal | None:
         self._base_urls = setup.base_urls()
@@ -347,15 +352,8 @@ def _validated(cards: Any, region: str) -> pd.DataFrame:
 
 
 def _as_written_rows(validated: pd.DataFrame) -> Iterable[tuple[int, dict]]:
-    """The user's own columns per row (as `cardkit.reading.as_written` gives them)."""
-    try:
-        from cardkit.reading import as_written
+    """The user's own columns per row (what `cardkit.reading.as_written` gives back)."""
+    from cardkit.reading import as_written
 
-        written = as_written(validated)
-    except Exception:      # a frame not from read_cards: keep the columns it has
-        written = validated.drop(columns=[c for c in ("valid", "problems") if c in validated.columns])
-    rows = validated["row"].tolist()
-    if "row" in written.columns:
-        written = written.drop(columns=["row"])
-    records = written.to_dict("records")
-    return zip(rows, records)
+    written = as_written(validated).drop(columns=["valid", "problems"], errors="ignore")
+    return zip(validated["row"].tolist(), written.to_dict("records"))

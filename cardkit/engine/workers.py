@@ -15,21 +15,26 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json as jsonlib
 import sys
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
+from urllib.parse import urlencode
 
 import httpx
 
+from cardkit import __version__
 from cardkit.engine.limits import RateLimiter, WriteBudget
 from cardkit.engine.operations import Op
 from cardkit.engine.retrying import RetryPolicy
+from cardkit.engine.wire import failure_kind, open_wire
 from cardkit.providers._wire import reply_from
 from cardkit.providers.base import Change, Current, Permanent, Provider, Reply, Transient
 
 #: seconds one request may take before the engine gives up on it (and retries)
 DEFAULT_TIMEOUT = 30.0
+_USER_AGENT = f"cardkit/{__version__}"
 _READ_METHODS = ("GET", "HEAD")
 
 
@@ -57,22 +62,25 @@ class Hooks:
 
 
 class Connection:
-    """One worker's own client, and the authenticated, timed `Send` over it."""
+    """One worker's own connection (`wire.py`), and the authenticated, timed `Send` over it."""
 
     def __init__(self, provider: Provider, *, transport: httpx.AsyncBaseTransport | None,
                  limiter: RateLimiter, deadline: float) -> None:
         self.provider = provider
         self._base = provider.base_url.rstrip("/")
-        self._client = httpx.AsyncClient(
-            transport=transport, limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
-            headers=provider.auth_headers(), timeout=deadline,
-        )
+        self._wire = open_wire(self._base, transport, timeout=deadline)
+        self._headers = [(b"accept", b"application/json"), (b"user-agent", _USER_AGENT.encode())]
+        self._headers += [(k.lower().encode(), v.encode()) for k, v in provider.auth_headers().items()]
+        self._json_headers = self._headers + [(b"content-type", b"application/json")]
         self._limiter = limiter
         self._deadline = deadline
         self.requests = 0
 
+    def __repr__(self) -> str:
+        return f"Connection({self.provider.name}, {self._base!r})"
+
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self._wire.aclose()
 
     async def send(self, method: str, path: str, *, params: Mapping[str, str] | None = None,
                    json: Any = None) -> Reply:
@@ -80,20 +88,26 @@ class Connection:
         await self._limiter.acquire()
         writes = method.upper() not in _READ_METHODS
         self.requests += 1
+        target = path + ("?" + urlencode(params) if params else "")
+        body = None if json is None else jsonlib.dumps(json, separators=(",", ":")).encode()
+        headers = self._headers if body is None else self._json_headers
         label = self.provider.name
         try:
-            response = await _within(
-                self._client.request(method, self._base + path, params=params, json=json), self._deadline)
-        except (TimeoutError, asyncio.TimeoutError, httpx.TimeoutException):
-            raise Transient(f"{label} did not answer within {self._deadline:g} s — will check and retry",
-                            wrote_maybe=writes) from None
-        except httpx.ConnectError as exc:
-            raise Transient(f"could not connect to {label} at {self._base} ({type(exc).__name__}) — "
-                            "check the network or the base URL") from None
-        except httpx.TransportError as exc:
-            raise Transient(f"the connection to {label} broke ({type(exc).__name__}) — will check and retry",
-                            wrote_maybe=writes) from None
-        return reply_from(response)
+            status, raw_headers, content = await _within(
+                self._wire.exchange(method, target, headers, body), self._deadline)
+        except Exception as exc:
+            kind = failure_kind(exc)
+            if kind == "timeout":
+                raise Transient(f"{label} did not answer within {self._deadline:g} s — will check and retry",
+                                wrote_maybe=writes) from None
+            if kind == "connect":
+                raise Transient(f"could not connect to {label} at {self._base} ({type(exc).__name__}) — "
+                                "check the network or the base URL") from None
+            if kind == "broken":
+                raise Transient(f"the connection to {label} broke ({type(exc).__name__}) — will check "
+                                "and retry", wrote_maybe=writes) from None
+            raise
+        return reply_from(httpx.Response(status, headers=raw_headers, content=content))
 
 
 class Pool:

@@ -8,7 +8,6 @@ from typing import Any, Mapping
 
 from cardkit.providers.base import Card, Change, Current, Permanent
 from cardkit.providers.config import ENV, resolve_settings
-from cardkit.providers.media import has_photo  # noqa: F401  (re-exported for the adapters)
 
 
 class Adapter:

@@ -10,10 +10,12 @@ Setting name or photo needs a Dedicated plan; other plans get 403 — the same s
 from __future__ import annotations
 
 import base64
+import functools
 from typing import Any, Mapping
 
 from cardkit.providers import _wire
-from cardkit.providers._adapter import BearerAdapter, decide, digest, digest_of_base64, has_photo, listed
+from cardkit.providers._adapter import BearerAdapter, decide, digest, digest_of_base64, listed
+from cardkit.providers.media import has_photo
 from cardkit.providers.base import (Card, Change, Current, Limits, Permanent, Reply, Send,
                                     Sharing)
 
@@ -204,12 +206,19 @@ def _body(card: Card, fields: tuple[str, ...]) -> dict[str, Any]:
         if card.photo_bytes is None:
             raise Permanent(f"the photo {card.photo_source or ''!s} was not prepared as bytes, which "
                             "Blooio needs (base64 in the request) — this is a cardkit bug, please report it")
-        body["avatar"] = base64.b64encode(card.photo_bytes).decode("ascii")
+        body["avatar"] = _base64(card.photo_bytes)
     if "sharing" in fields and card.sharing is not None:
         body["sharing"] = {k: v for k, v in (("enabled", card.sharing.enabled),
                                              ("audience", card.sharing.audience),
                                              ("name_format", card.sharing.name_format)) if v is not None}
     return body
+
+
+@functools.lru_cache(maxsize=64)
+def _base64(photo: bytes) -> str:
+    """The avatar as base64, once per photo (one photo often serves many numbers; bytes
+    objects cache their hash, so the lookup costs next to nothing)."""
+    return base64.b64encode(photo).decode("ascii")
 
 
 def _coming_soon(reply: Reply) -> bool:

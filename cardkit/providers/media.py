@@ -65,8 +65,12 @@ class SandboxPhotoHost:
         key = hashlib.sha256(data).hexdigest()
         if key in self._uploaded:
             return self._uploaded[key]
-        async with httpx.AsyncClient(transport=self._transport, timeout=DEFAULT_TIMEOUT) as client:
-            response = await client.post(self.url, content=data, headers={"content-type": content_type})
+        try:
+            async with httpx.AsyncClient(transport=self._transport, timeout=DEFAULT_TIMEOUT) as client:
+                response = await client.post(self.url, content=data, headers={"content-type": content_type})
+        except httpx.TransportError as exc:
+            raise Transient(f"could not upload the photo to the sandbox media host {self.url} "
+                            f"({type(exc).__name__}) — is `cardkit sandbox serve` running?") from None
         if response.status_code >= 300:
             raise Transient(f"the sandbox media host answered {response.status_code} to an upload",
                             http_status=response.status_code)
@@ -199,6 +203,9 @@ def _check_image(data: bytes, url: str) -> None:
     try:
         with Image.open(io.BytesIO(data)) as image:
             image.verify()
+    except Image.DecompressionBombError:
+        raise Permanent(f"the photo {redact(url)} has too many pixels to be a profile photo "
+                        "(a decompression bomb?) — use an ordinary JPEG or PNG") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         kind = "empty" if not data else f"not an image ({type(exc).__name__})"
         raise Permanent(f"the photo {redact(url)} is {kind} — link directly to a JPEG or PNG "

@@ -195,3 +195,81 @@ def test_results_frame_renders_counts_above_the_table(sandbox, tmp_path):
     assert isinstance(results[results["status"] == "applied"], pd.DataFrame)
     assert hasattr(results[results["status"] == "applied"], "summary")
     assert results.counts().loc["total", "total"] == 2
+
+
+def test_every_provider_over_loopback_from_the_vendors_env_variables(served, tmp_path, photo, monkeypatch):
+    """Against `cardkit sandbox serve`: adapters from the env variables, photos via the media host."""
+    for name, value in served.env().items():
+        if name.startswith(("BLOOIO_", "SENDBLUE_", "LINQ_", "CARDKIT_")):
+            monkeypatch.setenv(name, value)
+    cards = cards_of([
+        {"Phone": BLOOIO, "First Name": "Ana", "Last Name": "Ruiz", "Photo": photo.name},
+        {"Phone": SENDBLUE, "First Name": "Ben", "Last Name": "Okafor", "Photo": photo.name},
+        {"Phone": LINQ, "First Name": "Cy", "Last Name": "Li", "Photo": photo.name},
+    ], tmp_path)
+    results = apply(cards, "auto", progress=False, journal=tmp_path / "j.sqlite")
+    assert results["status"].tolist() == ["applied"] * 3
+    state = served.state()
+    assert state["linq"]["cards"][LINQ]["image_url"].startswith(served.origin)
+    assert state["blooio"]["writes_by_number"] == {BLOOIO: 1}
+    again = apply(cards, "auto", progress=False, journal=tmp_path / "j.sqlite")
+    assert again["status"].tolist() == ["unchanged"] * 3
+    assert served.state()["sendblue"]["writes"] == 1
+
+
+def test_share_card_reports_like_a_result_row(sandbox, tmp_path):
+    """share_card: Blooio stages the card; Linq shares once a card is active, 404 before — not retried."""
+    import uuid
+
+    from cardkit.engine import share_card
+
+    staged = share_card("+15551230000", provider="blooio", sandbox=sandbox)
+    assert list(staged.columns) == list(RESULT_COLUMNS)
+    assert staged.loc[0, ["provider", "status"]].tolist() == ["blooio", "applied"]
+    assert "staged" in staged.loc[0, "message"]
+    chat = str(uuid.uuid4())
+    early = share_card(chat, provider="linq", sandbox=sandbox)
+    assert early.loc[0, ["status", "http_status", "attempts"]].tolist() == ["failed", 404, 1]
+    assert "apply a card" in early.loc[0, "message"]
+    apply(cards_of([{"Phone": LINQ, "First Name": "Cy"}], tmp_path), "linq", sandbox=sandbox, progress=False)
+    shared = share_card(chat, provider="linq", sandbox=sandbox)
+    assert shared.loc[0, "status"] == "applied"
+    assert sandbox.state()["linq"]["shares"] == {chat: 1}
+
+
+def test_url_photo_is_downloaded_prepared_and_sent_as_bytes_to_blooio(sandbox, tmp_path, photo):
+    """A photo given as an https URL: Blooio gets the downloaded, prepared JPEG; Linq gets the URL."""
+    import hashlib
+
+    url = sandbox.upload(photo.read_bytes(), "image/jpeg").replace("http://", "https://")
+    cards = cards_of([{"Phone": BLOOIO, "First Name": "Ana", "Photo": url},
+                      {"Phone": LINQ, "First Name": "Cy", "Photo": url}], tmp_path)
+    results = apply(cards, sandbox=sandbox, progress=False)
+    assert results["status"].tolist() == ["applied", "applied"]
+    state = sandbox.state()
+    from cardkit.photos import prepare_photo
+
+    prepared = prepare_photo(photo.read_bytes())
+    assert state["blooio"]["cards"][BLOOIO]["avatar"]["sha256"] == hashlib.sha256(prepared).hexdigest()
+    assert state["linq"]["cards"][LINQ]["image_url"] == url
+
+
+def test_progress_bar_shows_done_and_failed_on_a_terminal(sandbox, tmp_path, monkeypatch):
+    """On a terminal a tqdm bar counts the cards and the failed/invalid ones; elsewhere none."""
+    import io
+    import sys
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    cards = cards_of([{"Phone": BLOOIO, "First Name": "Ana"}, {"Phone": NOBODY, "First Name": "X"}], tmp_path)
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    apply(cards, sandbox=sandbox)
+    drawn = terminal.getvalue()
+    assert "applying" in drawn and "2/2" in drawn and "1 failed/invalid" in drawn
+    quiet = Terminal()
+    monkeypatch.setattr(sys, "stderr", quiet)
+    apply(cards, sandbox=Sandbox(), progress=False)
+    assert quiet.getvalue() == ""

@@ -101,3 +101,25 @@ def test_sample_data_runs_end_to_end(tmp_path):
     assert set(results["status"]) <= {"applied", "invalid", "failed"}
     assert (results["status"] == "applied").sum() >= 10
     assert results["message"].ne("").all()
+
+
+def test_no_secret_in_cli_output_report_or_journal(served, tmp_path):
+    """Against a served sandbox with keys in the environment (one of them wrong): stdout, stderr,
+    the report and the journal never contain a key."""
+    env = served.env()
+    env["LINQ_API_V3_API_KEY"] = "linq_live_WRONG_KEY_abc123"          # refused: 401 in the results
+    secrets = [env["BLOOIO_API_KEY"], env["SENDBLUE_API_API_KEY"], env["SENDBLUE_API_API_SECRET"],
+               env["LINQ_API_V3_API_KEY"]]
+    sheet = write_sheet(tmp_path / "cards.csv", GOOD + [{"Phone": SENDBLUE, "First Name": "Bo",
+                                                         "Last Name": "B", "Photo": "https://example.com/b.jpg"}])
+    report = tmp_path / "r.csv"
+    journal = tmp_path / "j.sqlite"
+    done = subprocess.run([sys.executable, "-m", "cardkit", "apply", str(sheet), "--report", str(report),
+                           "--journal", str(journal), "--provider", "blooio,sendblue,linq"],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1                                        # the Linq row failed (401)
+    assert "401" in done.stdout
+    outputs = [done.stdout, done.stderr, report.read_text(), journal.read_bytes().decode("latin-1")]
+    for text in outputs:
+        for secret in secrets:
+            assert secret not in text

@@ -167,3 +167,12 @@ def test_a_file_that_is_not_a_journal_is_a_clear_error(sandbox, tmp_path):
     bogus.write_text("this is not sqlite " * 100)
     with pytest.raises(JournalError, match="can't be used"):
         apply(cards_of(ROWS, tmp_path), sandbox=sandbox, journal=bogus, progress=False)
+
+
+def test_retry_of_a_contacts_run_says_how_to_resume_it(tmp_path):
+    """retry() re-runs cards runs; for a contacts journal it says to run the sheet again instead."""
+    journal_path = tmp_path / "contacts.sqlite"
+    with Journal(journal_path) as journal:
+        journal.start_run("c1", {"started_at": "2026-01-01T00:00:00+00:00", "kind": "contacts"})
+    with pytest.raises(JournalError, match="contacts run: run its sheet again"):
+        retry(journal_path, sandbox=True)

@@ -157,3 +157,29 @@ def test_cli_contacts_without_credentials_names_the_variable(sheet, tmp_path):
     done = cli("contacts", str(sheet), cwd=tmp_path)
     assert done.returncode == 2
     assert "SENDBLUE_API_API_KEY" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_wrong_credentials_fail_every_row_naming_the_variables_not_the_values(sheet):
+    """A refused secret: valid rows fail (not retried) with the variables to check, no secret shown."""
+    box = Sandbox()
+    key_id = box.credentials["sendblue"]["key_id"]
+    wrong = cardkit.Sendblue(api_key=key_id, api_secret="wrong_secret_value",
+                             base_url=box.base_urls()["sendblue"])
+    results = cardkit.update_contacts(sheet, sendblue=wrong, sandbox=box, progress=False)
+    failed = results[results["status"] == "failed"]
+    assert set(failed["row"]) == {2, 3, 7} and set(failed["http_status"]) == {401}
+    assert failed["message"].str.contains("SENDBLUE_API_API_SECRET").all()
+    assert (failed["attempts"] == 1).all()
+    text = results.to_csv()
+    assert key_id not in text and "wrong_secret_value" not in text
+
+
+def test_update_contacts_works_inside_a_running_event_loop(sheet):
+    """The sync face runs inside a running loop (as in a notebook) and returns the results."""
+    import asyncio
+
+    async def notebook_cell():
+        return cardkit.update_contacts(sheet, sandbox=True, progress=False, create_missing=True)
+
+    results = asyncio.run(notebook_cell())
+    assert (results["status"] == "applied").sum() == 3

@@ -148,3 +148,29 @@ def test_a_class_with_upload_is_a_photo_host():
     assert isinstance(Bucket(), PhotoHost)
     assert isinstance(SandboxPhotoHost("http://127.0.0.1:1/_sandbox/media"), PhotoHost)
     assert not isinstance(object(), PhotoHost)
+
+
+def test_fetch_photo_refuses_a_decompression_bomb(origin):
+    """A tiny file declaring a gigantic image is refused without decoding it."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("1", (20000, 20000)).save(buffer, "PNG")   # 1-bit: small file, 400 Mpixels
+
+    async def bomb(request):
+        return Response(buffer.getvalue(), media_type="image/png")
+
+    APP.router.routes.append(Route("/bomb.png", bomb))
+    with pytest.raises(Permanent, match="too many pixels"):
+        fetch(f"{origin}/bomb.png")
+
+
+def test_sandbox_photo_host_down_is_transient_with_a_hint():
+    """Uploading to a media host that isn't running says so, as a Transient failure."""
+    from .conftest import free_port
+
+    host = SandboxPhotoHost(f"http://127.0.0.1:{free_port()}/_sandbox/media")
+    with pytest.raises(Transient, match="sandbox serve"):
+        asyncio.run(host.upload(JPEG, "image/jpeg"))

@@ -179,11 +179,11 @@ def test_sendblue_row_without_last_name_is_refused_before_any_request(wire):
     assert wire.requests == []
 
 
-def test_sendblue_number_of_another_account_is_403(wire):
-    """A Linq number sent to Sendblue is refused; the message says the account doesn't own it."""
+def test_sendblue_unknown_number_is_404_permanent(wire):
+    """A Linq number sent to Sendblue: 404, not retried, the message says to check your lines."""
     with pytest.raises(Permanent) as caught:
         wire.run(wire.sendblue, "read", LINQ_NUMBER)
-    assert caught.value.http_status in (403, 404)
+    assert caught.value.http_status == 404 and "one of your lines" in caught.value.message
 
 
 def test_sendblue_cannot_share_into_a_chat(wire):
