@@ -48,8 +48,8 @@ def run(args: argparse.Namespace) -> int:
     checked = cardkit.validate(cards)
     valid = int(checked["valid"].sum())
     invalid = len(checked) - valid
-    say(args, f"read {len(checked)} rows: {valid} valid, {invalid} invalid"
-              + (" (the sample has broken rows on purpose: each is listed below with its fix)" if invalid else ""))
+    say(args, f"read {len(checked)} rows ({valid} pass the checks); the sample has broken rows on purpose — "
+              "each is listed below with what to do")
     results = cardkit.apply(checked, providers="auto", sandbox=True, journal=journal,
                             progress=not (args.quiet or args.json))
     rep = cardkit.report(results, cards=checked)

@@ -4,17 +4,33 @@ from __future__ import annotations
 
 import argparse
 
-from cardkit.cli._common import EXIT_OK, add_command, add_output_options, report_paths, show_outcome, write_reports
+from cardkit.cli._common import (
+    EXIT_OK, add_command, add_output_options, print_json, report_paths, say, show_outcome, write_reports,
+)
 
 
 def run(args: argparse.Namespace) -> int:
     from cardkit.report import Report
 
+    if args.list:
+        return _list(args)
     paths = report_paths(args.out)
     rep = Report.from_journal(args.journal, run_id=args.run)
     written = write_reports(rep, paths, split=args.split)
     show_outcome(args, rep, written)
     return EXIT_OK  # the report was made; its outcome is in what was printed
+
+
+def _list(args: argparse.Namespace) -> int:
+    from cardkit.report.core import records
+    from cardkit.report.sources import list_runs
+
+    runs = list_runs(args.journal)
+    if args.json:
+        print_json({"runs": records(runs)})
+    else:
+        say(args, runs.to_string(index=False) if len(runs) else "the journal holds no run yet")
+    return EXIT_OK
 
 
 def register(sub) -> None:
@@ -32,6 +48,7 @@ def register(sub) -> None:
     parser.add_argument("journal", metavar="JOURNAL", help="the run journal (NAME.journal.sqlite beside the input)")
     parser.add_argument("--out", action="append", metavar="PATH", help="write the report here (repeat for several formats)")
     parser.add_argument("--run", metavar="RUN_ID", help="which run of the journal (default: the latest)")
+    parser.add_argument("--list", action="store_true", help="list the journal's runs (id, start, input, outcome) instead")
     parser.add_argument("--split", action="store_true", help="with a .csv --out: write NAME-success.csv and NAME-errors.csv")
     add_output_options(parser)
     parser.set_defaults(func=run)

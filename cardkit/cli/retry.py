@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from cardkit.cli._common import add_command, report_paths, show_outcome, write_reports
+from cardkit.cli._common import EXIT_OK, add_command, print_json, report_paths, say, show_outcome, write_reports
 from cardkit.errors import InputError
 
 
@@ -19,6 +19,15 @@ def run(args: argparse.Namespace) -> int:
     paths = report_paths([args.report] if args.report else [])
     with Journal(journal) as opened:
         retried_run = args.run or opened.latest_run()
+        # what the engine's retry would send again, checked first: a retry with nothing to do
+        # would record an empty run that then hides the real one as "the latest"
+        nothing_to_do = opened.cards(retried_run, only_unfinished=True).empty
+    if nothing_to_do:
+        say(args, f"nothing to retry in run {retried_run}: its operations ended applied or unchanged, and "
+                  f"invalid rows need a fix first — see: cardkit report {journal} --out report.xlsx")
+        if args.json:
+            print_json({"retried_run": retried_run, "operations": 0, "ok": True})
+        return EXIT_OK
     options = {k: v for k, v in run_kwargs(args).items() if k != "journal" and v is not None}
     results = retry(journal, args.provider, run_id=retried_run, **options)
     # the report shows the user's columns as the retried run read them, with the new outcomes

@@ -9,7 +9,7 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING
 
-from cardkit.report.summary import STATUS_COLOURS
+from cardkit.report.summary import STATUS_COLOURS, nonzero_columns
 from cardkit.report.text import fmt_ms, fmt_rate, fmt_seconds, outcome_phrase, shown
 
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ def counts_table(report: Report) -> str:
     counts = report.counts
     if counts.empty:
         return ""
-    shown = [c for c in counts.columns if c == "total" or counts[c].any()]
+    shown = nonzero_columns(counts)
     head = "".join(f"<th>{escape(c)}</th>" for c in ["provider", *shown])
     body = "".join(
         f"<tr><td>{escape(str(p))}</td>" + "".join(f'<td class="n">{int(counts.at[p, c])}</td>' for c in shown) + "</tr>"
@@ -140,6 +140,17 @@ def _metadata(report: Report) -> str:
     return "<dl>" + "".join(f"<dt>{escape(k)}</dt><dd>{_cell(v) or '—'}</dd>" for k, v in items) + "</dl>"
 
 
+def _fix_hint(report: Report) -> str:
+    if report.ok:
+        return ""
+    return (
+        '<p class="muted">To finish the run: fix these rows on the <b>Failed</b> sheet of the XLSX report '
+        "(they are there as the spreadsheet had them, with these messages), then run "
+        "<code>cardkit apply report.xlsx --journal JOURNAL</code> with the same journal — rows already "
+        "applied are not sent again. <code>cardkit retry JOURNAL</code> re-sends failed rows unchanged.</p>"
+    )
+
+
 def render_document(report: Report) -> str:
     """The whole page: summary, chart, counts, every failure (up to `PAGE_FAILURES`), run metadata."""
     title = f"cardkit report — {report.info.source or 'run ' + str(report.info.run_id or '')}"
@@ -149,7 +160,7 @@ def render_document(report: Report) -> str:
         f"<title>{escape(title)}</title><style>body{{margin:24px}}{_CSS}</style></head>"
         f'<body><main class="ck"><h1>{escape(title)}</h1><p class="lead">{escape(outcome_phrase(report))}</p>'
         f"{_tiles(report)}<h2>Outcomes per provider</h2>{chart_svg(report)}{counts_table(report)}"
-        f"<h2>Needs attention ({len(report.failures)})</h2>{failures_table(report, PAGE_FAILURES)}"
+        f"<h2>Needs attention ({len(report.failures)})</h2>{_fix_hint(report)}{failures_table(report, PAGE_FAILURES)}"
         f"<h2>Run</h2>{_metadata(report)}</main></body></html>\n"
     )
 

@@ -23,6 +23,12 @@ def from_cards(cards: pd.DataFrame) -> tuple[pd.DataFrame, RunInfo]:
 
     if "row" not in cards.columns:
         raise InputError("cards= needs the frame read_cards() or validate() returned (it has a 'row' column)")
+    if "valid" not in cards.columns:
+        # cells as the run used them: relative photo paths made absolute, so an errors file
+        # saved in another folder still finds its photos when it is fed back (photos not re-checked)
+        from cardkit.validation import validate
+
+        cards = validate(cards, check_photos=False)
     meta = cards.attrs.get("cardkit") or {}
     source = meta.get("source")
     info = RunInfo(source=Path(source).name if source else None, sha256=meta.get("sha256"))
@@ -66,3 +72,23 @@ def read_run(path: str | Path, run_id: str | None = None) -> tuple[pd.DataFrame,
         finished_at=_text_or_none(run.get("finished_at")),
     )
     return results, inputs_by_row(written.drop(columns="row"), written["row"]), info
+
+
+def list_runs(path: str | Path) -> pd.DataFrame:
+    """Every run of a journal, oldest first, with its input file and outcome counts."""
+    from cardkit.engine.journal import Journal
+
+    from cardkit.report.summary import DONE, NEEDS_ATTENTION
+
+    with Journal(existing_journal(path)) as journal:
+        runs = journal.runs()
+        outcomes = [journal.results(run_id)["status"] for run_id in runs["run_id"]]
+    return pd.DataFrame({
+        "run_id": runs["run_id"],
+        "started_at": runs["started_at"],
+        "input": [Path(s).name if isinstance(s, str) and s else "" for s in runs["source"]],
+        "dry_run": runs["dry_run"],
+        "operations": [len(s) for s in outcomes],
+        "done": [int(s.isin(DONE).sum()) for s in outcomes],
+        "needs_attention": [int(s.isin(NEEDS_ATTENTION).sum()) for s in outcomes],
+    })

@@ -18,7 +18,7 @@ DONE = ("applied", "unchanged")
 #: Someone has to look at these: the row is not done at that provider.
 NEEDS_ATTENTION = ("failed", "invalid", "skipped")
 #: How a results frame names "no provider" (an invalid row never reached one).
-NO_PROVIDER = "(none)"
+NO_PROVIDER = "(no provider)"
 
 #: The columns of the failures table, in the order people read them.
 FAILURE_COLUMNS = ("row", "number", "provider", "status", "http_status", "error_code", "message", "attempts")
@@ -74,6 +74,11 @@ def counts(results: pd.DataFrame) -> pd.DataFrame:
     table.index.name = "provider"
     table.columns.name = None
     return table.astype("int64")
+
+
+def nonzero_columns(counts: pd.DataFrame) -> list[str]:
+    """The statuses that occur, and `total`: what a counts table shows."""
+    return [c for c in counts.columns if c == "total" or counts[c].any()]
 
 
 def failures(results: pd.DataFrame) -> pd.DataFrame:

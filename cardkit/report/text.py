@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from cardkit.columns import STATUSES
+from cardkit.report.summary import nonzero_columns
 
 if TYPE_CHECKING:
     from cardkit.report.core import Report
@@ -33,6 +34,8 @@ def fmt_ms(value: float | None) -> str:
 def fmt_seconds(value: float | None) -> str:
     if value is None:
         return "—"
+    if value < 1:
+        return f"{value * 1000:,.0f} ms"
     if value < 60:
         return f"{value:.1f} s"
     minutes, seconds = divmod(round(value), 60)
@@ -80,7 +83,7 @@ def summary_text(report: Report, *, shown_failures: int) -> str:
     lines = [run_phrase(report), outcome_phrase(report)]
     counts = report.counts
     if len(counts):
-        visible = [c for c in counts.columns if c == "total" or counts[c].any()]
+        visible = nonzero_columns(counts)
         rows = [["provider", *visible]] + [[str(p), *(str(int(counts.at[p, c])) for c in visible)] for p in counts.index]
         lines += _table(rows)
     lines.append(timing_phrase(report))

@@ -14,13 +14,14 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.chart import BarChart, Reference
+from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from cardkit.report.core import plain
-from cardkit.report.safe import is_dangerous
-from cardkit.report.summary import STATUS_COLOURS
+from cardkit.report.safe import FORMULA_TRIGGERS, is_dangerous
+from cardkit.report.summary import STATUS_COLOURS, nonzero_columns
 from cardkit.report.text import fmt_ms, fmt_rate, fmt_seconds, outcome_phrase
 
 if TYPE_CHECKING:
@@ -58,6 +59,18 @@ def _cell(sheet, value: Any, *, bold: bool = False, fill: PatternFill | None = N
     return cell
 
 
+def _data_cell(sheet, value: Any, fill: PatternFill | None) -> Any:
+    """A table cell: the bare value when openpyxl will store it as plain text or a number
+    (most cells: cheaper), otherwise a styled string cell from `_cell`."""
+    value = plain(value)
+    if fill is None and (
+        not isinstance(value, str)
+        or not (value.startswith(FORMULA_TRIGGERS) or value in ERROR_CODES or ILLEGAL_CHARACTERS_RE.search(value))
+    ):
+        return value
+    return _cell(sheet, value, fill=fill)
+
+
 def _widths(frame: pd.DataFrame) -> list[float]:
     widths = []
     for column in frame.columns:
@@ -78,7 +91,7 @@ def _table_sheet(book: Workbook, title: str, frame: pd.DataFrame) -> None:
     coloured = {i for i, c in enumerate(columns) if c in _STATUS_COLUMNS}
     for row in frame.itertuples(index=False, name=None):
         sheet.append(
-            [_cell(sheet, v, fill=_STATUS_FILLS.get(v) if i in coloured else None) for i, v in enumerate(row)]
+            [_data_cell(sheet, v, _STATUS_FILLS.get(v) if i in coloured else None) for i, v in enumerate(row)]
         )
     if columns:
         sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(frame) + 1}"
@@ -93,23 +106,41 @@ def _summary_sheet(book: Workbook, report: Report) -> None:
     sheet.append([_cell(sheet, "cardkit report", bold=True)])
     sheet.append([_cell(sheet, outcome_phrase(report))])
     sheet.append([])
-    for label, value in (
+    lines = (
         ("run id", info.run_id), ("input file", info.source), ("input sha256", info.sha256),
         ("started", info.started_at), ("finished", info.finished_at), ("cardkit", info.cardkit_version),
         ("cards", f.cards), ("operations", f.operations), ("done", f.done), ("needs attention", f.needs_attention),
         ("retries", f"{f.retries} (on {f.retried_operations} operations)"),
         ("latency median", fmt_ms(f.latency_median_ms)), ("latency p95", fmt_ms(f.latency_p95_ms)),
         ("duration", fmt_seconds(f.duration_s)), ("throughput", fmt_rate(f.throughput_per_s)),
-    ):
+    )
+    for label, value in lines:
         sheet.append([_cell(sheet, label, bold=True), _cell(sheet, value)])
     sheet.append([])
     counts = report.counts
-    shown = [c for c in counts.columns if c == "total" or counts[c].any()]
+    shown = nonzero_columns(counts)
+    header_row = 3 + len(lines) + 2   # title, phrase, blank, the figures, blank: the counts table
     sheet.append([_cell(sheet, c, bold=True) for c in ["provider", *shown]])
     for provider in counts.index:
         sheet.append([_cell(sheet, provider), *(_cell(sheet, int(counts.at[provider, c])) for c in shown)])
     sheet.append([])
     sheet.append([_cell(sheet, "Fix the cells on the Failed sheet and run: cardkit apply <this file> --journal <same journal>")])
+    if len(counts):
+        sheet.add_chart(_outcome_chart(sheet, header_row, len(counts), shown[:-1]), "D3")
+
+
+def _outcome_chart(sheet, header_row: int, providers: int, statuses: list[str]) -> BarChart:
+    """Stacked horizontal bars of the counts table: one bar per provider, a segment per status."""
+    chart = BarChart()
+    chart.type, chart.grouping, chart.overlap = "bar", "stacked", 100
+    chart.title = "Outcomes per provider"
+    chart.height, chart.width = 7.5, 16
+    last = header_row + providers
+    for i, status in enumerate(statuses, start=2):
+        chart.add_data(Reference(sheet, min_col=i, min_row=header_row, max_row=last), titles_from_data=True)
+        chart.series[-1].graphicalProperties.solidFill = STATUS_COLOURS[status][0].lstrip("#").upper()
+    chart.set_categories(Reference(sheet, min_col=1, min_row=header_row + 1, max_row=last))
+    return chart
 
 
 def write_xlsx(report: Report, path: Path) -> Path:

@@ -31,52 +31,34 @@ def demo_dir(tmp_path_factory) -> Path:
     return folder
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def loopback_sandbox():
-    """The sandbox served by uvicorn in its own process on 127.0.0.1, as `cardkit sandbox serve` does.
+    """`cardkit sandbox serve --port 0` in its own process, as a user starts it.
 
-    Yields (origin, environment for cardkit commands: the vendors' credential and base-URL
-    variables pointing at it, and its media host as the photo host).
+    Yields (origin, environment for cardkit commands): the variables the command prints
+    (the vendors' credential and base-URL names), plus its media host as the photo host.
     """
-    import time
-
-    import httpx
-
-    port = _free_port()
-    code = ("import uvicorn; from cardkit.sandbox import Sandbox; "
-            f"uvicorn.run(Sandbox().app, host='127.0.0.1', port={port}, log_level='warning')")
-    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
-    server = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    origin = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "PYTHONUNBUFFERED": "1"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "cardkit", "sandbox", "serve", "--port", "0"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{origin}/_sandbox/state", timeout=1)
+        printed: dict[str, str] = {}
+        origin = media = ""
+        for line in server.stdout:
+            if line.startswith("cardkit sandbox on "):
+                origin = line.split()[3]
+            elif "=" in line and line.split("=", 1)[0].isupper():
+                name, value = line.strip().split("=", 1)
+                printed[name] = value
+            elif line.startswith("media: "):
+                media = line.split()[-1]
+            elif line.startswith("state: "):
                 break
-            except httpx.TransportError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the sandbox server did not start: {server.stderr.read().decode()}")
-                time.sleep(0.1)
-        from cardkit.sandbox import Sandbox
-
-        creds = Sandbox().credentials   # the default seed's credentials, the same in the server
-        urls = Sandbox().base_urls(origin)
-        yield origin, {
-            "BLOOIO_API_KEY": creds["blooio"]["api_key"], "BLOOIO_BASE_URL": urls["blooio"],
-            "SENDBLUE_API_API_KEY": creds["sendblue"]["key_id"], "SENDBLUE_API_API_SECRET": creds["sendblue"]["secret"],
-            "SENDBLUE_API_BASE_URL": urls["sendblue"],
-            "LINQ_API_V3_API_KEY": creds["linq"]["api_key"], "LINQ_API_V3_BASE_URL": urls["linq"],
-            "CARDKIT_PHOTO_HOST": urls["media"],
-        }
+        else:
+            raise RuntimeError(f"cardkit sandbox serve ended early (exit {server.wait(10)})")
+        yield origin, {**printed, "CARDKIT_PHOTO_HOST": media}
     finally:
         server.terminate()
         server.wait(10)

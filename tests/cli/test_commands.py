@@ -25,7 +25,7 @@ def test_demo_writes_both_reports_and_tells_where(demo_dir, tmp_path):
     assert (tmp_path / "d" / "report.html").stat().st_size > 1000
     assert openpyxl.load_workbook(tmp_path / "d" / "report.xlsx").sheetnames == ["Failed", "Summary", "Applied", "All"]
     out = done.stdout
-    assert "read 27 rows: 18 valid, 9 invalid" in out
+    assert "read 27 rows (18 pass the checks)" in out
     assert "needs attention" in out and "row 22 555-0100 invalid" in out
     assert str(tmp_path / "d" / "report.html") in out and str(tmp_path / "d" / "report.xlsx") in out
     assert "\r" not in out and "it/s" not in done.stderr   # no progress bar in a pipe
@@ -104,3 +104,36 @@ def test_retry_refuses_a_second_journal(demo_dir):
     """The journal is retry's argument; --journal as well is a one-line usage error."""
     done = cardkit("retry", str(demo_dir / "demo.journal.sqlite"), "--journal", "other.sqlite")
     assert done.returncode == 2 and "drop --journal" in one_line_error(done, "retry")
+
+
+def test_demo_without_the_sample_data_says_how_to_get_it(monkeypatch, tmp_path, capsys):
+    """A non-editable install has no sample_data/: one line naming the remedy, exit 2.
+
+    The missing folder is simulated by pointing the demo at a path that does not exist
+    (removing the real sample data would break the other tests running beside this one)."""
+    from cardkit.cli import demo, main
+
+    monkeypatch.setattr(demo, "SAMPLE", tmp_path / "sample_data" / "cards.csv")
+    assert main(["demo", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "sample data is not installed" in err[0] and "pip install -e ." in err[0]
+    assert not (tmp_path / "out").exists()
+
+
+def test_demo_runs_from_any_folder(tmp_path):
+    """The sample is found beside the package, not the working directory; --out defaults to ./cardkit-demo."""
+    done = cardkit("demo", "--quiet", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "cardkit-demo" / "report.xlsx").exists()
+
+
+def test_retry_with_nothing_left_says_so_and_records_no_empty_run(tmp_path):
+    """A run that ended applied: retry exits 0, says there is nothing to retry, and adds no run."""
+    sheet = tmp_path / "cards.csv"
+    sheet.write_text("Phone,First Name\n(415) 555-2671,Ana\n", encoding="utf-8")
+    journal = tmp_path / "cards.journal.sqlite"
+    assert cardkit("apply", str(sheet), "--sandbox", "--journal", str(journal), "--quiet").returncode == 0
+    done = cardkit("retry", str(journal), "--sandbox")
+    assert done.returncode == 0 and "nothing to retry" in done.stdout
+    runs = json.loads(cardkit("report", str(journal), "--list", "--json").stdout)["runs"]
+    assert len(runs) == 1

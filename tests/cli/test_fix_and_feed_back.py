@@ -3,6 +3,7 @@ apply → report → fix the Failed sheet as Excel would → apply it with the s
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import httpx
@@ -50,3 +51,7 @@ def test_failed_run_fixed_in_the_xlsx_and_finished_by_feeding_it_back(loopback_s
     assert after["blooio"]["cards"]["+14155552672"]["first_name"] == "Ben"
     final = cardkit("report", str(journal), "--json")
     assert final.returncode == 0 and '"ok": true' in final.stdout
+    runs = json.loads(cardkit("report", str(journal), "--list", "--json").stdout)["runs"]
+    assert [(r["input"], r["operations"], r["done"], r["needs_attention"]) for r in runs] == [
+        ("cards.csv", 4, 3, 1), ("report.xlsx", 1, 1, 0),
+    ]

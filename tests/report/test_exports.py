@@ -189,3 +189,30 @@ def test_split_only_for_csv_and_missing_folder_are_input_errors(rep, tmp_path):
         rep.to_file(tmp_path / "r.xlsx", split=True)
     with pytest.raises(InputError, match="create it first"):
         rep.to_file(tmp_path / "nowhere" / "r.html")
+
+
+def test_an_errors_file_fed_back_gets_its_outcome_columns_replaced_not_doubled(results, inputs):
+    """Inputs that already carry cardkit_* columns (a second round) get fresh ones, each once."""
+    from cardkit.report import Report
+
+    second_round = inputs.assign(cardkit_row="9", cardkit_status="failed", cardkit_message="old news")
+    rows = Report(results, inputs=second_round).failed_rows()
+    assert list(rows.columns) == ["Phone", "First Name", "Notes", *OUTCOME_COLUMNS]
+    assert "old news" not in rows["cardkit_message"].tolist()
+    assert rows["cardkit_row"].tolist() == [3, 4, 5, 7]
+
+
+def test_xlsx_summary_has_a_stacked_chart_of_the_counts_table(rep, tmp_path):
+    """The Summary chart is a stacked bar per provider whose series read the counts table's cells."""
+    path = rep.to_file(tmp_path / "report.xlsx")[0]
+    sheet = openpyxl.load_workbook(path)["Summary"]
+    (chart,) = sheet._charts
+    assert (chart.type, chart.grouping) == ("bar", "stacked")
+    header = next(r for r in sheet.iter_rows() if r[0].value == "provider")
+    titles = [c.value for c in header[1:-1]]                  # every status shown, not the total
+    assert len(chart.series) == len(titles)
+    first, last = header[0].row + 1, header[0].row + len(rep.counts)
+    for series, title, column in zip(chart.series, titles, "BCDEFG"):
+        assert series.val.numRef.f == f"'Summary'!${column}${first}:${column}${last}"
+        assert series.tx.strRef.f == f"'Summary'!{column}{header[0].row}"
+    assert chart.series[titles.index("failed")].graphicalProperties.solidFill.srgbClr == "C62828"

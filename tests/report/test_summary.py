@@ -13,9 +13,9 @@ from cardkit.report import Report, report
 def test_counts_are_provider_by_status_with_totals_and_no_provider_last(rep):
     """Each provider's statuses add up to its total; rows that reached no provider come last."""
     counts = rep.counts
-    assert list(counts.index) == ["blooio", "linq", "sendblue", "(none)"]
+    assert list(counts.index) == ["blooio", "linq", "sendblue", "(no provider)"]
     assert counts.loc["blooio", ["applied", "failed", "total"]].tolist() == [1, 1, 2]
-    assert counts.loc["(none)", ["invalid", "skipped", "total"]].tolist() == [1, 1, 2]
+    assert counts.loc["(no provider)", ["invalid", "skipped", "total"]].tolist() == [1, 1, 2]
     assert int(counts["total"].sum()) == 7
 
 
@@ -79,3 +79,12 @@ def test_an_empty_run_reports_nothing_to_do(tmp_path):
     assert "0 cards → 0 operations: nothing to do" in str(rep)
     for ext in ("xlsx", "csv", "html", "json"):
         assert rep.to_file(tmp_path / f"empty.{ext}")[0].stat().st_size > 0
+
+
+def test_cardkit_report_is_callable_even_after_the_package_was_imported(results):
+    """`cardkit.report(results)` works although importing cardkit.report binds that name to the package."""
+    import cardkit
+    import cardkit.report.xlsx  # noqa: F401  (binds cardkit.report to the package)
+
+    assert isinstance(cardkit.report(results), Report)
+    assert cardkit.Report is Report
