@@ -13,9 +13,7 @@ import asyncio
 import base64
 import functools
 import html
-import tempfile
 import traceback
-from pathlib import Path
 from typing import Any, Awaitable, Callable, Iterable
 
 import ipywidgets as widgets
@@ -133,6 +131,7 @@ class Tasks:
         try:
             self.last = private.create_task(coro)
             private.run_until_complete(self.last)
+            private.run_until_complete(private.shutdown_default_executor())  # to_thread's workers
         finally:
             private.close()
         return self.last
@@ -154,8 +153,27 @@ class Tasks:
                 widget.disabled = False
 
 
+#: The results-frame columns the forms show (timings and run ids stay in the frame and the report).
+SHOWN_RESULT_COLUMNS = ["row", "number", "provider", "action", "status", "http_status", "error_code",
+                        "message", "attempts", "changed"]
+
+
+def sandbox_for(sandbox: Any) -> Any:
+    """`True` → a fresh in-process sandbox owned by the form; anything else unchanged."""
+    if sandbox is True:
+        from cardkit.sandbox import Sandbox
+
+        return Sandbox()
+    return sandbox or None
+
+
+def heading(text: str) -> widgets.HTML:
+    """A small section title inside a form."""
+    return widgets.HTML(f"<h4 style='margin:4px 0'>{html.escape(text)}</h4>")
+
+
 def frame_html(frame: Any, *, max_rows: int = 50, caption: str = "") -> str:
-    """An HTML table of a frame, capped at `max_rows` with a line saying how many were left out."""
+    """An HTML table of a frame in a scrolling box, capped at `max_rows` with a line saying how many were left out."""
     shown = frame.head(max_rows)
     shown = shown.astype(object).where(shown.notna(), "")  # pd.NA would print as "<NA>"
     table = shown.to_html(index=False, na_rep="", border=0, classes="cardkit-table")
@@ -165,7 +183,7 @@ def frame_html(frame: Any, *, max_rows: int = 50, caption: str = "") -> str:
     return (
         "<style>.cardkit-table{border-collapse:collapse;font-size:90%}"
         ".cardkit-table th,.cardkit-table td{border:1px solid #ddd;padding:2px 6px;text-align:left}"
-        "</style>" + head + table + tail
+        "</style>" + head + f"<div style='max-height:380px;overflow:auto'>{table}</div>" + tail
     )
 
 
@@ -178,26 +196,3 @@ def download_link(data: bytes, filename: str, mime: str, label: str) -> str:
         "style='display:inline-block;padding:4px 10px;margin-right:6px;border:1px solid #1565c0;"
         f"border-radius:3px;text-decoration:none'>⬇ {html.escape(label)}</a>"
     )
-
-
-class UploadFolder:
-    """Keeps what the user uploads as real files (cardkit reads paths), in one temp folder per form."""
-
-    def __init__(self, prefix: str) -> None:
-        self.prefix = prefix
-        self.folder: Path | None = None
-
-    def folder_for_output(self) -> Path:
-        """The form's temp folder (created on first use), for files made along the way."""
-        if self.folder is None:
-            self.folder = Path(tempfile.mkdtemp(prefix=self.prefix))
-        return self.folder
-
-    def save(self, upload: widgets.FileUpload) -> Path | None:
-        """Write the latest file of an ipywidgets 8 `FileUpload` under its own name; None if empty."""
-        if not upload.value:
-            return None
-        item = upload.value[-1]
-        path = self.folder_for_output() / Path(item["name"]).name
-        path.write_bytes(bytes(item["content"]))
-        return path

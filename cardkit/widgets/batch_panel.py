@@ -1,8 +1,8 @@
 """`BatchPanel`: a guided bulk run — load a sheet, see its problems, plan, apply, download the report.
 
-Each step is a background task on the kernel's loop. Apply feeds a progress bar from the
-engine and can be cancelled: Cancel sets the engine's `cancel` event, the engine stops cleanly
-(journal consistent) and the panel keeps the partial results and their report.
+Each step is a background task on the kernel's loop. Plan and Apply feed a progress bar from
+the engine's run and can be cancelled: Cancel sets the engine's `cancel` event, the engine
+stops cleanly (journal consistent) and the panel keeps the partial results and their report.
 """
 
 from __future__ import annotations
@@ -14,8 +14,10 @@ from typing import Any
 import ipywidgets as widgets
 import pandas as pd
 
-from cardkit.widgets._shared import Status, Tasks, download_link, UploadFolder, frame_html, guarded
-from cardkit.widgets.card_form import sandbox_for
+from cardkit.widgets._shared import (
+    SHOWN_RESULT_COLUMNS, Status, Tasks, download_link, frame_html, guarded, heading, sandbox_for,
+)
+from cardkit.widgets._uploads import ScratchFolder, sheet_in_upload
 
 _ALL = "(all)"
 _WIDE = {"description_width": "90px"}
@@ -56,10 +58,11 @@ class BatchPanel(widgets.VBox):
         self.report: Any = None
         self.report_files: dict[str, bytes] = {}
         self._cancel: asyncio.Event | None = None
-        self._uploads = UploadFolder("cardkit-batch-")
+        self._scratch = ScratchFolder("cardkit-batch-")
 
         # 1. load
-        self.upload = widgets.FileUpload(accept=".csv,.xlsx,.xls", multiple=False, description="Upload sheet…")
+        self.upload = widgets.FileUpload(accept=".csv,.xlsx,.zip", multiple=False, description="Upload sheet…",
+                                         tooltip="A .csv or .xlsx, or a .zip of the sheet with its photos")
         self.path = widgets.Text(description="or path", placeholder="cards.xlsx", style=_WIDE)
         self.load_button = widgets.Button(description="Load", icon="folder-open")
         self.summary = widgets.HTML()
@@ -96,20 +99,20 @@ class BatchPanel(widgets.VBox):
 
         super().__init__(
             [
-                widgets.HTML("<h4 style='margin:4px 0'>1. Spreadsheet</h4>"),
+                heading("1. Spreadsheet"),
                 widgets.HBox([self.upload, self.path, self.load_button]),
                 self.summary,
-                widgets.HTML("<h4 style='margin:4px 0'>2. Problems</h4>"),
+                heading("2. Problems"),
                 widgets.HBox([self.severity_filter, self.column_filter, self.text_filter]),
                 self.problems_table,
-                widgets.HTML("<h4 style='margin:4px 0'>3. Plan and apply</h4>"),
+                heading("3. Plan and apply"),
                 widgets.HBox([self.providers, self.plan_button, self.apply_button, self.cancel_button]),
                 widgets.HBox([self.progress, self.progress_note]),
                 self.status.widget,
-                widgets.HTML("<h4 style='margin:4px 0'>4. Results</h4>"),
+                heading("4. Results"),
                 self.status_filter,
                 self.results_table,
-                widgets.HTML("<h4 style='margin:4px 0'>5. Report</h4>"),
+                heading("5. Report"),
                 self.report_status.widget,
                 self.downloads,
                 self.report_view,
@@ -126,10 +129,10 @@ class BatchPanel(widgets.VBox):
 
     @guarded(lambda self: self.status)
     def _on_upload(self, change: dict) -> None:
-        target = self._uploads.save(self.upload)
+        target = self._scratch.save(self.upload)
         if target is None:
             return
-        self.path.value = str(target)
+        self.path.value = str(sheet_in_upload(target))
         self._on_load()
 
     def _on_load(self, _button: Any = None) -> None:
@@ -207,34 +210,29 @@ class BatchPanel(widgets.VBox):
         return self.checked
 
     def _on_plan(self, _button: Any = None) -> None:
-        self._tasks.start(self._plan, working="Planning…")
-
-    async def _plan(self) -> None:
-        from cardkit.engine import plan_async
-
-        checked = self._ready()
-        if checked is None:
-            return
-        planned = await plan_async(checked, self._providers(), **self._options())
-        self.last_plan = planned
-        self._show_frame(planned)
-        counts = planned["action"].value_counts()
-        self.status.ok("Plan: " + ", ".join(f"{n} {action}" for action, n in counts.items()))
+        self._tasks.start(lambda: self._run(write=False), working="Planning…")
 
     def _on_apply(self, _button: Any = None) -> None:
-        self._tasks.start(self._apply, working="Applying…")
+        self._tasks.start(lambda: self._run(write=True), working="Applying…")
 
     def _on_cancel(self, _button: Any = None) -> None:
-        if self._cancel is not None:
+        """First click: ask the engine to stop cleanly. Second click: stop the task at once."""
+        if self._cancel is None:
+            return
+        if not self._cancel.is_set():
             self._cancel.set()
-            self.status.warning("Cancelling: finishing the requests in flight…")
+            self.cancel_button.description = "Stop now"
+            self.status.warning("Cancelling: finishing the requests in flight… (click again to stop at once)")
+        elif self.last_task is not None:
+            self.last_task.cancel()
 
     def _on_progress(self, done: int, total: int) -> None:
         self.progress.max = max(total, 1)
         self.progress.value = min(done, self.progress.max)
         self.progress_note.value = f"{done} / {total} done"
 
-    async def _apply(self) -> None:
+    async def _run(self, *, write: bool) -> None:
+        """Plan (`write=False`, reads only) or apply, with the progress bar and Cancel."""
         from cardkit.engine.run import Run
 
         checked = self._ready()
@@ -243,19 +241,35 @@ class BatchPanel(widgets.VBox):
         self._cancel = asyncio.Event()
         self.cancel_button.disabled = False
         self._on_progress(0, len(checked))
-        run = Run(checked, self._providers(), write=True, **self._options(), journal=self.journal,
+        # The journal records applies; a plan writes none unless one is given (as `plan_async`).
+        journal = self.journal if write else (self.journal or False)
+        run = Run(checked, self._providers(), write=write, **self._options(), journal=journal,
                   cancel=self._cancel)
         watcher = asyncio.ensure_future(_watch_progress(run, self._on_progress))
         try:
             results = await run.execute()
+        except asyncio.CancelledError:  # "Stop now": the engine has wound down; keep what it did
+            self._cancel.set()
+            results = run.partial_results()
         finally:
             watcher.cancel()
             self.cancel_button.disabled = True
+            self.cancel_button.description = "Cancel"
         cancelled = self._cancel.is_set()
         self._cancel = None
-        self.last_results = results
-        self._on_progress(int((results["status"] != "skipped").sum()) if cancelled else len(results), len(results))
+        finished = int((results["status"] != "skipped").sum()) if cancelled else len(results)
+        self._on_progress(finished, len(results))
         self._show_frame(results)
+        if not write:
+            self.last_plan = results
+            counts = results["action"].value_counts()
+            line = ", ".join(f"{n} {action}" for action, n in counts.items())
+            if cancelled:
+                self.status.warning(f"Plan cancelled: {line}")
+            else:
+                self.status.ok(f"Plan: {line}")
+            return
+        self.last_results = results
         counts = results["status"].value_counts()
         line = ", ".join(f"{n} {status}" for status, n in counts.items())
         if cancelled:
@@ -283,7 +297,7 @@ class BatchPanel(widgets.VBox):
             return
         if self.status_filter.value != _ALL:
             frame = frame[frame["status"] == self.status_filter.value]
-        self.results_table.value = frame_html(frame, caption=f"{len(frame)} rows")
+        self.results_table.value = frame_html(frame[SHOWN_RESULT_COLUMNS], caption=f"{len(frame)} rows")
 
     async def _make_report(self, results: pd.DataFrame) -> None:
         """Build the report and its XLSX and HTML files (in a thread: writing XLSX takes a while)."""
@@ -292,7 +306,7 @@ class BatchPanel(widgets.VBox):
         self.report_status.working("Writing the report…")
         try:
             made = report(results, cards=self.cards)
-            self.report_files = await asyncio.to_thread(_report_files, made, self._uploads.folder_for_output())
+            self.report_files = await asyncio.to_thread(_report_files, made, self._scratch.path())
         except Exception as exc:  # the run's results stay on screen; only the report is missing
             self.report_status.error(exc)
             return

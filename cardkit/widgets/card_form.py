@@ -11,30 +11,24 @@ from __future__ import annotations
 import asyncio
 import html
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import ipywidgets as widgets
 import pandas as pd
 
 from cardkit.errors import ConfigError
-from cardkit.widgets._shared import Status, Tasks, UploadFolder, frame_html, guarded
+from cardkit.providers.base import Current
+from cardkit.widgets._current import current_cards, shown_value
+from cardkit.widgets._shared import (
+    SHOWN_RESULT_COLUMNS, Status, Tasks, frame_html, guarded, heading, sandbox_for,
+)
+from cardkit.widgets._uploads import ScratchFolder
 
 _PROVIDERS = [("Blooio", "blooio"), ("Sendblue", "sendblue"), ("Linq", "linq")]
 _SHARING_ENABLED = [("leave as is", ""), ("on", "true"), ("off", "false")]
 _SHARING_AUDIENCE = [("leave as is", ""), ("contacts only", "0"), ("always ask", "1")]
 _SHARING_NAME_FORMAT = [("leave as is", ""), ("first & last name", "0"), ("first name only", "1")]
 _LABEL = {"description_width": "110px"}
-_SHOWN_RESULT_COLUMNS = ["row", "number", "provider", "action", "status", "http_status", "error_code",
-                         "message", "attempts", "changed"]
-
-
-def sandbox_for(sandbox: Any) -> Any:
-    """`True` → a fresh in-process sandbox owned by this form; anything else unchanged."""
-    if sandbox is True:
-        from cardkit.sandbox import Sandbox
-
-        return Sandbox()
-    return sandbox or None
 
 
 class CardForm(widgets.VBox):
@@ -43,7 +37,8 @@ class CardForm(widgets.VBox):
     `providers` is what `cardkit.apply` takes ("auto" routes the number to its owner, which the
     form shows as soon as the number is valid); `sandbox=True` rehearses without any account or
     network. After a click, `last_task` is the running action (await it in code);
-    `last_plan` / `last_results` hold the latest frames.
+    `last_plan`, `last_difference` (field by field: now, after) and `last_results` hold the
+    latest frames.
     """
 
     def __init__(
@@ -62,9 +57,11 @@ class CardForm(widgets.VBox):
         self.journal = journal
         self.owners: list[str] = []
         self.last_plan: pd.DataFrame | None = None
+        self.last_difference: pd.DataFrame | None = None
         self.last_results: pd.DataFrame | None = None
-        self._uploads = UploadFolder("cardkit-form-")
+        self._scratch = ScratchFolder("cardkit-form-")
         self._uploaded_photo: Path | None = None
+        self._repair_note = ""
 
         self.number = widgets.Text(
             description="Number", placeholder="+1 415 555 2671", continuous_update=False, style=_LABEL
@@ -92,6 +89,7 @@ class CardForm(widgets.VBox):
         self.output = widgets.HTML()
         self._tasks = Tasks(self.status, busy=[self.plan_button, self.apply_button])
         self._lookups = Tasks(self.status, quiet=True)
+        self._previews = Tasks(self.status, quiet=True)
 
         self.number.observe(self._on_number, names="value")
         self.photo_upload.observe(self._on_upload, names="value")
@@ -105,7 +103,7 @@ class CardForm(widgets.VBox):
         )
         super().__init__(
             [
-                widgets.HTML("<h4 style='margin:4px 0'>Contact card</h4>"),
+                heading("Contact card"),
                 widgets.HBox([self.number, self.number_note]),
                 self.first_name,
                 self.last_name,
@@ -131,6 +129,11 @@ class CardForm(widgets.VBox):
     def lookup_task(self) -> asyncio.Task | None:
         """The latest owner look-up, started when a valid number is entered."""
         return self._lookups.last
+
+    @property
+    def preview_task(self) -> asyncio.Task | None:
+        """The latest photo preview (an upload is prepared, a URL fetched and prepared)."""
+        return self._previews.last
 
     def card_frame(self) -> pd.DataFrame:
         """The form as a one-row cards frame (the shape `read_cards` returns, row 2 = first data row)."""
@@ -175,7 +178,7 @@ class CardForm(widgets.VBox):
         from cardkit.phones import normalize_number
 
         raw = change["new"].strip()
-        self._show_owner("owner (auto)", [])
+        self._show_owner("owner (auto)" if self.providers == "auto" else "as given to the form", [])
         if not raw:
             self.number_note.value = ""
             return
@@ -184,11 +187,17 @@ class CardForm(widgets.VBox):
             self.number_note.value = _span("cardkit-bad", "#c62828", f"✗ {result.message}")
             return
         if result.e164 != raw:
-            self.number.value = result.e164  # fires once more with the E.164 form, then is stable
-        note = f"✓ {result.e164}" + (f" — {result.message}" if result.repaired else "")
+            # Show the E.164 form; the change calls this again, which notes it and finds the owner.
+            self._repair_note = result.message if result.repaired else ""
+            self.number.value = result.e164
+            return
+        note = f"✓ {result.e164}" + (f" — {self._repair_note}" if self._repair_note else "")
+        self._repair_note = ""
         self.number_note.value = _span("cardkit-good", "#2e7d32", note)
         if self.providers == "auto":
             self._lookups.start(lambda: self._find_owner(result.e164))
+        else:
+            self._show_owner("as given to the form", [])
 
     async def _find_owner(self, e164: str) -> None:
         """Ask the configured providers who owns the number (a plan of a name-less row: reads only)."""
@@ -214,36 +223,69 @@ class CardForm(widgets.VBox):
 
     @guarded(lambda self: self.status)
     def _on_upload(self, change: dict) -> None:
-        path = self._uploads.save(self.photo_upload)
+        path = self._scratch.save(self.photo_upload)
         if path is None:
             return
         self._uploaded_photo = path
         self.photo_url.value = ""
-        self._preview(str(path))
+        self._previews.start(lambda: self._preview(path.read_bytes()))
 
     @guarded(lambda self: self.status)
     def _on_photo_url(self, change: dict) -> None:
-        if change["new"].strip():
-            self._uploaded_photo = None
-            self.photo_preview.layout.display = "none"
-            self.photo_note.value = "The photo at this address is downloaded and checked when you Plan or Apply."
+        url = change["new"].strip()
+        if not url:
+            return
+        self._uploaded_photo = None
+        self.photo_note.value = "Fetching the photo for a preview…"
+        self._previews.start(lambda: self._preview_url(url))
 
-    def _preview(self, source: str) -> None:
-        """Show the prepared square photo and what preparing it fixed."""
+    async def _preview_url(self, url: str) -> None:
+        """Download the photo as `apply` will (checked, size-capped) and preview it."""
+        import httpx
+
+        from cardkit.photos import check_photo
+        from cardkit.providers.base import ProviderFailure
+        from cardkit.providers.media import fetch_photo
+
+        checked = check_photo(url)  # the same verdict validation gives (https only)
+        if not checked.ok:
+            self._show_preview(None, "✗ " + "; ".join(p.message for p in checked.problems))
+            return
+        transport = self.sandbox.transport() if self.sandbox is not None else None
+        async with httpx.AsyncClient(transport=transport) as client:
+            try:
+                data = await fetch_photo(url, client=client)
+            except ProviderFailure as failure:
+                # Only a warning: Sendblue and Linq fetch a URL photo themselves (Blooio needs us to).
+                self._show_preview(None, f"No preview — {failure.message}. Sendblue and Linq download the "
+                                         "photo themselves; for Blooio cardkit must download it.", bad=False)
+                return
+        await self._preview(data)
+
+    async def _preview(self, data: bytes) -> None:
+        """Show the prepared square photo and what preparing it fixed (prepared off the loop)."""
         from cardkit.photos import PhotoError, prepare_photo_result
 
         try:
-            prepared = prepare_photo_result(source)
+            prepared = await asyncio.to_thread(prepare_photo_result, data)
         except PhotoError as exc:
-            self.photo_preview.layout.display = "none"
-            self.photo_note.value = _span("cardkit-bad", "#c62828", f"✗ {exc}")
+            self._show_preview(None, f"✗ {exc}")
             return
-        self.photo_preview.value = prepared.data
-        self.photo_preview.layout.display = ""
         fixes = "; ".join(prepared.fixes) if prepared.fixes else "nothing needed fixing"
-        self.photo_note.value = html.escape(
-            f"Will send a {prepared.width}×{prepared.height} JPEG ({len(prepared.data) // 1024} kB) — {fixes}"
+        self._show_preview(
+            prepared.data,
+            f"Will send a {prepared.width}×{prepared.height} JPEG ({len(prepared.data) // 1024} kB) — {fixes}",
         )
+
+    def _show_preview(self, jpeg: bytes | None, note: str, *, bad: bool = True) -> None:
+        if jpeg is None:
+            self.photo_preview.layout.display = "none"
+            self.photo_note.value = (_span("cardkit-bad", "#c62828", note) if bad
+                                     else _span("cardkit-warn", "#b26a00", note))
+        else:
+            self.photo_preview.value = jpeg
+            self.photo_preview.layout.display = ""
+            self.photo_note.value = html.escape(note)
 
     # -- actions (background tasks on the kernel's loop) ---------------------------------------
 
@@ -253,11 +295,12 @@ class CardForm(widgets.VBox):
     def _on_apply(self, _button: Any = None) -> None:
         self._tasks.start(self._apply, working="Applying…")
 
-    def _checked(self) -> pd.DataFrame | None:
+    async def _checked(self) -> pd.DataFrame | None:
         """The validated one-row frame, or None after showing what is wrong."""
         from cardkit.validation import validate
 
-        checked = validate(self.card_frame(), region=self.region)
+        # Checking a photo decodes it: keep that off the kernel's loop.
+        checked = await asyncio.to_thread(validate, self.card_frame(), region=self.region)
         if not bool(checked["valid"].iloc[0]):
             self.status.error(f"Not sent: {checked['problems'].iloc[0]}")
             return None
@@ -266,23 +309,28 @@ class CardForm(widgets.VBox):
     async def _plan(self) -> None:
         from cardkit.engine import plan_async
 
-        checked = self._checked()
+        checked = await self._checked()
         if checked is None:
             return
-        planned = await plan_async(checked, **self._run_options())
+        options = self._run_options()
+        planned = await plan_async(checked, **options)
+        readable = [row.provider for row in planned.itertuples() if row.provider and row.status == "planned"]
+        current = await current_cards(checked["number"].iloc[0], readable, providers=options["providers"],
+                                      sandbox=self.sandbox, photo_host=self.photo_host)
         self.last_plan = planned
-        self.output.value = frame_html(difference(checked, planned), caption="Difference with the current card")
+        self.last_difference = difference(checked, planned, current)
+        self.output.value = frame_html(self.last_difference, caption="Difference with the current card")
         self._conclude(planned, planned=True)
 
     async def _apply(self) -> None:
         from cardkit.engine import apply_async
 
-        checked = self._checked()
+        checked = await self._checked()
         if checked is None:
             return
         results = await apply_async(checked, **self._run_options(), journal=self.journal)
         self.last_results = results
-        self.output.value = frame_html(results[_SHOWN_RESULT_COLUMNS], caption="Result")
+        self.output.value = frame_html(results[SHOWN_RESULT_COLUMNS], caption="Result")
         self._conclude(results, planned=False)
 
     def _conclude(self, results: pd.DataFrame, *, planned: bool) -> None:
@@ -302,8 +350,9 @@ class CardForm(widgets.VBox):
             self.status.ok(text)
 
 
-def difference(checked: pd.DataFrame, planned: pd.DataFrame) -> pd.DataFrame:
-    """Field by field, what the card asks for and whether each provider would change it."""
+def difference(checked: pd.DataFrame, planned: pd.DataFrame,
+               current: Mapping[str, Current | str] | None = None) -> pd.DataFrame:
+    """Field by field: what the card asks for, what each provider has now, and whether it would change."""
     card = checked.iloc[0]
     given = {
         "first_name": card.get("first_name", ""),
@@ -315,15 +364,26 @@ def difference(checked: pd.DataFrame, planned: pd.DataFrame) -> pd.DataFrame:
             for key in ("sharing_enabled", "sharing_audience", "sharing_name_format") if card.get(key, "")
         ),
     }
+    given = {field: value for field, value in given.items() if value}
+    for changed in planned["changed"]:  # fields cardkit fills in itself (e.g. Sendblue's display name)
+        for field in filter(None, str(changed).split(",")):
+            given.setdefault(field, "(set by cardkit)")
     table = pd.DataFrame({"field": list(given), "new value": list(given.values())})
-    table = table[table["new value"].astype(bool)].reset_index(drop=True)
     for row in planned.itertuples(index=False):
         changed = set(filter(None, str(row.changed).split(",")))
         if row.action in ("unsupported", "none") or row.status == "invalid":
             verdict = [f"not sent — {row.message}"] * len(table)
         else:
-            verdict = ["changes" if field in changed else "already so" for field in table["field"]]
-        table[row.provider or "no provider"] = verdict
+            verdict = [
+                "changes" if field in changed
+                else f"not used by {row.provider}" if field == "sharing" and row.provider != "blooio"
+                else "already so"
+                for field in table["field"]
+            ]
+        name = row.provider or "no provider"
+        if current and row.provider in current:
+            table[f"{name} now"] = [shown_value(current[row.provider], field) for field in table["field"]]
+        table[name] = verdict
     return table
 
 

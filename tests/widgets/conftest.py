@@ -15,7 +15,8 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO_ROOT / "notebooks"
 ARTIFACTS = REPO_ROOT / "test-artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
+#: Debian's Chromium (`apt-get install chromium`); CARDKIT_CHROMIUM points elsewhere.
+CHROMIUM = Path(os.environ.get("CARDKIT_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -56,15 +57,23 @@ def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 60.0) -
     raise TimeoutError(f"nothing listened on 127.0.0.1:{port} within {timeout:.0f} s")
 
 
-@pytest.fixture
-def browser_home(tmp_path: Path) -> Path:
+def stop(process: subprocess.Popen) -> None:
+    """Terminate a server we started (SIGTERM, then SIGKILL after 15 s) and reap it."""
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture(scope="module")
+def browser_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A throw-away HOME for Voilà and Chromium so neither touches the user's profile."""
-    home = tmp_path / "home"
-    home.mkdir()
-    return home
+    return tmp_path_factory.mktemp("home")
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def chromium_path() -> Path:
     """Debian's Chromium; skip without it unless CARDKIT_REQUIRE_BROWSER=1 (CI), then fail."""
     if not CHROMIUM.exists():
@@ -74,9 +83,14 @@ def chromium_path() -> Path:
     return CHROMIUM
 
 
-@pytest.fixture
-def voila_forms(browser_home: Path, tmp_path: Path):
-    """Voilà serving notebooks/03_forms.ipynb on a free loopback port; yields its base URL."""
+@pytest.fixture(scope="module")
+def voila_forms(chromium_path: Path, browser_home: Path, tmp_path_factory: pytest.TempPathFactory):
+    """Voilà serving notebooks/03_forms.ipynb on a free loopback port; yields its base URL.
+
+    Each page load starts its own kernel, so tests sharing the server don't share state.
+    Asks for `chromium_path` first so a machine without the browser skips before starting Voilà.
+    """
+    tmp_path = tmp_path_factory.mktemp("voila")
     port = free_port()
     log_path = tmp_path / "voila.log"
     env = kernel_env(HOME=str(browser_home), CARDKIT_NOTEBOOK_OUTPUT=str(tmp_path / "output"))
@@ -93,17 +107,12 @@ def voila_forms(browser_home: Path, tmp_path: Path):
         wait_for_port(port, server)
         yield f"http://127.0.0.1:{port}"
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server)
         ARTIFACTS.mkdir(exist_ok=True)
         shutil.copy(log_path, ARTIFACTS / "voila.log")
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def chromium(chromium_path: Path, browser_home: Path):
     """A headless Debian Chromium driven by Playwright (never `playwright install`)."""
     from playwright.sync_api import sync_playwright
@@ -126,6 +135,12 @@ def artifacts() -> Path:
 
 
 @pytest.fixture
+def notebooks_dir() -> Path:
+    """notebooks/ in this repo: the working directory of the kernels the tests start."""
+    return NOTEBOOKS
+
+
+@pytest.fixture
 def notebook_output(tmp_path: Path) -> Path:
     """Where executed notebooks write their reports and journals (CARDKIT_NOTEBOOK_OUTPUT)."""
     out = tmp_path / "output"
@@ -137,3 +152,38 @@ def notebook_output(tmp_path: Path) -> Path:
 def kernel_env_for_notebooks(notebook_output: Path) -> dict[str, str]:
     """The environment an nbclient kernel gets: cardkit importable, outputs in a temp folder."""
     return kernel_env(CARDKIT_NOTEBOOK_OUTPUT=str(notebook_output))
+
+
+@pytest.fixture
+def served_sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """`cardkit sandbox serve` on a loopback port, with the vendors' variables pointing at it.
+
+    Forms built without `sandbox=` then configure themselves exactly as against the real
+    providers (credentials and base URLs from the environment) and talk real HTTP.
+    Yields the server's origin.
+    """
+    from cardkit.sandbox import Sandbox
+
+    port = free_port()
+    origin = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in kernel_env().items() if not k.startswith(("BLOOIO_", "SENDBLUE_", "LINQ_"))}
+    with open(tmp_path / "serve.log", "wb") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "cardkit", "sandbox", "serve", "--port", str(port)],
+            env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_for_port(port, server)
+        box = Sandbox()  # the default seed: the same keys the served one accepts
+        creds, urls = box.credentials, box.base_urls(origin)
+        for name, value in {
+            "BLOOIO_API_KEY": creds["blooio"]["api_key"], "BLOOIO_BASE_URL": urls["blooio"],
+            "SENDBLUE_API_API_KEY": creds["sendblue"]["key_id"],
+            "SENDBLUE_API_API_SECRET": creds["sendblue"]["secret"], "SENDBLUE_API_BASE_URL": urls["sendblue"],
+            "LINQ_API_V3_API_KEY": creds["linq"]["api_key"], "LINQ_API_V3_BASE_URL": urls["linq"],
+            "CARDKIT_PHOTO_HOST": urls["media"],
+        }.items():
+            monkeypatch.setenv(name, value)
+        yield origin
+    finally:
+        stop(server)

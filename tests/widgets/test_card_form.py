@@ -14,6 +14,8 @@ from cardkit.providers.config import ENV
 from cardkit.sandbox import Sandbox
 from cardkit.widgets import CardForm
 
+pytestmark = pytest.mark.timeout(60)
+
 PHOTOS = Path(__file__).resolve().parents[2] / "sample_data" / "photos"
 
 
@@ -51,6 +53,8 @@ def test_number_is_normalized_as_the_field_is_left_and_its_owner_shown():
         await form.lookup_task
         assert form.owners == ["blooio"]
         assert form.provider.label == "owner: blooio" and form.provider.value == "auto"
+        # one look-up (each provider's numbers listed once), not one per rewrite of the field
+        assert [form.sandbox.state()[p]["requests"] for p in ("blooio", "sendblue", "linq")] == [1, 1, 1]
 
     run(body())
 
@@ -81,7 +85,7 @@ def test_a_wrong_number_shows_the_reason_and_apply_sends_nothing():
 
 
 def test_plan_shows_the_difference_then_apply_sets_the_card_at_the_owner():
-    """Plan lists each field as 'changes'; Apply creates the card in the sandbox; a new Plan says 'already so'."""
+    """Plan lists each field as 'changes'; Apply creates the card; later Plans show 'already so' and now → after."""
 
     async def body():
         form = CardForm(sandbox=True)
@@ -105,6 +109,14 @@ def test_plan_shows_the_difference_then_apply_sets_the_card_at_the_owner():
         assert form.last_plan["action"].tolist() == ["unchanged"]
         assert ">changes<" not in form.output.value and form.output.value.count(">already so<") == 3
 
+        form.first_name.value = "Chloe"
+        await click(form, form.plan_button)
+        now = form.last_difference.set_index("field")
+        assert now.loc["first_name", ["new value", "blooio now", "blooio"]].tolist() == ["Chloe", "Chloé", "changes"]
+        assert now.loc["last_name", ["blooio now", "blooio"]].tolist() == ["Martin", "already so"]
+        assert now.loc["sharing", "blooio now"].startswith("enabled=true")
+        assert form.sandbox.state()["blooio"]["cards"]["+14155552673"]["first_name"] == "Chloé", "plan never writes"
+
     run(body())
 
 
@@ -115,6 +127,7 @@ def test_uploaded_photo_is_previewed_prepared_and_sent_to_linq():
         form = CardForm(sandbox=True)
         fill(form, "(408) 555-0111", "Nia", "Brown")
         upload(form.photo_upload, PHOTOS / "big_wide.jpg")
+        await form.preview_task
         preview = Image.open(io.BytesIO(form.photo_preview.value))
         assert preview.format == "JPEG" and preview.size == (1024, 1024)  # from a 2000×1250 original
         assert "1024×1024 JPEG" in form.photo_note.value and "centre-cropped to a square" in form.photo_note.value
@@ -129,10 +142,15 @@ def test_uploaded_photo_is_previewed_prepared_and_sent_to_linq():
 
 def test_an_unreadable_upload_is_refused_in_the_photo_note():
     """A file that is not an image gets a ✗ with the reason, no preview, and no crash."""
-    form = CardForm(sandbox=True)
-    upload(form.photo_upload, PHOTOS / "not_an_image.jpg")
-    assert "cardkit-bad" in form.photo_note.value and "not a photo" in form.photo_note.value
-    assert form.photo_preview.layout.display == "none" and form.status.kind == "idle"
+
+    async def body():
+        form = CardForm(sandbox=True)
+        upload(form.photo_upload, PHOTOS / "not_an_image.jpg")
+        await form.preview_task
+        assert "cardkit-bad" in form.photo_note.value and "not a photo" in form.photo_note.value
+        assert form.photo_preview.layout.display == "none" and form.status.kind == "idle"
+
+    run(body())
 
 
 def test_provider_refusal_is_shown_with_the_providers_reason():
@@ -229,5 +247,120 @@ def test_given_sandbox_instance_is_used_as_is():
         fill(form, "+16175550199", "Fatima", "Haddad")
         await click(form, form.apply_button)
         assert form.sandbox is box and "+16175550199" in box.state()["blooio"]["cards"]
+
+    run(body())
+
+
+def test_photo_by_url_reaches_sendblue_even_when_the_sandbox_cannot_preview_it():
+    """A placeholder https URL: no preview in the sandbox (a warning, not an error), and Sendblue takes it."""
+
+    async def body():
+        form = CardForm(sandbox=True)
+        fill(form, "415 555 2674", "Jade", "Wong")
+        form.photo_url.value = "https://example.com/photos/jade.jpg"
+        await form.preview_task
+        assert "cardkit-warn" in form.photo_note.value and "No preview" in form.photo_note.value
+        await click(form, form.apply_button)
+        assert form.status.kind == "ok", form.status.text
+        assert form.last_results[["provider", "status"]].values.tolist() == [["sendblue", "applied"]]
+        assert "photo" in form.last_results["changed"].iloc[0]
+
+    run(body())
+
+
+def widget_state_text(widget) -> str:
+    """Every synced value of a widget tree (what the browser receives), as one string."""
+    import json
+
+    parts = [json.dumps(widget.get_state(), default=repr)]
+    for child in getattr(widget, "children", ()):
+        parts.append(widget_state_text(child))
+    return "\n".join(parts)
+
+
+def test_an_api_key_never_reaches_the_page_or_the_results():
+    """With an adapter built from a key, neither the widgets' state, the repr nor the results show it."""
+    import cardkit
+
+    async def body():
+        box = Sandbox()
+        key = box.credentials["blooio"]["api_key"]
+        adapter = cardkit.Blooio(api_key=key, base_url=box.base_urls()["blooio"])
+        form = CardForm(sandbox=box, providers=[adapter])
+        fill(form, "+14155552671", "Ana", "Ruiz")
+        assert form.provider.label == "as given to the form"
+        await click(form, form.apply_button)
+        assert form.status.kind == "ok", form.status.text
+        shown = widget_state_text(form) + repr(form) + form.last_results.to_csv()
+        assert key not in shown and "+14155552671" in shown
+
+    run(body())
+
+
+def test_photo_url_is_downloaded_previewed_and_sent_to_blooio():
+    """A photo at an https URL (the sandbox's media host) is fetched, previewed, and sent to Blooio as bytes."""
+
+    async def body():
+        form = CardForm(sandbox=True)
+        url = form.sandbox.upload((PHOTOS / "cmyk.jpg").read_bytes(), origin="https://sandbox.local")
+        fill(form, "+1 212 555 0123", "Dana", "Kim")
+        form.photo_url.value = url
+        await form.preview_task
+        preview = Image.open(io.BytesIO(form.photo_preview.value))
+        assert preview.format == "JPEG" and preview.mode == "RGB" and preview.width == preview.height
+        assert "CMYK converted to RGB" in form.photo_note.value
+        await click(form, form.apply_button)
+        assert form.last_results[["provider", "status"]].values.tolist() == [["blooio", "applied"]]
+        assert "photo" in form.last_results["changed"].iloc[0]
+
+    run(body())
+
+
+def test_a_plain_http_photo_url_is_refused_with_the_fix():
+    """http:// is refused before any download, and the note says to use https."""
+
+    async def body():
+        form = CardForm(sandbox=True)
+        form.photo_url.value = "http://example.com/photos/jade.jpg"
+        await form.preview_task
+        assert "cardkit-bad" in form.photo_note.value and "https" in form.photo_note.value
+
+    run(body())
+
+
+def test_configured_providers_over_real_http_like_the_real_thing(served_sandbox: str):
+    """No sandbox= at all: credentials and URLs come from the environment, requests go over loopback HTTP."""
+    import httpx
+
+    async def body():
+        form = CardForm()
+        fill(form, "(408) 555-0111", "Nia", "Brown")
+        await form.lookup_task
+        assert form.owners == ["linq"]
+        upload(form.photo_upload, PHOTOS / "nia.jpg")
+        await form.preview_task
+        await click(form, form.apply_button)
+        assert form.status.kind == "ok", form.status.text
+        assert form.last_results[["provider", "status"]].values.tolist() == [["linq", "applied"]]
+
+    run(body())
+    card = httpx.get(served_sandbox + "/_sandbox/state", timeout=10).json()["linq"]["cards"]["+14085550111"]
+    assert card["first_name"] == "Nia" and card["image_url"].startswith(served_sandbox)
+
+
+def test_plan_at_sendblue_says_what_it_cannot_show_and_does_not_use():
+    """Sendblue never returns the photo and has no sharing settings: the difference says so instead of guessing."""
+
+    async def body():
+        form = CardForm(sandbox=True)
+        fill(form, "+1 312 555 0182", "Hana", "Sato")
+        form.sharing_enabled.value = "true"
+        upload(form.photo_upload, PHOTOS / "ivan.jpg")
+        await form.preview_task
+        await click(form, form.plan_button)
+        rows = form.last_difference.set_index("field")
+        assert rows.loc["photo", "sendblue now"] == "(provider doesn't say)"
+        assert rows.loc["sharing", "sendblue"] == "not used by sendblue"
+        assert rows.loc["first_name", ["sendblue now", "sendblue"]].tolist() == ["(none)", "changes"]
 
     run(body())

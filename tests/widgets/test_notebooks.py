@@ -52,3 +52,27 @@ def test_forms_notebook_runs_and_its_scripted_form_applies(kernel_env_for_notebo
     text = text_of(notebook)
     assert "applied" in text and "+14155552672" in text
     assert "Unexpected error" not in text
+
+
+def test_quickstart_notebook_applies_the_sample_and_writes_its_reports(kernel_env_for_notebooks, notebook_output: Path):
+    """01_quickstart runs top to bottom: cards applied in the sandbox, XLSX and HTML reports written."""
+    notebook = run_notebook("01_quickstart.ipynb", kernel_env_for_notebooks)
+    text = text_of(notebook)
+    assert "applied" in text and "<Report run=" in text
+    for name in ("quickstart-report.xlsx", "quickstart-report.html"):
+        assert (notebook_output / name).stat().st_size > 0
+    assert "+12025550147" in (notebook_output / "quickstart-report.html").read_text(encoding="utf-8")
+
+
+def test_bulk_notebook_fixes_rows_and_its_retry_leaves_only_the_real_failure(kernel_env_for_notebooks,
+                                                                             notebook_output: Path):
+    """02_bulk_update: after the pandas fixes and the retry, only the standard-plan number still fails."""
+    import openpyxl
+
+    run_notebook("02_bulk_update.ipynb", kernel_env_for_notebooks)
+    book = openpyxl.load_workbook(notebook_output / "bulk-report.xlsx", read_only=True)
+    failed = [" ".join(str(cell) for cell in row if cell is not None)
+              for row in book["Failed"].iter_rows(min_row=2, values_only=True)]
+    still_failing = [line for line in failed if "403" in line]
+    assert len(still_failing) == 1 and "2025550147" in still_failing[0]
+    assert not any("gave up" in line for line in failed), "every dropped connection was retried"

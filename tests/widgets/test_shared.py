@@ -12,7 +12,8 @@ import ipywidgets as widgets
 import pandas as pd
 
 from cardkit.errors import InputError
-from cardkit.widgets._shared import Status, Tasks, UploadFolder, download_link, frame_html, guarded
+from cardkit.widgets._shared import Status, Tasks, download_link, frame_html, guarded
+from cardkit.widgets._uploads import ScratchFolder
 
 
 def test_status_escapes_text_and_tags_its_kind():
@@ -159,6 +160,6 @@ def test_upload_folder_writes_the_uploaded_bytes_under_the_file_name():
     upload.value = ({"name": "../../evil/cards.csv", "type": "text/csv", "size": 5,
                      "content": memoryview(b"a,b\n"),
                      "last_modified": datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)},)
-    saved = UploadFolder("cardkit-test-").save(upload)
+    saved = ScratchFolder("cardkit-test-").save(upload)
     assert saved is not None and saved.name == "cards.csv" and saved.read_bytes() == b"a,b\n"
-    assert UploadFolder("cardkit-test-").save(widgets.FileUpload()) is None
+    assert ScratchFolder("cardkit-test-").save(widgets.FileUpload()) is None
