@@ -76,6 +76,7 @@ def test_sigkill_at_random_moments_and_sigint_then_resume_ends_equal_to_the_shee
     """Four seeded SIGKILLs and one SIGINT mid-run; the runs resumed from the journal end with the
     sheet at the providers and no journal-confirmed operation written again."""
     rng = random.Random(KILL_SEED)
+    started = time.monotonic()
     sheet = soak.write_soak_sheet(tmp_path, CARDS, seed=3)
     journal = tmp_path / "soak.journal.sqlite"
     with soak.ServedSandbox(seed=sheet.seed_path, latency_ms=120) as served:
@@ -130,7 +131,8 @@ def test_sigkill_at_random_moments_and_sigint_then_resume_ends_equal_to_the_shee
     assert {p for p, _ in twice} <= {"sendblue"}, twice
     assert twice <= unfinished, twice - unfinished
 
-    publish("kills", {"cards": CARDS, "interruptions": interruptions, "confirmed_before_last_run": len(confirmed_at),
+    publish("kills", {"cards": CARDS, "runs": len(interruptions) + 1, "wall_s": round(time.monotonic() - started, 1),
+                      "interruptions": interruptions, "confirmed_before_last_run": len(confirmed_at),
                       "left_unfinished_by_kills": len(unfinished), "marked_sending_at_kill": len(marked_sending),
                       "sendblue_resent_after_doubt": len(twice),
                       "sendblue_resent_not_marked_sending": len(twice - marked_sending),
