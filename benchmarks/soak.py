@@ -248,6 +248,21 @@ def compare(results: pd.DataFrame, expected: pd.DataFrame, state: dict) -> Verdi
     return verdict
 
 
+def journal_disagreements(results: pd.DataFrame, path: Path) -> int:
+    """Rows whose outcome in the journal (read back from the file) differs from the results frame."""
+    from cardkit.engine import Journal
+
+    with Journal(path) as journal:
+        recorded = journal.results()
+    keys = ["row", "provider", "status", "message", "attempts"]
+    merged = results[keys].merge(recorded[keys], on=["row", "provider"], how="outer", suffixes=("", "_journal"),
+                                 indicator=True)
+    differs = merged["_merge"] != "both"
+    for column in ("status", "message", "attempts"):
+        differs |= merged[column].astype(str) != merged[f"{column}_journal"].astype(str)
+    return int(differs.sum())
+
+
 def soak(cards: int = 10_000, *, fault_rate: float = 0.15, fault_seed: int = 7, latency_ms: float = 5.0,
          timeout: float = 1.0, wait_scale: float = 0.01, workdir: Path | None = None,
          max_at_once: int | None = None, linq_window: float | None = None) -> dict:
@@ -267,6 +282,7 @@ def soak(cards: int = 10_000, *, fault_rate: float = 0.15, fault_seed: int = 7, 
                                         timeout=timeout, max_at_once=max_at_once)
             wall = time.perf_counter() - started
             state = served.state()
+        journal_mismatches = journal_disagreements(results, folder / "soak.journal.sqlite")
     verdict = compare(results, sheet.expected, state)
     faults = Counter(f["fault"] for f in state["faults"])
     statuses = Counter(f.get("status") for f in state["faults"] if f["fault"] == "error")
@@ -281,6 +297,7 @@ def soak(cards: int = 10_000, *, fault_rate: float = 0.15, fault_seed: int = 7, 
         "hangs_that_applied": sum(1 for f in state["faults"] if f["fault"] == "hang" and f["applied"]),
         "attempts": attempts, "retries": attempts - int((results["attempts"] > 0).sum()),
         "lost": len(verdict.lost), "mismatched": len(verdict.mismatched),
+        "journal_disagrees": journal_mismatches,
         "duplicated": len(verdict.duplicated), "sendblue_resent_after_doubt": len(verdict.resent_unreadable),
         "sendblue_applied_hangs": verdict.sendblue_applied_hangs,
         "failed_messages": results.loc[results["status"] == "failed", "message"].str.slice(0, 90)
@@ -312,6 +329,7 @@ def main(argv: list[str] | None = None) -> int:
         for key, value in figures.items():
             print(f"{key:>28}: {value}")
     ok = figures["lost"] == 0 and figures["mismatched"] == 0 and figures["duplicated"] == 0 \
+        and figures["journal_disagrees"] == 0 \
         and figures["sendblue_resent_after_doubt"] <= figures["sendblue_applied_hangs"]
     return 0 if ok else 1
 
