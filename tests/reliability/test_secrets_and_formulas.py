@@ -13,7 +13,9 @@ import logging
 import re
 import subprocess
 import sys
+import threading
 import zipfile
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import openpyxl
@@ -232,3 +234,65 @@ def test_hostile_names_land_at_the_provider_exactly_as_written(story):
         number = made.expected["number"].iloc[i]
         provider = made.expected["provider"].iloc[i]
         assert soak.landed_name(provider, state[provider]["cards"][number])[0] == text
+
+
+HOSTILE_CODE = '=HYPERLINK("http://evil.example","fix")'
+
+
+class _HostileBlooio(BaseHTTPRequestHandler):
+    """A misbehaving provider: Blooio-shaped answers whose values start with = + - @."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def _json(self, status: int, body: dict) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._json(200, {"first_name": "@SUM(1,2)", "last_name": "-2+3+cmd|' /C calc'!A0"})
+
+    def do_PUT(self) -> None:  # noqa: N802
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self._json(400, {"error": "+cmd|' /C calc'!A0", "code": HOSTILE_CODE, "message": "@SUM(1,2)", "status": 400})
+
+
+def test_provider_values_starting_with_formula_characters_never_become_live_formulas(tmp_path):
+    """A provider (our hostile server on 127.0.0.1: the sandbox only answers documented codes)
+    returns an error code `=HYPERLINK(…)` and cards named `@SUM(1,2)`: the CSV, split CSV and XLSX
+    reports, from the frame and from the journal, keep them as text, exactly."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _HostileBlooio)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        blooio = cardkit.Blooio(api_key=BLOOIO_KEY, base_url=f"http://127.0.0.1:{httpd.server_address[1]}")
+        sheet = tmp_path / "cards.csv"
+        pd.DataFrame({"Phone": ["+14155552671", "+14155552672"], "First Name": ["Ana", "Ben"]}).to_csv(sheet, index=False)
+        results = cardkit.apply(str(sheet), [blooio], journal=tmp_path / "j.sqlite", progress=False)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert (results["status"] == "failed").all() and (results["error_code"] == HOSTILE_CODE).all(), results
+    written = [*cardkit.report(results).to_file(tmp_path / "r.csv", split=True),
+               *cardkit.report(results).to_file(tmp_path / "r.csv"), *cardkit.report(results).to_file(tmp_path / "r.xlsx"),
+               *cardkit.Report.from_journal(tmp_path / "j.sqlite").to_file(tmp_path / "j.xlsx")]
+    live, seen = [], set()
+    for path in written:
+        if path.suffix == ".csv":
+            with path.open(newline="", encoding="utf-8-sig") as handle:
+                for cell in (c for row in csv.reader(handle) for c in row):
+                    live += [(path.name, cell)] if _dangerous(cell) else []
+                    seen |= {cell[1:]} if cell.startswith("'") else set()
+        else:
+            for sheet_ in openpyxl.load_workbook(path).worksheets:
+                for cell in (c for row in sheet_.iter_rows() for c in row):
+                    if cell.data_type == "f":
+                        live.append((f"{path.name}:{sheet_.title}!{cell.coordinate}", cell.value))
+                    seen |= {cell.value} if isinstance(cell.value, str) else set()
+    assert live == [], live
+    assert HOSTILE_CODE in seen
