@@ -213,11 +213,11 @@ def test_any_chain_of_hostile_responses_ends_in_a_jpeg_or_a_classified_failure(s
         assert outcome == "Permanent"
 
 
-def test_publish_outcomes():
-    """Record the outcomes the hostile chains met (for RELIABILITY.md)."""
+@pytest.fixture(scope="module", autouse=True)
+def _publish_outcomes():
+    """After the module: record the outcomes the hostile chains met (RELIABILITY.md)."""
+    yield
     publish("photo_url_outcomes", dict(OUTCOMES))
-    if OUTCOMES:
-        assert sum(OUTCOMES.values()) > 0
 
 
 @pytest.mark.parametrize("url", [
