@@ -342,7 +342,13 @@ def _excel_text(value: object) -> str:
         return str(int(value))
     if hasattr(value, "isoformat"):
         return value.isoformat()
-    return str(value)
+    text = str(value)
+    # Excel stores control characters as _xHHHH_ escapes; give back what the user typed
+    if "_x" in text:
+        from openpyxl.utils.escape import unescape
+
+        return unescape(text)
+    return text
 
 
 def _unique_headers(headers: list[str]) -> list[str]:

@@ -42,12 +42,13 @@ async def apply_async(cards: Any, providers: Any = "auto", *, sandbox: Any = Non
     ("blooio,linq" or a list) or adapter instances; a row's `provider` cell wins.
     `sandbox=True`: run against a fresh in-process sandbox. `photo_host`: where local photos go
     for URL providers (an object with `upload`, or the URL of a sandbox media host; default
-    `CARDKIT_PHOTO_HOST`). `journal`: a path, False for none, None for the default
+    `CARDKIT_PHOTO_HOST`; False for none). `journal`: a path, False for none, None for the default
     (beside the input file; none for the in-process sandbox). `resume`: skip what the journal
     says was applied with the same card. `dry_run`: read and decide, write nothing.
-    `timeout`: seconds one request may take (enforced by the engine). `read_first=False` trusts the journal and skips reading the provider before writing
-    (one request per card; a card already right is written again). `cancel`: an event whose
-    `is_set()` stops the run cleanly.
+    `timeout`: seconds one request may take (enforced by the engine). `max_attempts`: tries
+    per operation. `read_first=False` trusts the journal and skips reading the provider before
+    writing (one request per card; a card already right is written again). `cancel`: an event
+    whose `is_set()` stops the run cleanly.
     """
     run = Run(cards, providers, write=not dry_run, sandbox=sandbox, photo_host=photo_host, region=region,
               journal=journal, resume=resume, max_at_once=max_at_once, max_per_second=max_per_second,

@@ -249,14 +249,18 @@ class Journal:
         if not self._pending or not (force or len(self._pending) >= _FLUSH_EVERY):
             return
         pending, self._pending = self._pending, []
-        with self._db:
-            self._db.execute("BEGIN")
-            # consecutive statements of the same kind go in one executemany
-            start = 0
-            for end in range(1, len(pending) + 1):
-                if end == len(pending) or pending[end][0] != pending[start][0]:
-                    self._db.executemany(pending[start][0], [p for _, p in pending[start:end]])
-                    start = end
+        try:
+            with self._db:
+                self._db.execute("BEGIN")
+                # consecutive statements of the same kind go in one executemany
+                start = 0
+                for end in range(1, len(pending) + 1):
+                    if end == len(pending) or pending[end][0] != pending[start][0]:
+                        self._db.executemany(pending[start][0], [p for _, p in pending[start:end]])
+                        start = end
+        except sqlite3.Error as exc:
+            raise JournalError(f"journal {str(self.path)!r} can't be written ({exc}) — check the disk "
+                               "space and permissions, then run again with the same journal") from None
         self._last_commit = time.monotonic()
 
     # ---- what earlier runs did (resume) -------------------------------------------------------

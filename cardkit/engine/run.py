@@ -235,6 +235,9 @@ class Run:
         finally:
             waiting.cancel()
             waiting.add_done_callback(_retrieve)
+        for pool in active:
+            if pool.crashed is not None:
+                raise pool.crashed
 
     async def _wind_down(self, photos: PhotoShop) -> None:
         """Stop workers, mark what never finished, commit the journal, close everything."""

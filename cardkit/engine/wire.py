@@ -14,6 +14,7 @@ Two kinds, one interface:
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import ssl
 import urllib.request
@@ -106,7 +107,8 @@ def open_wire(base_url: str, transport: httpx.AsyncBaseTransport | None, *, time
 
 def failure_kind(exc: BaseException) -> str | None:
     """"timeout", "connect" (nothing was sent), "broken" (it may have been), or None (not ours)."""
-    if isinstance(exc, (TimeoutError, httpx.TimeoutException, httpcore.TimeoutException)):
+    # asyncio.TimeoutError is TimeoutError from Python 3.11 on, a class of its own on 3.10
+    if isinstance(exc, (TimeoutError, asyncio.TimeoutError, httpx.TimeoutException, httpcore.TimeoutException)):
         return "timeout"
     if isinstance(exc, (httpx.ConnectError, httpcore.ConnectError)):
         return "connect"

@@ -30,7 +30,8 @@ from cardkit.engine.operations import Op
 from cardkit.engine.retrying import RetryPolicy
 from cardkit.engine.wire import failure_kind, open_wire
 from cardkit.providers._wire import reply_from
-from cardkit.providers.base import Change, Current, Permanent, Provider, Reply, Transient
+from cardkit.providers.base import (Change, Current, Permanent, Provider, ProviderFailure, Reply,
+                                    Transient)
 
 #: seconds one request may take before the engine gives up on it (and retries)
 DEFAULT_TIMEOUT = 30.0
@@ -127,7 +128,8 @@ class Pool:
         self._read_first = read_first
         self.budget = budget
         self._deadline = deadline
-        self._queue: asyncio.Queue[Op | None] = asyncio.Queue()
+        self._queue: asyncio.Queue[Op] = asyncio.Queue()
+        self.crashed: Exception | None = None
         self._outstanding = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -140,7 +142,7 @@ class Pool:
                           deadline=self._deadline)
 
     def start(self) -> None:
-        self._tasks = [asyncio.ensure_future(self._work(i)) for i in range(self.size)]
+        self._tasks = [asyncio.ensure_future(self._work()) for _ in range(self.size)]
 
     def put(self, op: Op, delay: float = 0.0) -> None:
         """Queue an operation now, or after `delay` seconds (without holding a worker)."""
@@ -173,22 +175,11 @@ class Pool:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    def unfinished(self) -> list[Op]:
-        """Operations queued but not taken (after `stop`)."""
-        ops = []
-        while not self._queue.empty():
-            op = self._queue.get_nowait()
-            if op is not None:
-                ops.append(op)
-        return ops
-
-    async def _work(self, index: int) -> None:
+    async def _work(self) -> None:
         connection = self.connection()
         try:
             while True:
                 op = await self._queue.get()
-                if op is None:
-                    return
                 delay = await self._attempt(op, connection)
                 if op.status:
                     self._hooks.finished(op)
@@ -197,6 +188,9 @@ class Pool:
                         self._idle.set()
                 else:
                     self._requeue(op, delay)
+        except Exception as exc:      # e.g. the journal can't be written: stop the run, say why
+            self.crashed = exc
+            self._idle.set()
         finally:
             await connection.aclose()
 
@@ -252,6 +246,14 @@ class Pool:
             op.http_status, op.error_code = failure.http_status, failure.error_code or ""
             op.message = failure.message
             return self._policy.delay(op.attempts, failure.retry_after)
+        except ProviderFailure as failure:       # neither kind: not worth repeating
+            op.finish("failed", failure.message, failure=failure, action=op.action)
+            return 0.0
+        except Exception as exc:                  # an adapter's bug must not hang the run
+            op.finish("failed", f"unexpected {type(exc).__name__} in the {provider.name} adapter "
+                      f"({_short(exc)}) — this is a cardkit bug, please report it; the other rows "
+                      "went on", action=op.action)
+            return 0.0
         finally:
             op.elapsed_ms += (time.perf_counter() - started) * 1000
 
@@ -265,6 +267,11 @@ class Pool:
         else:
             op.finish("planned", _planned_message(change.action, change.fields, change.reason),
                       action=change.action, fields=change.fields)
+
+
+def _short(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or "no message"
+    return text if len(text) <= 200 else text[:199] + "…"
 
 
 def _unchanged_message(op: Op) -> str:

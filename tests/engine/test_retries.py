@@ -9,7 +9,8 @@ import time
 import pandas as pd
 
 from cardkit.engine import apply, apply_async
-from cardkit.engine.retrying import RetryPolicy, testing
+from cardkit.engine.retrying import RetryPolicy
+from cardkit.engine.retrying import testing as backoff_off
 from cardkit.providers import Linq
 from cardkit.providers.base import Limits
 from cardkit.sandbox import Sandbox
@@ -82,7 +83,7 @@ def test_requests_that_are_wrong_are_not_retried(sandbox, tmp_path):
 def test_backoff_grows_and_is_jittered():
     """With waits on, each retry waits about twice as long as the one before, never more."""
     policy = RetryPolicy(initial=0.5, maximum=30.0, jitter=0.25)
-    with testing(wait_scale=1.0):
+    with backoff_off(wait_scale=1.0):
         waits = [policy.delay(n) for n in range(1, 8)]
         assert 0.375 <= waits[0] <= 0.5 and 0.75 <= waits[1] <= 1.0
         assert all(w <= 30.0 for w in waits) and waits[-1] >= 22.5
@@ -109,7 +110,7 @@ def test_a_long_retry_after_requeues_instead_of_holding_the_worker(tmp_path):
         await opener
         return results
 
-    with testing(wait_scale=0.001):            # 600 s Retry-After → 0.6 s
+    with backoff_off(wait_scale=0.001):            # 600 s Retry-After → 0.6 s
         started = time.monotonic()
         results = asyncio.run(scenario())
         took = time.monotonic() - started
@@ -199,3 +200,20 @@ def test_an_unreachable_provider_fails_with_what_to_check(tmp_path):
     row = results.iloc[0]
     assert (row["status"], row["attempts"]) == ("failed", 2)
     assert "could not connect to blooio" in row["message"] and "base URL" in row["message"]
+
+
+def test_an_adapter_bug_fails_its_row_and_the_run_goes_on(sandbox, tmp_path):
+    """An unexpected exception in an adapter (injected by a subclass: the real adapters have no
+    such bug to trigger) fails that row as a cardkit bug; the other rows still land."""
+
+    class BuggyLinq(Linq):
+        def change(self, card, current):
+            if card.number == LINQ:
+                raise KeyError("image_url")
+            return super().change(card, current)
+
+    creds, urls = sandbox.credentials, sandbox.base_urls()
+    buggy = BuggyLinq(api_key=creds["linq"]["api_key"], base_url=urls["linq"])
+    results = apply(_cards([LINQ, LINQ_2], tmp_path), [buggy], sandbox=sandbox, progress=False)
+    assert results["status"].tolist() == ["failed", "applied"]
+    assert "KeyError" in results.loc[0, "message"] and "cardkit bug" in results.loc[0, "message"]

@@ -148,11 +148,6 @@ def test_no_secret_and_no_photo_bytes_in_any_report(first_run, tmp_path):
         assert base64.b64encode(photo[:48]) not in blob
 
 
-@pytest.mark.xfail(
-    reason="needs cardkit.reading to unescape Excel's _xHHHH_ escapes (openpyxl.utils.escape.unescape) "
-    "when reading .xlsx; until then a control character comes back as the literal text _x0007_",
-    strict=False,
-)
 def test_a_control_character_fed_back_unfixed_is_still_invalid(tmp_path):
     """Rosa's name with a bell character, fed back from the Failed sheet unfixed, is refused again."""
     (tmp_path / "cards.csv").write_text("Phone,First Name\n404 555 0166,Rosa\x07\n", encoding="utf-8")
