@@ -12,6 +12,8 @@ Against the in-process sandbox (no latency), side by side in one run:
    validated frame. Medians of `--repeat`.
 3. The progress watcher's cost per 0.2 s tick (counting finished operations of a real run).
 4. What the browser receives for the download links (base64 `data:` URIs) and the tables.
+5. Memory: tracemalloc's peak of Python allocations during the panel's Apply (with report)
+   versus `apply_async` alone, same cards.
 
 The machine these figures come from is shared and loaded: read the ratios, measured in the
 same run, rather than the absolute numbers.
@@ -150,6 +152,38 @@ async def watcher_tick(count: int) -> dict:
     return {"watcher_tick_ms": round(statistics.median(ticks) * 1000, 3), "ops": len(run.ops)}
 
 
+async def memory_peaks(count: int) -> dict:
+    """Peak Python allocations (tracemalloc) of the panel's Apply + report versus the engine alone."""
+    import tracemalloc
+
+    from cardkit.engine import apply_async
+    from cardkit.sandbox import Sandbox
+    from cardkit.widgets import BatchPanel
+
+    numbers = owned_numbers(count)
+    seed = seed_with(numbers)
+    sheet = Path(tempfile.mkdtemp(prefix="cardkit-bench-widgets-")) / "cards.csv"
+    pd.DataFrame({"Phone": numbers, "First Name": "N", "Last Name": "Bench"}).to_csv(sheet, index=False)
+    panel = BatchPanel(sandbox=Sandbox(seed), journal=False)
+    panel.path.value = str(sheet)
+    panel.load_button.click()
+    await panel.last_task
+    checked = panel.checked
+
+    tracemalloc.start()
+    panel.apply_button.click()
+    await panel.last_task
+    panel_peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+
+    box = Sandbox(seed)
+    tracemalloc.start()
+    await apply_async(checked, "auto", sandbox=box, journal=False, progress=False)
+    engine_peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return {"panel_apply_peak_mb": round(panel_peak / 2**20, 1), "apply_async_peak_mb": round(engine_peak / 2**20, 1)}
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cards", type=int, default=2000)
@@ -159,6 +193,7 @@ async def main() -> None:
     figures.update(await card_form_vs_engine())
     figures.update(await batch_panel_vs_engine(args.cards, args.repeat))
     figures.update(await watcher_tick(args.cards))
+    figures.update(await memory_peaks(args.cards))
     print(json.dumps(figures, indent=1))
 
 

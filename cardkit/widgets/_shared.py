@@ -182,7 +182,7 @@ def frame_html(frame: Any, *, max_rows: int = 50, caption: str = "") -> str:
     head = f"<div><b>{html.escape(caption)}</b></div>" if caption else ""
     return (
         "<style>.cardkit-table{border-collapse:collapse;font-size:90%}"
-        ".cardkit-table th,.cardkit-table td{border:1px solid #ddd;padding:2px 6px;text-align:left}"
+        ".cardkit-table th,.cardkit-table td{border:1px solid #ddd;padding:2px 6px;text-align:left !important}"
         "</style>" + head + f"<div style='max-height:380px;overflow:auto'>{table}</div>" + tail
     )
 

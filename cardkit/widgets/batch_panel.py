@@ -8,6 +8,7 @@ stops cleanly (journal consistent) and the panel keeps the partial results and t
 from __future__ import annotations
 
 import asyncio
+import html
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,8 @@ class BatchPanel(widgets.VBox):
     """Load a spreadsheet (upload or path) → problems (filterable) → Plan → Apply (progress, Cancel) → report.
 
     The options are `cardkit.apply`'s: `providers`, `sandbox` (True = an in-process sandbox for
-    this panel), `region`, `photo_host`, `journal`, `max_at_once`, `max_per_second`. After a click,
+    this panel), `region`, `photo_host`, `journal`, `max_at_once`, `max_per_second`; and
+    `read_cards`'s `sheet` and `columns` ({"their header": "number", …}). After a click,
     `last_task` is the running step; `cards`, `checked`, `problems`, `last_plan`, `last_results`
     hold the frames, and `report_files` the downloadable bytes.
     """
@@ -42,8 +44,12 @@ class BatchPanel(widgets.VBox):
         journal: Any = None,
         max_at_once: int | None = None,
         max_per_second: float | None = None,
+        sheet: str | int | None = None,
+        columns: dict[str, str] | None = None,
     ) -> None:
         self.sandbox = sandbox_for(sandbox)
+        self.sheet = sheet
+        self.columns = columns
         self._given_providers = None if isinstance(providers, str) or providers is None else list(providers)
         self.region = region
         self.photo_host = photo_host
@@ -140,16 +146,16 @@ class BatchPanel(widgets.VBox):
 
     async def _load(self) -> None:
         from cardkit.reading import read_cards
-        from cardkit.validation import find_problems, validate
+        from cardkit.validation import inspect_cards
 
         source = self.path.value.strip()
         if not source:
             self.status.error("Type the spreadsheet's path or upload it first.")
             return
         # Reading and checking photos is blocking work: keep it off the kernel's loop.
-        cards = await asyncio.to_thread(read_cards, source)
-        checked = await asyncio.to_thread(validate, cards, region=self.region)
-        problems = await asyncio.to_thread(find_problems, cards, region=self.region)
+        cards = await asyncio.to_thread(read_cards, source, sheet=self.sheet, columns=self.columns)
+        inspection = await asyncio.to_thread(inspect_cards, cards, region=self.region)  # one pass, both views
+        checked, problems = inspection.cards, inspection.problems
         self.cards, self.checked, self.problems = cards, checked, problems
         self.last_plan = self.last_results = None
         self.report_files = {}
@@ -255,27 +261,35 @@ class BatchPanel(widgets.VBox):
             watcher.cancel()
             self.cancel_button.disabled = True
             self.cancel_button.description = "Cancel"
+        (watched,) = await asyncio.gather(watcher, return_exceptions=True)
         cancelled = self._cancel.is_set()
         self._cancel = None
         finished = int((results["status"] != "skipped").sum()) if cancelled else len(results)
         self._on_progress(finished, len(results))
+        if isinstance(watched, Exception):  # the bar broke, not the run: say so beside it, keep going
+            self.progress_note.value += html.escape(f" (live progress failed: {type(watched).__name__}: {watched})")
         self._show_frame(results)
-        if not write:
-            self.last_plan = results
-            counts = results["action"].value_counts()
-            line = ", ".join(f"{n} {action}" for action, n in counts.items())
-            if cancelled:
-                self.status.warning(f"Plan cancelled: {line}")
-            else:
-                self.status.ok(f"Plan: {line}")
-            return
+        if write:
+            await self._applied(results, cancelled)
+        else:
+            self._planned(results, cancelled)
+
+    def _planned(self, planned: pd.DataFrame, cancelled: bool) -> None:
+        self.last_plan = planned
+        line = ", ".join(f"{n} {action}" for action, n in planned["action"].value_counts().items())
+        if cancelled:
+            self.status.warning(f"Plan cancelled: {line}")
+        else:
+            self.status.ok(f"Plan: {line}")
+
+    async def _applied(self, results: pd.DataFrame, cancelled: bool) -> None:
         self.last_results = results
-        counts = results["status"].value_counts()
-        line = ", ".join(f"{n} {status}" for status, n in counts.items())
+        line = ", ".join(f"{n} {status}" for status, n in results["status"].value_counts().items())
         if cancelled:
             self.status.warning(f"Cancelled — kept the partial results: {line}. Apply again to finish the rest.")
         elif results["status"].isin(["failed", "invalid"]).any():
-            self.status.warning(f"Done, with rows to fix: {line}")
+            self.status.warning(f"Done, with rows to fix: {line}. Fix the sheet and Load it again, "
+                                "or Apply again to retry what failed.")
         else:
             self.status.ok(f"Done: {line}")
         await self._make_report(results)

@@ -135,6 +135,43 @@ class CardForm(widgets.VBox):
         """The latest photo preview (an upload is prepared, a URL fetched and prepared)."""
         return self._previews.last
 
+    def fill(self, row: Mapping[str, Any]) -> CardForm:
+        """Put one row of a validated cards frame (e.g. a failed one, to fix it by hand) into the form.
+
+        Takes the canonical columns (`number`, `first_name`, `last_name`, `photo`, `provider`,
+        `sharing_*`); a photo path is previewed as an upload would be, a URL as a typed one.
+        Returns the form, so `CardForm(sandbox=True).fill(row)` displays it filled in.
+        """
+        def text(column: str) -> str:
+            value = row.get(column, "")
+            return "" if value is None or (isinstance(value, float) and value != value) else str(value).strip()
+
+        self.number.value = text("number")
+        self.first_name.value = text("first_name")
+        self.last_name.value = text("last_name")
+        provider = text("provider").lower()
+        self.provider.value = provider if provider in dict(_PROVIDERS).values() else "auto"
+        unread = []
+        for widget, column in ((self.sharing_enabled, "sharing_enabled"), (self.sharing_audience, "sharing_audience"),
+                               (self.sharing_name_format, "sharing_name_format")):
+            wanted = text(column)
+            known = wanted in [value for _, value in widget.options]
+            widget.value = wanted if known else ""
+            if not known:
+                unread.append(f"{column}={wanted!r}")
+        if unread:
+            self.status.warning(f"Left as is: {', '.join(unread)} — fill in a row of cardkit.validate(...), "
+                                "which writes these settings the way the form reads them.")
+        photo = text("photo")
+        if photo and not photo.lower().startswith(("http://", "https://")):
+            self._uploaded_photo = Path(photo)
+            self.photo_url.value = ""
+            self._previews.start(lambda: self._preview(Path(photo).read_bytes()))
+        else:
+            self._uploaded_photo = None
+            self.photo_url.value = photo
+        return self
+
     def card_frame(self) -> pd.DataFrame:
         """The form as a one-row cards frame (the shape `read_cards` returns, row 2 = first data row)."""
         row = {

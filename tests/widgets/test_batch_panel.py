@@ -258,3 +258,20 @@ def test_a_zip_without_exactly_one_sheet_is_refused_with_what_to_do():
         assert panel.status.detail == ""
 
     run(body())
+
+
+def test_unknown_headers_are_named_and_a_column_mapping_fixes_them(tmp_path: Path):
+    """A sheet with 'Line' for the number: the error names the headers seen; columns= maps it."""
+    sheet = tmp_path / "crm-export.csv"
+    sheet.write_text("Line,Who,Family\n(408) 555-0111,Nia,Brown\n", encoding="utf-8")
+
+    async def body():
+        panel = await loaded(BatchPanel(sandbox=True), sheet)
+        assert panel.status.kind == "error" and "Line" in panel.status.text and panel.status.detail == ""
+        mapped = await loaded(BatchPanel(sandbox=True, columns={"Line": "number", "Who": "first_name",
+                                                                 "Family": "last_name"}), sheet)
+        assert mapped.status.kind == "ok" and "1 of 1 rows ready" in mapped.status.text
+        await click(mapped, mapped.apply_button)
+        assert mapped.last_results[["provider", "status"]].values.tolist() == [["linq", "applied"]]
+
+    run(body())

@@ -42,7 +42,7 @@ def forms_page(chromium, url: str, artifacts: Path, name: str, shoot: str):
         expect(ready.or_(cell_error).first).to_be_visible(timeout=90_000)
         assert not cell_error.count(), "the notebook failed in Voilà:\n" + page.inner_text("body")[-3000:]
         yield page
-        page.locator(shoot).screenshot(path=str(artifacts / f"{name}.png"))
+        page.locator(shoot).first.screenshot(path=str(artifacts / f"{name}.png"))
     except BaseException:
         page.screenshot(path=str(artifacts / f"{name}_failure.png"), full_page=True)
         raise
@@ -52,12 +52,15 @@ def forms_page(chromium, url: str, artifacts: Path, name: str, shoot: str):
 
 
 def test_card_form_applies_a_card_in_a_real_browser(voila_forms: str, chromium, artifacts: Path):
-    """Type a number and names and pick a photo in CardForm in Chromium, click Apply, see 'applied'."""
+    """In Chromium: a wrong number shows its reason; then a number, names and a photo, Apply, 'applied'."""
     from playwright.sync_api import expect
 
     with forms_page(chromium, voila_forms, artifacts, "card_form_applied", ".cardkit-card-form") as page:
-        form = page.locator(".cardkit-card-form")
+        form = page.locator(".cardkit-card-form").first  # the empty form (the page shows a filled one too)
         number = form.get_by_placeholder("+1 415 555 2671")
+        number.fill("555-0100")
+        number.press("Tab")
+        expect(form.locator(".cardkit-bad")).to_contain_text("add the area code", timeout=30_000)
         number.fill("415 555 2671")
         number.press("Tab")  # leaving the field commits it; the kernel writes back E.164
         expect(number).to_have_value("+14155552671", timeout=30_000)

@@ -364,3 +364,44 @@ def test_plan_at_sendblue_says_what_it_cannot_show_and_does_not_use():
         assert rows.loc["first_name", ["sendblue now", "sendblue"]].tolist() == ["(none)", "changes"]
 
     run(body())
+
+
+def test_plan_still_works_when_blooio_cannot_read_cards_yet():
+    """Blooio's card GET answering 'coming soon' (as its SDK warns): Plan still plans, 'now' says it can't tell."""
+
+    async def body():
+        form = CardForm(sandbox=Sandbox(blooio_card_read="coming_soon"))
+        fill(form, "+1 415 555 2672", "Ben", "Okafor")
+        await click(form, form.plan_button)
+        assert form.status.kind == "ok" and form.last_plan["status"].tolist() == ["planned"]
+        rows = form.last_difference.set_index("field")
+        assert set(rows["blooio now"]) == {"(provider doesn't say)"}
+        await click(form, form.apply_button)
+        assert form.last_results["status"].tolist() == ["applied"]
+
+    run(body())
+
+
+def test_fill_takes_a_validated_row_with_its_photo_and_sharing_and_applies_it():
+    """A row of validate(read_cards(sample)) fills every field; its photo is previewed; Apply sends it all."""
+    import cardkit
+
+    async def body():
+        checked = cardkit.validate(cardkit.read_cards(PHOTOS.parent / "cards.csv"))
+        form = CardForm(sandbox=True).fill(checked[checked["row"] == 3].iloc[0])
+        await form.preview_task
+        assert (form.number.value, form.first_name.value, form.last_name.value) == ("+14155552672", "Ben", "Okafor")
+        assert (form.sharing_enabled.value, form.sharing_audience.value) == ("true", "1")
+        assert form.photo_note.value.startswith("Will send a ") and "from PNG" in form.photo_note.value
+        await click(form, form.apply_button)
+        assert form.status.text == "blooio: applied (first_name, last_name, photo, sharing)"
+
+    run(body())
+
+
+def test_fill_with_unvalidated_sharing_words_says_what_it_left_alone():
+    """'yes' / 'contacts only' straight from a sheet aren't guessed: they stay 'leave as is' and the form says so."""
+    form = CardForm(sandbox=True).fill({"number": "+14155552671", "first_name": "Ana",
+                                        "sharing_enabled": "yes", "sharing_audience": "contacts only"})
+    assert form.sharing_enabled.value == "" and form.status.kind == "warning"
+    assert "sharing_enabled='yes'" in form.status.text and "cardkit.validate" in form.status.text

@@ -154,7 +154,7 @@ def test_download_link_carries_the_exact_bytes():
     assert match and base64.b64decode(match.group(1)) == data
 
 
-def test_upload_folder_writes_the_uploaded_bytes_under_the_file_name():
+def test_scratch_folder_saves_the_uploaded_bytes_under_the_file_name():
     """An ipywidgets 8 upload value becomes a real file (only its base name is used)."""
     upload = widgets.FileUpload()
     upload.value = ({"name": "../../evil/cards.csv", "type": "text/csv", "size": 5,
