@@ -112,14 +112,20 @@ def write_soak_sheet(folder: Path, cards: int, *, seed: int = 1, photos: int = 6
     return SoakSheet(path, seed_path, expected)
 
 
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """This environment without provider credentials or cardkit settings, the repo importable, + `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BLOOIO_", "SENDBLUE_", "LINQ_", "CARDKIT_"))}
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    env.update(extra)
+    return env
+
+
 class ServedSandbox:
     """`cardkit sandbox serve` in its own process on a free loopback port (read from its banner)."""
 
     def __init__(self, *, seed: Path, latency_ms: float = 0, fault_rate: float = 0.0, fault_seed: int = 0,
                  extra_env: dict[str, str] | None = None) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("BLOOIO_", "SENDBLUE_", "LINQ_"))}
-        env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
-        env.update(extra_env or {})
+        env = subprocess_env(**(extra_env or {}))
         self.process = subprocess.Popen(
             [sys.executable, "-m", "cardkit", "sandbox", "serve", "--port", "0", "--seed", str(seed),
              "--latency-ms", str(latency_ms), "--fault-rate", str(fault_rate), "--fault-seed", str(fault_seed)],
