@@ -124,11 +124,11 @@ class ServedSandbox:
     """`cardkit sandbox serve` in its own process on a free loopback port (read from its banner)."""
 
     def __init__(self, *, seed: Path, latency_ms: float = 0, fault_rate: float = 0.0, fault_seed: int = 0,
-                 extra_env: dict[str, str] | None = None) -> None:
+                 extra_env: dict[str, str] | None = None, extra_args: tuple[str, ...] = ()) -> None:
         env = subprocess_env(**(extra_env or {}))
         self.process = subprocess.Popen(
             [sys.executable, "-m", "cardkit", "sandbox", "serve", "--port", "0", "--seed", str(seed),
-             "--latency-ms", str(latency_ms), "--fault-rate", str(fault_rate), "--fault-seed", str(fault_seed)],
+             "--latency-ms", str(latency_ms), "--fault-rate", str(fault_rate), "--fault-seed", str(fault_seed), *extra_args],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.banner: list[str] = []
         self.origin = ""

@@ -78,7 +78,9 @@ def story(tmp_path_factory):
     sheet, made = _sheet(tmp)
     journal = tmp / "hostile.journal.sqlite"
     texts: dict[str, str] = {}
-    with soak.ServedSandbox(seed=made.seed_path, latency_ms=2, fault_rate=0.1, fault_seed=3) as served:
+    # faults for retries and failures in the reports; no hangs (the CLI's 30 s deadline would be slow)
+    with soak.ServedSandbox(seed=made.seed_path, latency_ms=2, fault_rate=0.1, fault_seed=3,
+                            extra_args=("--fault-mix", "error=0.8,drop=0.2")) as served:
         env = subprocess_env(**served.env())
         assert served.env()["BLOOIO_API_KEY"] == BLOOIO_KEY
         steps = {
