@@ -1,6 +1,6 @@
 """Kill `cardkit apply` at random moments and resume it: nothing lost, nothing sent twice.
 
-    python benchmarks/kills.py                                  # 1,000 cards, 10 SIGKILLs + 1 SIGINT
+    python benchmarks/kills.py                                  # 2,000 cards, 10 SIGKILLs + 1 SIGINT
     python benchmarks/kills.py --cards 300 --kills 6 --json
 
 `python -m cardkit apply SHEET --journal J` runs as a subprocess against `cardkit sandbox serve`
@@ -112,7 +112,7 @@ def _writes(served: soak.ServedSandbox) -> dict[Key, int]:
     return {(p, n): c for p in soak.PROVIDERS for n, c in state[p]["writes_by_number"].items()}
 
 
-def kill_and_resume(folder: Path, *, cards: int = 1000, kills: int = 10, seed: int = 20261124,
+def kill_and_resume(folder: Path, *, cards: int = 2000, kills: int = 10, seed: int = 20261124,
                     latency_ms: float = 120, fault_rate: float = 0.0, concurrency: int = 2) -> KillRun:
     """Run the session described in the module docstring; returns what it saw."""
     from cardkit.engine import Journal
@@ -136,12 +136,16 @@ def kill_and_resume(folder: Path, *, cards: int = 1000, kills: int = 10, seed: i
                 run.interruptions.append({"signal": None, "exit": victim.returncode, "note": "ended first"})
                 continue
             sig = signal.SIGKILL if turn < kills else signal.SIGINT
+            applied_at_signal = len(applied(journal_ops(journal)))
+            signalled = time.monotonic()
             victim.send_signal(sig)
-            _, err = victim.communicate(timeout=120)
+            _, err = victim.communicate(timeout=900)
+            exit_after = round(time.monotonic() - signalled, 2)
             time.sleep(0.5)                                     # let writes already on the wire land
             with Journal(journal) as readable:                  # a report can be made after any kill
                 journal_rows = len(readable.results())
-            run.interruptions.append({"signal": sig.name, "exit": victim.returncode,
+            run.interruptions.append({"signal": sig.name, "exit": victim.returncode, "exit_after_s": exit_after,
+                                      "applied_at_signal": applied_at_signal,
                                       "stderr": err.decode(errors="replace")[-2000:], "journal_rows": journal_rows})
             ops = journal_ops(journal)
             writes = _writes(served)
@@ -220,7 +224,7 @@ def figures(run: KillRun) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cards", type=int, default=1000)
+    parser.add_argument("--cards", type=int, default=2000)
     parser.add_argument("--kills", type=int, default=10, help="SIGKILLs before the one SIGINT")
     parser.add_argument("--seed", type=int, default=20261124)
     parser.add_argument("--latency-ms", type=float, default=120)
