@@ -63,6 +63,9 @@ _EXPORTS: dict[str, str] = {
     "read_contacts": "cardkit.contacts",
     "update_contacts": "cardkit.contacts",
     "update_contacts_async": "cardkit.contacts",
+    # notebook forms
+    "CardForm": "cardkit.widgets",
+    "BatchPanel": "cardkit.widgets",
     # reports
     "Report": "cardkit.reporting",
     "report": "cardkit.reporting",

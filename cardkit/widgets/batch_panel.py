@@ -315,7 +315,7 @@ class BatchPanel(widgets.VBox):
 
     async def _make_report(self, results: pd.DataFrame) -> None:
         """Build the report and its XLSX and HTML files (in a thread: writing XLSX takes a while)."""
-        from cardkit.report import report
+        from cardkit import report
 
         self.report_status.working("Writing the report…")
         try:
