@@ -125,9 +125,8 @@ def server():
     httpd.server_close()
 
 
-# (a redirect to "javascript:…" is left out: httpx raises InvalidURL today — see the xfail test)
 REFUSED_HOPS = ["http://photos.example.com/x.jpg", "ftp://127.0.0.1/x.jpg", "file:///etc/passwd",
-                "http://10.0.0.1/x.jpg", "http://169.254.169.254/latest/meta-data/"]
+                "http://10.0.0.1/x.jpg", "http://169.254.169.254/latest/meta-data/", "javascript:alert(1)"]
 
 steps = st.one_of(
     st.builds(lambda status: {"kind": "redirect", "status": status, "to": "{origin}/s/{id}/{next}"},
@@ -255,10 +254,6 @@ def test_a_photo_url_serving_a_decompression_bomb_fails_that_row_only():
     assert "pixels" in results["message"].iloc[0]
 
 
-@pytest.mark.xfail(strict=True, raises=httpx.InvalidURL, reason=(
-    "providers bug: a redirect whose Location is 'javascript:…' makes httpx raise InvalidURL while "
-    "building the next request (even with follow_redirects=False); cardkit/providers/media.py "
-    "fetch_photo catches only httpx.TransportError, so it escapes (and build_card doesn't catch it)"))
 def test_a_redirect_to_a_javascript_url_is_a_permanent_failure(server):
     """A photo URL redirecting to `javascript:alert(1)`: Permanent, like any refused hop."""
     script_id = str(next(Script.ids))
