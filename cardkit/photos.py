@@ -327,8 +327,16 @@ def _open(source: PhotoSource, label: str) -> Image.Image:
         head = bytes(source[:16])
     else:
         path = Path(source).expanduser()
-        if not path.is_file():
-            what = "is a folder, not a photo" if path.is_dir() else "does not exist"
+        try:
+            is_file, is_dir = path.is_file(), path.is_dir()
+        except OSError as exc:  # e.g. ENAMETOOLONG: a cell longer than any file name
+            raise PhotoError(label, PhotoProblem(
+                "error", "photo_missing",
+                f"can't be a file on this computer ({exc.strerror or type(exc).__name__}) — "
+                "put a file path or an https URL in the photo column",
+            )) from None
+        if not is_file:
+            what = "is a folder, not a photo" if is_dir else "does not exist"
             raise PhotoError(label, PhotoProblem(
                 "error", "photo_missing",
                 f"{what} — check the path (a relative path starts at the spreadsheet's folder)",

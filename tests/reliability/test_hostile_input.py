@@ -213,9 +213,6 @@ def test_messages_about_huge_cells_show_the_value_shortened():
     assert max(len(p) for p in checked["problems"]) < 2_000
 
 
-@pytest.mark.xfail(strict=True, raises=OSError, reason=(
-    "foundation bug: cardkit/photos.py _open() calls Path.is_file(), which raises OSError "
-    "ENAMETOOLONG for a photo cell longer than the filesystem's name limit; validate() crashes"))
 def test_a_photo_cell_longer_than_a_file_name_may_be_is_a_row_problem():
     """A 5,000-character photo cell is that row's problem, not a crash of the whole sheet."""
     frame = pd.DataFrame({"Phone": ["+14155552671", "+14155552672"], "First Name": ["Ana", "Ben"],
