@@ -321,12 +321,24 @@ class _Opened:
         return PhotoError(self.label, PhotoProblem("error", check, message))
 
 
+def expand_home(text: str | os.PathLike) -> Path:
+    """`Path(text).expanduser()`, but a `~name` whose home can't be found stays as written.
+
+    `expanduser` raises RuntimeError for `~nosuchuser/…` (or with no HOME at all); such a cell
+    is then simply a path that does not exist, which the caller reports with its remedy.
+    """
+    try:
+        return Path(text).expanduser()
+    except RuntimeError:
+        return Path(text)
+
+
 def _open(source: PhotoSource, label: str) -> Image.Image:
     if isinstance(source, (bytes, bytearray, memoryview)):
         stream = io.BytesIO(bytes(source))
         head = bytes(source[:16])
     else:
-        path = Path(source).expanduser()
+        path = expand_home(source)
         try:
             is_file, is_dir = path.is_file(), path.is_dir()
         except OSError as exc:  # e.g. ENAMETOOLONG: a cell longer than any file name

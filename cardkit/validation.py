@@ -28,7 +28,7 @@ from cardkit.columns import PROBLEM_COLUMNS, PROVIDERS
 from cardkit.errors import ColumnError, InputError, ValidationFailed
 from cardkit.names import NAME_MAX_LENGTH, clean_name
 from cardkit.phones import _normalize_cached, check_region
-from cardkit.photos import PhotoCheck, check_photo
+from cardkit.photos import PhotoCheck, check_photo, expand_home
 from cardkit.urls import is_url
 from cardkit.reading import header_key, read_cards
 
@@ -286,7 +286,7 @@ def _resolve(value: str, base_dir: str | None) -> str:
         return text
     if text.lower().startswith("file://"):
         text = text[7:]
-    path = Path(text).expanduser()
+    path = expand_home(text)
     if not path.is_absolute():
         path = Path(base_dir or os.getcwd()) / path
     return os.path.normpath(str(path))
