@@ -208,7 +208,8 @@ def _load(source: Source, sheet: str | int | None) -> tuple[pd.DataFrame, dict]:
 
 def _from_frame(source: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     frame = source.copy()
-    frame.columns = [str(c) for c in frame.columns]
+    # the same `.1`, `.2` renaming the CSV/XLSX readers give, so no header is ever there twice
+    frame.columns = _unique_headers([str(c) for c in frame.columns])
     if "row" in frame.columns:
         rows = pd.to_numeric(frame["row"], errors="coerce")
         if rows.isna().any():
