@@ -23,6 +23,7 @@ from typing import Any, Mapping
 import httpx
 
 from cardkit.errors import InputError
+from cardkit.names import shorten
 from cardkit.urls import is_url, redact
 from cardkit.providers.base import Card, Permanent, Provider, ProviderFailure, Sharing
 
@@ -161,7 +162,7 @@ async def build_card(op: Op, fields: Mapping[str, str], sharing: Sharing | None,
     except Exception as exc:  # noqa: BLE001 — an unforeseen error is one row's failure, not the run's
         source = fields.get("photo", "")
         shown = redact(source) if is_url(source) else source
-        shown = shown if len(shown) <= 80 else shown[:79] + "…"
+        shown = shorten(shown, 80)
         op.finish("failed", f"photo: {shown!r} couldn't be prepared ({type(exc).__name__}: {_reason(exc)}) — "
                   "check the photo cell, or try again", action="none")
 

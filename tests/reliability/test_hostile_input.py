@@ -199,11 +199,6 @@ def test_absurd_cell_lengths_get_a_verdict_each():
     assert not checked["valid"].iloc[0] and "1000000 characters" in checked["problems"].iloc[0]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "foundation: the name check shortens a huge value in its message ('AAAA…'), but the number "
-    "message (cardkit/phones.py _explain) and the provider message (cardkit/validation.py "
-    "_check_providers) repeat the whole cell — a 100,000-digit cell makes a 100 kB message in "
-    "every report"))
 def test_messages_about_huge_cells_show_the_value_shortened():
     """A message quotes a huge cell shortened (as the name check does), not 100 kB of it."""
     frame = pd.DataFrame({"Phone": ["1" * 100_000, "+14155552672"], "First Name": ["Ben", "Cy"],
