@@ -77,7 +77,7 @@ def _clean_cached(text: str, required: bool, max_length: int, label: str) -> Nam
             text,
             value,
             "name_too_long",
-            f"{_shorten(value)!r} is {len(value)} characters long; a {label} can have at most "
+            f"{shorten(value)!r} is {len(value)} characters long; a {label} can have at most "
             f"{max_length} — shorten it (is something else in this column?)",
         )
     return NameResult(text, value)
@@ -87,5 +87,6 @@ def _forbidden(char: str) -> bool:
     return unicodedata.category(char) in _FORBIDDEN_CATEGORIES and char not in _ALLOWED_FORMAT
 
 
-def _shorten(value: str, keep: int = 40) -> str:
+def shorten(value: str, keep: int = 40) -> str:
+    """`value` cut to `keep` characters with "…", so a message never quotes a huge cell whole."""
     return value if len(value) <= keep else value[: keep - 1] + "…"

@@ -18,6 +18,7 @@ import phonenumbers
 from phonenumbers import NumberParseException, ValidationResult, national_significant_number
 
 from cardkit.errors import InputError
+from cardkit.names import shorten
 
 #: Error codes `normalize_number` can return (stable: tests, reports and users rely on them).
 NUMBER_ERRORS = (
@@ -196,7 +197,7 @@ _POSSIBLE_ERRORS = {
 
 
 def _explain(result: NumberResult) -> str:
-    value, region, e164 = repr(result.raw.strip()), result.region, result.e164
+    value, region, e164 = repr(shorten(result.raw.strip())), result.region, result.e164
     if result.error == "not_a_number" and result.detail == "no digits":
         return f"{value} has no digits — put a phone number here"
     if result.error:

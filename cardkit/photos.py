@@ -321,14 +321,34 @@ class _Opened:
         return PhotoError(self.label, PhotoProblem("error", check, message))
 
 
+def expand_home(text: str | os.PathLike) -> Path:
+    """`Path(text).expanduser()`, but a `~name` whose home can't be found stays as written.
+
+    `expanduser` raises RuntimeError for `~nosuchuser/…` (or with no HOME at all); such a cell
+    is then simply a path that does not exist, which the caller reports with its remedy.
+    """
+    try:
+        return Path(text).expanduser()
+    except RuntimeError:
+        return Path(text)
+
+
 def _open(source: PhotoSource, label: str) -> Image.Image:
     if isinstance(source, (bytes, bytearray, memoryview)):
         stream = io.BytesIO(bytes(source))
         head = bytes(source[:16])
     else:
-        path = Path(source).expanduser()
-        if not path.is_file():
-            what = "is a folder, not a photo" if path.is_dir() else "does not exist"
+        path = expand_home(source)
+        try:
+            is_file, is_dir = path.is_file(), path.is_dir()
+        except OSError as exc:  # e.g. ENAMETOOLONG: a cell longer than any file name
+            raise PhotoError(label, PhotoProblem(
+                "error", "photo_missing",
+                f"can't be a file on this computer ({exc.strerror or type(exc).__name__}) — "
+                "put a file path or an https URL in the photo column",
+            )) from None
+        if not is_file:
+            what = "is a folder, not a photo" if is_dir else "does not exist"
             raise PhotoError(label, PhotoProblem(
                 "error", "photo_missing",
                 f"{what} — check the path (a relative path starts at the spreadsheet's folder)",

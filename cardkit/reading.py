@@ -18,13 +18,13 @@ import os
 import re
 import unicodedata
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Mapping, Union
 
 import pandas as pd
 
 from cardkit.columns import CARD_COLUMNS, REQUIRED_CARD_COLUMNS
 from cardkit.errors import ColumnError, InputError
+from cardkit.photos import expand_home
 
 Source = Union[str, os.PathLike, pd.DataFrame]
 
@@ -179,7 +179,7 @@ def _load(source: Source, sheet: str | int | None) -> tuple[pd.DataFrame, dict]:
         raise InputError(
             f"cannot read cards from a {type(source).__name__}: pass a file path or a DataFrame"
         )
-    path = Path(source).expanduser()
+    path = expand_home(source)
     if not path.exists():
         raise InputError(f"{str(source)!r} does not exist — check the path")
     if path.is_dir():
@@ -208,7 +208,8 @@ def _load(source: Source, sheet: str | int | None) -> tuple[pd.DataFrame, dict]:
 
 def _from_frame(source: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     frame = source.copy()
-    frame.columns = [str(c) for c in frame.columns]
+    # the same `.1`, `.2` renaming the CSV/XLSX readers give, so no header is ever there twice
+    frame.columns = _unique_headers([str(c) for c in frame.columns])
     if "row" in frame.columns:
         rows = pd.to_numeric(frame["row"], errors="coerce")
         if rows.isna().any():

@@ -58,6 +58,11 @@ def url_rule_problem(url: str) -> str:
         host = parts.hostname or ""
     except ValueError:
         return "can't be parsed as a URL — give a full https:// URL"
+    try:
+        parts.port  # noqa: B018 — urlsplit checks the port only when it is read
+    except ValueError:
+        return ("has an impossible port (ports run from 0 to 65535) — check the number after "
+                "the ':' in the address, or leave it out")
     if not host:
         return "has no host — give a full https:// URL"
     if parts.scheme == "https":

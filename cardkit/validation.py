@@ -26,9 +26,9 @@ import pandas as pd
 
 from cardkit.columns import PROBLEM_COLUMNS, PROVIDERS
 from cardkit.errors import ColumnError, InputError, ValidationFailed
-from cardkit.names import NAME_MAX_LENGTH, clean_name
+from cardkit.names import NAME_MAX_LENGTH, clean_name, shorten
 from cardkit.phones import _normalize_cached, check_region
-from cardkit.photos import PhotoCheck, check_photo
+from cardkit.photos import PhotoCheck, check_photo, expand_home
 from cardkit.urls import is_url
 from cardkit.reading import header_key, read_cards
 
@@ -234,7 +234,7 @@ def _check_numbers(raw: pd.Series, region: str, findings: _Findings) -> np.ndarr
         first_row = dict(zip(e164[usable][::-1], rows[usable][::-1]))  # earliest wins
         at = np.flatnonzero(duplicated)
         details = [
-            f"{values[i]!r} is the same number as row {first_row[e164[i]]} ({e164[i]}) — keep one "
+            f"{shorten(str(values[i]))!r} is the same number as row {first_row[e164[i]]} ({e164[i]}) — keep one "
             "of the two rows" for i in at
         ]
         findings.add("number", "duplicate_number", at, values[at], details)
@@ -275,7 +275,7 @@ def _check_photos(raw: pd.Series, base_dir: str | None, check_photos: bool, find
     for position in np.flatnonzero(resolved != ""):
         for problem in checks[resolved[position]].problems:
             findings.add("photo", problem.check, [position], [values[position]],
-                         [f"{values[position].strip()!r} {problem.message}"])
+                         [f"{shorten(values[position].strip(), 160)!r} {problem.message}"])
     return resolved
 
 
@@ -286,7 +286,7 @@ def _resolve(value: str, base_dir: str | None) -> str:
         return text
     if text.lower().startswith("file://"):
         text = text[7:]
-    path = Path(text).expanduser()
+    path = expand_home(text)
     if not path.is_absolute():
         path = Path(base_dir or os.getcwd()) / path
     return os.path.normpath(str(path))
@@ -304,7 +304,7 @@ def _check_providers(raw: pd.Series, findings: _Findings) -> np.ndarray:
     at = np.flatnonzero(bad != "")
     values = raw.to_numpy()
     details = [
-        f"{values[i]!r}: {bad[i]!r} is not a provider cardkit knows — use {', '.join(PROVIDERS)}, "
+        f"{shorten(str(values[i]))!r}: {shorten(str(bad[i]))!r} is not a provider cardkit knows — use {', '.join(PROVIDERS)}, "
         "several separated by commas, or leave it blank to route by who owns the number"
         for i in at
     ]
@@ -353,7 +353,7 @@ def _check_choice(raw: pd.Series, column: str, choices: dict, what: str, finding
     normalized = np.array(results, dtype=object)[codes]
     at = np.flatnonzero(pd.isna(normalized))
     values = raw.to_numpy()
-    details = [f"{values[i]!r} is not a setting cardkit understands — write {what}" for i in at]
+    details = [f"{shorten(str(values[i]))!r} is not a setting cardkit understands — write {what}" for i in at]
     findings.add(column, "bad_sharing_value", at, values[at], details)
     return np.where(pd.isna(normalized), values, normalized)
 

@@ -16,6 +16,8 @@ import collections
 import time
 from typing import Callable
 
+from cardkit.engine.retrying import wait_scale
+
 
 class RateLimiter:
     """Average at most `per_second` acquisitions per second, bursting up to one second's worth."""
@@ -57,12 +59,16 @@ class WriteBudget:
         sent = self._sent.get(number)
         if not sent:
             return 0.0
-        now = self._clock()
-        while sent and sent[0] <= now - self.window:
+        now, window = self._clock(), self._scaled_window()
+        while sent and sent[0] <= now - window:
             sent.popleft()
         if len(sent) < self.writes:
             return 0.0
-        return sent[0] + self.window - now
+        return sent[0] + window - now
+
+    def _scaled_window(self) -> float:
+        """The window in this clock's seconds: shrunk by `retrying.testing(wait_scale=…)`."""
+        return self.window * wait_scale()
 
     def record(self, number: str) -> None:
         """Count a write to `number` sent now (successful or not: the provider counts attempts)."""
@@ -72,6 +78,7 @@ class WriteBudget:
         """Count writes sent `ages` seconds ago (from the journal of earlier runs)."""
         now = self._clock()
         sent = self._sent.setdefault(number, collections.deque())
+        window = self._scaled_window()
         for age in sorted(ages, reverse=True):
-            if age < self.window:
+            if age < window:
                 sent.append(now - age)

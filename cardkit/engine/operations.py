@@ -23,7 +23,8 @@ from typing import Any, Mapping
 import httpx
 
 from cardkit.errors import InputError
-from cardkit.urls import is_url
+from cardkit.names import shorten
+from cardkit.urls import is_url, redact
 from cardkit.providers.base import Card, Permanent, Provider, ProviderFailure, Sharing
 
 _PHOTO_THREADS = 4
@@ -152,7 +153,21 @@ class PhotoShop:
 
 
 async def build_card(op: Op, fields: Mapping[str, str], sharing: Sharing | None, photos: PhotoShop) -> None:
-    """Fill `op.card` for its provider, or finish the op as invalid/failed with the reason."""
+    """Fill `op.card` for its provider, or finish the op as invalid/failed with the reason.
+
+    Whatever goes wrong with one row's photo, that row fails with a message; the run goes on.
+    """
+    try:
+        await _build_card(op, fields, sharing, photos)
+    except Exception as exc:  # noqa: BLE001 — an unforeseen error is one row's failure, not the run's
+        source = fields.get("photo", "")
+        shown = redact(source) if is_url(source) else source
+        shown = shorten(shown, 80)
+        op.finish("failed", f"photo: {shown!r} couldn't be prepared ({type(exc).__name__}: {_reason(exc)}) — "
+                  "check the photo cell, or try again", action="none")
+
+
+async def _build_card(op: Op, fields: Mapping[str, str], sharing: Sharing | None, photos: PhotoShop) -> None:
     provider = op.provider
     assert provider is not None
     source = fields.get("photo", "")

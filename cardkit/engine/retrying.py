@@ -28,9 +28,10 @@ _wait_scale = 1.0
 
 @contextlib.contextmanager
 def testing(*, wait_scale: float = 0.0) -> Iterator[None]:
-    """Testing mode: every retry wait (backoff and the provider's Retry-After) is multiplied by
-    `wait_scale` — 0 (default) turns waiting off; 0.01 keeps the order of waits but makes a
-    10-minute Retry-After last 6 s. Restores the old setting afterwards."""
+    """Testing mode: every wait (backoff, the provider's Retry-After, and Linq's write-budget
+    window) is multiplied by `wait_scale` — 0 (default) turns waiting off; 0.01 keeps the order
+    of waits but makes a 10-minute Retry-After or budget window last 6 s (pair it with a sandbox
+    whose clock runs as much faster). Restores the old setting afterwards."""
     global _wait_scale
     before = _wait_scale
     _wait_scale = wait_scale
@@ -38,6 +39,11 @@ def testing(*, wait_scale: float = 0.0) -> Iterator[None]:
         yield
     finally:
         _wait_scale = before
+
+
+def wait_scale() -> float:
+    """The factor every wait is multiplied by: 1 normally, less inside `testing()`."""
+    return _wait_scale
 
 
 @dataclass(frozen=True)

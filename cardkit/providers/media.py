@@ -118,6 +118,12 @@ async def fetch_photo(url: str, *, client: httpx.AsyncClient, max_bytes: int = D
     except httpx.TransportError as exc:
         raise Transient(f"downloading the photo {redact(url)} failed ({type(exc).__name__}) — "
                         "check the host is reachable") from None
+    except (httpx.InvalidURL, httpx.HTTPError, ValueError) as exc:
+        # httpx builds the next request of a redirect eagerly, so a Location such as
+        # "javascript:…" fails here before our own per-hop URL check can see it; other
+        # non-transport errors (bad URL, undecodable body…) are the link's fault too.
+        raise Permanent(f"downloading the photo {redact(url)} failed: the address or what it sent "
+                        f"isn't usable ({type(exc).__name__}) — give a direct https link to the image") from None
 
 
 async def _fetch(url: str, client: httpx.AsyncClient, max_bytes: int, timeout: float) -> bytes:

@@ -6,7 +6,6 @@ classified failure with a message — never another exception, never a hop it sh
 from __future__ import annotations
 
 import asyncio
-import builtins
 import io
 import itertools
 import struct
@@ -125,9 +124,8 @@ def server():
     httpd.server_close()
 
 
-# (a redirect to "javascript:…" is left out: httpx raises InvalidURL today — see the xfail test)
 REFUSED_HOPS = ["http://photos.example.com/x.jpg", "ftp://127.0.0.1/x.jpg", "file:///etc/passwd",
-                "http://10.0.0.1/x.jpg", "http://169.254.169.254/latest/meta-data/"]
+                "http://10.0.0.1/x.jpg", "http://169.254.169.254/latest/meta-data/", "javascript:alert(1)"]
 
 steps = st.one_of(
     st.builds(lambda status: {"kind": "redirect", "status": status, "to": "{origin}/s/{id}/{next}"},
@@ -255,10 +253,6 @@ def test_a_photo_url_serving_a_decompression_bomb_fails_that_row_only():
     assert "pixels" in results["message"].iloc[0]
 
 
-@pytest.mark.xfail(strict=True, raises=httpx.InvalidURL, reason=(
-    "providers bug: a redirect whose Location is 'javascript:…' makes httpx raise InvalidURL while "
-    "building the next request (even with follow_redirects=False); cardkit/providers/media.py "
-    "fetch_photo catches only httpx.TransportError, so it escapes (and build_card doesn't catch it)"))
 def test_a_redirect_to_a_javascript_url_is_a_permanent_failure(server):
     """A photo URL redirecting to `javascript:alert(1)`: Permanent, like any refused hop."""
     script_id = str(next(Script.ids))
@@ -267,12 +261,8 @@ def test_a_redirect_to_a_javascript_url_is_a_permanent_failure(server):
         asyncio.run(_download_and_prepare(f"{server.origin}/s/{script_id}/0"))
 
 
-@pytest.mark.xfail(strict=True, raises=getattr(builtins, "BaseExceptionGroup", BaseException), reason=(
-    "providers bug: url_problem() accepts 'https://127.0.0.1:99999/x.jpg' (port out of range) and "
-    "connecting raises an ExceptionGroup from the socket layer, which fetch_photo and build_card don't "
-    "catch: one such photo cell crashes the whole apply run (validate accepts any https URL)"))
 def test_a_photo_url_with_an_impossible_port_fails_that_row_only(tmp_path):
-    """`https://127.0.0.1:99999/x.jpg` in a Blooio row: that row fails with a message, the other applies."""
+    """`https://127.0.0.1:99999/x.jpg`: validate refuses it, and even forced through, only that row fails."""
     import pandas as pd
 
     import cardkit
@@ -284,9 +274,17 @@ def test_a_photo_url_with_an_impossible_port_fails_that_row_only(tmp_path):
     cards = cardkit.validate(cardkit.read_cards(pd.DataFrame({
         "Phone": ["+14155552671", "+14155552672"], "First Name": ["Ana", "Ben"],
         "Photo": ["https://127.0.0.1:99999/x.jpg", ""]})))
-    assert cards["valid"].tolist() == [True, True]
+    assert cards["valid"].tolist() == [False, True]
+    assert "port" in cards["problems"].iloc[0] and "99999" in cards["problems"].iloc[0]
+    cards = cards.assign(valid=True)  # a hand-edited frame: apply must still not crash
     with soak.ServedSandbox(seed=tmp_path / "seed.json") as served:
         blooio = [a for a in soak.adapters_for(served) if a.name == "blooio"]
         results = cardkit.apply(cards, blooio, journal=False, progress=False)
     assert results["status"].tolist()[1] == "applied"
     assert results["status"].iloc[0] in ("invalid", "failed") and "99999" in results["message"].iloc[0]
+
+
+def test_a_url_httpx_refuses_is_a_permanent_failure():
+    """A photo URL with a NUL in its host passes the URL rule but httpx refuses it: Permanent, not InvalidURL."""
+    with pytest.raises(Permanent, match="isn't usable"):
+        asyncio.run(_download_and_prepare("https://\x00/x.jpg"))
