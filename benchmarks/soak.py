@@ -6,7 +6,8 @@
 `cardkit sandbox serve --fault-rate R --fault-seed S --latency-ms L` runs in its own process
 (errors, 429s with Retry-After, hung responses past the engine's timeout, dropped connections);
 the engine runs here, in process, with retry waits scaled down by `cardkit.engine.testing`
-(`--wait-scale`; Linq's 10-minute per-number budget is not scaled by it). Afterwards the
+(`--wait-scale`, which also shrinks the engine's copy of Linq's per-number budget window; the
+sandbox still enforces the real 10 minutes). Afterwards the
 sandbox's `/_sandbox/state` is compared with the sheet:
 
 - every row has a verdict: `applied`/`unchanged`, or `failed` with a message that says why;
@@ -178,9 +179,9 @@ def adapters_for(served: ServedSandbox, *, linq_window: float | None = None) -> 
     """The three adapters pointed at the served sandbox with the credentials it printed.
 
     `linq_window`: seconds of the engine's per-number Linq write budget (None: Linq's own 600).
-    `testing()` scales retry waits but not this budget, so a number whose three writes all met a
-    fault would hold a short run for ten minutes; a shorter window on the adapter keeps CI short
-    while the sandbox still enforces the real window (a 4th write gets its 429 + Retry-After)."""
+    `testing()` scales retry waits and this window alike (the window is applied before scaling);
+    a shorter window on the adapter keeps CI short while the sandbox still enforces the real
+    window (a 4th write gets its 429 + Retry-After, whose wait `testing()` scales too)."""
     import dataclasses
 
     from cardkit.providers.config import providers_from_env
