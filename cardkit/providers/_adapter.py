@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
-from cardkit.providers.base import Card, Change, Current, Permanent
+from cardkit.providers import _wire
+from cardkit.providers.base import Card, Change, Current, Permanent, Reply, Send
 from cardkit.providers.config import ENV, resolve_settings
 
 
@@ -74,6 +75,19 @@ def listed(reply_body: Any, key: str, field: str) -> list[str] | None:
     if not isinstance(items, list):
         return None
     return [item[field] for item in items if isinstance(item, dict) and item.get(field)]
+
+
+async def list_numbers_at(
+    send: Send, path: str, key: str, field: str, *, label: str, failure: Callable[[Reply, str], Exception]
+) -> list[str]:
+    """The numbers a provider's listing endpoint returns (`body[key][*][field]`), or its failure."""
+    reply = await send("GET", path)
+    if reply.status != 200:
+        raise failure(reply, "listing your numbers")
+    numbers = listed(reply.body, key, field)
+    if numbers is None:
+        raise _wire.not_json(label, reply, f"GET {path}")
+    return numbers
 
 
 def digest(data: bytes) -> str:

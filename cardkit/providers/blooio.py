@@ -14,7 +14,7 @@ import functools
 from typing import Any, Mapping
 
 from cardkit.providers import _wire
-from cardkit.providers._adapter import BearerAdapter, decide, digest, digest_of_base64, listed
+from cardkit.providers._adapter import BearerAdapter, decide, digest, digest_of_base64, list_numbers_at
 from cardkit.providers.media import has_photo
 from cardkit.providers.base import (Card, Change, Current, Limits, Permanent, Reply, Send,
                                     Sharing)
@@ -69,13 +69,8 @@ class Blooio(BearerAdapter):
 
     # ---- protocol ----------------------------------------------------------------------
     async def list_numbers(self, send: Send) -> list[str]:
-        reply = await send("GET", "/me/numbers")
-        if reply.status != 200:
-            raise _failure(reply, "listing your numbers")
-        numbers = listed(reply.body, "numbers", "phone_number")
-        if numbers is None:
-            raise _wire.not_json(self.label, reply, "GET /me/numbers")
-        return numbers
+        return await list_numbers_at(send, "/me/numbers", "numbers", "phone_number",
+                                     label=self.label, failure=_failure)
 
     async def read(self, send: Send, number: str) -> Current:
         reply = await send("GET", f"/me/numbers/{_wire.path_number(number)}/contact-card")

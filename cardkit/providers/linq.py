@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from cardkit.providers import _wire
-from cardkit.providers._adapter import BearerAdapter, differing, listed
+from cardkit.providers._adapter import BearerAdapter, differing, list_numbers_at
 from cardkit.providers.base import Card, Change, Current, Limits, Permanent, Reply, Send, Transient
 from cardkit.providers.media import photo_url_problem
 
@@ -48,13 +48,8 @@ class Linq(BearerAdapter):
 
     # ---- protocol ----------------------------------------------------------------------
     async def list_numbers(self, send: Send) -> list[str]:
-        reply = await send("GET", NUMBERS)
-        if reply.status != 200:
-            raise _failure(reply, "listing your phone numbers")
-        numbers = listed(reply.body, "phone_numbers", "phone_number")
-        if numbers is None:
-            raise _wire.not_json(self.label, reply, f"GET {NUMBERS}")
-        return numbers
+        return await list_numbers_at(send, NUMBERS, "phone_numbers", "phone_number",
+                                     label=self.label, failure=_failure)
 
     async def read(self, send: Send, number: str) -> Current:
         reply = await send("GET", CARD, params={"phone_number": number})

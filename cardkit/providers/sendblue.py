@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from cardkit.providers import _wire
-from cardkit.providers._adapter import Adapter, differing, listed
+from cardkit.providers._adapter import Adapter, differing, list_numbers_at
 from cardkit.providers.base import Card, Change, Current, Limits, Permanent, Reply, Send
 from cardkit.providers.media import photo_url_problem, redact
 
@@ -63,13 +63,8 @@ class Sendblue(Adapter):
 
     # ---- protocol ----------------------------------------------------------------------
     async def list_numbers(self, send: Send) -> list[str]:
-        reply = await send("GET", LINES)
-        if reply.status != 200:
-            raise failure(reply, "listing your lines")
-        numbers = listed(reply.body, "data", "sendblue_number")
-        if numbers is None:
-            raise _wire.not_json(self.label, reply, f"GET {LINES}")
-        return numbers
+        return await list_numbers_at(send, LINES, "data", "sendblue_number",
+                                     label=self.label, failure=failure)
 
     async def read(self, send: Send, number: str) -> Current:
         reply = await send("GET", STATE, params={"fromNumber": number})
