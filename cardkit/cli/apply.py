@@ -15,11 +15,13 @@ from cardkit.cli._common import add_command, report_paths, show_outcome, write_r
 from cardkit.errors import InputError
 
 
-def add_run_options(parser: argparse.ArgumentParser) -> None:
-    """The options of every run: providers, region, journal, report, concurrency, sandbox…"""
-    parser.add_argument("--provider", default="auto", metavar="NAME[,NAME]|auto",
-                        help="blooio, sendblue, linq, several comma-separated, or auto (default: route "
-                             "each row to the configured provider that owns its number)")
+def add_run_options(parser: argparse.ArgumentParser, *, cards: bool = True) -> None:
+    """The options of every run: region, journal, report, concurrency, sandbox, quiet/json; and,
+    for card runs (`cards=True`), the provider choice and the photo host."""
+    if cards:
+        parser.add_argument("--provider", default="auto", metavar="NAME[,NAME]|auto",
+                            help="blooio, sendblue, linq, several comma-separated, or auto (default: "
+                                 "route each row to the configured provider that owns its number)")
     parser.add_argument("--region", default="US", help="region for numbers written without +country "
                                                       "code (default US)")
     parser.add_argument("--journal", metavar="PATH", help="the run journal (SQLite); default: beside the "
@@ -30,9 +32,13 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
                         help="requests in flight per provider (default: the provider's own limit)")
     parser.add_argument("--sandbox", action="store_true",
                         help="run against the built-in provider sandbox (no account, no network)")
-    parser.add_argument("--photo-host", metavar="URL",
-                        help="where local photos are uploaded for Sendblue/Linq (POST bytes → {\"url\"}), "
-                             "e.g. http://127.0.0.1:8787/_sandbox/media; default $CARDKIT_PHOTO_HOST")
+    if cards:
+        parser.add_argument("--photo-host", metavar="URL",
+                            help="where local photos are uploaded for Sendblue/Linq (POST bytes → "
+                                 "{\"url\"}), e.g. http://127.0.0.1:8787/_sandbox/media; default "
+                                 "$CARDKIT_PHOTO_HOST")
+    else:
+        parser.set_defaults(photo_host=None)
     parser.add_argument("--quiet", action="store_true", help="no progress bar, no summary (exit code only)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON instead of the summary")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cardkit.cli._common import add_command
+from cardkit.cli.apply import add_run_options
 
 
 def register(sub) -> None:
@@ -20,25 +21,8 @@ def register(sub) -> None:
     parser.add_argument("--create-missing", action="store_true",
                         help="create contacts Sendblue doesn't have (default: report them)")
     parser.add_argument("--dry-run", action="store_true", help="read and decide, write nothing")
-    parser.add_argument("--region", default="US",
-                        help="region for numbers written without +country code (default US)")
-    parser.add_argument("--journal", metavar="PATH",
-                        help="the run journal (SQLite); default: beside the sheet (none with --sandbox)")
-    parser.add_argument("--no-journal", action="store_true", help="keep no journal (no resume)")
-    parser.add_argument("--report", metavar="PATH", help="write the results to PATH (.csv, .xlsx, .html, .json)")
-    parser.add_argument("--concurrency", type=_positive_int, metavar="N",
-                        help="requests in flight (default: 16)")
-    parser.add_argument("--sandbox", action="store_true",
-                        help="run against the built-in provider sandbox (no account, no network)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar, no summary (exit code only)")
-    parser.add_argument("--json", action="store_true", help="print the summary and every result row as JSON instead")
-    parser.set_defaults(func=run, photo_host=None)
-
-
-def _positive_int(text: str) -> int:
-    from cardkit.cli.apply import _positive_int as positive_int
-
-    return positive_int(text)
+    add_run_options(parser, cards=False)
+    parser.set_defaults(func=run)
 
 
 def run(args) -> int:
