@@ -35,6 +35,7 @@ _EXPORTS: dict[str, str] = {
     "read_cards": "cardkit.reading",
     "read_table": "cardkit.reading",
     "as_written": "cardkit.reading",
+    "ReadLimits": "cardkit.reading",
     "normalize_number": "cardkit.phones",
     "find_problems": "cardkit.validation",
     "validate": "cardkit.validation",

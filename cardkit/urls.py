@@ -210,8 +210,19 @@ class PrivateAllowance:
 
 
 def local_origins(urls: Iterable[str]) -> PrivateAllowance:
-    """The origins among `urls` that are on this machine (a served sandbox's base URLs)."""
-    return PrivateAllowance(frozenset(origin_of(u) for u in urls if is_local_host(urlsplit(u).hostname or "")))
+    """The origins among `urls` that are on this machine (a served sandbox's base URLs).
+
+    ``sandbox.local`` (the in-process sandbox, reached only through its own transport)
+    counts under both schemes: its media may be addressed as http or https.
+    """
+    origins = set()
+    for url in urls:
+        host = (urlsplit(url).hostname or "").lower()
+        if host == "sandbox.local":
+            origins |= {"http://sandbox.local:80", "https://sandbox.local:443"}
+        elif is_local_host(host):
+            origins.add(origin_of(url))
+    return PrivateAllowance(frozenset(origins))
 
 
 async def checked_addresses(url: str, allowance: PrivateAllowance) -> list[str]:

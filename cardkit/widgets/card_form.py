@@ -283,6 +283,7 @@ class CardForm(widgets.VBox):
         from cardkit.photos import check_photo
         from cardkit.providers.base import ProviderFailure
         from cardkit.providers.media import fetch_photo
+        from cardkit.urls import local_origins
 
         checked = check_photo(url)  # the same verdict validation gives (https only)
         if not checked.ok:
@@ -291,7 +292,8 @@ class CardForm(widgets.VBox):
         transport = self.sandbox.transport() if self.sandbox is not None else None
         async with httpx.AsyncClient(transport=transport) as client:
             try:
-                data = await fetch_photo(url, client=client)
+                sandbox_media = local_origins(["http://sandbox.local"]) if transport is not None else None
+                data = await fetch_photo(url, client=client, allow_private=sandbox_media)
             except ProviderFailure as failure:
                 # Only a warning: Sendblue and Linq fetch a URL photo themselves (Blooio needs us to).
                 self._show_preview(None, f"No preview — {failure.message}. Sendblue and Linq download the "

@@ -1,0 +1,234 @@
+"""Reading one sheet of an XLSX workbook as rows of text, streaming, within `ReadLimits`.
+
+openpyxl's read-only mode still pads every row to the sheet's widest column (one cell in
+column XFD made a 296 KB file take 5.2 GB) and loads all shared strings through a slow
+path (4 MB of them never finished in 240 s). Here the zip's members are checked against
+their declared sizes before anything is inflated, shared strings and the sheet are parsed
+with `iterparse` and each element dropped once read, every row holds only its real cells,
+and each limit is checked as it is reached — so a crafted file is refused in about the
+time it takes to read up to the limit, and memory stays proportional to the text kept.
+
+Values come back as a person sees them, as `_excel_text` made them from openpyxl's values:
+whole numbers without `.0`, dates (by the cell's number format) in ISO form, booleans as
+true/false, `_xHHHH_` escapes turned back into the characters they stand for.
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import re
+import zipfile
+from typing import TYPE_CHECKING, Iterator
+from xml.etree.ElementTree import Element, ParseError, iterparse
+
+from cardkit.errors import InputError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from cardkit.reading import ReadLimits
+
+_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_CELL_REF = re.compile(r"([A-Za-z]{1,3})(\d*)")
+
+
+def _local(tag: str) -> str:
+    """`{namespace}name` → `name` (transitional and strict OOXML use different namespaces)."""
+    return tag.rsplit("}", 1)[-1]
+
+
+class SheetReader:
+    """One workbook's sheets; `rows(chosen)` streams a sheet as (row number, [text, …])."""
+
+    def __init__(self, data: bytes, name: str, limits: "ReadLimits") -> None:
+        self.name, self.limits = name, limits
+        try:
+            self.zip = zipfile.ZipFile(io.BytesIO(data))
+            members = {info.filename: info for info in self.zip.infolist()}
+        except (zipfile.BadZipFile, ValueError, OSError) as exc:
+            raise InputError(f"{name} is not a readable .xlsx workbook ({type(exc).__name__})") from None
+        unzipped = sum(info.file_size for info in members.values())
+        if unzipped > limits.max_unzipped_bytes:
+            raise limits.refused(name, f"unzips to {unzipped:,} bytes", "max_unzipped_bytes")
+        self.members = members
+        self.sheets, self.date1904 = self._workbook()
+        self._shared: list[str] | None = None
+        self._dates: frozenset[int] | None = None
+
+    # --- the workbook's parts ----------------------------------------------------------
+
+    def _parts(self, member: str) -> Iterator[tuple[str, Element]]:
+        """(event, element) of one XML member, streamed; a damaged part is an InputError."""
+        if member not in self.members:
+            return
+        try:
+            with self.zip.open(member) as stream:
+                yield from iterparse(stream, events=("start", "end"))
+        except (ParseError, zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+            raise InputError(f"{self.name} is not a readable .xlsx workbook ({member}: "
+                             f"{type(exc).__name__})") from None
+
+    def _workbook(self) -> tuple[list[tuple[str, str]], bool]:
+        """[(sheet name, member path)] in the workbook's order, and the 1904 date flag."""
+        targets: dict[str, str] = {}
+        for event, element in self._parts("xl/_rels/workbook.xml.rels"):
+            if event == "end" and _local(element.tag) == "Relationship":
+                target = element.get("Target", "")
+                path = target.lstrip("/") if target.startswith("/") else posixpath.normpath(f"xl/{target}")
+                targets[element.get("Id", "")] = path
+        sheets, date1904 = [], False
+        for event, element in self._parts("xl/workbook.xml"):
+            if event != "end":
+                continue
+            tag = _local(element.tag)
+            if tag == "sheet":
+                sheets.append((element.get("name", ""), targets.get(element.get(f"{{{_REL_NS}}}id", ""), "")))
+            elif tag == "workbookPr":
+                date1904 = element.get("date1904", "0").lower() in ("1", "true")
+        if not sheets:
+            raise InputError(f"{self.name} is not a readable .xlsx workbook (it lists no sheets)")
+        return sheets, date1904
+
+    def _shared_strings(self) -> list[str]:
+        if self._shared is not None:
+            return self._shared
+        limits, shared = self.limits, []
+        parts: list[str] = []
+        phonetic = 0
+        for event, element in self._parts("xl/sharedStrings.xml"):
+            tag = _local(element.tag)
+            if tag == "rPh":                      # phonetic guides are not part of the text
+                phonetic += 1 if event == "start" else -1
+            elif event == "end" and tag == "t" and not phonetic:
+                parts.append(element.text or "")
+            elif event == "end" and tag == "si":
+                text = "".join(parts)
+                parts.clear()
+                element.clear()
+                if len(text) > limits.max_cell_chars:
+                    raise limits.refused(self.name, f"holds a text of {len(text):,} characters", "max_cell_chars")
+                shared.append(_unescape(text))
+                if len(shared) > limits.max_shared_strings:
+                    raise limits.refused(self.name, f"holds more than {limits.max_shared_strings:,} different texts",
+                                         "max_shared_strings")
+        self._shared = shared
+        return shared
+
+    def _date_styles(self) -> frozenset[int]:
+        """Indexes of the cell styles whose number format shows a date or time."""
+        if self._dates is not None:
+            return self._dates
+        from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
+
+        formats: dict[int, str] = dict(BUILTIN_FORMATS)
+        styles: list[int] = []
+        in_cell_xfs = False
+        for event, element in self._parts("xl/styles.xml"):
+            tag = _local(element.tag)
+            if tag == "cellXfs":
+                in_cell_xfs = event == "start"
+            elif event == "end" and tag == "numFmt":
+                formats[int(element.get("numFmtId", "0") or 0)] = element.get("formatCode", "")
+            elif event == "end" and tag == "xf" and in_cell_xfs:
+                styles.append(int(element.get("numFmtId", "0") or 0))
+        self._dates = frozenset(i for i, fmt in enumerate(styles) if is_date_format(formats.get(fmt, "General")))
+        return self._dates
+
+    # --- one sheet ---------------------------------------------------------------------
+
+    def rows(self, member: str) -> Iterator[tuple[int, list[str]]]:
+        """(sheet row number, cell texts from column A to the row's last cell), each row once."""
+        limits = self.limits
+        shared, dates = self._shared_strings(), self._date_styles()
+        count, row_number = 0, 0
+        cells: dict[int, str] = {}
+        column = 0
+        parent: Element | None = None
+        for event, element in self._parts(member):
+            tag = _local(element.tag)
+            if event == "start":
+                if tag == "sheetData":
+                    parent = element
+                elif tag == "row":
+                    row_number = int(element.get("r") or row_number + 1)
+                    cells, column = {}, 0
+                continue
+            if tag == "c":
+                column = _column(element.get("r"), column + 1)
+                if column > limits.max_columns:
+                    raise limits.refused(self.name, f"has a cell in column {column:,} (row {row_number})",
+                                         "max_columns")
+                text = self._cell_text(element, shared, dates)
+                if len(text) > limits.max_cell_chars:
+                    raise limits.refused(self.name, f"row {row_number} holds a cell of {len(text):,} characters",
+                                         "max_cell_chars")
+                if text:
+                    cells[column] = text
+                element.clear()
+            elif tag == "row":
+                count += 1
+                if count > limits.max_rows:
+                    raise limits.refused(self.name, f"has more than {limits.max_rows:,} rows", "max_rows")
+                if cells:
+                    width = max(cells)
+                    yield row_number, [cells.get(i, "") for i in range(1, width + 1)]
+                if parent is not None:
+                    parent.clear()                 # drop the rows read so far
+                element.clear()
+
+    def _cell_text(self, cell: Element, shared: list[str], dates: frozenset[int]) -> str:
+        kind = cell.get("t", "n")
+        value = next((child.text or "" for child in cell if _local(child.tag) == "v"), None)
+        if kind == "inlineStr":
+            return _unescape("".join(t.text or "" for t in cell.iter() if _local(t.tag) == "t"))
+        if value is None:
+            return ""
+        if kind == "s":
+            try:
+                return shared[int(value)]
+            except (ValueError, IndexError):
+                raise InputError(f"{self.name} is not a readable .xlsx workbook (a cell names a "
+                                 f"text that isn't there: {value[:20]!r})") from None
+        if kind == "b":
+            return "true" if value.strip() in ("1", "true") else "false"
+        if kind in ("str", "e", "d"):
+            return _unescape(value)
+        return self._number_text(value, int(cell.get("s", "0") or 0) in dates)
+
+    def _number_text(self, value: str, is_date: bool) -> str:
+        from cardkit.reading import _excel_text
+
+        try:
+            number: float | int = float(value) if any(c in value for c in ".eEnN") else int(value)
+        except ValueError:
+            return value
+        if is_date:
+            from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, from_excel
+
+            try:
+                return _excel_text(from_excel(number, CALENDAR_MAC_1904 if self.date1904 else CALENDAR_WINDOWS_1900))
+            except (ValueError, OverflowError, TypeError):
+                pass
+        return _excel_text(number)
+
+    def close(self) -> None:
+        self.zip.close()
+
+
+def _column(reference: str | None, default: int) -> int:
+    """`"XFD12"` → 16384; no reference → the next column."""
+    match = _CELL_REF.match(reference or "")
+    if not match:
+        return default
+    number = 0
+    for letter in match.group(1).upper():
+        number = number * 26 + ord(letter) - 64
+    return number
+
+
+def _unescape(text: str) -> str:
+    """Excel's `_xHHHH_` escapes back to characters (as `_excel_text` does for openpyxl)."""
+    if "_x" not in text:
+        return text
+    from openpyxl.utils.escape import unescape
+
+    return unescape(text)
