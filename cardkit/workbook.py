@@ -56,14 +56,14 @@ class SheetReader:
 
     # --- the workbook's parts ----------------------------------------------------------
 
-    def _parts(self, member: str) -> Iterator[tuple[str, Element]]:
+    def _parts(self, member: str, events: tuple[str, ...] = ("end",)) -> Iterator[tuple[str, Element]]:
         """(event, element) of one XML member, streamed; a damaged part is an InputError."""
         if member not in self.members:
             return
         try:
             with self.zip.open(member) as stream:
-                yield from iterparse(stream, events=("start", "end"))
-        except (ParseError, zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+                yield from iterparse(stream, events=events)
+        except (ParseError, zipfile.BadZipFile, OSError, EOFError) as exc:
             raise InputError(f"{self.name} is not a readable .xlsx workbook ({member}: "
                              f"{type(exc).__name__})") from None
 
@@ -92,24 +92,18 @@ class SheetReader:
         if self._shared is not None:
             return self._shared
         limits, shared = self.limits, []
-        parts: list[str] = []
-        phonetic = 0
-        for event, element in self._parts("xl/sharedStrings.xml"):
-            tag = _local(element.tag)
-            if tag == "rPh":                      # phonetic guides are not part of the text
-                phonetic += 1 if event == "start" else -1
-            elif event == "end" and tag == "t" and not phonetic:
-                parts.append(element.text or "")
-            elif event == "end" and tag == "si":
-                text = "".join(parts)
-                parts.clear()
-                element.clear()
-                if len(text) > limits.max_cell_chars:
-                    raise limits.refused(self.name, f"holds a text of {len(text):,} characters", "max_cell_chars")
-                shared.append(_unescape(text))
-                if len(shared) > limits.max_shared_strings:
-                    raise limits.refused(self.name, f"holds more than {limits.max_shared_strings:,} different texts",
-                                         "max_shared_strings")
+        for _, element in self._parts("xl/sharedStrings.xml"):
+            tag = element.tag
+            if tag[-3:] != "}si" and tag != "si":
+                continue
+            text = "".join(_texts(element))
+            element.clear()
+            if len(text) > limits.max_cell_chars:
+                raise limits.refused(self.name, f"holds a text of {len(text):,} characters", "max_cell_chars")
+            shared.append(_unescape(text))
+            if len(shared) > limits.max_shared_strings:
+                raise limits.refused(self.name, f"holds more than {limits.max_shared_strings:,} different texts",
+                                     "max_shared_strings")
         self._shared = shared
         return shared
 
@@ -122,7 +116,7 @@ class SheetReader:
         formats: dict[int, str] = dict(BUILTIN_FORMATS)
         styles: list[int] = []
         in_cell_xfs = False
-        for event, element in self._parts("xl/styles.xml"):
+        for event, element in self._parts("xl/styles.xml", ("start", "end")):
             tag = _local(element.tag)
             if tag == "cellXfs":
                 in_cell_xfs = event == "start"
@@ -136,50 +130,48 @@ class SheetReader:
     # --- one sheet ---------------------------------------------------------------------
 
     def rows(self, member: str) -> Iterator[tuple[int, list[str]]]:
-        """(sheet row number, cell texts from column A to the row's last cell), each row once."""
+        """(sheet row number, cell texts from column A to the row's last cell), each row once.
+
+        Only `row` ends are handled (their cells are complete by then); each row is cleared
+        once read, so what stays behind is an empty element per row.
+        """
         limits = self.limits
         shared, dates = self._shared_strings(), self._date_styles()
         count, row_number = 0, 0
-        cells: dict[int, str] = {}
-        column = 0
-        parent: Element | None = None
-        for event, element in self._parts(member):
-            tag = _local(element.tag)
-            if event == "start":
-                if tag == "sheetData":
-                    parent = element
-                elif tag == "row":
-                    row_number = int(element.get("r") or row_number + 1)
-                    cells, column = {}, 0
+        for _, row in self._parts(member):
+            tag = row.tag
+            if tag[-4:] != "}row" and tag != "row":
                 continue
-            if tag == "c":
-                column = _column(element.get("r"), column + 1)
+            count += 1
+            if count > limits.max_rows:
+                raise limits.refused(self.name, f"has more than {limits.max_rows:,} rows", "max_rows")
+            row_number = int(row.get("r") or row_number + 1)
+            cells: dict[int, str] = {}
+            column = 0
+            for cell in row:
+                column = _column(cell.get("r"), column + 1)
                 if column > limits.max_columns:
                     raise limits.refused(self.name, f"has a cell in column {column:,} (row {row_number})",
                                          "max_columns")
-                text = self._cell_text(element, shared, dates)
+                text = self._cell_text(cell, shared, dates)
                 if len(text) > limits.max_cell_chars:
                     raise limits.refused(self.name, f"row {row_number} holds a cell of {len(text):,} characters",
                                          "max_cell_chars")
                 if text:
                     cells[column] = text
-                element.clear()
-            elif tag == "row":
-                count += 1
-                if count > limits.max_rows:
-                    raise limits.refused(self.name, f"has more than {limits.max_rows:,} rows", "max_rows")
-                if cells:
-                    width = max(cells)
-                    yield row_number, [cells.get(i, "") for i in range(1, width + 1)]
-                if parent is not None:
-                    parent.clear()                 # drop the rows read so far
-                element.clear()
+            row.clear()
+            if cells:
+                yield row_number, [cells.get(i, "") for i in range(1, max(cells) + 1)]
 
     def _cell_text(self, cell: Element, shared: list[str], dates: frozenset[int]) -> str:
         kind = cell.get("t", "n")
-        value = next((child.text or "" for child in cell if _local(child.tag) == "v"), None)
-        if kind == "inlineStr":
-            return _unescape("".join(t.text or "" for t in cell.iter() if _local(t.tag) == "t"))
+        value = None
+        for child in cell:
+            tag = child.tag
+            if tag[-2:] == "}v" or tag == "v":
+                value = child.text or ""
+            elif kind == "inlineStr" and (tag[-3:] == "}is" or tag == "is"):
+                return _unescape("".join(_texts(child)))
         if value is None:
             return ""
         if kind == "s":
@@ -212,6 +204,18 @@ class SheetReader:
 
     def close(self) -> None:
         self.zip.close()
+
+
+def _texts(holder: Element) -> Iterator[str]:
+    """The text runs of a shared or inline string: `<t>`, or `<r><t>` runs; phonetic `<rPh>` skipped."""
+    for child in holder:
+        tag = _local(child.tag)
+        if tag == "t":
+            yield child.text or ""
+        elif tag == "r":
+            for run in child:
+                if _local(run.tag) == "t":
+                    yield run.text or ""
 
 
 def _column(reference: str | None, default: int) -> int:
