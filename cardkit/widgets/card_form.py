@@ -191,6 +191,8 @@ class CardForm(widgets.VBox):
         frame.attrs["cardkit"] = {
             "source": None, "sha256": None, "base_dir": None,
             "headers": {column: column for column in row if column != "row"},
+            # the file the user picked in this form (no shared sheet): its own folder is the photo folder
+            "photo_root": str(self._uploaded_photo.resolve().parent) if self._uploaded_photo is not None else None,
         }
         return frame
 
