@@ -278,10 +278,10 @@ def _cell_text(value: object) -> str:
 
 def _read_text(data: bytes, name: str, *, tab: bool, limits: ReadLimits,
                encoding: str | None = None) -> tuple[pd.DataFrame, str]:
-    """A CSV/TSV's bytes → (frame of text, the encoding read), parsed in chunks within `limits`.
+    """A CSV/TSV's bytes → (frame of text, the encoding read), within `limits`.
 
-    No copy of the whole text is made (pandas decodes chunk by chunk from the bytes), so
-    memory is the bytes plus the frame being built.
+    No copy of the whole text is made (pandas decodes block by block from the bytes) and the
+    parse stops one row past `max_rows`, so memory is the bytes plus the frame being built.
     """
     from cardkit.encodings import decide_encoding
 
@@ -306,32 +306,22 @@ def _read_text(data: bytes, name: str, *, tab: bool, limits: ReadLimits,
     width = unquoted.count(delimiter) + 1
     if width > limits.max_columns or (above == len(lines) - 1 and len(data) > _HEAD):
         raise limits.refused(name, f"has a header of {width:,}+ columns", "max_columns")
-    chunks: list[pd.DataFrame] = []
-    rows = 0
     try:
-        reader = pd.read_csv(
+        # one pass, stopped one row past the limit: no chunks to concatenate (that copy doubled the peak)
+        frame = pd.read_csv(
             io.BytesIO(data), encoding=codec, sep=delimiter, dtype=str, keep_default_na=False,
             na_filter=False, skip_blank_lines=False, skiprows=above,
-            chunksize=max(1_000, 1_000_000 // width),
+            nrows=min(limits.max_rows, limits.max_cells // width) + 1,
         )
-        with reader:
-            for chunk in reader:
-                rows += len(chunk)
-                if rows > limits.max_rows:
-                    raise limits.refused(name, f"has more than {limits.max_rows:,} rows", "max_rows")
-                if rows * len(chunk.columns) > limits.max_cells:
-                    raise limits.refused(name, f"has more than {limits.max_cells:,} cells", "max_cells")
-                _check_cell_sizes(chunk, name, limits, first_row=above + 2 + rows - len(chunk))
-                chunks.append(chunk)
     except pd.errors.ParserError as exc:
         raise InputError(f"{name} is not a well-formed table: {exc}") from None
     except pd.errors.EmptyDataError:
         raise InputError(f"{name} is empty — it needs a header row and at least one card") from None
-    if chunks:
-        frame = pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0].reset_index(drop=True)
-    else:
-        frame = pd.read_csv(io.BytesIO(data), encoding=codec, sep=delimiter, dtype=str, skiprows=above, nrows=0)
-    del chunks
+    if len(frame) > limits.max_rows:
+        raise limits.refused(name, f"has more than {limits.max_rows:,} rows", "max_rows")
+    if len(frame) * len(frame.columns) > limits.max_cells:
+        raise limits.refused(name, f"has more than {limits.max_cells:,} cells", "max_cells")
+    _check_cell_sizes(frame, name, limits, first_row=above + 2)
     frame = _with_rows(frame, range(above + 2, above + len(frame) + 2))
     return _drop_blank(frame), codec
 

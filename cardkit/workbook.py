@@ -92,6 +92,9 @@ class SheetReader:
         if self._shared is not None:
             return self._shared
         limits, shared = self.limits, []
+        declared = self._declared_count("xl/sharedStrings.xml")
+        if declared > limits.max_shared_strings:   # said up front: no need to parse them all to know
+            raise limits.refused(self.name, f"declares {declared:,} different texts", "max_shared_strings")
         for _, element in self._parts("xl/sharedStrings.xml"):
             tag = element.tag
             if tag[-3:] != "}si" and tag != "si":
@@ -106,6 +109,18 @@ class SheetReader:
                                      "max_shared_strings")
         self._shared = shared
         return shared
+
+    def _declared_count(self, member: str) -> int:
+        """The `uniqueCount` a sharedStrings part declares in its first bytes (0 if none)."""
+        if member not in self.members:
+            return 0
+        try:
+            with self.zip.open(member) as stream:
+                head = stream.read(2048).decode("utf-8", "ignore")
+        except (zipfile.BadZipFile, OSError, EOFError):
+            return 0
+        found = re.search(r'uniqueCount="(\d{1,12})"', head)
+        return int(found.group(1)) if found else 0
 
     def _date_styles(self) -> frozenset[int]:
         """Indexes of the cell styles whose number format shows a date or time."""
