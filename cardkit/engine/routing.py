@@ -17,8 +17,7 @@ import httpx
 from cardkit.columns import PROVIDERS
 from cardkit.errors import ConfigError
 from cardkit.providers.base import Provider
-
-SANDBOX_ORIGIN = "http://sandbox.local"
+from cardkit.providers.config import SANDBOX_ORIGIN
 
 
 @dataclass
@@ -40,7 +39,7 @@ class Setup:
 
 def setup(providers: Any = "auto", *, sandbox: Any = None, photo_host: Any = None) -> Setup:
     """Build the run's adapters from the user's `providers=`, `sandbox=` and `photo_host=`."""
-    from cardkit.providers.config import resolve_providers
+    from cardkit.providers.registry import resolve_providers
 
     box = None
     transport = None
