@@ -55,11 +55,16 @@ else:  # pragma: no cover - Python 3.10
 
 @dataclass
 class Hooks:
-    """What a pool reports to the run: journal marks and progress (all synchronous, cheap)."""
+    """What a pool reports to the run: journal marks and progress (all synchronous, cheap).
+
+    `retried(op, attempt, why, delay, retry_after)` is called where a retry is decided,
+    `waiting(op, delay)` where a write waits for the number's budget (the run's events)."""
 
     sending: Callable[[Op], None]
     wrote: Callable[[Op], None]
     finished: Callable[[Op], None]
+    retried: Callable[[Op, int, str, float, bool], None] | None = None
+    waiting: Callable[[Op, float], None] | None = None
 
 
 class Connection:
@@ -209,6 +214,8 @@ class Pool:
             if wait > 0:          # the write would exceed the number's budget: come back then
                 op.message = (f"waiting {wait:.0f} s for {provider.name}'s budget of "
                               f"{self.budget.writes} writes per {self.budget.window:g} s for this number")
+                if self._hooks.waiting is not None:
+                    self._hooks.waiting(op, wait)
                 return wait
         op.attempts += 1
         try:
@@ -247,7 +254,10 @@ class Pool:
                 return 0.0
             op.http_status, op.error_code = failure.http_status, failure.error_code or ""
             op.message = f"retrying after attempt {op.attempts}: {failure.message}"
-            return self._policy.delay(op.attempts, failure.retry_after)
+            delay = self._policy.delay(op.attempts, failure.retry_after)
+            if self._hooks.retried is not None:
+                self._hooks.retried(op, op.attempts, failure.message, delay, bool(failure.retry_after))
+            return delay
         except ProviderFailure as failure:       # neither kind: not worth repeating
             op.finish("failed", failure.message, failure=failure, action=op.action)
             return 0.0

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from cardkit.columns import STATUSES
+from cardkit.vocabulary import STATUSES
 from cardkit.reporting.summary import nonzero_columns
 
 if TYPE_CHECKING:
