@@ -79,11 +79,15 @@ class Waiting:
 
 @dataclass(frozen=True)
 class Done:
-    """The run ended: how many operations ended in each status; `cancelled` if it was stopped."""
+    """The run ended: how many operations ended in each status; `cancelled` if it was stopped.
+
+    `results` is the run's results frame (partial when cancelled): a face whose task was
+    cancelled outright still gets what the run did."""
 
     run_id: str
     counts: Mapping[str, int] = field(default_factory=dict)
     cancelled: bool = False
+    results: Any = field(default=None, repr=False)
 
     @property
     def total(self) -> int:

@@ -216,5 +216,4 @@ async def _build_card(op: Op, fields: Mapping[str, str], sharing: Sharing | None
 
 
 def _reason(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text if len(text) <= 200 else text[:199] + "…"
+    return shorten(str(exc).strip() or type(exc).__name__, 200)

@@ -321,7 +321,8 @@ class Run:
             status = str(op.status or "skipped")
             counts[status] = counts.get(status, 0) + 1
         cancelled = any(op.message in (_CANCELLED, _CANCELLED_IN_FLIGHT) for op in self.ops)
-        self._emit(ev.Done(run_id=self.run_id, counts=counts, cancelled=cancelled))
+        self._emit(ev.Done(run_id=self.run_id, counts=counts, cancelled=cancelled,
+                           results=self.partial_results()))
 
     def _on_retried(self, op: Op, attempt: int, why: str, delay: float, retry_after: bool) -> None:
         assert self._emit is not None

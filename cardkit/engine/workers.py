@@ -29,6 +29,7 @@ from cardkit.engine.limits import RateLimiter, WriteBudget
 from cardkit.engine.operations import Op
 from cardkit.engine.retrying import RetryPolicy
 from cardkit.engine.wire import failure_kind, open_wire
+from cardkit.names import shorten
 from cardkit.providers._wire import reply_from
 from cardkit.providers.base import (Change, Current, Permanent, Provider, ProviderFailure, Reply,
                                     Transient)
@@ -238,7 +239,7 @@ class Pool:
             if done.action in ("unchanged", "unsupported"):
                 self._finish_decided(op, done)
             else:
-                op.finish("applied", _applied_message(done.action, done.fields, done.reason),
+                op.finish("applied", _outcome_message(done.action, done.fields, done.reason, planned=False),
                           action=done.action, fields=done.fields)
             return 0.0
         except Permanent as failure:
@@ -277,13 +278,12 @@ class Pool:
             op.finish("invalid", change.reason or f"{self.provider.name} can't take this card",
                       action="unsupported", fields=change.fields)
         else:
-            op.finish("planned", _planned_message(change.action, change.fields, change.reason),
+            op.finish("planned", _outcome_message(change.action, change.fields, change.reason, planned=True),
                       action=change.action, fields=change.fields)
 
 
 def _short(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or "no message"
-    return text if len(text) <= 200 else text[:199] + "…"
+    return shorten(" ".join(str(exc).split()) or "no message", 200)
 
 
 def _unchanged_message(op: Op) -> str:
@@ -295,13 +295,11 @@ def _unchanged_message(op: Op) -> str:
     return "the provider already has this card: nothing sent"
 
 
-def _applied_message(action: str, fields: tuple[str, ...], reason: str) -> str:
-    what = {"create": "created", "update": "updated", "replace": "replaced"}.get(action, action)
-    text = f"{what}: {', '.join(fields)}" if fields else what
-    return f"{text} ({reason})" if reason else text
+_DONE = {"create": "created", "update": "updated", "replace": "replaced"}
 
 
-def _planned_message(action: str, fields: tuple[str, ...], reason: str) -> str:
-    what = {"create": "would create", "update": "would update", "replace": "would replace"}.get(action, action)
+def _outcome_message(action: str, fields: tuple[str, ...], reason: str, *, planned: bool) -> str:
+    """`updated: first_name, photo` — or, for a plan, `would update: first_name, photo`."""
+    what = (f"would {action}" if planned else _DONE[action]) if action in _DONE else action
     text = f"{what}: {', '.join(fields)}" if fields else what
     return f"{text} ({reason})" if reason else text
