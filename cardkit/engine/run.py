@@ -23,7 +23,7 @@ from cardkit.engine.lookups import discover
 from cardkit.engine.operations import Op, PhotoShop, build_card, card_fields, parse_sharing
 from cardkit.engine import events as ev
 from cardkit.engine.options import RunOptions
-from cardkit.engine.progress import ProgressBar
+from cardkit.engine.progress import ProgressBar, visible as progress_visible
 from cardkit.engine.results import ResultsFrame, results_frame
 from cardkit.engine.retrying import RetryPolicy
 from cardkit.engine.workers import Hooks, Pool, now_iso
@@ -67,8 +67,10 @@ class Run:
         self.photo_host = (options.photo_host if options.photo_host is not None
                            else os.environ.get("CARDKIT_PHOTO_HOST") or None)
         self.policy = RetryPolicy(max_attempts=options.max_attempts)
-        # the faces' subscribers, and the tqdm bar (itself a subscriber) when asked for
-        self._emit = ev.fan_out([ProgressBar() if options.progress else None, options.events])
+        # the faces' subscribers, and the tqdm bar (itself a subscriber) when asked for and someone
+        # can see it: with neither, no event is even built
+        self._emit = ev.fan_out([ProgressBar() if options.progress and progress_visible() else None,
+                                 options.events])
         self.batch = batch
         self.kind = batch.kind if batch is not None else "cards"
         # the user's own rows to journal (user headers, `row` column or index), when `cards`
