@@ -28,6 +28,7 @@ from cardkit.engine.results import ResultsFrame, results_frame
 from cardkit.engine.retrying import RetryPolicy
 from cardkit.engine.workers import Hooks, Pool, now_iso
 from cardkit.errors import InputError
+from cardkit.vocabulary import Action, Status
 
 _CANCELLED = "cancelled before it ran"
 _CANCELLED_IN_FLIGHT = ("cancelled while it was being sent — run again with the same journal "
@@ -162,17 +163,17 @@ class Run:
                         provider=setup.providers.get(name), provider_name=name, record=fields)
                 self.ops.append(op)
                 if not valid:
-                    op.finish("invalid", problems or "the row did not pass validation", action="none")
+                    op.finish(Status.INVALID, problems or "the row did not pass validation", action=Action.NONE)
                 elif why:
-                    op.finish("invalid", why, action="none")
+                    op.finish(Status.INVALID, why, action=Action.NONE)
                 else:
                     sharing, sharing_problem = parse_sharing(fields)
                     earlier = first_seen.setdefault((name, number), row_number)
                     if sharing_problem:
-                        op.finish("invalid", sharing_problem, action="none")
+                        op.finish(Status.INVALID, sharing_problem, action=Action.NONE)
                     elif earlier != row_number:
-                        op.finish("skipped", f"row {earlier} has the same number for {name}: only "
-                                  "its card is applied — remove one of the two rows", action="none")
+                        op.finish(Status.SKIPPED, f"row {earlier} has the same number for {name}: only "
+                                  "its card is applied — remove one of the two rows", action=Action.NONE)
                     else:
                         pending.append((op, fields, sharing))
         for start in range(0, len(pending), _BUILD_CHUNK):
@@ -191,7 +192,7 @@ class Run:
             key = (op.provider_name, op.number)
             done = applied.get(key)
             if done is not None and done[0] == op.desired:
-                op.finish("unchanged", f"already applied in run {done[1]}", action="unchanged")
+                op.finish(Status.UNCHANGED, f"already applied in run {done[1]}", action=Action.UNCHANGED)
             elif key in in_doubt:
                 op.in_doubt_run = in_doubt[key]
         for name, pool in self.pools.items():
@@ -239,9 +240,9 @@ class Run:
             if op.sent:
                 # its write may have landed: the journal keeps it *sending*, so that the next run
                 # with this journal reads it back before anything is sent again
-                op.finish("skipped", _CANCELLED_IN_FLIGHT)
+                op.finish(Status.SKIPPED, _CANCELLED_IN_FLIGHT)
             else:
-                op.finish("skipped", _CANCELLED)
+                op.finish(Status.SKIPPED, _CANCELLED)
                 self._on_finished(op)
         self._end_events()
         await photos.close()
@@ -320,7 +321,7 @@ class Run:
             return
         counts: dict[str, int] = {}
         for op in self.ops:
-            status = str(op.status or "skipped")
+            status = str(op.status or Status.SKIPPED)
             counts[status] = counts.get(status, 0) + 1
         cancelled = any(op.message in (_CANCELLED, _CANCELLED_IN_FLIGHT) for op in self.ops)
         self._emit(ev.Done(run_id=self.run_id, counts=counts, cancelled=cancelled,
@@ -350,10 +351,11 @@ def _retrieve(future: "asyncio.Future[Any]") -> None:
 def _record(op: Op, run_id: str) -> dict[str, Any]:
     status, message = op.status, op.message
     if not status:
-        status, message = "skipped", _CANCELLED_IN_FLIGHT if op.sent else _CANCELLED
+        status, message = Status.SKIPPED, _CANCELLED_IN_FLIGHT if op.sent else _CANCELLED
     return {
-        "row": op.row, "number": op.number, "provider": op.provider_name, "action": op.action,
-        "status": status, "http_status": op.http_status, "error_code": op.error_code,
+        # plain text (a StrEnum member would ride along in the frame as itself)
+        "row": op.row, "number": op.number, "provider": op.provider_name, "action": str(op.action),
+        "status": str(status), "http_status": op.http_status, "error_code": op.error_code,
         "message": message, "attempts": op.attempts, "elapsed_ms": round(op.elapsed_ms, 1),
         "changed": op.changed, "started_at": op.started_at, "finished_at": op.finished_at,
         "run_id": run_id,
