@@ -85,3 +85,11 @@ def test_the_layer_map_covers_the_whole_package():
     names = [module_name(p) for p in PACKAGE.rglob("*.py")]
     unplaced = [n for n in names if n != "cardkit" and not n.startswith(SANDBOX) and layer_of(n) is None]
     assert len(names) > 40 and unplaced == []
+
+
+def test_the_notebook_forms_use_only_the_engines_public_surface():
+    """Widgets import `cardkit.engine`, its options and its events — never Run, workers, limits or routing."""
+    allowed = {"cardkit.engine", "cardkit.engine.options", "cardkit.engine.events"}
+    used = {target for path in (PACKAGE / "widgets").rglob("*.py") for _, target, _ in imports(path)
+            if target.startswith("cardkit.engine")}
+    assert used and used <= allowed, sorted(used - allowed)
