@@ -76,7 +76,7 @@ def _faces(build: Callable[P, RunOptions]) -> tuple[Callable[P, Coroutine[Any, A
         return run(*split(args, kwargs))
 
     for face in (async_face, sync_face):
-        face.__signature__ = signature  # type: ignore[attr-defined]  # for help(): no `-> RunOptions`
+        setattr(face, "__signature__", signature)   # for help(): `-> ResultsFrame`, not `-> RunOptions`
     return async_face, sync_face
 
 
