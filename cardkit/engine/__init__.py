@@ -9,7 +9,8 @@ One async core (`run.Run`) with a thin sync face (`bridge.run_sync`); `apply`/`p
 async twins only turn their keyword arguments into a `RunOptions` (`options`). Modules, one
 concept each: `options` (what a run is told), `events` (what it tells the faces), `run`
 (orchestration), `routing`, `lookups` (current card, owners), `operations` (cards → operations,
-photos), `workers` (per-provider pools, one connection per worker), `retrying`, `limits` (rate,
+photos), `workers` (per-provider pools), `connections` (one connection per worker),
+`retry_policy` (the one retry policy, and its `testing()` switch for tests), `limits` (rate,
 Linq's budget), `journal` (SQLite, resume), `results` (the results frame), `progress` (the tqdm
 bar, an events subscriber), `bridge`, `sharing`, `retry_failed` (re-run a journal's failed rows).
 """
@@ -20,7 +21,6 @@ import functools
 import inspect
 from typing import Any, Callable, Coroutine, ParamSpec, TypeVar
 
-
 from cardkit.engine.bridge import run_sync
 from cardkit.engine.events import Event, Events
 from cardkit.engine.journal import Journal
@@ -28,10 +28,10 @@ from cardkit.engine.lookups import Owners, owners, owners_async, read_current, r
 from cardkit.engine.options import Cancel, JournalSpec, Providers, RunOptions
 from cardkit.engine.results import ResultsFrame
 from cardkit.engine.retry_failed import retry, retry_async
-from cardkit.engine.retrying import DEFAULT_MAX_ATTEMPTS, testing
+from cardkit.engine.retry_policy import DEFAULT_MAX_ATTEMPTS, testing
 from cardkit.engine.run import Run
+from cardkit.providers.base import DEFAULT_TIMEOUT
 from cardkit.engine.sharing import share_card, share_card_async
-from cardkit.engine.workers import DEFAULT_TIMEOUT
 
 __all__ = ["apply", "apply_async", "plan", "plan_async", "run", "run_async", "RunOptions", "Event",
            "Events", "read_current", "read_current_async", "owners", "owners_async", "Owners",

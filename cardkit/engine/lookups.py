@@ -15,12 +15,12 @@ from typing import Any, Awaitable, Callable, Iterable, Mapping, TypeVar
 
 from cardkit.engine import routing
 from cardkit.engine.bridge import run_sync
+from cardkit.engine.connections import Connection
 from cardkit.engine.limits import RateLimiter
 from cardkit.engine.options import Providers
-from cardkit.engine.retrying import DEFAULT_MAX_ATTEMPTS, RetryPolicy
-from cardkit.engine.workers import DEFAULT_TIMEOUT, Connection
+from cardkit.engine.retry_policy import DEFAULT_MAX_ATTEMPTS, RetryPolicy, call_with_retries
 from cardkit.errors import InputError
-from cardkit.providers.base import Current, Provider, ProviderFailure, Transient
+from cardkit.providers.base import DEFAULT_TIMEOUT, Current, Provider
 
 T = TypeVar("T")
 
@@ -47,42 +47,24 @@ def connect(provider: Provider, setup: routing.Setup, *, timeout: float = DEFAUL
                       limiter=limiter or RateLimiter(provider.limits.max_per_second), deadline=timeout)
 
 
-async def retrying(call: Callable[[], Awaitable[T]], policy: RetryPolicy) -> T:
-    """`call()` until it succeeds, fails for good, or the policy's attempts are spent (then the
-    last `Transient` is raised)."""
-    attempt = 0
-    while True:
-        attempt += 1
-        try:
-            return await call()
-        except Transient as failure:
-            if policy.exhausted(attempt):
-                raise
-            await asyncio.sleep(policy.delay(attempt, failure.retry_after))
-
-
 async def discover(setup: routing.Setup, connection: Callable[[str], Connection], policy: RetryPolicy) -> None:
     """Ask every provider of `setup` for its numbers; record owners and why a listing failed."""
 
-    async def listing(name: str) -> list[str]:
+    async def listing(name: str) -> Any:
         opened = connection(name)
         try:
-            return await retrying(lambda: setup.providers[name].list_numbers(opened.send), policy)
+            return await call_with_retries(lambda: setup.providers[name].list_numbers(opened.send), policy)
         finally:
             await opened.aclose()
 
     names = list(setup.providers)
-    found = await asyncio.gather(*(listing(n) for n in names), return_exceptions=True)
+    found = await asyncio.gather(*(listing(n) for n in names))
     listings: dict[str, list[str]] = {}
-    for name, result in zip(names, found):
-        if isinstance(result, Transient):
-            setup.unlisted[name] = f"gave up after {policy.max_attempts} attempts: {result.message}"
-        elif isinstance(result, ProviderFailure):
-            setup.unlisted[name] = result.message
-        elif isinstance(result, BaseException):
-            raise result
+    for name, tried in zip(names, found):
+        if tried.failure is not None:
+            setup.unlisted[name] = tried.message
         else:
-            listings[name] = result
+            listings[name] = tried.value
     routing.record_owners(setup, listings)
 
 
@@ -109,17 +91,22 @@ async def read_current_async(number: str, provider: str | Provider, *, sandbox: 
     """The card `provider` has now for `number` (E.164): one read, no write.
 
     `Current.known` is False where the provider can't be read (e.g. Blooio's "coming soon").
-    A provider failure is raised as such (its message says what to do)."""
+    The last failure is raised as the `ProviderError` it is (its message says what to do)
+    once the retry policy gives up."""
     setup = routing.setup(provider, sandbox=sandbox, photo_host=False)
     if len(setup.providers) != 1:
         raise InputError(f"read_current needs exactly one provider, got {', '.join(setup.providers) or 'none'}")
     (adapter,) = setup.providers.values()
     connection = connect(adapter, setup, timeout=timeout)
     try:
-        return await retrying(lambda: adapter.read(connection.send, number.strip()),
-                              RetryPolicy(max_attempts=max_attempts))
+        tried = await call_with_retries(lambda: adapter.read(connection.send, number.strip()),
+                                        RetryPolicy(max_attempts=max_attempts))
     finally:
         await connection.aclose()
+    if tried.failure is not None:
+        raise tried.failure
+    assert tried.value is not None
+    return tried.value
 
 
 def read_current(number: str, provider: str | Provider, *, sandbox: Any = None,

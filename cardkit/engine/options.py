@@ -16,8 +16,8 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence, Union
 
-from cardkit.engine.retrying import DEFAULT_MAX_ATTEMPTS
-from cardkit.engine.workers import DEFAULT_TIMEOUT
+from cardkit.engine.retry_policy import DEFAULT_MAX_ATTEMPTS
+from cardkit.providers.base import DEFAULT_TIMEOUT
 from cardkit.errors import InputError
 
 if TYPE_CHECKING:

@@ -25,7 +25,7 @@ from cardkit.engine import events as ev
 from cardkit.engine.options import RunOptions
 from cardkit.engine.progress import ProgressBar, visible as progress_visible
 from cardkit.engine.results import ResultsFrame, results_frame
-from cardkit.engine.retrying import RetryPolicy
+from cardkit.engine.retry_policy import RetryPolicy
 from cardkit.engine.workers import Hooks, Pool, now_iso
 from cardkit.errors import InputError
 from cardkit.vocabulary import Action, Status

@@ -12,7 +12,8 @@ from typing import Any, Iterable
 
 from cardkit.engine import read_current_async
 from cardkit.engine.options import RunOptions
-from cardkit.providers.base import Current, ProviderFailure, Sharing
+from cardkit.errors import ProviderError
+from cardkit.providers.base import Current, Sharing
 
 #: What the "now" column says when the provider can't tell (e.g. Sendblue never returns the photo).
 UNKNOWN = "(provider doesn't say)"
@@ -29,7 +30,7 @@ async def current_cards(number: str, names: Iterable[str], options: RunOptions) 
         try:
             found[name] = await read_current_async(number, adapters.get(name, name), sandbox=options.sandbox,
                                                    max_attempts=options.max_attempts, timeout=options.timeout)
-        except ProviderFailure as failure:
+        except ProviderError as failure:
             found[name] = failure.message
     return found
 

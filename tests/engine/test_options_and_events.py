@@ -11,7 +11,7 @@ import pytest
 import cardkit
 from cardkit.engine import Journal, RunOptions, apply, owners, plan, read_current, run
 from cardkit.engine.events import Done, Finished, Retried, Started, Waiting
-from cardkit.engine.retrying import testing as waits_scaled
+from cardkit.engine.retry_policy import testing as waits_scaled
 from cardkit.errors import InputError
 from cardkit.providers import Linq
 from cardkit.providers.base import Limits
