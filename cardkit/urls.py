@@ -9,7 +9,7 @@ unless a `PrivateAllowance` lets that origin or network in.
 
 Base URLs: https (http only on this machine), no credentials, no query (`base_url_problem`).
 
-Model layer: imports nothing from cardkit, so `photos`/`validation` and `providers` may use it.
+Model layer: imports only cardkit's errors, so `photos`/`validation` and `providers` may use it.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ import socket
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 from urllib.parse import urlsplit, urlunsplit
+
+from cardkit.errors import InputError
 
 #: Hosts where plain http is accepted besides loopback addresses.
 LOCAL_HOSTS = frozenset({"localhost", "sandbox.local"})
@@ -244,7 +246,7 @@ async def checked_addresses(url: str, allowance: PrivateAllowance) -> list[str]:
     return addresses
 
 
-class PrivateAddress(Exception):
+class PrivateAddress(InputError):
     """A photo URL whose host is (or resolves to) a private address nobody allowed."""
 
     def __init__(self, host: str, addresses: list[str]) -> None:
