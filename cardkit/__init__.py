@@ -52,6 +52,7 @@ _EXPORTS: dict[str, str] = {
     "Linq": "cardkit.providers",
     "PhotoHost": "cardkit.providers",
     "SandboxPhotoHost": "cardkit.providers",
+    "S3PhotoHost": "cardkit.providers",
     "capabilities": "cardkit.providers",
     # plan and apply
     "plan": "cardkit.engine",

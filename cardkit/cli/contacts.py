@@ -31,6 +31,7 @@ def run(args) -> int:
 
     options = run_kwargs(args)
     options.pop("photo_host", None)
+    options.pop("photo_base_url", None)
     contacts = read_contacts(args.file, region=args.region)
     results = update_contacts(contacts, create_missing=args.create_missing, dry_run=args.dry_run, **options)
     return finish(args, results, contacts)

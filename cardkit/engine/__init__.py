@@ -30,6 +30,7 @@ __all__ = ["apply", "apply_async", "plan", "plan_async", "share_card", "share_ca
 
 
 async def apply_async(cards: Any, providers: Any = "auto", *, sandbox: Any = None, photo_host: Any = None,
+                      photo_base_url: str | None = None,
                       region: str = "US", journal: Any = None, resume: bool = True,
                       dry_run: bool = False, max_at_once: int | None = None,
                       max_per_second: float | None = None, progress: bool = True, cancel: Any = None,
@@ -41,8 +42,10 @@ async def apply_async(cards: Any, providers: Any = "auto", *, sandbox: Any = Non
     `providers`: "auto" (route each row to the configured provider owning its number), names
     ("blooio,linq" or a list) or adapter instances; a row's `provider` cell wins.
     `sandbox=True`: run against a fresh in-process sandbox. `photo_host`: where local photos go
-    for URL providers (an object with `upload`, or the URL of a sandbox media host; default
-    `CARDKIT_PHOTO_HOST`; False for none). `journal`: a path, False for none, None for the default
+    for URL providers (`"s3://BUCKET/PREFIX"` with the `s3` extra, an object with `upload`, or
+    the URL of a sandbox media host; default `CARDKIT_PHOTO_HOST`; False for none).
+    `photo_base_url`: the public https address of that s3 prefix (a public bucket or CDN; default
+    `CARDKIT_PHOTO_BASE_URL`) — without it providers get presigned URLs valid 7 days. `journal`: a path, False for none, None for the default
     (beside the input file; none for the in-process sandbox). `resume`: skip what the journal
     says was applied with the same card. `dry_run`: read and decide, write nothing.
     `timeout`: seconds one request may take (enforced by the engine). `max_attempts`: tries
@@ -50,7 +53,8 @@ async def apply_async(cards: Any, providers: Any = "auto", *, sandbox: Any = Non
     writing (one request per card; a card already right is written again). `cancel`: an event
     whose `is_set()` stops the run cleanly.
     """
-    run = Run(cards, providers, write=not dry_run, sandbox=sandbox, photo_host=photo_host, region=region,
+    run = Run(cards, providers, write=not dry_run, sandbox=sandbox, photo_host=photo_host,
+              photo_base_url=photo_base_url, region=region,
               journal=journal, resume=resume, max_at_once=max_at_once, max_per_second=max_per_second,
               progress=progress, cancel=cancel, read_first=read_first, max_attempts=max_attempts,
               timeout=timeout)

@@ -58,7 +58,7 @@ class Run:
     `batch=` — `cardkit.contacts` does, for Sendblue contact records."""
 
     def __init__(self, cards: Any, providers: Any = "auto", *, write: bool, sandbox: Any = None,
-                 photo_host: Any = None, region: str = "US", journal: Any = None, resume: bool = True,
+                 photo_host: Any = None, photo_base_url: str | None = None, region: str = "US", journal: Any = None, resume: bool = True,
                  max_at_once: int | None = None, max_per_second: float | None = None,
                  progress: bool = True, cancel: Any = None, read_first: bool = True,
                  max_attempts: int = DEFAULT_MAX_ATTEMPTS, timeout: float = DEFAULT_TIMEOUT,
@@ -74,6 +74,7 @@ class Run:
         self.write = write
         self.sandbox = sandbox
         self.photo_host = photo_host if photo_host is not None else os.environ.get("CARDKIT_PHOTO_HOST") or None
+        self.photo_base_url = photo_base_url or os.environ.get("CARDKIT_PHOTO_BASE_URL") or None
         self.region = region
         self.journal_spec = journal
         self.resume = resume
@@ -103,7 +104,8 @@ class Run:
     async def execute(self) -> ResultsFrame:
         """Run to the end (or until cancelled) and return the results frame."""
         validated = _validated(self.cards, self.region)
-        setup = routing.setup(self.providers_spec, sandbox=self.sandbox, photo_host=self.photo_host)
+        setup = routing.setup(self.providers_spec, sandbox=self.sandbox, photo_host=self.photo_host,
+                              photo_base_url=self.photo_base_url)
         photos = PhotoShop(photo_host=setup.photo_host, transport=setup.transport)
         self.journal = self._open_journal(validated, setup)
         try:

@@ -15,11 +15,12 @@ from cardkit.providers.config import (Secret, parse_names, providers_from_env,
                                       providers_from_sandbox, resolve_providers)
 from cardkit.providers.linq import Linq
 from cardkit.providers.media import PhotoHost, SandboxPhotoHost, fetch_photo, url_problem
+from cardkit.providers.s3_host import S3PhotoHost
 from cardkit.providers.sendblue import Sendblue
 from cardkit.providers._wire import http_send
 
 __all__ = [
-    "Blooio", "Sendblue", "Linq", "PhotoHost", "SandboxPhotoHost", "capabilities",
+    "Blooio", "Sendblue", "Linq", "PhotoHost", "SandboxPhotoHost", "S3PhotoHost", "capabilities",
     "providers_from_env", "providers_from_sandbox", "resolve_providers", "parse_names",
     "fetch_photo", "url_problem", "http_send", "Secret",
     "Card", "Change", "Current", "Limits", "Permanent", "Provider", "ProviderFailure", "Reply",
