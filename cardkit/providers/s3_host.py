@@ -168,6 +168,22 @@ class S3PhotoHost:
                          "store is reachable", http_status=status)
 
 
+# query parameters of a presigned URL that change with every signing (SigV4, GCS V4, Azure SAS)
+_SIGNING = re.compile(r"^(x-amz-|x-goog-)|^(se|sp|sv|sr|st|sig|spr|skoid|sktid|skt|ske|sks|skv)$", re.I)
+
+
+def without_signature(url: str) -> str:
+    """`url` without the parameters of a presigned URL: two signings of one object compare equal.
+
+    Photos are content-addressed, so the same object means the same photo; a provider that
+    compares the URL it has with the one it would be sent (Linq) then sees no change on a re-run."""
+    if "?" not in url:
+        return url
+    parts = urlsplit(url)
+    kept = [pair for pair in parts.query.split("&") if pair and not _SIGNING.match(pair.split("=", 1)[0])]
+    return parts._replace(query="&".join(kept)).geturl()
+
+
 def _status(exc: Exception) -> int | None:
     """The HTTP status in an obstore error's text, if it names one."""
     match = re.search(r"status code: (\d{3})|\b(\d{3}) [A-Z][a-z]+", str(exc))

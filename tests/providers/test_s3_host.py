@@ -26,7 +26,7 @@ from cardkit.engine import retrying  # noqa: E402
 from cardkit.errors import ConfigError  # noqa: E402
 from cardkit.providers.base import Permanent, Transient  # noqa: E402
 from cardkit.providers.media import PhotoHost, SandboxPhotoHost, resolve_photo_host  # noqa: E402
-from cardkit.providers.s3_host import S3PhotoHost  # noqa: E402
+from cardkit.providers.s3_host import S3PhotoHost, without_signature  # noqa: E402
 from cardkit.sandbox import Sandbox  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
@@ -328,3 +328,29 @@ def test_cli_photo_base_url_without_s3_host_is_one_line_exit_2(tmp_path):
                            "https://cdn.example.com/x/", "--no-journal"],
                           capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 2 and "s3://" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_presigned_rerun_at_linq_is_unchanged_not_rewritten(s3, tmp_path):
+    """Re-signed URLs differ in their query only: the second run finds Linq's card unchanged (its
+    3-writes-per-10-minutes budget is not spent on the same photo again)."""
+    box = Sandbox()
+    with retrying.testing():
+        first = cardkit.apply(sheet(tmp_path), sandbox=box, photo_host=f"s3://{BUCKET}/run", journal=False,
+                              progress=False)
+        second = cardkit.apply(sheet(tmp_path), sandbox=box, photo_host=f"s3://{BUCKET}/run", journal=False,
+                               progress=False)
+    linq_row = second["provider"] == "linq"
+    assert set(first["status"]) == {"applied"}
+    assert list(second.loc[linq_row, "action"]) == ["unchanged"], second[["action", "message"]].to_string()
+    assert box.state()["linq"]["writes_by_number"] == {LINQ: 1}
+
+
+def test_without_signature_drops_only_signing_parameters():
+    """SigV4, GCS and Azure SAS parameters go; the path and other parameters stay."""
+    signed = ("https://b.s3.amazonaws.com/p/ab.jpg?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=20261201T000000Z"
+              "&X-Amz-Signature=f00&versionId=3")
+    assert without_signature(signed) == "https://b.s3.amazonaws.com/p/ab.jpg?versionId=3"
+    assert without_signature("https://a.blob.core.windows.net/c/x.jpg?sv=2024&se=2026&sig=abc") == \
+        "https://a.blob.core.windows.net/c/x.jpg"
+    assert without_signature("https://cdn.example.com/x.jpg?w=512") == "https://cdn.example.com/x.jpg?w=512"
+    assert without_signature("https://cdn.example.com/x.jpg") == "https://cdn.example.com/x.jpg"
