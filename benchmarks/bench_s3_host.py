@@ -30,7 +30,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import boto3  # noqa: E402
 import httpx  # noqa: E402
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app  # noqa: E402
+from moto.moto_server.werkzeug_app import (  # noqa: E402
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
 from PIL import Image  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
@@ -72,6 +76,19 @@ def timed(fn) -> float:
     return time.perf_counter() - start
 
 
+def one_round(bucket: str, data: list[bytes]) -> dict[str, float]:
+    """One round's seconds per figure (a fresh bucket: the first run really uploads)."""
+    out = {"first run": timed(lambda: asyncio.run(upload_all(S3PhotoHost(f"s3://{bucket}/p"), data)))}
+    urls: list[str] = []
+    out["re-run (presigned)"] = timed(lambda: urls.extend(asyncio.run(upload_all(S3PhotoHost(f"s3://{bucket}/p"), data))))
+    out["re-run (base URL)"] = timed(lambda: asyncio.run(upload_all(
+        S3PhotoHost(f"s3://{bucket}/p", base_url="https://cdn.example.com/p/"), data)))
+    placeholder = ["https://example.com/a.jpg"] * len(urls)
+    out["sandbox POST, placeholder photo"] = timed(lambda: asyncio.run(sendblue_posts(Sandbox(), placeholder)))
+    out["sandbox POST, real download"] = timed(lambda: asyncio.run(sendblue_posts(Sandbox(), urls)))
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--photos", type=int, default=100)
@@ -90,15 +107,8 @@ def main() -> None:
     for round_ in range(args.rounds):
         bucket = f"bench-{round_}"
         s3.create_bucket(Bucket=bucket)
-        figures["first run"].append(timed(lambda: asyncio.run(upload_all(S3PhotoHost(f"s3://{bucket}/p"), data))))
-        urls: list[str] = []
-        figures["re-run (presigned)"].append(timed(
-            lambda: urls.extend(asyncio.run(upload_all(S3PhotoHost(f"s3://{bucket}/p"), data)))))
-        figures["re-run (base URL)"].append(timed(lambda: asyncio.run(upload_all(
-            S3PhotoHost(f"s3://{bucket}/p", base_url="https://cdn.example.com/p/"), data))))
-        placeholder = ["https://example.com/a.jpg"] * len(urls)
-        figures["sandbox POST, placeholder photo"].append(timed(lambda: asyncio.run(sendblue_posts(Sandbox(), placeholder))))
-        figures["sandbox POST, real download"].append(timed(lambda: asyncio.run(sendblue_posts(Sandbox(), urls))))
+        for name, value in one_round(bucket, data).items():
+            figures[name].append(value)
     print(f"{args.photos} photos of ~{statistics.mean(map(len, data)) / 1024:.0f} KiB, medians of {args.rounds} rounds, "
           f"load: {os.getloadavg()[0]:.1f}")
     for name, values in figures.items():

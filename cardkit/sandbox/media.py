@@ -28,7 +28,7 @@ import struct
 import zlib
 from collections import deque
 from dataclasses import dataclass
-from typing import Mapping, Union
+from collections.abc import Mapping
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -118,7 +118,7 @@ class FetchError(Exception):
         self.too_large = too_large
 
 
-Downloaded = Union[bytes, FetchError]   # what a real download of one URL gave
+Downloaded = bytes | FetchError   # what a real download of one URL gave
 
 
 @dataclass

@@ -39,7 +39,11 @@ class S3Server:
     """moto's S3 server on 127.0.0.1 (werkzeug in a thread), with a log of the requests it served."""
 
     def __init__(self) -> None:
-        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
         from werkzeug.serving import make_server
 
         self.requests: list[tuple[str, str]] = []
