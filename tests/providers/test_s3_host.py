@@ -358,3 +358,16 @@ def test_without_signature_drops_only_signing_parameters():
         "https://a.blob.core.windows.net/c/x.jpg"
     assert without_signature("https://cdn.example.com/x.jpg?w=512") == "https://cdn.example.com/x.jpg?w=512"
     assert without_signature("https://cdn.example.com/x.jpg") == "https://cdn.example.com/x.jpg"
+
+
+def test_no_credential_or_signature_in_results_journal_or_report(s3, tmp_path):
+    """A presigned run: the results, the journal file and a JSON report hold no key, secret or signature."""
+    journal = tmp_path / "run.journal.sqlite"
+    with retrying.testing():
+        results = cardkit.apply(sheet(tmp_path), sandbox=Sandbox(), photo_host=f"s3://{BUCKET}/run", journal=journal,
+                                progress=False)
+    assert set(results["status"]) == {"applied"}
+    cardkit.report(results).to_file(tmp_path / "report.json")
+    for blob in (results.to_json().encode(), journal.read_bytes(), (tmp_path / "report.json").read_bytes()):
+        for secret in (SECRET.encode(), b"AKIATESTCARDKIT", b"X-Amz-Signature"):
+            assert secret not in blob
