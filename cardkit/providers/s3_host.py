@@ -132,11 +132,17 @@ class S3PhotoHost:
 
     async def _exists(self, key: str, size: int) -> bool:
         """Look before uploading: HEAD the key (same size = same bytes, as the key is their digest)."""
+        from obstore import exceptions as errors
+
         try:
             meta = await self._obstore.head_async(self.store, key)
         except FileNotFoundError:
             return False
         except Exception as exc:  # noqa: BLE001
+            if isinstance(exc, errors.PermissionDeniedError) or _status(exc) == 403:
+                # S3 answers 403, not 404, for a missing key when the credentials may not list the
+                # bucket (a write-only policy): upload, harmless for a content-addressed key
+                return False
             raise self._failure("look for", key, exc) from None
         return int(meta.get("size", -1)) == size
 
