@@ -24,8 +24,8 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from cardkit.errors import ConfigError
-from cardkit.providers.base import Permanent, Transient
+from cardkit.errors import ConfigError, Permanent, Transient
+from cardkit.providers.replies import temporary_status
 from cardkit.urls import redact
 
 DEFAULT_EXPIRY = timedelta(days=7)        # SigV4's maximum for a presigned URL
@@ -166,7 +166,7 @@ class S3PhotoHost:
             return Permanent(f"could not {doing} the photo at {where}: no such bucket — create it or fix the "
                              "photo host address")
         status = _status(exc)
-        if status is not None and 400 <= status < 500 and status not in (408, 429):
+        if status is not None and 400 <= status < 500 and not temporary_status(status):
             return Permanent(f"could not {doing} the photo at {where}: the store answered {status} — check the "
                              "bucket and the AWS_* settings", http_status=status)
         return Transient(f"could not {doing} the photo at {where} ({type(exc).__name__}"

@@ -24,7 +24,7 @@ pytest.importorskip("moto.moto_server.werkzeug_app")
 import cardkit  # noqa: E402
 from cardkit.engine import retrying  # noqa: E402
 from cardkit.errors import ConfigError  # noqa: E402
-from cardkit.providers.base import Permanent, Transient  # noqa: E402
+from cardkit.errors import Permanent, Transient  # noqa: E402
 from cardkit.providers.media import PhotoHost, SandboxPhotoHost, resolve_photo_host  # noqa: E402
 from cardkit.providers.s3_host import S3PhotoHost, without_signature  # noqa: E402
 from cardkit.sandbox import Sandbox  # noqa: E402
