@@ -22,7 +22,7 @@ boto3 = pytest.importorskip("boto3")
 pytest.importorskip("moto.moto_server.werkzeug_app")
 
 import cardkit  # noqa: E402
-from cardkit.engine import retrying  # noqa: E402
+from cardkit.engine import retry_policy  # noqa: E402
 from cardkit.errors import ConfigError  # noqa: E402
 from cardkit.errors import Permanent, Transient  # noqa: E402
 from cardkit.providers.media import PhotoHost, SandboxPhotoHost, resolve_photo_host  # noqa: E402
@@ -274,7 +274,7 @@ def test_apply_with_the_s3_host_lands_the_photos_the_emulators_downloaded(s3, s3
     options = {"photo_base_url": f"{s3_server.endpoint}/{BUCKET}/run/"} if base_url else {}
     if base_url:
         make_public(s3)
-    with retrying.testing():
+    with retry_policy.testing():
         results = cardkit.apply(sheet(tmp_path), sandbox=box, photo_host=f"s3://{BUCKET}/run", journal=False,
                                 progress=False, **options)
     assert list(results["status"]) == ["applied"] * 3, results[["status", "message"]].to_string()
@@ -291,7 +291,7 @@ def test_apply_with_the_s3_host_lands_the_photos_the_emulators_downloaded(s3, s3
     signed = [url for url in (sendblue[SENDBLUE]["photoUrl"], linq[LINQ]["image_url"]) if "X-Amz-Signature" in url]
     assert len(signed) == (0 if base_url else 2)
     box.reset()
-    with retrying.testing():
+    with retry_policy.testing():
         again = cardkit.apply(sheet(tmp_path), sandbox=box, photo_host=f"s3://{BUCKET}/run", journal=False,
                               progress=False, **options)
     assert set(again["status"]) == {"applied"} and s3_server.count("PUT", f"/{BUCKET}/run/") == 2   # looked (HEAD), never re-put
@@ -300,7 +300,7 @@ def test_apply_with_the_s3_host_lands_the_photos_the_emulators_downloaded(s3, s3
 def test_a_photo_the_store_cannot_serve_fails_the_row_as_the_provider_would(s3, s3_server, tmp_path, monkeypatch):
     """A base URL that does not serve the objects: Sendblue answers 500 and Linq 5007, the rows fail with that reason."""
     box = Sandbox()
-    with retrying.testing():
+    with retry_policy.testing():
         results = cardkit.apply(sheet(tmp_path), sandbox=box, photo_host=f"s3://{BUCKET}/run", journal=False,
                                 progress=False, photo_base_url=f"{s3_server.endpoint}/{BUCKET}/elsewhere/",
                                 max_attempts=1)
@@ -338,7 +338,7 @@ def test_a_presigned_rerun_at_linq_is_unchanged_not_rewritten(s3, tmp_path):
     """Re-signed URLs differ in their query only: the second run finds Linq's card unchanged (its
     3-writes-per-10-minutes budget is not spent on the same photo again)."""
     box = Sandbox()
-    with retrying.testing():
+    with retry_policy.testing():
         first = cardkit.apply(sheet(tmp_path), sandbox=box, photo_host=f"s3://{BUCKET}/run", journal=False,
                               progress=False)
         second = cardkit.apply(sheet(tmp_path), sandbox=box, photo_host=f"s3://{BUCKET}/run", journal=False,
@@ -363,7 +363,7 @@ def test_without_signature_drops_only_signing_parameters():
 def test_no_credential_or_signature_in_results_journal_or_report(s3, tmp_path):
     """A presigned run: the results, the journal file and a JSON report hold no key, secret or signature."""
     journal = tmp_path / "run.journal.sqlite"
-    with retrying.testing():
+    with retry_policy.testing():
         results = cardkit.apply(sheet(tmp_path), sandbox=Sandbox(), photo_host=f"s3://{BUCKET}/run", journal=journal,
                                 progress=False)
     assert set(results["status"]) == {"applied"}
