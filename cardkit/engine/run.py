@@ -68,6 +68,7 @@ class Run:
         self.write = options.write
         self.photo_host = (options.photo_host if options.photo_host is not None
                            else os.environ.get("CARDKIT_PHOTO_HOST") or None)
+        self.photo_base_url = options.photo_base_url or os.environ.get("CARDKIT_PHOTO_BASE_URL") or None
         self.policy = RetryPolicy(max_attempts=options.max_attempts)
         # the faces' subscribers, and the tqdm bar (itself a subscriber) when asked for and someone
         # can see it: with neither, no event is even built
@@ -92,7 +93,8 @@ class Run:
     async def execute(self) -> ResultsFrame:
         """Run to the end (or until cancelled) and return the results frame."""
         validated = _validated(self.cards, self.options.region)
-        setup = routing.setup(self.options.providers, sandbox=self.options.sandbox, photo_host=self.photo_host)
+        setup = routing.setup(self.options.providers, sandbox=self.options.sandbox, photo_host=self.photo_host,
+                              photo_base_url=self.photo_base_url)
         photos = PhotoShop(photo_host=setup.photo_host, transport=setup.transport,
                            allow_private=local_origins(setup.base_urls().values()))  # the sandbox's media
         self.journal = self._open_journal(validated, setup)
