@@ -19,16 +19,18 @@ import json as jsonlib
 import sys
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Awaitable, Callable, Mapping
 from urllib.parse import urlencode
 
 import httpx
 
 from cardkit import __version__
+from cardkit.engine import doubt
 from cardkit.engine.limits import RateLimiter, WriteBudget
 from cardkit.engine.operations import Op
 from cardkit.engine.retrying import RetryPolicy
 from cardkit.engine.wire import failure_kind, open_wire
+from cardkit.errors import JournalError
 from cardkit.providers._wire import reply_from
 from cardkit.providers.base import (Change, Current, Permanent, Provider, ProviderFailure, Reply,
                                     Transient)
@@ -57,7 +59,7 @@ else:  # pragma: no cover - Python 3.10
 class Hooks:
     """What a pool reports to the run: journal marks and progress (all synchronous, cheap)."""
 
-    sending: Callable[[Op], None]
+    sending: Callable[[Op], Awaitable[None] | None]   # awaited before the write leaves
     wrote: Callable[[Op], None]
     finished: Callable[[Op], None]
 
@@ -217,22 +219,35 @@ class Pool:
             else:
                 current = Current(known=False)
             change = provider.change(card, current)
+            if op.in_doubt_run and self._write and change.action not in ("unchanged", "unsupported"):
+                found = doubt.verdict(change, current, op.before)
+                if found == doubt.LANDED:
+                    op.finish("unchanged", doubt.landed_message(provider.name, op.in_doubt_run),
+                              action="unchanged")
+                    return 0.0
+                op.repeated = found == doubt.UNKNOWN
             if change.action in ("unchanged", "unsupported") or not self._write:
                 self._finish_decided(op, change)
                 return 0.0
             op.action = change.action         # what was attempted, should the write fail
+            if op.before is None:
+                op.before = current           # the card before our first write (journal, undo)
             if self.budget is not None:
                 self.budget.record(op.number)
                 self._hooks.wrote(op)
             if not op.sent:
                 op.sent = True
-                self._hooks.sending(op)
+                durable = self._hooks.sending(op)
+                if durable is not None:
+                    await durable             # the journal holds the mark before the write leaves
             done = await provider.write(connection.send, card, current)
             if done.action in ("unchanged", "unsupported"):
                 self._finish_decided(op, done)
             else:
                 op.finish("applied", _applied_message(done.action, done.fields, done.reason),
                           action=done.action, fields=done.fields)
+            if op.repeated and op.status == "applied":
+                op.message += " — " + doubt.repeat_note(provider.name, op.in_doubt_run)
             return 0.0
         except Permanent as failure:
             op.finish("failed", failure.message, failure=failure, action=op.action)
@@ -248,6 +263,8 @@ class Pool:
             op.http_status, op.error_code = failure.http_status, failure.error_code or ""
             op.message = f"retrying after attempt {op.attempts}: {failure.message}"
             return self._policy.delay(op.attempts, failure.retry_after)
+        except JournalError:                     # nothing may be sent unjournaled: stop the run
+            raise
         except ProviderFailure as failure:       # neither kind: not worth repeating
             op.finish("failed", failure.message, failure=failure, action=op.action)
             return 0.0
