@@ -211,37 +211,46 @@ class Journal:
     def _wal(self) -> Path:
         return self.path.with_name(self.path.name + "-wal")
 
-    def _check_files(self) -> None:
-        """Stop when the journal or its -wal file was deleted or replaced behind our back."""
-        if not self._identity:
-            return
+    def _replaced_files(self) -> list[str]:
+        """The journal files that were deleted or replaced behind our back since we opened them."""
+        gone = []
         for name, identity in self._identity.items():
             try:
                 info = os.stat(name)
-                same = (info.st_dev, info.st_ino) == identity
+                if (info.st_dev, info.st_ino) == identity:
+                    continue
             except FileNotFoundError:
-                same = False
-            if not same:
-                saved = self._rescue()
-                raise JournalError(
-                    f"journal file {name!r} was deleted or replaced while this run was using it — "
-                    f"the run stopped; {saved}") from None
-        if str(self._wal) not in self._identity:
+                pass
+            gone.append(name)
+        if not gone and str(self._wal) not in self._identity:
             self._remember_files()
+        return gone
 
-    def _rescue(self) -> str:
-        """Save what this connection still sees (it holds the deleted files open) beside the journal."""
-        target = self.path.with_name(self.path.name + f".rescued-{int(time.time())}")
-        try:
-            copy = sqlite3.connect(target)
+    def _stop_replaced(self, gone: list[str]) -> JournalError:
+        """Save what this connection still holds (it keeps deleted files open), and say so."""
+        if str(self.path) not in gone:
+            # only the -wal went: write what it held back into the journal itself
             try:
-                self._db.backup(copy)
-            finally:
-                copy.close()
-        except (sqlite3.Error, OSError) as exc:
-            return f"its records could not be saved ({exc}); the next run reads every card back"
-        return (f"everything it had recorded is saved in {str(target)!r}: move that file to "
-                f"{str(self.path)!r} and run again with it to resume")
+                self._db.execute("PRAGMA wal_checkpoint(FULL)")
+                saved = (f"everything recorded so far was written back into {str(self.path)!r}: run "
+                         "the same command again to finish")
+            except sqlite3.Error as exc:
+                saved = f"its records could not be saved ({exc}); the next run reads every card back"
+        else:
+            target = self.path.with_name(self.path.name + f".rescued-{int(time.time())}")
+            try:
+                copy = sqlite3.connect(target)
+                try:
+                    self._db.backup(copy)
+                finally:
+                    copy.close()
+                saved = (f"everything recorded so far is saved in {str(target)!r}: put it back as "
+                         f"{str(self.path)!r} and run the same command again to finish")
+            except (sqlite3.Error, OSError) as exc:
+                saved = f"its records could not be saved ({exc}); the next run reads every card back"
+        what = ", ".join(repr(name) for name in gone)
+        return JournalError(f"journal file {what} was deleted or replaced while this run was using it "
+                            f"— the run stopped before sending more; {saved}")
 
     def close(self) -> None:
         """Commit what is buffered and close the file (and release the run's lock)."""
@@ -461,7 +470,7 @@ class Journal:
             return
         pending, self._pending = self._pending, []
         try:
-            self._check_files()
+            gone = self._replaced_files() if self._identity else []
             with self._db:
                 self._db.execute("BEGIN")
                 # consecutive statements of the same kind go in one executemany
@@ -472,13 +481,13 @@ class Journal:
                         start = end
         except BaseException as exc:
             self._pending[:0] = pending
-            if isinstance(exc, JournalError):     # the files were replaced: don't write any more
-                self._broken = exc
-                raise
             if isinstance(exc, sqlite3.Error):
                 raise self._explain(exc) from None
             raise
         self._last_commit = time.monotonic()
+        if gone:                                  # committed to what we hold; now save it and stop
+            self._broken = self._stop_replaced(gone)
+            raise self._broken
 
     # ---- what earlier runs did (resume) -------------------------------------------------------
 
