@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import os
 import shutil
+import sys
 import tempfile
 from dataclasses import replace
 from functools import cached_property
@@ -230,14 +232,23 @@ def _write_whole(path: Path, write: Callable[[Path], list[Path]]) -> list[Path]:
     """Write the file(s) under temporary names in the same folder, then rename each into place:
     a full disk or an interruption never leaves a truncated report under the real name."""
     scratch = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
+    hook = sys.unraisablehook
     try:
-        made = write(scratch / path.name)
-        final = [path.parent / made_path.name for made_path in made]
-        for made_path, target in zip(made, final):
-            os.replace(made_path, target)
-        return final
+        try:
+            made = write(scratch / path.name)
+            final = [path.parent / made_path.name for made_path in made]
+            for made_path, target in zip(made, final):
+                os.replace(made_path, target)
+            return final
+        except OSError as exc:
+            failure = OSError(exc.errno, exc.strerror)
+            # the failed writer's half-written zip closes (and fails again) as `exc` goes: quietly
+            sys.unraisablehook = lambda unraisable: None
+        gc.collect()
     finally:
+        sys.unraisablehook = hook
         shutil.rmtree(scratch, ignore_errors=True)
+    raise failure
 
 
 def report(
