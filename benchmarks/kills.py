@@ -96,6 +96,14 @@ def repeated_writes(writes: dict[Key, int]) -> int:
     return sum(count - 1 for count in writes.values() if count > 1)
 
 
+def stop_signals_as_in_a_terminal() -> None:
+    """For the runs this session starts: SIGINT, SIGTERM and SIGHUP at their defaults even when the
+    session itself runs in the background or under nohup (which would make the children ignore
+    them, and cardkit respects an ignored signal)."""
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
+
+
 def wait_for_progress(process: subprocess.Popen, journal: Path, target: int, limit_s: float = 120) -> None:
     """Wait until the journal records `target` distinct applied operations (or the process ends)."""
     deadline = time.monotonic() + limit_s
@@ -150,7 +158,8 @@ def kill_and_resume(folder: Path, *, cards: int = 2000, kills: int = 10, seed: i
         signals = [signal.SIGKILL] * kills + list(graceful)
         for sig in signals:
             target = len(applied(journal_ops(journal))) + rng.randint(5, 20)
-            victim = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            victim = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                      preexec_fn=stop_signals_as_in_a_terminal)
             wait_for_progress(victim, journal, target)
             time.sleep(rng.uniform(0.0, 0.4))                   # a random moment, not a commit boundary
             if victim.poll() is not None:
@@ -297,12 +306,11 @@ def concurrent(folder: Path, *, cards: int = 300, apart_s: float = 0.0, latency_
         out = {"cards": cards, "apart_s": apart_s, "overlapped": overlapped,
                "exits": [first.returncode, second.returncode], "second_stderr": _lines(second.stderr)}
         out.update(_to_the_end(command, env, served, sheet, cards))
-    if overlapped:
-        if first.returncode != 0:
-            out["problems"].append(f"the first run exited {first.returncode}: {first_err[-800:]}")
-        if second.returncode != 2 or len(out["second_stderr"]) != 1 or "in use by another cardkit run (pid" \
-                not in second.stderr:
-            out["problems"].append(f"the second run exited {second.returncode}: {second.stderr[-800:]}")
+    if overlapped:               # either may win the lock; the other fails at once with one line
+        loser = _lines(first_err) if first.returncode == 2 else out["second_stderr"]
+        out["loser_stderr"] = loser
+        if sorted(out["exits"]) != [0, 2] or len(loser) != 1 or "in use by another cardkit run (pid" not in loser[0]:
+            out["problems"].append(f"exits {out['exits']}: {first_err[-800:]} | {second.stderr[-800:]}")
     return out
 
 

@@ -71,8 +71,8 @@ def _stop_on_signals(task: "asyncio.Task[object] | None") -> list[int]:
 
     installed = []
     for signum in STOP_SIGNALS:
-        if signum != signal.SIGINT and signal.getsignal(signum) not in (signal.SIG_DFL, None):
-            continue              # the program has its own handler for it: leave it alone
+        if signal.getsignal(signum) not in (signal.SIG_DFL, signal.default_int_handler, None):
+            continue              # ignored (nohup, a background job) or the program's own: leave it
         try:
             loop.add_signal_handler(signum, stop, signum)
         except (ValueError, RuntimeError, NotImplementedError):   # not the main thread, Windows
