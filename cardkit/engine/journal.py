@@ -433,7 +433,7 @@ class Journal:
             return
         try:
             self.flush(force=True)
-        except BaseException as exc:  # the waiting writes must not leave: hand them the error
+        except Exception as exc:      # the waiting writes must not leave: hand them the error
             group.set_exception(exc)
             group.exception()         # retrieved here too: every waiter raises it
             return
