@@ -45,6 +45,10 @@ PHOTO_ERRORS = (
     "photo_too_big",  # only when preparing: no JPEG of it fits spec.max_bytes
 )
 
+#: The version of what `prepare_photo` produces: bump it whenever a change to this module
+#: changes the output bytes, so remembered digests (cardkit.photo_cache) are not reused.
+PREPARE_VERSION = 1
+
 _ORIENTATION_TAG = 0x0112
 # Pillow's (antialiased) bilinear: for the ≤ 2× shrink left after draft decoding it is within
 # 51 dB PSNR of Lanczos (no visible difference) at under half the cost — measured here.

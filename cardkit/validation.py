@@ -8,8 +8,9 @@ photo paths resolved against the sheet's folder, provider and sharing values in 
 form) plus `valid` and `problems`. One bad row never stops the others.
 
 Speed: each check runs once per *unique* value (phonenumbers costs ≈ 20 µs a call) and the
-results are spread back over the rows with `pd.factorize`; photos are checked in a small
-thread pool (Pillow releases the GIL while decoding).
+results are spread back over the rows with `pd.factorize`; photos are checked in a thread
+pool of one thread per core (Pillow releases the GIL while decoding), and a photo file
+checked before and unchanged since is not decoded again (`cardkit.photo_cache`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from cardkit.columns import PROBLEM_COLUMNS, PROVIDERS
 from cardkit.errors import ColumnError, InputError, ValidationFailed
 from cardkit.names import NAME_MAX_LENGTH, clean_name, shorten
 from cardkit.phones import _normalize_cached, check_region
-from cardkit.photos import PhotoCheck, check_photo, expand_home
+from cardkit.photo_cache import PhotoCache, checked_photo
+from cardkit.photos import PhotoCheck, expand_home
 from cardkit.urls import is_url
 from cardkit.reading import header_key, read_cards
 
@@ -268,9 +270,13 @@ def _check_photos(raw: pd.Series, base_dir: str | None, check_photos: bool, find
     if not check_photos:
         return resolved
     wanted = list(dict.fromkeys(p for p in resolved_uniques if p))
-    workers = max(1, min(4, os.cpu_count() or 1, len(wanted)))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        checks: dict[str, PhotoCheck] = dict(zip(wanted, pool.map(check_photo, wanted)))
+    workers = max(1, min(os.cpu_count() or 1, len(wanted)))
+    cache = PhotoCache.open()      # a file checked before and unchanged since is not decoded again
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            checks: dict[str, PhotoCheck] = dict(zip(wanted, pool.map(lambda p: checked_photo(p, cache), wanted)))
+    finally:
+        cache.close()
     values = raw.to_numpy()
     for position in np.flatnonzero(resolved != ""):
         for problem in checks[resolved[position]].problems:

@@ -9,6 +9,7 @@ built from what happened.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import uuid
 from pathlib import Path
@@ -107,7 +108,7 @@ class Run:
         photos = PhotoShop(photo_host=setup.photo_host, transport=setup.transport)
         self.journal = self._open_journal(validated, setup)
         try:
-            self.pools = {name: self._pool(provider, setup) for name, provider in setup.providers.items()}
+            self.pools = {name: self._pool(provider, setup, photos) for name, provider in setup.providers.items()}
             await self._discover(validated, setup)
             await self._build_ops(validated, setup, photos)
             self._resume()
@@ -128,14 +129,15 @@ class Run:
 
     # ---- steps --------------------------------------------------------------------------------
 
-    def _pool(self, provider: Any, setup: routing.Setup) -> Pool:
+    def _pool(self, provider: Any, setup: routing.Setup, photos: PhotoShop | None = None) -> Pool:
         limits = provider.limits
         budget = None
         if self.write and limits.writes_per_window and limits.window_seconds:
             budget = WriteBudget(limits.writes_per_window, limits.window_seconds)
         return Pool(provider, size=self.max_at_once or limits.max_at_once, transport=setup.transport,
                     per_second=self.max_per_second or limits.max_per_second, policy=self.policy,
-                    hooks=Hooks(self._on_sending, self._on_wrote, self._on_finished), write=self.write,
+                    hooks=Hooks(self._on_sending, self._on_wrote, self._on_finished,
+                                photos.complete if photos is not None else None), write=self.write,
                     read_first=self.read_first, budget=budget, deadline=self.timeout)
 
     async def _discover(self, validated: pd.DataFrame, setup: routing.Setup) -> None:
@@ -340,6 +342,8 @@ class Run:
 
     def _on_finished(self, op: Op) -> None:
         op.finished_at = now_iso()
+        if op.card is not None and getattr(op.card, "photo_bytes", None) is not None:
+            op.card = dataclasses.replace(op.card, photo_bytes=None)   # sent: don't hold ~1 MB per row
         if self.journal is not None and self._journal_started:
             self.journal.done(self.run_id, op.seq, _record(op, self.run_id))
         if self._progress is not None:

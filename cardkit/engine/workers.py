@@ -19,7 +19,7 @@ import json as jsonlib
 import sys
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Awaitable, Callable, Mapping
 from urllib.parse import urlencode
 
 import httpx
@@ -60,6 +60,9 @@ class Hooks:
     sending: Callable[[Op], None]
     wrote: Callable[[Op], None]
     finished: Callable[[Op], None]
+    # before a write is sent: give the card what only a write needs (the photo's bytes);
+    # may finish the op instead (a photo that can no longer be prepared)
+    before_write: Callable[[Op, Change], Awaitable[None]] | None = None
 
 
 class Connection:
@@ -221,6 +224,12 @@ class Pool:
                 self._finish_decided(op, change)
                 return 0.0
             op.action = change.action         # what was attempted, should the write fail
+            if self._hooks.before_write is not None:
+                await self._hooks.before_write(op, change)
+                if op.status:
+                    return 0.0
+                card = op.card
+                assert card is not None
             if self.budget is not None:
                 self.budget.record(op.number)
                 self._hooks.wrote(op)
