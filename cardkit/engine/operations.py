@@ -127,7 +127,7 @@ class PhotoShop:
     """
 
     def __init__(self, *, photo_host: Any = None, transport: httpx.AsyncBaseTransport | None = None,
-                 cache: PhotoCache | None = None, keep_bytes: int = KEEP_BYTES) -> None:
+                 cache: PhotoCache | None = None, keep_bytes: int | None = None) -> None:
         self.photo_host = photo_host
         self._transport = transport
         from cardkit.photos import BLOOIO_PHOTO
@@ -140,7 +140,7 @@ class PhotoShop:
         self._data: dict[str, asyncio.Future[tuple[bytes, str]]] = {}   # source → bytes, digest
         self._kept: OrderedDict[str, bytes] = OrderedDict()             # digest → bytes
         self._kept_bytes = 0
-        self._keep_bytes = keep_bytes
+        self._keep_bytes = KEEP_BYTES if keep_bytes is None else keep_bytes
         self._uploaded: dict[str, asyncio.Future[str]] = {}             # digest → URL
         self._client: httpx.AsyncClient | None = None
         self.prepared_count = 0
@@ -235,9 +235,8 @@ class PhotoShop:
         """Before a write: give the card its photo bytes if the write carries the photo
         (bytes-taking providers); finish the op as failed/invalid if that can't be done."""
         card = op.card
-        if (card is None or card.photo_bytes is not None or not card.photo_source
-                or "photo" not in change.fields or op.provider is None
-                or op.provider.photo_transport != "bytes"):
+        if (op.provider is None or op.provider.photo_transport != "bytes" or not isinstance(card, Card)
+                or card.photo_bytes is not None or not card.photo_source or "photo" not in change.fields):
             return
         try:
             data, digest = await self.data(card.photo_source, card.photo_digest)
