@@ -125,6 +125,17 @@ class PhotoError(InputError):
         self.problem = problem
 
 
+def photo_threads() -> int:
+    """How many photos to check or prepare at once: one per core this process may use
+    (Pillow releases the GIL while decoding, resizing and encoding)."""
+    counter = getattr(os, "process_cpu_count", None)     # Python 3.13+: honours CPU affinity
+    if counter is not None:
+        return max(1, counter() or 1)
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
 def check_photo(source: PhotoSource, *, spec: PhotoSpec = BLOOIO_PHOTO) -> PhotoCheck:
     """Report whether a photo can be used and what preparing it will fix. Never raises for it.
 

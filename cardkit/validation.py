@@ -30,7 +30,7 @@ from cardkit.errors import ColumnError, InputError, ValidationFailed
 from cardkit.names import NAME_MAX_LENGTH, clean_name, shorten
 from cardkit.phones import _normalize_cached, check_region
 from cardkit.photo_cache import PhotoCache, checked_photo
-from cardkit.photos import PhotoCheck, expand_home
+from cardkit.photos import PhotoCheck, expand_home, photo_threads
 from cardkit.urls import is_url
 from cardkit.reading import header_key, read_cards
 
@@ -270,7 +270,7 @@ def _check_photos(raw: pd.Series, base_dir: str | None, check_photos: bool, find
     if not check_photos:
         return resolved
     wanted = list(dict.fromkeys(p for p in resolved_uniques if p))
-    workers = max(1, min(os.cpu_count() or 1, len(wanted)))
+    workers = max(1, min(photo_threads(), len(wanted)))
     cache = PhotoCache.open()      # a file checked before and unchanged since is not decoded again
     try:
         with ThreadPoolExecutor(max_workers=workers) as pool:

@@ -20,7 +20,6 @@ import concurrent.futures
 import dataclasses
 import hashlib
 import json
-import os
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import partial
@@ -123,18 +122,18 @@ class PhotoShop:
     their hash): a re-run with unchanged photos decodes none. A source the cache doesn't know
     is prepared here (in a pool of one thread per core: Pillow releases the GIL) and its bytes
     are kept, within `keep_bytes`, for the writes. Everything held here lives as long as the
-    run: nothing is cached at module level. `prepared_count` counts the photos prepared.
+    run: nothing is cached at module level.
     """
 
     def __init__(self, *, photo_host: Any = None, transport: httpx.AsyncBaseTransport | None = None,
                  cache: PhotoCache | None = None, keep_bytes: int | None = None) -> None:
         self.photo_host = photo_host
         self._transport = transport
-        from cardkit.photos import BLOOIO_PHOTO
+        from cardkit.photos import BLOOIO_PHOTO, photo_threads
 
         self.cache = cache if cache is not None else PhotoCache.open()
         self._version = spec_version(BLOOIO_PHOTO)
-        threads = max(1, os.cpu_count() or 1)
+        threads = photo_threads()
         self._pool = concurrent.futures.ThreadPoolExecutor(threads, thread_name_prefix="cardkit-photo")
         self._digests: dict[str, asyncio.Future[str]] = {}             # source → digest
         self._data: dict[str, asyncio.Future[tuple[bytes, str]]] = {}   # source → bytes, digest
@@ -143,7 +142,6 @@ class PhotoShop:
         self._keep_bytes = KEEP_BYTES if keep_bytes is None else keep_bytes
         self._uploaded: dict[str, asyncio.Future[str]] = {}             # digest → URL
         self._client: httpx.AsyncClient | None = None
-        self.prepared_count = 0
 
     async def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -162,7 +160,14 @@ class PhotoShop:
         kept = self._kept.get(digest)
         if kept is not None:
             return kept, digest
-        return await _once(self._data, source, lambda: self._prepare(source))
+        future = self._data.get(source)
+        if future is None:
+            # shared by the writes asking at the same time, then forgotten once it succeeded
+            # (its bytes stay only in the bounded `_kept`); a failure stays, reported to each row
+            future = self._data[source] = asyncio.ensure_future(self._prepare(source))
+            future.add_done_callback(lambda done: done.cancelled() or done.exception() is not None
+                                     or self._data.pop(source, None))
+        return await asyncio.shield(future)
 
     async def url(self, source: str, digest: str) -> str:
         """A public URL for the prepared photo, through the photo host: uploaded once per
@@ -172,6 +177,8 @@ class PhotoShop:
     # ---- the work -------------------------------------------------------------------------
 
     async def _find_digest(self, source: str) -> str:
+        raw: bytes | None
+        key: str | None
         if is_url(source):
             raw = await self._download(source)
             key = content_key(raw)
@@ -193,8 +200,7 @@ class PhotoShop:
         elif raw is None:
             key = file_key(source)     # before reading: a change while preparing shows next time
         loop = asyncio.get_running_loop()
-        self.prepared_count += 1
-        prepared = await loop.run_in_executor(self._pool, partial(prepare_photo_result, raw or source))
+        prepared = await loop.run_in_executor(self._pool, partial(prepare_photo_result, raw if raw is not None else source))
         self.cache.remember_prepared(key, self._version, Prepared(prepared.sha256, len(prepared.data),
                                                                   prepared.width))
         self._keep(prepared.sha256, prepared.data)
@@ -213,14 +219,15 @@ class PhotoShop:
         host = self.photo_host
         lifetime = getattr(host, "url_lifetime", None)
         host_key = getattr(host, "cache_key", None)
-        remember = bool(lifetime and host_key and lifetime > 0)
-        if remember:
-            known = self.cache.url(host_key, digest)
-            if known:
-                return known
+        if not (isinstance(lifetime, (int, float)) and lifetime > 0 and isinstance(host_key, str) and host_key):
+            data, _ = await self.data(source, digest)
+            return await host.upload(data, "image/jpeg")
+        known = self.cache.url(host_key, digest)
+        if known:
+            return known
         data, prepared_digest = await self.data(source, digest)
         url = await host.upload(data, "image/jpeg")
-        if remember and prepared_digest == digest:
+        if prepared_digest == digest:
             self.cache.remember_url(host_key, digest, url, float(lifetime))
         return url
 
