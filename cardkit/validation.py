@@ -267,9 +267,9 @@ def _check_photos(raw: pd.Series, base_dir: str | None, check_photos: bool, find
     """Resolve each distinct photo once, check each distinct file once (in a few threads)."""
     codes, resolved_uniques = _per_unique(raw, lambda value: _resolve(value, base_dir))
     resolved = np.array(resolved_uniques, dtype=object)[codes]
-    if not check_photos:
-        return resolved
     wanted = list(dict.fromkeys(p for p in resolved_uniques if p))
+    if not check_photos or not wanted:
+        return resolved
     workers = max(1, min(photo_threads(), len(wanted)))
     cache = PhotoCache.open()      # a file checked before and unchanged since is not decoded again
     try:

@@ -131,7 +131,7 @@ class PhotoShop:
         self._transport = transport
         from cardkit.photos import BLOOIO_PHOTO, photo_threads
 
-        self.cache = cache if cache is not None else PhotoCache.open()
+        self._cache = cache      # opened on first use: a run without photos never touches it
         self._version = spec_version(BLOOIO_PHOTO)
         threads = photo_threads()
         self._pool = concurrent.futures.ThreadPoolExecutor(threads, thread_name_prefix="cardkit-photo")
@@ -143,10 +143,17 @@ class PhotoShop:
         self._uploaded: dict[str, asyncio.Future[str]] = {}             # digest → URL
         self._client: httpx.AsyncClient | None = None
 
+    @property
+    def cache(self) -> PhotoCache:
+        if self._cache is None:
+            self._cache = PhotoCache.open()
+        return self._cache
+
     async def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._kept.clear()
-        self.cache.close()
+        if self._cache is not None:
+            self._cache.close()
         if self._client is not None:
             await self._client.aclose()
 
