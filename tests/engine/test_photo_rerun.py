@@ -218,3 +218,19 @@ def test_the_cache_can_be_turned_off(sandbox, tmp_path, sheet, decodes, monkeypa
     again = apply(cards_of(sheet, tmp_path), "blooio", sandbox=sandbox, progress=False)
     assert again["status"].tolist() == ["unchanged", "unchanged"]
     assert decodes.count == 4
+
+
+def test_remembered_urls_expire_with_the_hosts_lifetime(tmp_path):
+    """A hosted URL is given back within its lifetime only, per host; a served sandbox's host opts out."""
+    from cardkit.providers.media import SandboxPhotoHost
+
+    cache = PhotoCache(tmp_path / "photos.sqlite")
+    cache.remember_url("bucket-a", "d1", "https://a.example/d1.jpg", 3600)
+    cache.remember_url("bucket-a", "d2", "https://a.example/d2.jpg", -1)
+    assert cache.url("bucket-a", "d1") == "https://a.example/d1.jpg"
+    assert cache.url("bucket-b", "d1") is None
+    assert cache.url("bucket-a", "d2") is None
+    cache.close()
+    assert PhotoCache(tmp_path / "photos.sqlite").url("bucket-a", "d1") == "https://a.example/d1.jpg"
+    served = SandboxPhotoHost("http://127.0.0.1:8787/_sandbox/media")
+    assert served.url_lifetime is None and served.cache_key is None
