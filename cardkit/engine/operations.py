@@ -27,11 +27,11 @@ from typing import Any, Awaitable, Callable, Mapping
 
 import httpx
 
-from cardkit.errors import InputError
+from cardkit.errors import InputError, Permanent, ProviderError
 from cardkit.names import shorten
 from cardkit.photo_cache import PhotoCache, Prepared, content_key, file_key, spec_version
 from cardkit.urls import is_url, redact
-from cardkit.providers.base import Card, Change, Permanent, Provider, ProviderFailure, Sharing
+from cardkit.providers.base import Card, Change, Provider, Sharing
 
 
 @dataclass(eq=False, slots=True)
@@ -62,7 +62,7 @@ class Op:
     sent: bool = False                    # journal already says "sending"
 
     def finish(self, status: str, message: str = "", *, action: str | None = None,
-               fields: tuple[str, ...] = (), failure: ProviderFailure | None = None) -> None:
+               fields: tuple[str, ...] = (), failure: ProviderError | None = None) -> None:
         """Record the outcome (once)."""
         self.status = status
         self.message = message
@@ -274,7 +274,7 @@ async def _once(futures: dict[str, "asyncio.Future[Any]"], key: str, work: Calla
 
 def _photo_failed(op: Op, source: str, exc: BaseException) -> None:
     """Finish an op whose photo couldn't be prepared or hosted, with the reason and remedy."""
-    if isinstance(exc, ProviderFailure):
+    if isinstance(exc, ProviderError):
         status = "failed" if not isinstance(exc, Permanent) else "invalid"
         op.finish(status, f"photo: {exc.message}", failure=exc, action="none")
     elif isinstance(exc, InputError):   # PhotoError: a photo that can't be used, with its own remedy
