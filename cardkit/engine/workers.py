@@ -39,7 +39,8 @@ def now_iso() -> str:
 
 @dataclass
 class Hooks:
-    """What a pool reports to the run: journal marks and progress (all synchronous, cheap)."""
+    """What a pool reports to the run: journal marks and progress (synchronous, cheap), and the
+    one async step before a write (`before_write`: the photo bytes only a write needs)."""
 
     sending: Callable[[Op], None]
     wrote: Callable[[Op], None]
