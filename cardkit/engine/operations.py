@@ -32,6 +32,7 @@ from cardkit.names import shorten
 from cardkit.photo_cache import PhotoCache, Prepared, content_key, file_key, spec_version
 from cardkit.urls import is_url, redact
 from cardkit.providers.base import Card, Change, Provider, Sharing
+from cardkit.vocabulary import Action, Status
 
 
 @dataclass(eq=False, slots=True)
@@ -47,8 +48,8 @@ class Op:
     desired: str = ""                     # hash of the desired state (card incl. photo digest)
     record: dict[str, Any] = field(default_factory=dict)   # the validated row, for the journal
     # outcome
-    action: str = "none"
-    status: str = ""                      # "" while not finished
+    action: str = Action.NONE
+    status: str = ""                      # a `Status` once finished, "" while not
     http_status: int | None = None
     error_code: str = ""
     message: str = ""
@@ -275,17 +276,17 @@ async def _once(futures: dict[str, "asyncio.Future[Any]"], key: str, work: Calla
 def _photo_failed(op: Op, source: str, exc: BaseException) -> None:
     """Finish an op whose photo couldn't be prepared or hosted, with the reason and remedy."""
     if isinstance(exc, ProviderError):
-        status = "failed" if not isinstance(exc, Permanent) else "invalid"
-        op.finish(status, f"photo: {exc.message}", failure=exc, action="none")
+        status = Status.FAILED if not isinstance(exc, Permanent) else Status.INVALID
+        op.finish(status, f"photo: {exc.message}", failure=exc, action=Action.NONE)
     elif isinstance(exc, InputError):   # PhotoError: a photo that can't be used, with its own remedy
-        op.finish("invalid", f"photo: {exc}", action="none")
+        op.finish(Status.INVALID, f"photo: {exc}", action=Action.NONE)
     elif isinstance(exc, OSError):      # the file vanished or can't be read since validation
-        op.finish("invalid", f"photo: {source!r} can't be read ({_reason(exc)}) — check the file "
-                  "is still there", action="none")
+        op.finish(Status.INVALID, f"photo: {source!r} can't be read ({_reason(exc)}) — check the file "
+                  "is still there", action=Action.NONE)
     else:
         shown = shorten(redact(source) if is_url(source) else source, 80)
-        op.finish("failed", f"photo: {shown!r} couldn't be prepared ({type(exc).__name__}: {_reason(exc)}) — "
-                  "check the photo cell, or try again", action="none")
+        op.finish(Status.FAILED, f"photo: {shown!r} couldn't be prepared ({type(exc).__name__}: {_reason(exc)}) — "
+                  "check the photo cell, or try again", action=Action.NONE)
 
 
 async def build_card(op: Op, fields: Mapping[str, str], sharing: Sharing | None, photos: PhotoShop) -> None:
@@ -324,12 +325,11 @@ async def build_card(op: Op, fields: Mapping[str, str], sharing: Sharing | None,
     )
     reason = provider.unsupported(card)
     if reason:
-        op.finish("invalid", reason, action="unsupported")
+        op.finish(Status.INVALID, reason, action=Action.UNSUPPORTED)
         return
     op.card = card
     op.desired = desired_hash(op.provider_name, card)
 
 
 def _reason(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text if len(text) <= 200 else text[:199] + "…"
+    return shorten(str(exc).strip() or type(exc).__name__, 200)
