@@ -39,6 +39,7 @@ _EXPORTS: dict[str, str] = {
     "find_problems": "cardkit.validation",
     "validate": "cardkit.validation",
     "inspect_cards": "cardkit.validation",
+    "show": "cardkit.display",
     "PhotoSpec": "cardkit.photos",
     "check_photo": "cardkit.photos",
     "prepare_photo": "cardkit.photos",

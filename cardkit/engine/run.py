@@ -21,15 +21,16 @@ from cardkit.engine.journal import Journal
 from cardkit.engine.limits import WriteBudget
 from cardkit.engine.operations import Op, PhotoShop, build_card, card_fields, parse_sharing
 from cardkit.engine.progress import Progress
+# the two messages an interrupted run leaves (results.interruption() recognises them)
+from cardkit.engine.results import CANCELLED_IN_FLIGHT as _CANCELLED_IN_FLIGHT
+from cardkit.engine.results import NOT_STARTED as _CANCELLED
 from cardkit.engine.results import ResultsFrame, results_frame
 from cardkit.engine.retrying import DEFAULT_MAX_ATTEMPTS, RetryPolicy
 from cardkit.engine.workers import DEFAULT_TIMEOUT, Hooks, Pool, now_iso
+from cardkit.display import counted
 from cardkit.errors import InputError
 from cardkit.providers.base import ProviderFailure, Transient
 
-_CANCELLED = "cancelled before it ran"
-_CANCELLED_IN_FLIGHT = ("cancelled while it was being sent — run again with the same journal "
-                        "to check whether it landed")
 _BUILD_CHUNK = 500
 
 
@@ -165,7 +166,8 @@ class Run:
         listings: dict[str, list[str]] = {}
         for name, result in zip(names, found):
             if isinstance(result, Transient):
-                setup.unlisted[name] = f"gave up after {self.policy.max_attempts} attempts: {result.message}"
+                setup.unlisted[name] = (f"gave up after {counted(self.policy.max_attempts, 'attempt')}: "
+                                        f"{result.message}")
             elif isinstance(result, ProviderFailure):
                 setup.unlisted[name] = result.message
             elif isinstance(result, BaseException):
@@ -284,7 +286,7 @@ class Run:
                 op.finish("skipped", _CANCELLED)
                 self._on_finished(op)
         if self._progress is not None:
-            self._progress.close()
+            self._progress.close(not_started=sum(op.message == _CANCELLED for op in self.ops))
         await photos.close()
         if self.journal is not None:
             if self._journal_started:

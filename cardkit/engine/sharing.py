@@ -12,6 +12,7 @@ import asyncio
 import time
 from typing import Any
 
+from cardkit.display import counted
 from cardkit.engine import routing
 from cardkit.engine.bridge import run_sync
 from cardkit.engine.limits import RateLimiter
@@ -53,7 +54,7 @@ async def share_card_async(chat: str, *, provider: Any, text: str = "", from_num
                 if policy.exhausted(record["attempts"]):
                     record.update(status="failed", http_status=failure.http_status,
                                   error_code=failure.error_code,
-                                  message=f"gave up after {record['attempts']} attempts: {failure.message} — "
+                                  message=f"gave up after {counted(record['attempts'], 'attempt')}: {failure.message} — "
                                           "share the card again later")
                     break
                 await asyncio.sleep(policy.delay(record["attempts"], failure.retry_after))

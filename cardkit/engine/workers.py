@@ -25,6 +25,7 @@ from urllib.parse import urlencode
 import httpx
 
 from cardkit import __version__
+from cardkit.display import counted
 from cardkit.engine.limits import RateLimiter, WriteBudget
 from cardkit.engine.operations import Op
 from cardkit.engine.retrying import RetryPolicy
@@ -241,7 +242,7 @@ class Pool:
             if failure.wrote_maybe:
                 op.in_doubt_run = op.in_doubt_run or "this run"   # read back before re-sending
             if self._policy.exhausted(op.attempts):
-                op.finish("failed", f"gave up after {op.attempts} attempts: {failure.message} — "
+                op.finish("failed", f"gave up after {counted(op.attempts, 'attempt')}: {failure.message} — "
                           "run `cardkit retry JOURNAL` later to try the failed rows again",
                           failure=failure)
                 return 0.0
