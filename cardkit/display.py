@@ -122,8 +122,8 @@ def problem_and_remedy(message: Any, row: Any = None) -> tuple[str, str]:
     split each; the `row N, ` the row's own cell says is dropped. No ` — `: all of it is the problem.
     """
     problems, remedies = [], []
-    for part in _PARTS.split(without_row(message, row)):
-        problem, dash, remedy = part.rpartition(" — ")
+    for part in _PARTS.split(blank(message)):
+        problem, dash, remedy = without_row(part, row).rpartition(" — ")
         if not dash:
             problem, remedy = remedy, ""
         problems.append(problem)
