@@ -49,6 +49,10 @@ _CSS = """
 }
 """
 
+#: In a notebook the same rules, made specific enough (`.ck.ck.ck`) to outrank JupyterLab's
+#: `:not(.jp-RenderedMarkdown).jp-RenderedHTMLCommon td {text-align: right}` and its kin.
+_NOTEBOOK_CSS = _CSS.replace(".ck", ".ck.ck.ck")
+
 
 def _cell(value) -> str:
     return escape(shown(value))
@@ -242,7 +246,7 @@ def render_document(report: Report) -> str:
 def render_fragment(report: Report, *, shown_failures: int) -> str:
     """What a notebook shows: the outcome line, the counts and the first failures."""
     return (
-        f'<div class="ck"><style>{_CSS}</style>{_interrupted(report)}'
+        f'<div class="ck"><style>{_NOTEBOOK_CSS}</style>{_interrupted(report)}'
         f'<p class="lead"><b>cardkit report</b> — {escape(outcome_phrase(report))}</p>'
         f"{counts_table(report)}{failures_table(report, shown_failures)}</div>"
     )

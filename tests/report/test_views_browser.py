@@ -132,3 +132,15 @@ def test_an_interrupted_run_says_so_first_in_the_notebook(chromium, tmp_path):
     assert heading.startswith("Interrupted")
     assert "1 applied" in heading and "1 not started" in heading
     assert "/data/cards.journal.sqlite" in heading
+
+
+@pytest.mark.browser
+def test_report_notebook_view_in_jupyterlab_css_is_left_aligned_and_whole(chromium, tmp_path, rep):
+    """`rep` in a notebook: the failures' messages and remedies left-aligned and not clipped under JupyterLab's CSS."""
+    url = lab_page(tmp_path, {"rep": rep})
+    page = offline_page(chromium, viewport={"width": 1366, "height": 800})
+    page.goto(url)
+    page.screenshot(path=str(SCREENSHOTS / "report-view-jupyterlab.png"), full_page=True)
+    cells = cell_facts(page, ".jp-RenderedHTMLCommon table.rows td[data-label='what to do']")
+    assert any(c["text"] == "add the area code" for c in cells)
+    assert {c["align"] for c in cells} == {"left"} and not any(c["clipped"] for c in cells)
