@@ -203,7 +203,7 @@ def _details(record: dict[str, Any], same_day: bool) -> str:
     when = human_time(record.get("finished_at"), date=not same_day)
     if when:
         parts.append(when)
-    return escape(" · ".join(parts))
+    return escape(" · ".join(p.replace(" ", "\u00a0") for p in parts))     # "1 attempt" never split
 
 
 def results_html(results: pd.DataFrame) -> str:

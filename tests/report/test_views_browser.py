@@ -91,7 +91,7 @@ def test_results_view_in_jupyterlab_css_shows_the_whole_remedy_left_aligned(chro
     assert "row 22, Phone" not in " ".join(m["text"] for m in messages)     # the row column says it
     remedy_box = page.get_by_text(REMEDY, exact=False).bounding_box()
     assert remedy_box and remedy_box["x"] + remedy_box["width"] <= 1366       # no sideways scrolling to read it
-    output = page.inner_text(".jp-OutputArea-output")
+    output = page.inner_text(".jp-OutputArea-output").replace("\u00a0", " ")
     assert "<NA>" not in output and "NaT" not in output and "nan" not in output.split()
     assert "1 attempt" in output and "1 attempts" not in output
     assert page.blocked == [] or all("mathjax" in u.lower() or "require" in u.lower() for u in page.blocked)
