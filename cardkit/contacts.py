@@ -24,7 +24,7 @@ from typing import Any, Mapping
 import pandas as pd
 
 from cardkit.errors import InputError
-from cardkit.providers import _wire
+from cardkit.providers import replies
 from cardkit.providers.base import Change, Current, Send
 from cardkit.providers.sendblue import Sendblue, failure
 
@@ -231,14 +231,14 @@ class SendblueContacts:
         return await self.sendblue.list_numbers(send)
 
     async def read(self, send: Send, number: str) -> Current:
-        reply = await send("GET", f"/api/v2/contacts/{_wire.path_number(number)}")
+        reply = await send("GET", f"/api/v2/contacts/{replies.path_number(number)}")
         if reply.status == 404:
             return Current(known=True, exists=False)
         if reply.status != 200:
             raise failure(reply, f"reading the contact {number}")
         record = reply.body.get("contact") if isinstance(reply.body, dict) else None
         if not isinstance(record, dict):
-            raise _wire.not_json("Sendblue", reply, "GET /api/v2/contacts/{phone}")
+            raise replies.not_json("Sendblue", reply, "GET /api/v2/contacts/{phone}")
         return Current(known=True, exists=True, fields=_fields_of(record))
 
     def change(self, contact: Contact, current: Current) -> Change:
@@ -268,7 +268,7 @@ class SendblueContacts:
             fields = tuple(f for f in fields if f not in _CREATE_FIELDS)
             if not fields:
                 return planned
-        reply = await send("PUT", f"/api/v2/contacts/{_wire.path_number(contact.number)}",
+        reply = await send("PUT", f"/api/v2/contacts/{replies.path_number(contact.number)}",
                            json=_body(contact, fields))
         if not 200 <= reply.status < 300:
             raise failure(reply, f"updating the contact {contact.number}")
@@ -379,7 +379,7 @@ def _sandbox(sandbox: Any) -> Any:
 def _sendblue(sendblue: Any, box: Any) -> Any:
     if sendblue is not None:
         return sendblue
-    from cardkit.providers.config import providers_from_env, providers_from_sandbox
+    from cardkit.providers.registry import providers_from_env, providers_from_sandbox
 
     if box is not None:
         return providers_from_sandbox(box, "sendblue")[0]

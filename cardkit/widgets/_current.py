@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from cardkit.providers.base import Current, ProviderFailure, Sharing
+from cardkit.errors import ProviderError
+from cardkit.providers.base import Current, Sharing
 
 #: What the "now" column says when the provider can't tell (e.g. Sendblue never returns the photo).
 UNKNOWN = "(provider doesn't say)"
@@ -21,7 +22,8 @@ async def current_cards(number: str, names: Iterable[str], *, providers: Any, sa
     """{provider name: its Current card, or the message saying why it couldn't be read}."""
     from cardkit.engine import routing
     from cardkit.engine.limits import RateLimiter
-    from cardkit.engine.workers import DEFAULT_TIMEOUT, Connection
+    from cardkit.engine.connections import Connection
+    from cardkit.providers.base import DEFAULT_TIMEOUT
 
     setup = routing.setup(providers, sandbox=sandbox, photo_host=photo_host)
     found: dict[str, Current | str] = {}
@@ -33,7 +35,7 @@ async def current_cards(number: str, names: Iterable[str], *, providers: Any, sa
                                 deadline=DEFAULT_TIMEOUT)
         try:
             found[name] = await provider.read(connection.send, number)
-        except ProviderFailure as failure:
+        except ProviderError as failure:
             found[name] = failure.message
         finally:
             await connection.aclose()
