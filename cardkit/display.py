@@ -12,8 +12,9 @@ shows the same in JupyterLab, VS Code, nbconvert exports, GitHub and offline, wi
 dependency. The CSS is scoped to `div.ckv` with enough specificity to outrank JupyterLab's
 `.jp-RenderedHTMLCommon` table rules (right-aligned, centred, fixed layout).
 
-`cardkit.show(frame)` gives the same view for any of these frames once pandas has made it a
-plain DataFrame again (after `pd.concat`, say).
+The results frame's view is `cardkit.engine.results_view` (built from these pieces), which also
+holds `cardkit.show(frame)`: the view for any of these frames once pandas has made it a plain
+DataFrame again (after `pd.concat`, say).
 """
 
 from __future__ import annotations
@@ -64,6 +65,11 @@ div.ckv .ckv-stop{color:#c62828;font-weight:700}
 def counted(n: int, noun: str, plural: str | None = None) -> str:
     """`1 attempt`, `3 attempts`: a number with its noun in the right number."""
     return f"{n} {noun if n == 1 else (plural or noun + 's')}"
+
+
+def need_attention(n: int) -> str:
+    """`1 needs attention`, `4 need attention`."""
+    return f"{n} {'needs' if n == 1 else 'need'} attention"
 
 
 def blank(value: Any) -> str:
@@ -147,7 +153,7 @@ def status_badge(status: str) -> str:
     return badge(status, STATUS_COLOURS.get(status, ("#57606a", "#eaeef2")))
 
 
-def _table(head: list[tuple[str, str]], rows: list[tuple[str, list[tuple[str, str]]]]) -> str:
+def table(head: list[tuple[str, str]], rows: list[tuple[str, list[tuple[str, str]]]]) -> str:
     """`head`: (class, label); `rows`: (row class, [(cell class, inner HTML)])."""
     th = "".join(f'<th class="{c}">{escape(label)}</th>' for c, label in head)
     body = "".join(
@@ -157,7 +163,7 @@ def _table(head: list[tuple[str, str]], rows: list[tuple[str, list[tuple[str, st
     return f'<table class="ckv-t"><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>'
 
 
-def _wrap(heading: str, *parts: str) -> str:
+def wrap(heading: str, *parts: str) -> str:
     return f'<div class="ckv"><style>{CSS}</style><p class="ckv-h">{heading}</p>{"".join(parts)}</div>'
 
 
@@ -165,7 +171,7 @@ def _limit() -> int:
     return max(SHOWN_ROWS, int(pd.get_option("display.max_rows") or 0))
 
 
-def _chosen(frame: pd.DataFrame, attention: pd.Series) -> tuple[pd.DataFrame, str]:
+def chosen(frame: pd.DataFrame, attention: pd.Series) -> tuple[pd.DataFrame, str]:
     """The rows to list: all of them, or — past the limit — those needing attention first."""
     limit = _limit()
     if len(frame) <= limit:
@@ -183,80 +189,15 @@ def _chosen(frame: pd.DataFrame, attention: pd.Series) -> tuple[pd.DataFrame, st
 # --------------------------------------------------------------------------- the three views
 
 
-def _details(record: dict[str, Any], same_day: bool) -> str:
-    parts = []
-    action = blank(record.get("action"))
-    if action and action not in ("none", "unchanged"):
-        parts.append(action)
-    http = blank(record.get("http_status"))
-    if http:
-        parts.append(f"HTTP {http}")
-    code = blank(record.get("error_code"))
-    if code:
-        parts.append(code)
-    attempts = record.get("attempts")
-    if attempts is not None and not pd.isna(attempts) and int(attempts) > 0:
-        parts.append(counted(int(attempts), "attempt"))
-    elapsed = record.get("elapsed_ms")
-    if elapsed is not None and not pd.isna(elapsed) and int(attempts or 0) > 0:
-        parts.append(f"{float(elapsed) / 1000:.2f} s" if elapsed >= 1000 else f"{float(elapsed):.0f} ms")
-    when = human_time(record.get("finished_at"), date=not same_day)
-    if when:
-        parts.append(when)
-    return escape(" · ".join(p.replace(" ", "\u00a0") for p in parts))     # "1 attempt" never split
-
-
-def results_html(results: pd.DataFrame) -> str:
-    """The results frame: the outcome (or interruption) first, counts, then one line per operation."""
-    from cardkit.engine.results import headline, interruption, shown_counts
-
-    stopped = interruption(results)
-    if stopped is not None:
-        heading = f'<b class="ckv-stop">Interrupted</b> — {escape(stopped.headline().split(" — ", 1)[1])}'
-    else:
-        heading = f"<b>cardkit results</b> — {escape(headline(results))}"
-    finished = pd.to_datetime(results["finished_at"], utc=True, errors="coerce").dropna()
-    same_day = len(finished) > 0 and finished.dt.date.nunique() == 1
-    if same_day:
-        heading += f' <span class="ckv-d">· {escape(human_time(finished.min()).rsplit(" ", 2)[0])}, times UTC</span>'
-    if stopped is not None:
-        heading += f"<br><span>{escape(stopped.how_to_continue())}</span>"
-    counts = shown_counts(results) if len(results) else None
-    counts_html = ""
-    if counts is not None:
-        head = [("ckv-k", "provider")] + [("ckv-k", str(c)) for c in counts.columns]
-        counts_html = _table(head, [("", [("ckv-k", escape(str(p)))] + [("ckv-r", str(int(v))) for v in row])
-                                    for p, row in counts.iterrows()])
-    attention = results["status"].isin(["failed", "invalid", "skipped"])
-    shown, note = _chosen(results, attention)
-    rows = []
-    for record in shown.to_dict("records"):
-        message = without_row(record.get("message"), record.get("row"))
-        if not message and blank(record.get("changed")):
-            message = f"changed {blank(record.get('changed')).replace(',', ', ')}"
-        status = blank(record.get("status"))
-        rows.append(("ckv-bad" if status in ("failed", "invalid") else "", [
-            ("ckv-k", badge(blank(record.get("row")))),
-            ("ckv-k", badge(blank(record.get("number")), mono=True)),
-            ("ckv-k", badge(blank(record.get("provider")))),
-            ("ckv-k", status_badge(status)),
-            ("ckv-m", escape(message)),
-            ("ckv-d", _details(record, same_day)),
-        ]))
-    head = [("ckv-k", "row"), ("ckv-k", "number"), ("ckv-k", "provider"), ("ckv-k", "status"),
-            ("", "what happened / what to do"), ("", "details")]
-    return _wrap(heading, counts_html, _table(head, rows), note)
-
-
 def problems_html(problems: pd.DataFrame) -> str:
     """`find_problems`' frame: row, severity and column as badges, then the whole message."""
     if problems.empty:
-        return _wrap("<b>No problems</b> — every row is ready to apply.")
+        return wrap("<b>No problems</b> — every row is ready to apply.")
     errors = int((problems["severity"] == "error").sum())
     rows_hit = problems["row"].nunique()
     heading = (f"<b>{escape(counted(len(problems), 'problem'))}</b> on {escape(counted(rows_hit, 'row'))}"
                f" — {escape(counted(errors, 'error'))}, {escape(counted(len(problems) - errors, 'warning'))}")
-    shown, note = _chosen(problems, problems["severity"] == "error")
+    shown, note = chosen(problems, problems["severity"] == "error")
     rows = []
     for record in shown.to_dict("records"):
         severity = blank(record.get("severity"))
@@ -271,7 +212,7 @@ def problems_html(problems: pd.DataFrame) -> str:
         ]))
     head = [("ckv-k", "row"), ("ckv-k", "severity"), ("ckv-k", "column"), ("", "problem / what to do"),
             ("", "value as written")]
-    return _wrap(heading, _table(head, rows), note)
+    return wrap(heading, table(head, rows), note)
 
 
 def cards_html(cards: pd.DataFrame) -> str:
@@ -282,7 +223,7 @@ def cards_html(cards: pd.DataFrame) -> str:
     if invalid:
         heading += ' <span class="ckv-d">(invalid rows are tinted; <code>cardkit.find_problems</code> lists each problem)</span>'
     others = [c for c in cards.columns if c not in ("row", "valid", "problems")]
-    shown, note = _chosen(cards, ~valid)
+    shown, note = chosen(cards, ~valid)
     rows = []
     for record in shown.to_dict("records"):
         ok = bool(record.get("valid"))
@@ -297,7 +238,7 @@ def cards_html(cards: pd.DataFrame) -> str:
                           f'<span class="ckv-mono">{escape(value)}</span>' if column == "number" else escape(value)))
         rows.append(("" if ok else "ckv-bad", cells))
     head = [("ckv-k", "row"), ("ckv-k", "valid"), ("", "problems")] + [("ckv-k", str(c)) for c in others]
-    return _wrap(heading, _table(head, rows), note)
+    return wrap(heading, table(head, rows), note)
 
 
 # --------------------------------------------------------------------------- frames that render so
@@ -353,35 +294,3 @@ class CardsFrame(_ViewFrame):
 
     def _view(self) -> str:
         return cards_html(self)
-
-
-class _Shown:
-    """What `show` returns: an object a notebook displays as HTML (and a terminal as the frame)."""
-
-    def __init__(self, html: str, frame: pd.DataFrame) -> None:
-        self._html, self._frame = html, frame
-
-    def _repr_html_(self) -> str:
-        return self._html
-
-    def __repr__(self) -> str:
-        return repr(pd.DataFrame(self._frame))
-
-
-def show(frame: pd.DataFrame) -> _Shown:
-    """The cardkit view of a results, problems or validated frame, even after pandas made it plain.
-
-    `cardkit.show(pd.concat([a, b]))` in a notebook; anything else renders as pandas' table.
-    """
-    from cardkit.columns import RESULT_COLUMNS
-
-    columns = set(frame.columns)
-    if set(RESULT_COLUMNS) <= columns:
-        view = results_html(frame)
-    elif set(ProblemsFrame._needs) <= columns:
-        view = problems_html(frame)
-    elif set(CardsFrame._needs) <= columns:
-        view = cards_html(frame)
-    else:
-        view = pd.DataFrame(frame)._repr_html_() or ""
-    return _Shown(view, frame)

@@ -29,6 +29,7 @@ from PIL import BmpImagePlugin, GifImagePlugin, JpegImagePlugin  # noqa: F401
 from PIL import PngImagePlugin, WebPImagePlugin  # noqa: F401
 
 from cardkit.errors import InputError
+from cardkit.names import shorten
 from cardkit.urls import is_url, url_rule_problem
 
 PhotoSource = Union[str, os.PathLike, bytes]
@@ -450,5 +451,4 @@ def _label(source: PhotoSource) -> str:
 
 
 def _short(exc: Exception) -> str:
-    text = str(exc).strip() or exc.__class__.__name__
-    return text if len(text) <= 80 else text[:79] + "…"
+    return shorten(str(exc).strip() or exc.__class__.__name__, 80)

@@ -31,29 +31,13 @@ from cardkit.names import NAME_MAX_LENGTH, clean_name, shorten
 from cardkit.phones import _normalize_cached, check_region
 from cardkit.photos import PhotoCheck, check_photo, expand_home
 from cardkit.urls import is_url
+from cardkit.vocabulary import Check
 from cardkit.reading import header_key, read_cards
 
 ON_INVALID = ("flag", "drop", "raise")
 
-#: Every check code `find_problems` can report, with its severity.
-CHECKS: dict[str, str] = {
-    "missing_column": "error",
-    # numbers (see cardkit.phones)
-    "missing_number": "error", "scientific_notation": "error", "not_a_number": "error",
-    "invalid_country_code": "error", "too_short": "error", "too_long": "error",
-    "missing_area_code": "error", "invalid_number": "error", "duplicate_number": "error",
-    "excel_float": "warning", "lost_plus": "warning", "double_zero_prefix": "warning",
-    "extension_dropped": "warning",
-    # names (see cardkit.names)
-    "missing_name": "error", "control_character": "error", "name_too_long": "error",
-    # photos (see cardkit.photos)
-    "photo_missing": "error", "photo_not_image": "error", "photo_corrupt": "error",
-    "photo_too_many_pixels": "error", "photo_url": "error", "photo_too_big": "error",
-    "photo_not_square": "warning", "photo_small": "warning", "photo_cmyk": "warning",
-    "photo_transparent": "warning", "photo_animated": "warning",
-    # routing and settings
-    "unknown_provider": "error", "provider_needs_field": "error", "bad_sharing_value": "error",
-}
+#: Every check code `find_problems` can report, with its severity (the codes: `cardkit.vocabulary.Check`).
+CHECKS: dict[str, str] = {str(check): str(check.severity) for check in Check}
 
 _NAME_FIELDS = (("first_name", True, "first name"), ("last_name", False, "last name"),
                 ("display_name", False, "display name"))

@@ -13,8 +13,9 @@ from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
-from cardkit.columns import RESULT_COLUMNS, STATUSES
-from cardkit.engine.progress import need_attention
+from cardkit.columns import RESULT_COLUMNS
+from cardkit.display import need_attention
+from cardkit.vocabulary import NEEDS_ATTENTION, STATUSES
 
 _INT_COLUMNS = ("row", "attempts")
 _NULLABLE_INT_COLUMNS = ("http_status",)
@@ -53,12 +54,12 @@ class ResultsFrame(pd.DataFrame):
     def _repr_html_(self) -> str | None:
         if not set(RESULT_COLUMNS) <= set(self.columns):
             return pd.DataFrame._repr_html_(self)
-        from cardkit.display import results_html
+        from cardkit.engine.results_view import results_html
 
         return results_html(self)
 
     def summary(self, *, limit: int = 20) -> str:
-        """Counts by provider × status, then the failed/invalid rows with their messages."""
+        """Counts by provider × status, then the rows that need attention with their messages."""
         return summary(self, limit=limit)
 
 
@@ -175,7 +176,8 @@ def headline(results: pd.DataFrame) -> str:
 
 
 def summary(results: pd.DataFrame, *, limit: int = 20) -> str:
-    """A few lines for a terminal: the headline, counts, then each failed/invalid row."""
+    """A few lines for a terminal: the headline, counts, then each row that needs attention
+    (failed, invalid, skipped — `cardkit.vocabulary.NEEDS_ATTENTION`)."""
     if results.empty:
         return "nothing to do: no rows"
     lines = [headline(results)]
@@ -183,10 +185,11 @@ def summary(results: pd.DataFrame, *, limit: int = 20) -> str:
     if stopped is not None:
         lines.append(stopped.how_to_continue())
     lines += ["", shown_counts(results).to_string(), ""]
-    bad = results[results["status"].isin(["failed", "invalid"])]
+    # what never started is counted in the headline, not listed row by row
+    bad = results[results["status"].isin(NEEDS_ATTENTION) & (results["message"] != NOT_STARTED)]
     for record in bad.head(limit).itertuples(index=False):
         where = f" → {record.provider}" if record.provider else ""
         lines.append(f"row {record.row} {record.number}{where}: {record.status}: {record.message}")
     if len(bad) > limit:
-        lines.append(f"… and {len(bad) - limit} more failed/invalid rows (see the report)")
+        lines.append(f"… and {len(bad) - limit} more rows that need attention (see the report)")
     return "\n".join(lines).rstrip()

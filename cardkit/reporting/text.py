@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cardkit.columns import STATUSES
 from cardkit.display import blank, counted, human_time  # noqa: F401  (the formats every view shares)
+from cardkit.names import shorten
 from cardkit.reporting.summary import nonzero_columns
+from cardkit.vocabulary import STATUSES
 
 if TYPE_CHECKING:
     from cardkit.reporting.core import Report
@@ -100,9 +101,7 @@ def summary_text(report: Report, *, shown_failures: int) -> str:
         for item in failures.head(shown_failures).itertuples(index=False):
             code = " ".join(c for c in (shown(item.http_status), shown(item.error_code)) if c)
             where = f"{item.provider} " if isinstance(item.provider, str) and item.provider else ""
-            message = shown(item.message)
-            if len(message) > MESSAGE_WIDTH:
-                message = message[: MESSAGE_WIDTH - 1] + "…"
+            message = shorten(shown(item.message), MESSAGE_WIDTH)
             lines.append(f"  row {item.row} {item.number} {where}{item.status}{' ' + code if code else ''}: {message}")
         if len(failures) > shown_failures:
             lines.append(f"  … and {len(failures) - shown_failures} more (write the report to a file to see them all)")

@@ -286,7 +286,7 @@ def test_an_interrupted_run_says_so_first_on_the_bar_and_in_its_summary(sandbox,
 
 
 def test_progress_bar_shows_done_and_failed_on_a_terminal(sandbox, tmp_path, monkeypatch):
-    """On a terminal a tqdm bar counts the cards and the failed/invalid ones; elsewhere none."""
+    """On a terminal a tqdm bar counts the cards and those that need attention; elsewhere none."""
     import io
     import sys
 
@@ -352,11 +352,14 @@ def test_notebook_bar_ends_orange_with_words_when_rows_need_attention(monkeypatc
 
     monkeypatch.setattr(progress, "_in_notebook", lambda: True)
     monkeypatch.setattr(tqdm.auto, "tqdm", tqdm.notebook.tqdm)
-    bar = progress.Progress(2, enabled=True, description="applying")
+    from cardkit.engine import events
+
+    bar = progress.ProgressBar()
+    bar(events.Started(run_id="r", kind="cards", write=True, total=2, pending=2, providers=("blooio",)))
     widget = bar._bar
-    bar.advance("applied")
-    bar.advance("failed")
-    bar.close()
+    bar(events.Finished({"status": "applied"}))
+    bar(events.Finished({"status": "failed"}))
+    bar(events.Done(run_id="r", counts={"applied": 1, "failed": 1}))
     words, line, _ = widget.container.children
     assert "done — 1 needs attention" in words.value.replace("\u2007", " ")
     assert line.bar_style == "" and line.style.bar_color == "#ef6c00"
