@@ -109,6 +109,7 @@ if TYPE_CHECKING:  # the same names, imported for type checkers only (see the do
         inspect_cards as inspect_cards,
         validate as validate,
     )
+    from cardkit.engine.results_view import show as show
     from cardkit.photos import (
         PhotoError as PhotoError,
         PhotoSpec as PhotoSpec,

@@ -105,7 +105,7 @@ def human_time(value: Any, *, date: bool = True) -> str:
 _ROW_PREFIX = re.compile(r"(^|;\s*)row (\d+), ")
 
 
-def without_row(message: str, row: Any, column: str | None = None) -> str:
+def without_row(message: Any, row: Any, column: str | None = None) -> str:
     """The message without the `row N, ` the row's own cell already says (and `Column: ` too
     when the column is shown beside it): `row 4, Phone: '555' is …` → `Phone: '555' is …`."""
     text = blank(message)

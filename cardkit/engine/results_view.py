@@ -30,7 +30,7 @@ from cardkit.display import (
 from cardkit.engine.results import headline, interruption, shown_counts
 
 
-def _details(record: dict[str, Any], same_day: bool) -> str:
+def _details(record: dict[Any, Any], same_day: bool) -> str:
     parts = []
     action = blank(record.get("action"))
     if action and action not in ("none", "unchanged"):
