@@ -185,8 +185,7 @@ def summary(results: pd.DataFrame, *, limit: int = 20) -> str:
     if stopped is not None:
         lines.append(stopped.how_to_continue())
     lines += ["", shown_counts(results).to_string(), ""]
-    # what never started is counted in the headline, not listed row by row
-    bad = results[results["status"].isin(NEEDS_ATTENTION) & (results["message"] != NOT_STARTED)]
+    bad = results[results["status"].isin(NEEDS_ATTENTION)]
     for record in bad.head(limit).itertuples(index=False):
         where = f" → {record.provider}" if record.provider else ""
         lines.append(f"row {record.row} {record.number}{where}: {record.status}: {record.message}")

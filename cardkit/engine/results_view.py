@@ -28,6 +28,7 @@ from cardkit.display import (
     wrap,
 )
 from cardkit.engine.results import headline, interruption, shown_counts
+from cardkit.vocabulary import NEEDS_ATTENTION
 
 
 def _details(record: dict[Any, Any], same_day: bool) -> str:
@@ -72,7 +73,7 @@ def results_html(results: pd.DataFrame) -> str:
         head = [("ckv-k", "provider")] + [("ckv-k", str(c)) for c in counts.columns]
         counts_html = table(head, [("", [("ckv-k", escape(str(p)))] + [("ckv-r", str(int(v))) for v in row])
                                     for p, row in counts.iterrows()])
-    attention = results["status"].isin(["failed", "invalid", "skipped"])
+    attention = results["status"].isin(NEEDS_ATTENTION)
     shown, note = chosen(results, attention)
     rows = []
     for record in shown.to_dict("records"):
