@@ -32,6 +32,7 @@ from cardkit.engine.retry_policy import RetryPolicy
 from cardkit.engine.workers import Hooks, Pool, now_iso
 from cardkit.errors import InputError
 from cardkit.vocabulary import Action, Status
+from cardkit.urls import local_origins
 
 _BUILD_CHUNK = 500
 
@@ -92,7 +93,8 @@ class Run:
         """Run to the end (or until cancelled) and return the results frame."""
         validated = _validated(self.cards, self.options.region)
         setup = routing.setup(self.options.providers, sandbox=self.options.sandbox, photo_host=self.photo_host)
-        photos = PhotoShop(photo_host=setup.photo_host, transport=setup.transport)
+        photos = PhotoShop(photo_host=setup.photo_host, transport=setup.transport,
+                           allow_private=local_origins(setup.base_urls().values()))  # the sandbox's media
         self.journal = self._open_journal(validated, setup)
         try:
             self.pools = {name: self._pool(provider, setup) for name, provider in setup.providers.items()}
