@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from cardkit.columns import PROBLEM_COLUMNS, PROVIDERS
+from cardkit.display import CardsFrame, ProblemsFrame
 from cardkit.errors import ColumnError, InputError, ValidationFailed
 from cardkit.names import clean_name, shorten
 from cardkit.phones import _normalize_cached, check_region
@@ -173,7 +174,7 @@ def _inspect(cards: pd.DataFrame, region: str, check_photos: bool,
     joined = problems.groupby("row", sort=False)["message"].agg("; ".join)
     texts = out["row"].map(joined).astype(object)
     out["problems"] = texts.where(texts.notna(), "").astype(str).to_numpy()
-    return Inspection(out, problems)
+    return Inspection(CardsFrame.of(out), problems)
 
 
 def _problem_frame(items: list[_Problem]) -> pd.DataFrame:
@@ -191,7 +192,7 @@ def _problem_frame(items: list[_Problem]) -> pd.DataFrame:
     if len(frame):
         # by row, then in the order the checks ran (a stable sort keeps it)
         frame = frame.sort_values("row", kind="stable").reset_index(drop=True)
-    return frame.astype({c: object for c in PROBLEM_COLUMNS if c != "row"})
+    return ProblemsFrame(frame.astype({c: object for c in PROBLEM_COLUMNS if c != "row"}))
 
 
 def _per_unique(values: pd.Series, check: Callable[[str], object]) -> tuple[np.ndarray, list]:
@@ -342,6 +343,15 @@ _SHARING = (
                              "firstnameonly": "1"},
      "'first & last' or 'first only'"),
 )
+
+
+#: How a setting's canonical value is written back for a person (files to fix and feed back):
+#: `validate` turns "yes" / "contacts only" / "first & last" into true / 0 / 0; these turn them back.
+SETTING_WORDS = {
+    "sharing_enabled": {"true": "yes", "false": "no"},
+    "sharing_audience": {"0": "contacts only", "1": "always ask"},
+    "sharing_name_format": {"0": "first & last", "1": "first only"},
+}
 
 
 def _check_choice(raw: pd.Series, column: str, choices: dict, what: str, findings: _Findings) -> np.ndarray:

@@ -25,6 +25,9 @@ from cardkit.engine.operations import Op, PhotoShop, build_card, card_fields, pa
 from cardkit.engine import events as ev
 from cardkit.engine.options import RunOptions
 from cardkit.engine.progress import ProgressBar, visible as progress_visible
+# the two messages an interrupted run leaves (results.interruption() recognises them)
+from cardkit.engine.results import CANCELLED_IN_FLIGHT as _CANCELLED_IN_FLIGHT
+from cardkit.engine.results import NOT_STARTED as _CANCELLED
 from cardkit.engine.results import ResultsFrame, results_frame
 from cardkit.engine.retry_policy import RetryPolicy
 from cardkit.engine.workers import Hooks, Pool, now_iso
@@ -32,9 +35,6 @@ from cardkit.errors import InputError
 from cardkit.vocabulary import Action, Status
 from cardkit.urls import local_origins
 
-_CANCELLED = "cancelled before it ran"
-_CANCELLED_IN_FLIGHT = ("cancelled while it was being sent — run again with the same journal "
-                        "to check whether it landed")
 _BUILD_CHUNK = 500
 
 
