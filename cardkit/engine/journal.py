@@ -472,7 +472,14 @@ class Journal:
         future = self._committer.submit(self._commit, pending)
         self._inflight = (future, pending, group)
         loop = asyncio.get_running_loop()
-        future.add_done_callback(lambda _: loop.call_soon_threadsafe(self._committed, future))
+
+        def wake(_: concurrent.futures.Future[None]) -> None:
+            try:
+                loop.call_soon_threadsafe(self._committed, future)
+            except RuntimeError:      # the loop is gone (a second Ctrl-C quits at once): close() settles
+                pass
+
+        future.add_done_callback(wake)
 
     def _committed(self, future: concurrent.futures.Future[None]) -> None:
         """(loop thread) A commit ended: tell its marks, then start the next group's."""
