@@ -13,7 +13,7 @@ credentials reach it and the others get the provider's "not your number" answer.
 A provider may be left out (it then has no credentials and no numbers).
 
 Without a seed the packaged ``default_seed.json`` is used: it owns the numbers of
-``sample_data/`` (see docs/ARCHITECTURE.md). A malformed seed raises :class:`SeedError`
+the sample sheet in ``cardkit/sample/`` (see docs/ARCHITECTURE.md). A malformed seed raises :class:`SeedError`
 naming the key at fault.
 """
 

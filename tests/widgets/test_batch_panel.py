@@ -18,7 +18,7 @@ from cardkit.widgets import BatchPanel
 
 pytestmark = pytest.mark.timeout(60)
 
-SAMPLE = Path(__file__).resolve().parents[2] / "sample_data" / "cards.csv"
+SAMPLE = Path(__file__).resolve().parents[2] / "cardkit" / "sample" / "cards.csv"
 
 
 def run(coro):

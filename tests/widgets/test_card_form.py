@@ -16,7 +16,7 @@ from cardkit.widgets import CardForm
 
 pytestmark = pytest.mark.timeout(60)
 
-PHOTOS = Path(__file__).resolve().parents[2] / "sample_data" / "photos"
+PHOTOS = Path(__file__).resolve().parents[2] / "cardkit" / "sample" / "photos"
 
 
 def run(coro):
