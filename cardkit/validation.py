@@ -16,21 +16,21 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
 
 import numpy as np
 import pandas as pd
 
 from cardkit.columns import PROBLEM_COLUMNS, PROVIDERS
 from cardkit.errors import ColumnError, InputError, ValidationFailed
-from cardkit.names import NAME_MAX_LENGTH, clean_name, shorten
+from cardkit.names import clean_name, shorten
 from cardkit.phones import _normalize_cached, check_region
 from cardkit.photos import PhotoCheck, check_photo, expand_home
-from cardkit.urls import is_url
 from cardkit.reading import header_key, read_cards
+from cardkit.urls import is_url
 
 ON_INVALID = ("flag", "drop", "raise")
 
@@ -73,7 +73,7 @@ def find_problems(frame: pd.DataFrame, *, region: str = "US", check_photos: bool
     return _inspect(cards, region, check_photos).problems
 
 
-def inspect_cards(frame: pd.DataFrame, *, region: str = "US", check_photos: bool = True) -> "Inspection":
+def inspect_cards(frame: pd.DataFrame, *, region: str = "US", check_photos: bool = True) -> Inspection:
     """Both results of one pass: `.cards` (as `validate` flags them) and `.problems`.
 
     For faces that show both (the command line, forms) without checking everything twice.

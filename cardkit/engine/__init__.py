@@ -18,12 +18,12 @@ from typing import Any
 
 from cardkit.engine.bridge import run_sync
 from cardkit.engine.journal import Journal
+from cardkit.engine.rerun import retry, retry_async
 from cardkit.engine.results import ResultsFrame
 from cardkit.engine.retrying import DEFAULT_MAX_ATTEMPTS, testing
 from cardkit.engine.run import Run
-from cardkit.engine.workers import DEFAULT_TIMEOUT
 from cardkit.engine.sharing import share_card, share_card_async
-from cardkit.engine.rerun import retry, retry_async
+from cardkit.engine.workers import DEFAULT_TIMEOUT
 
 __all__ = ["apply", "apply_async", "plan", "plan_async", "share_card", "share_card_async",
            "retry", "retry_async", "Journal", "ResultsFrame", "testing", "DEFAULT_MAX_ATTEMPTS"]

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 #: Five attempts: enough to ride out a provider's brief 5xx burst (≈ 0.5+1+2+4 s of backoff),
 #: few enough that a broken row fails within seconds instead of holding up the batch.

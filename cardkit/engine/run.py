@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import pandas as pd
 
@@ -346,7 +347,7 @@ class Run:
             self._progress.advance(op.status)
 
 
-def _retrieve(future: "asyncio.Future[Any]") -> None:
+def _retrieve(future: asyncio.Future[Any]) -> None:
     """Collect a finished helper future's outcome so asyncio doesn't log it as lost."""
     if not future.cancelled():
         future.exception()

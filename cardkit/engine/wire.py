@@ -14,11 +14,10 @@ Two kinds, one interface:
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import ssl
 import urllib.request
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import httpcore
@@ -54,7 +53,7 @@ class CoreWire:
         self._host_header = parts.netloc.rsplit("@", 1)[-1].encode()
         self._timeouts = {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}
         proxy = _proxy_for(parts.scheme, parts.hostname or "")
-        options = dict(ssl_context=ssl_context(), max_connections=1, max_keepalive_connections=1)
+        options: dict[str, Any] = dict(ssl_context=ssl_context(), max_connections=1, max_keepalive_connections=1)
         if proxy:
             self._pool: httpcore.AsyncConnectionPool = httpcore.AsyncHTTPProxy(proxy_url=proxy, **options)
         else:
@@ -107,8 +106,7 @@ def open_wire(base_url: str, transport: httpx.AsyncBaseTransport | None, *, time
 
 def failure_kind(exc: BaseException) -> str | None:
     """"timeout", "connect" (nothing was sent), "broken" (it may have been), or None (not ours)."""
-    # asyncio.TimeoutError is TimeoutError from Python 3.11 on, a class of its own on 3.10
-    if isinstance(exc, (TimeoutError, asyncio.TimeoutError, httpx.TimeoutException, httpcore.TimeoutException)):
+    if isinstance(exc, (TimeoutError, httpx.TimeoutException, httpcore.TimeoutException)):
         return "timeout"
     if isinstance(exc, (httpx.ConnectError, httpcore.ConnectError)):
         return "connect"

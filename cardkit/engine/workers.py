@@ -16,10 +16,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json as jsonlib
-import sys
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
@@ -30,8 +30,7 @@ from cardkit.engine.operations import Op
 from cardkit.engine.retrying import RetryPolicy
 from cardkit.engine.wire import failure_kind, open_wire
 from cardkit.providers._wire import reply_from
-from cardkit.providers.base import (Change, Current, Permanent, Provider, ProviderFailure, Reply,
-                                    Transient)
+from cardkit.providers.base import Change, Current, Permanent, Provider, ProviderFailure, Reply, Transient
 
 #: seconds one request may take before the engine gives up on it (and retries)
 DEFAULT_TIMEOUT = 30.0
@@ -41,16 +40,12 @@ _READ_METHODS = ("GET", "HEAD")
 
 def now_iso() -> str:
     """The current UTC time as ISO text (what the journal and results keep)."""
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
 
-if sys.version_info >= (3, 11):
-    async def _within(awaitable: Any, seconds: float) -> Any:
-        async with asyncio.timeout(seconds):
-            return await awaitable
-else:  # pragma: no cover - Python 3.10
-    async def _within(awaitable: Any, seconds: float) -> Any:
-        return await asyncio.wait_for(awaitable, seconds)
+async def _within(awaitable: Any, seconds: float) -> Any:
+    async with asyncio.timeout(seconds):
+        return await awaitable
 
 
 @dataclass

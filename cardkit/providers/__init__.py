@@ -7,16 +7,26 @@
 
 from __future__ import annotations
 
-from cardkit.providers.base import (Card, Change, Current, Limits, Permanent, Provider,
-                                    ProviderFailure, Reply, Send, Sharing, Transient)
+from cardkit.providers._wire import http_send
+from cardkit.providers.base import (
+                                    Card,
+                                    Change,
+                                    Current,
+                                    Limits,
+                                    Permanent,
+                                    Provider,
+                                    ProviderFailure,
+                                    Reply,
+                                    Send,
+                                    Sharing,
+                                    Transient,
+)
 from cardkit.providers.blooio import Blooio
 from cardkit.providers.capabilities import capabilities
-from cardkit.providers.config import (Secret, parse_names, providers_from_env,
-                                      providers_from_sandbox, resolve_providers)
+from cardkit.providers.config import Secret, parse_names, providers_from_env, providers_from_sandbox, resolve_providers
 from cardkit.providers.linq import Linq
 from cardkit.providers.media import PhotoHost, SandboxPhotoHost, fetch_photo, url_problem
 from cardkit.providers.sendblue import Sendblue
-from cardkit.providers._wire import http_send
 
 __all__ = [
     "Blooio", "Sendblue", "Linq", "PhotoHost", "SandboxPhotoHost", "capabilities",

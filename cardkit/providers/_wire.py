@@ -9,7 +9,8 @@ from __future__ import annotations
 import email.utils
 import json as jsonlib
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import quote
 
 import httpx

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import base64
 import functools
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from cardkit.providers import _wire
 from cardkit.providers._adapter import BearerAdapter, decide, digest, digest_of_base64, list_numbers_at
+from cardkit.providers.base import Card, Change, Current, Limits, Permanent, Reply, Send, Sharing
 from cardkit.providers.media import has_photo
-from cardkit.providers.base import (Card, Change, Current, Limits, Permanent, Reply, Send,
-                                    Sharing)
 
 #: ~1 MB is Blooio's documented maximum for the avatar (≈1.3 MB as base64).
 MAX_AVATAR_BYTES = 1_000_000

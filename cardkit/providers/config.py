@@ -8,8 +8,9 @@ show the value; only `auth_headers()` of an adapter reveals it, to the engine.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from cardkit.errors import ConfigError
 
@@ -131,7 +132,7 @@ def parse_names(names: str | Iterable[str] | None) -> list[str] | None:
 
 
 def providers_from_env(names: str | Iterable[str] | None = None, *,
-                       env: Mapping[str, str] | None = None) -> list["Provider"]:
+                       env: Mapping[str, str] | None = None) -> list[Provider]:
     """Adapters built from the environment.
 
     With `names` ("blooio,linq" or a list), each named provider must be configured (ConfigError
@@ -151,7 +152,7 @@ def providers_from_env(names: str | Iterable[str] | None = None, *,
 
 
 def providers_from_sandbox(sandbox: Any, names: str | Iterable[str] | None = None, *,
-                           origin: str = "http://sandbox.local") -> list["Provider"]:
+                           origin: str = "http://sandbox.local") -> list[Provider]:
     """Adapters pointed at a `cardkit.sandbox.Sandbox` (its first credential of each provider).
 
     `origin` is where the sandbox is reached: the default suits its in-process transport;
@@ -174,7 +175,7 @@ _SANDBOX_ARGUMENTS = {
 
 
 def resolve_providers(spec: Any = None, *, sandbox: Any = None,
-                      origin: str = "http://sandbox.local") -> list["Provider"]:
+                      origin: str = "http://sandbox.local") -> list[Provider]:
     """What the engine calls with the user's `providers=` and `sandbox=` arguments.
 
     `spec`: None/"auto" (all configured, or all three with a sandbox), "blooio,linq", a list of

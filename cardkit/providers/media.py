@@ -18,6 +18,7 @@ from urllib.parse import urljoin
 import httpx
 
 from cardkit.providers.base import Card, Permanent, Transient
+
 # The URL rule lives in the model layer so validation applies the very same one.
 from cardkit.urls import LOCAL_HOSTS, is_local_host, redact, url_problem  # noqa: F401
 
@@ -52,7 +53,7 @@ class SandboxPhotoHost:
         self._uploaded: dict[str, str] = {}
 
     @classmethod
-    def for_sandbox(cls, sandbox, origin: str = "http://sandbox.local") -> "SandboxPhotoHost":
+    def for_sandbox(cls, sandbox, origin: str = "http://sandbox.local") -> SandboxPhotoHost:
         """The media host of an in-process `Sandbox` (reached through its transport)."""
         transport = sandbox.transport() if origin == "http://sandbox.local" else None
         return cls(sandbox.base_urls(origin)["media"], transport=transport)
@@ -112,7 +113,7 @@ async def fetch_photo(url: str, *, client: httpx.AsyncClient, max_bytes: int = D
     """
     try:
         return await asyncio.wait_for(_fetch(url, client, max_bytes, timeout), timeout)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         raise Transient(f"downloading the photo {redact(url)} took longer than {timeout:g} s — "
                         "check the link, or try again") from None
     except httpx.TransportError as exc:

@@ -19,7 +19,7 @@ that tells the two 403s apart, so a client must not rely on one.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -46,7 +46,7 @@ class BlooioEmulator(Emulator):
         if card_read not in ("working", "coming_soon"):
             raise ValueError(f"blooio_card_read must be 'working' or 'coming_soon', got {card_read!r}")
         self.card_read = card_read
-        self.started = datetime.now(timezone.utc).isoformat()
+        self.started = datetime.now(UTC).isoformat()
         super().__init__(seed, shared)
 
     def reset(self) -> None:

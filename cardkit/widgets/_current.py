@@ -8,7 +8,8 @@ sandbox transport, same deadline) and the adapter's own `read`: one GET per prov
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from cardkit.providers.base import Current, ProviderFailure, Sharing
 

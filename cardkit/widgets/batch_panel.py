@@ -16,7 +16,14 @@ import ipywidgets as widgets
 import pandas as pd
 
 from cardkit.widgets._shared import (
-    SHOWN_RESULT_COLUMNS, Status, Tasks, download_link, frame_html, guarded, heading, sandbox_for,
+    SHOWN_RESULT_COLUMNS,
+    Status,
+    Tasks,
+    download_link,
+    frame_html,
+    guarded,
+    heading,
+    sandbox_for,
 )
 from cardkit.widgets._uploads import ScratchFolder, sheet_in_upload
 

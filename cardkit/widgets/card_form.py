@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import html
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import ipywidgets as widgets
 import pandas as pd
@@ -20,7 +21,13 @@ from cardkit.errors import ConfigError
 from cardkit.providers.base import Current
 from cardkit.widgets._current import current_cards, shown_value
 from cardkit.widgets._shared import (
-    SHOWN_RESULT_COLUMNS, Status, Tasks, frame_html, guarded, heading, sandbox_for,
+    SHOWN_RESULT_COLUMNS,
+    Status,
+    Tasks,
+    frame_html,
+    guarded,
+    heading,
+    sandbox_for,
 )
 from cardkit.widgets._uploads import ScratchFolder
 
