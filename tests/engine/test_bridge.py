@@ -101,10 +101,28 @@ def test_cancel_event_stops_the_run_cleanly(tmp_path):
     assert len(results) == len(NUMBERS)
 
 
+def _wait_for_a_confirmed_write(journal, timeout: float = 60) -> None:
+    """Until the journal records a card the provider confirmed as applied."""
+    import sqlite3
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if journal.exists():
+            try:
+                with sqlite3.connect(f"file:{journal}?mode=ro", uri=True, timeout=1) as db:
+                    if db.execute("SELECT count(*) FROM ops WHERE status = 'applied'").fetchone()[0]:
+                        return
+            except sqlite3.OperationalError:  # the table is being created
+                pass
+        time.sleep(0.05)
+    raise AssertionError(f"no confirmed write in {journal} within {timeout} s")
+
+
 def test_ctrl_c_in_a_script_returns_partial_results(tmp_path):
     """SIGINT to a script mid-run: apply returns partial results instead of a traceback."""
     sheet = tmp_path / "cards.csv"
     sheet.write_text("Phone,First Name\n" + "".join(f"{n},N{i}\n" for i, n in enumerate(NUMBERS)))
+    journal = tmp_path / "run.journal.sqlite"
     script = textwrap.dedent(f"""
         import json, sys
         sys.path.insert(0, {str(REPO)!r})
@@ -113,13 +131,14 @@ def test_ctrl_c_in_a_script_returns_partial_results(tmp_path):
         from tests.engine.conftest import seed_with_numbers
         box = Sandbox(seed_with_numbers("blooio", {NUMBERS!r}), latency_ms=150, jitter_ms=0)
         print("started", flush=True)
-        results = cardkit.apply({str(sheet)!r}, "blooio", sandbox=box, progress=False, max_at_once=2)
+        results = cardkit.apply({str(sheet)!r}, "blooio", sandbox=box, progress=False, max_at_once=2,
+                                journal={str(journal)!r})
         print(json.dumps(results["status"].value_counts().to_dict()), flush=True)
     """)
     process = subprocess.Popen([sys.executable, "-c", script], env=subprocess_env(), stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     assert process.stdout.readline().strip() == "started"
-    time.sleep(1.5)
+    _wait_for_a_confirmed_write(journal)  # not a fixed sleep: start-up takes seconds on a loaded machine
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=60)
     assert process.returncode == 0, err
