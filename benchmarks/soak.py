@@ -184,7 +184,7 @@ def adapters_for(served: ServedSandbox, *, linq_window: float | None = None) -> 
     window (a 4th write gets its 429 + Retry-After, whose wait `testing()` scales too)."""
     import dataclasses
 
-    from cardkit.providers.config import providers_from_env
+    from cardkit.providers.registry import providers_from_env
 
     adapters = providers_from_env(",".join(PROVIDERS), env=served.env())
     for adapter in adapters:

@@ -60,18 +60,18 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 def banner(sandbox, origin: str) -> str:
     """What `serve` prints: where each provider is and the credentials it accepts."""
+    from cardkit.providers.registry import ADAPTERS
+
     urls = sandbox.base_urls(origin)
     creds = sandbox.credentials
     lines = [f"cardkit sandbox on {origin}   (Ctrl-C to stop)", ""]
-    if "blooio" in creds:
-        lines += [f"BLOOIO_BASE_URL={urls['blooio']}", f"BLOOIO_API_KEY={creds['blooio']['api_key']}"]
-    if "sendblue" in creds:
-        lines += [f"SENDBLUE_API_BASE_URL={urls['sendblue']}", f"SENDBLUE_API_API_KEY={creds['sendblue']['key_id']}",
-                  f"SENDBLUE_API_API_SECRET={creds['sendblue']['secret']}"]
-    if "linq" in creds:
-        lines += [f"LINQ_API_V3_BASE_URL={urls['linq']}", f"LINQ_API_V3_API_KEY={creds['linq']['api_key']}"]
+    for name, cls in ADAPTERS.items():
+        if name in creds:
+            lines.append(f"{cls.env.base_url}={urls[name]}")
+            lines += [f"{variable}={creds[name][cls.sandbox_credentials[argument]]}"
+                      for argument, variable in cls.env.secrets]
     extra = []
-    for name in ("blooio", "sendblue", "linq"):
+    for name in ADAPTERS:
         more = list(getattr(sandbox.seed, name).credentials.items())[1:]
         if more:
             shown = [f"{key} / {secret}" if secret else key for key, secret in more]

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from cardkit.contacts.checks import Contact
-from cardkit.providers import _wire
+from cardkit.providers import replies
 from cardkit.providers.base import Change, Current, Send
 from cardkit.providers.sendblue import Sendblue, failure
 
@@ -47,14 +47,14 @@ class SendblueContacts:
         return await self.sendblue.list_numbers(send)
 
     async def read(self, send: Send, number: str) -> Current:
-        reply = await send("GET", f"/api/v2/contacts/{_wire.path_number(number)}")
+        reply = await send("GET", f"/api/v2/contacts/{replies.path_number(number)}")
         if reply.status == 404:
             return Current(known=True, exists=False)
         if reply.status != 200:
             raise failure(reply, f"reading the contact {number}")
         record = reply.body.get("contact") if isinstance(reply.body, dict) else None
         if not isinstance(record, dict):
-            raise _wire.not_json("Sendblue", reply, "GET /api/v2/contacts/{phone}")
+            raise replies.not_json("Sendblue", reply, "GET /api/v2/contacts/{phone}")
         return Current(known=True, exists=True, fields=_fields_of(record))
 
     def change(self, contact: Contact, current: Current) -> Change:
@@ -84,7 +84,7 @@ class SendblueContacts:
             fields = tuple(f for f in fields if f not in _CREATE_FIELDS)
             if not fields:
                 return planned
-        reply = await send("PUT", f"/api/v2/contacts/{_wire.path_number(contact.number)}",
+        reply = await send("PUT", f"/api/v2/contacts/{replies.path_number(contact.number)}",
                            json=_body(contact, fields))
         if not 200 <= reply.status < 300:
             raise failure(reply, f"updating the contact {contact.number}")

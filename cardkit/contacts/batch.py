@@ -93,7 +93,7 @@ def _sandbox(sandbox: Any) -> Any:
 def _sendblue(sendblue: Any, box: Any) -> Any:
     if sendblue is not None:
         return sendblue
-    from cardkit.providers.config import providers_from_env, providers_from_sandbox
+    from cardkit.providers.registry import providers_from_env, providers_from_sandbox
 
     if box is not None:
         return providers_from_sandbox(box, "sendblue")[0]

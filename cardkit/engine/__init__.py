@@ -6,9 +6,9 @@
 
 One async core (`run.Run`) with a thin sync face (`bridge.run_sync`). Modules, one concept each:
 `run` (orchestration), `routing`, `operations` (cards → operations, photos), `workers`
-(per-provider pools, one connection per worker), `retrying`, `limits` (rate, Linq's budget),
-`journal` (SQLite, resume), `results` (the results frame), `progress`, `bridge`, `sharing`
-and `retrying`'s `testing()` switch for tests.
+(per-provider pools), `connections` (one connection per worker), `retry_policy` (the one retry
+policy, and its `testing()` switch for tests), `limits` (rate, Linq's budget), `journal` (SQLite,
+resume), `results` (the results frame), `progress`, `bridge`, `sharing`.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from cardkit.engine.bridge import run_sync
 from cardkit.engine.journal import Journal
 from cardkit.engine.rerun import retry, retry_async
 from cardkit.engine.results import ResultsFrame
-from cardkit.engine.retrying import DEFAULT_MAX_ATTEMPTS, testing
+from cardkit.engine.retry_policy import DEFAULT_MAX_ATTEMPTS, testing
 from cardkit.engine.run import Run
 from cardkit.engine.sharing import share_card, share_card_async
-from cardkit.engine.workers import DEFAULT_TIMEOUT
+from cardkit.providers.base import DEFAULT_TIMEOUT
 
 __all__ = ["apply", "apply_async", "plan", "plan_async", "share_card", "share_card_async",
            "retry", "retry_async", "Journal", "ResultsFrame", "testing", "DEFAULT_MAX_ATTEMPTS"]

@@ -16,7 +16,7 @@ import collections
 import time
 from collections.abc import Callable
 
-from cardkit.engine.retrying import wait_scale
+from cardkit.engine.retry_policy import wait_scale
 
 
 class RateLimiter:
@@ -67,7 +67,7 @@ class WriteBudget:
         return sent[0] + window - now
 
     def _scaled_window(self) -> float:
-        """The window in this clock's seconds: shrunk by `retrying.testing(wait_scale=…)`."""
+        """The window in this clock's seconds: shrunk by `retry_policy.testing(wait_scale=…)`."""
         return self.window * wait_scale()
 
     def record(self, number: str) -> None:

@@ -23,9 +23,9 @@ from typing import Any
 
 import httpx
 
-from cardkit.errors import InputError
+from cardkit.errors import InputError, Permanent, ProviderError
 from cardkit.names import shorten
-from cardkit.providers.base import Card, Permanent, Provider, ProviderFailure, Sharing
+from cardkit.providers.base import Card, Provider, Sharing
 from cardkit.urls import is_url, redact
 
 _PHOTO_THREADS = 4
@@ -59,7 +59,7 @@ class Op:
     sent: bool = False                    # journal already says "sending"
 
     def finish(self, status: str, message: str = "", *, action: str | None = None,
-               fields: tuple[str, ...] = (), failure: ProviderFailure | None = None) -> None:
+               fields: tuple[str, ...] = (), failure: ProviderError | None = None) -> None:
         """Record the outcome (once)."""
         self.status = status
         self.message = message
@@ -186,7 +186,7 @@ async def _build_card(op: Op, fields: Mapping[str, str], sharing: Sharing | None
                     photo_bytes = data
                 elif photos.photo_host is not None:
                     photo_url = await photos.url_for(data, digest)
-    except ProviderFailure as failure:
+    except ProviderError as failure:
         status = "failed" if not isinstance(failure, Permanent) else "invalid"
         op.finish(status, f"photo: {failure.message}", failure=failure, action="none")
         return

@@ -15,11 +15,10 @@ from typing import Any
 
 import httpx
 
-from cardkit.columns import PROVIDERS
 from cardkit.errors import ConfigError
 from cardkit.providers.base import Provider
-
-SANDBOX_ORIGIN = "http://sandbox.local"
+from cardkit.providers.config import SANDBOX_ORIGIN
+from cardkit.providers.registry import NAMES, resolve_providers
 
 
 @dataclass
@@ -41,8 +40,6 @@ class Setup:
 
 def setup(providers: Any = "auto", *, sandbox: Any = None, photo_host: Any = None) -> Setup:
     """Build the run's adapters from the user's `providers=`, `sandbox=` and `photo_host=`."""
-    from cardkit.providers.config import resolve_providers
-
     box = None
     transport = None
     if sandbox is True:
@@ -86,10 +83,10 @@ def route(cell: str, number: str, setup: Setup) -> tuple[list[str], str]:
     cell = cell.strip().lower()
     if cell:
         names = [n.strip() for n in cell.replace(";", ",").split(",") if n.strip()]
-        unknown = [n for n in names if n not in PROVIDERS]
+        unknown = [n for n in names if n not in NAMES]
         if unknown:
             return [], (f"provider: {unknown[0]!r} is not a provider — write one of "
-                        f"{', '.join(PROVIDERS)} or leave it empty to route by number")
+                        f"{', '.join(NAMES)} or leave it empty to route by number")
         missing = [n for n in names if n not in setup.providers]
         if missing:
             return [], (f"provider: {missing[0]!r} is not configured for this run (configured: "

@@ -23,10 +23,10 @@ from cardkit.engine.limits import WriteBudget
 from cardkit.engine.operations import Op, PhotoShop, build_card, card_fields, parse_sharing
 from cardkit.engine.progress import Progress
 from cardkit.engine.results import ResultsFrame, results_frame
-from cardkit.engine.retrying import DEFAULT_MAX_ATTEMPTS, RetryPolicy
-from cardkit.engine.workers import DEFAULT_TIMEOUT, Hooks, Pool, now_iso
+from cardkit.engine.retry_policy import DEFAULT_MAX_ATTEMPTS, RetryPolicy, call_with_retries
+from cardkit.engine.workers import Hooks, Pool, now_iso
 from cardkit.errors import InputError
-from cardkit.providers.base import ProviderFailure, Transient
+from cardkit.providers.base import DEFAULT_TIMEOUT
 
 _CANCELLED = "cancelled before it ran"
 _CANCELLED_IN_FLIGHT = ("cancelled while it was being sent — run again with the same journal "
@@ -147,32 +147,22 @@ class Run:
         if not routing.needs_discovery(setup, cells.astype(object).fillna("").astype(str)):
             return
 
-        async def listing(name: str) -> list[str]:
+        async def listing(name: str) -> Any:
             connection = self.pools[name].connection()
             try:
-                for attempt in range(1, self.policy.max_attempts + 1):
-                    try:
-                        return await setup.providers[name].list_numbers(connection.send)
-                    except Transient as failure:
-                        if self.policy.exhausted(attempt):
-                            raise
-                        await asyncio.sleep(self.policy.delay(attempt, failure.retry_after))
-                return []
+                return await call_with_retries(
+                    lambda: setup.providers[name].list_numbers(connection.send), self.policy)
             finally:
                 await connection.aclose()
 
         names = list(setup.providers)
-        found = await asyncio.gather(*(listing(n) for n in names), return_exceptions=True)
+        found = await asyncio.gather(*(listing(n) for n in names))
         listings: dict[str, list[str]] = {}
-        for name, result in zip(names, found):
-            if isinstance(result, Transient):
-                setup.unlisted[name] = f"gave up after {self.policy.max_attempts} attempts: {result.message}"
-            elif isinstance(result, ProviderFailure):
-                setup.unlisted[name] = result.message
-            elif isinstance(result, BaseException):
-                raise result
+        for name, tried in zip(names, found):
+            if tried.failure is not None:
+                setup.unlisted[name] = tried.message
             else:
-                listings[name] = result
+                listings[name] = tried.value
         routing.record_owners(setup, listings)
 
     async def _build_ops(self, validated: pd.DataFrame, setup: routing.Setup, photos: PhotoShop) -> None:

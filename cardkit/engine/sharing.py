@@ -1,4 +1,4 @@
-"""Share a number's card into a chat — one request through the same connections and retries.
+"""Share a number's card into a chat — one request through the same connections and retry policy.
 
     cardkit.share_card("+14155550100", provider="blooio", sandbox=True)
 
@@ -8,18 +8,20 @@ like every other result.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
 from cardkit.engine import routing
 from cardkit.engine.bridge import run_sync
+from cardkit.engine.connections import Connection
 from cardkit.engine.limits import RateLimiter
 from cardkit.engine.results import ResultsFrame, results_frame
-from cardkit.engine.retrying import DEFAULT_MAX_ATTEMPTS, RetryPolicy
-from cardkit.engine.workers import DEFAULT_TIMEOUT, Connection, now_iso
+from cardkit.engine.retry_policy import DEFAULT_MAX_ATTEMPTS, RetryPolicy, call_with_retries
+from cardkit.engine.workers import now_iso
 from cardkit.errors import InputError
-from cardkit.providers.base import Permanent, Transient
+from cardkit.providers.base import DEFAULT_TIMEOUT
+
+_GIVE_UP_REMEDY = "share the card again later"
 
 
 async def share_card_async(chat: str, *, provider: Any, text: str = "", from_number: str = "",
@@ -32,33 +34,23 @@ async def share_card_async(chat: str, *, provider: Any, text: str = "", from_num
     if len(setup.providers) != 1:
         raise InputError(f"share_card needs exactly one provider, got {', '.join(setup.providers) or 'none'}")
     (name, adapter), = setup.providers.items()
-    policy = RetryPolicy(max_attempts=max_attempts)
     connection = Connection(adapter, transport=setup.transport, limiter=RateLimiter(None),
                             deadline=DEFAULT_TIMEOUT)
     record: dict[str, Any] = {"row": 0, "number": from_number, "provider": name, "action": "none",
-                              "started_at": now_iso(), "attempts": 0, "changed": "", "run_id": ""}
+                              "started_at": now_iso(), "changed": "", "run_id": ""}
     started = time.perf_counter()
     try:
-        while True:
-            record["attempts"] += 1
-            try:
-                said = await adapter.share(connection.send, chat, text=text, from_number=from_number)
-                record.update(status="applied", message=said)
-                break
-            except Permanent as failure:
-                record.update(status="failed", message=failure.message, http_status=failure.http_status,
-                              error_code=failure.error_code)
-                break
-            except Transient as failure:
-                if policy.exhausted(record["attempts"]):
-                    record.update(status="failed", http_status=failure.http_status,
-                                  error_code=failure.error_code,
-                                  message=f"gave up after {record['attempts']} attempts: {failure.message} — "
-                                          "share the card again later")
-                    break
-                await asyncio.sleep(policy.delay(record["attempts"], failure.retry_after))
+        tried = await call_with_retries(
+            lambda: adapter.share(connection.send, chat, text=text, from_number=from_number),
+            RetryPolicy(max_attempts=max_attempts), remedy=_GIVE_UP_REMEDY)
     finally:
         await connection.aclose()
+    record["attempts"] = tried.attempts
+    if tried.failure is None:
+        record.update(status="applied", message=tried.value)
+    else:
+        record.update(status="failed", message=tried.message, http_status=tried.failure.http_status,
+                      error_code=tried.failure.error_code)
     record["elapsed_ms"] = (time.perf_counter() - started) * 1000
     record["finished_at"] = now_iso()
     return results_frame([record])

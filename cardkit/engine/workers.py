@@ -15,37 +15,26 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json as jsonlib
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import urlencode
 
 import httpx
 
-from cardkit import __version__
+from cardkit.engine.connections import Connection
 from cardkit.engine.limits import RateLimiter, WriteBudget
 from cardkit.engine.operations import Op
-from cardkit.engine.retrying import RetryPolicy
-from cardkit.engine.wire import failure_kind, open_wire
-from cardkit.providers._wire import reply_from
-from cardkit.providers.base import Change, Current, Permanent, Provider, ProviderFailure, Reply, Transient
+from cardkit.engine.retry_policy import RetryPolicy
+from cardkit.errors import Permanent, ProviderError, Transient
+from cardkit.providers.base import DEFAULT_TIMEOUT, Change, Current, Provider
 
-#: seconds one request may take before the engine gives up on it (and retries)
-DEFAULT_TIMEOUT = 30.0
-_USER_AGENT = f"cardkit/{__version__}"
-_READ_METHODS = ("GET", "HEAD")
+#: What a row's give-up message tells the user to do.
+GIVE_UP_REMEDY = "run `cardkit retry JOURNAL` later to try the failed rows again"
 
 
 def now_iso() -> str:
     """The current UTC time as ISO text (what the journal and results keep)."""
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
-
-
-async def _within(awaitable: Any, seconds: float) -> Any:
-    async with asyncio.timeout(seconds):
-        return await awaitable
 
 
 @dataclass
@@ -55,57 +44,6 @@ class Hooks:
     sending: Callable[[Op], None]
     wrote: Callable[[Op], None]
     finished: Callable[[Op], None]
-
-
-class Connection:
-    """One worker's own connection (`wire.py`), and the authenticated, timed `Send` over it."""
-
-    def __init__(self, provider: Provider, *, transport: httpx.AsyncBaseTransport | None,
-                 limiter: RateLimiter, deadline: float) -> None:
-        self.provider = provider
-        self._base = provider.base_url.rstrip("/")
-        self._wire = open_wire(self._base, transport, timeout=deadline)
-        self._headers = [(b"accept", b"application/json"), (b"user-agent", _USER_AGENT.encode())]
-        self._headers += [(k.lower().encode(), v.encode()) for k, v in provider.auth_headers().items()]
-        self._json_headers = self._headers + [(b"content-type", b"application/json")]
-        self._limiter = limiter
-        self._deadline = deadline
-        self.requests = 0
-
-    def __repr__(self) -> str:
-        return f"Connection({self.provider.name}, {self._base!r})"
-
-    async def aclose(self) -> None:
-        await self._wire.aclose()
-
-    async def send(self, method: str, path: str, *, params: Mapping[str, str] | None = None,
-                   json: Any = None) -> Reply:
-        """One request; connection trouble and the deadline become `Transient`."""
-        await self._limiter.acquire()
-        writes = method.upper() not in _READ_METHODS
-        self.requests += 1
-        target = path + ("?" + urlencode(params) if params else "")
-        body = None if json is None else jsonlib.dumps(json, separators=(",", ":")).encode()
-        headers = self._headers if body is None else self._json_headers
-        label = self.provider.name
-        try:
-            status, raw_headers, content = await _within(
-                self._wire.exchange(method, target, headers, body), self._deadline)
-        except Exception as exc:
-            kind = failure_kind(exc)
-            if kind == "timeout":
-                raise Transient(f"{label} did not answer within {self._deadline:g} s"
-                                + (" (the write may have landed: it is read back before any resend)"
-                                   if writes else ""), wrote_maybe=writes) from None
-            if kind == "connect":
-                raise Transient(f"could not connect to {label} at {self._base} ({type(exc).__name__}) — "
-                                "check the network or the base URL") from None
-            if kind == "broken":
-                raise Transient(f"the connection to {label} broke ({type(exc).__name__})"
-                                + (" (the write may have landed: it is read back before any resend)"
-                                   if writes else ""), wrote_maybe=writes) from None
-            raise
-        return reply_from(httpx.Response(status, headers=raw_headers, content=content))
 
 
 class Pool:
@@ -233,17 +171,8 @@ class Pool:
             op.finish("failed", failure.message, failure=failure, action=op.action)
             return 0.0
         except Transient as failure:
-            if failure.wrote_maybe:
-                op.in_doubt_run = op.in_doubt_run or "this run"   # read back before re-sending
-            if self._policy.exhausted(op.attempts):
-                op.finish("failed", f"gave up after {op.attempts} attempts: {failure.message} — "
-                          "run `cardkit retry JOURNAL` later to try the failed rows again",
-                          failure=failure)
-                return 0.0
-            op.http_status, op.error_code = failure.http_status, failure.error_code or ""
-            op.message = f"retrying after attempt {op.attempts}: {failure.message}"
-            return self._policy.delay(op.attempts, failure.retry_after)
-        except ProviderFailure as failure:       # neither kind: not worth repeating
+            return self._retry_or_give_up(op, failure)
+        except ProviderError as failure:       # neither kind: not worth repeating
             op.finish("failed", failure.message, failure=failure, action=op.action)
             return 0.0
         except Exception as exc:                  # an adapter's bug must not hang the run
@@ -253,6 +182,19 @@ class Pool:
             return 0.0
         finally:
             op.elapsed_ms += (time.perf_counter() - started) * 1000
+
+    def _retry_or_give_up(self, op: Op, failure: Transient) -> float:
+        """The one place a pool decides, after a temporary failure, whether an operation goes
+        back on the queue (returns the seconds until it is due) or ends `failed` (returns 0)."""
+        if failure.wrote_maybe:
+            op.in_doubt_run = op.in_doubt_run or "this run"   # read back before re-sending
+        decision = self._policy.after(failure, op.attempts, remedy=GIVE_UP_REMEDY)
+        if not decision.retry:
+            op.finish("failed", decision.message, failure=failure)
+            return 0.0
+        op.http_status, op.error_code = failure.http_status, failure.error_code or ""
+        op.message = decision.message
+        return decision.delay
 
     def _finish_decided(self, op: Op, change: Change) -> None:
         """Finish an op whose outcome was decided without a write (or plan-only)."""

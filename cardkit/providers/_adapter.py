@@ -7,20 +7,30 @@ import hashlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from cardkit.providers import _wire
-from cardkit.providers.base import Card, Change, Current, Permanent, Reply, Send
-from cardkit.providers.config import ENV, resolve_settings
+from cardkit.errors import Permanent
+from cardkit.providers import replies
+from cardkit.providers.base import Card, Change, Current, Limits, Reply, Send
+from cardkit.providers.config import EnvNames, resolve_settings
 
 
 class Adapter:
-    """Base of `Blooio`, `Sendblue`, `Linq`: holds secrets so that nothing prints them."""
+    """Base of `Blooio`, `Sendblue`, `Linq`: holds secrets so that nothing prints them.
+
+    Each adapter class states its own facts: `name`, `label`, `env` (the vendor SDK's
+    environment variables and default base URL) and `sandbox_credentials` (its constructor
+    arguments → the sandbox's credential keys). `cardkit.providers.registry` lists the classes.
+    """
 
     name: str = ""
     label: str = ""
+    env: EnvNames
+    sandbox_credentials: Mapping[str, str] = {}
+    limits: Limits
+    photo_transport: str
 
     def __init__(self, *, base_url: str | None, env: Mapping[str, str] | None,
                  **secrets: str | None) -> None:
-        self._secrets, self.base_url = resolve_settings(self.name, secrets, base_url, env)
+        self._secrets, self.base_url = resolve_settings(self.name, self.env, secrets, base_url, env)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r})"
@@ -35,12 +45,6 @@ class Adapter:
     def __reduce__(self):
         raise TypeError(f"a {type(self).__name__} holds credentials and cannot be pickled; "
                         "pass provider names and build adapters where they are used")
-
-    @property
-    def env_variables(self) -> tuple[str, ...]:
-        """The environment variables this adapter reads (names only)."""
-        names = ENV[self.name]
-        return tuple(v for _, v in names.secrets) + (names.base_url,)
 
     def _secret(self, argument: str) -> str:
         return self._secrets[argument].reveal()
@@ -61,6 +65,8 @@ class Adapter:
 
 class BearerAdapter(Adapter):
     """An adapter authenticated by one API key sent as `Authorization: Bearer` (Blooio, Linq)."""
+
+    sandbox_credentials = {"api_key": "api_key"}
 
     def __init__(self, api_key: str | None = None, *, base_url: str | None = None,
                  env: Mapping[str, str] | None = None) -> None:
@@ -87,7 +93,7 @@ async def list_numbers_at(
         raise failure(reply, "listing your numbers")
     numbers = listed(reply.body, key, field)
     if numbers is None:
-        raise _wire.not_json(label, reply, f"GET {path}")
+        raise replies.not_json(label, reply, f"GET {path}")
     return numbers
 
 

@@ -9,7 +9,8 @@ answer the provider classifies.
 
 A provider never sees an httpx client and never retries; it raises `Transient` (the engine
 retries the whole operation, re-reading first where it can) or `Permanent` (the row fails
-with that message).
+with that message) — both `cardkit.errors.ProviderError`s, built from the reply by
+`cardkit.providers.replies.failure`, which classifies it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
+
+#: Seconds one request may take (the engine's deadline per request, a photo download's in all).
+DEFAULT_TIMEOUT = 30.0
 
 
 @dataclass(frozen=True)
@@ -58,43 +62,6 @@ class Send(Protocol):
     def __call__(
         self, method: str, path: str, *, params: Mapping[str, str] | None = None, json: Any = None
     ) -> Awaitable[Reply]: ...
-
-
-class ProviderFailure(Exception):
-    """Base of what an adapter raises to end an attempt. Never carries a secret."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        http_status: int | None = None,
-        error_code: str | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.http_status = http_status
-        self.error_code = error_code
-
-
-class Transient(ProviderFailure):
-    """Worth trying again: 408/429/5xx, Linq 2022/4004, connection errors, timeouts.
-
-    `retry_after` is the provider's own wait in seconds (Retry-After), when it gave one.
-    `wrote_maybe` is True when a write may have landed (timeout after sending a write): the
-    engine then reads back before re-sending, where the provider can be read.
-    The message describes the failure only (no "will retry"): whether it is retried or given
-    up on is the engine's to say, and it says so in the row's message.
-    """
-
-    def __init__(self, message: str, *, retry_after: float | None = None,
-                 wrote_maybe: bool = False, **kw: Any) -> None:
-        super().__init__(message, **kw)
-        self.retry_after = retry_after
-        self.wrote_maybe = wrote_maybe
-
-
-class Permanent(ProviderFailure):
-    """Sending it again will not help (400, 401, 403, 404, …); the message says what to do."""
 
 
 @dataclass(frozen=True)

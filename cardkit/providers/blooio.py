@@ -14,13 +14,16 @@ import functools
 from collections.abc import Mapping
 from typing import Any
 
-from cardkit.providers import _wire
+from cardkit.errors import Permanent, Transient
+from cardkit.photos import BLOOIO_PHOTO
+from cardkit.providers import replies
 from cardkit.providers._adapter import BearerAdapter, decide, digest, digest_of_base64, list_numbers_at
-from cardkit.providers.base import Card, Change, Current, Limits, Permanent, Reply, Send, Sharing
+from cardkit.providers.base import Card, Change, Current, Limits, Reply, Send, Sharing
+from cardkit.providers.config import EnvNames
 from cardkit.providers.media import has_photo
 
-#: ~1 MB is Blooio's documented maximum for the avatar (≈1.3 MB as base64).
-MAX_AVATAR_BYTES = 1_000_000
+#: The largest avatar sent: what `prepare_photo` makes for Blooio (under Blooio's ~1 MB limit).
+MAX_AVATAR_BYTES = BLOOIO_PHOTO.max_bytes
 #: Blooio plans that may set first_name / last_name / avatar.
 NAME_PLANS = ("dedicated_commercial", "dedicated_enterprise")
 _NAME_FIELDS = ("first_name", "last_name", "photo")
@@ -35,6 +38,8 @@ class Blooio(BearerAdapter):
 
     name = "blooio"
     label = "Blooio"
+    env = EnvNames(secrets=(("api_key", "BLOOIO_API_KEY"),), base_url="BLOOIO_BASE_URL",
+                   default_base_url="https://backend.blooio.com/v2/api")
     photo_transport = "bytes"
     # Blooio publishes no rate limit: concurrency is the real bound, the rate a safety net.
     limits = Limits(max_at_once=64, max_per_second=2000.0)
@@ -73,7 +78,7 @@ class Blooio(BearerAdapter):
                                      label=self.label, failure=_failure)
 
     async def read(self, send: Send, number: str) -> Current:
-        reply = await send("GET", f"/me/numbers/{_wire.path_number(number)}/contact-card")
+        reply = await send("GET", f"/me/numbers/{replies.path_number(number)}/contact-card")
         if reply.status in _UNREADABLE or _coming_soon(reply):
             return Current(known=False)
         if reply.status != 200 or not isinstance(reply.body, dict):
@@ -118,10 +123,10 @@ class Blooio(BearerAdapter):
         return planned
 
     async def _put(self, send: Send, card: Card, body: dict[str, Any]) -> Reply:
-        return await send("PUT", f"/me/numbers/{_wire.path_number(card.number)}/contact-card", json=body)
+        return await send("PUT", f"/me/numbers/{replies.path_number(card.number)}/contact-card", json=body)
 
     async def share(self, send: Send, chat: str, *, text: str = "", from_number: str = "") -> str:
-        chat_path = f"/chats/{_wire.path_number(chat)}"
+        chat_path = f"/chats/{replies.path_number(chat)}"
         if text:
             body: dict[str, Any] = {"text": text, "share_contact": True}
             if from_number:
@@ -139,7 +144,7 @@ class Blooio(BearerAdapter):
         if text:
             status = reply.body.get("status", "queued") if isinstance(reply.body, dict) else "queued"
             return f"card shared with a message to {chat} (message {status})"
-        return _wire.provider_text(said) or f"card staged for {chat}: it goes with the next message"
+        return replies.provider_text(said) or f"card staged for {chat}: it goes with the next message"
 
     async def _explain_403(self, send: Send, reply: Reply, card: Card,
                            fields: tuple[str, ...]) -> tuple[Permanent, bool | None]:
@@ -221,14 +226,20 @@ def _coming_soon(reply: Reply) -> bool:
     return reply.status >= 400 and ("coming soon" in text or "temporarily disabled" in text)
 
 
-def _failure(reply: Reply, doing: str, *, todo: str = ""):
-    """Blooio's error body `{error, message, status, code?}` → Transient/Permanent."""
+def _error_body(reply: Reply) -> replies.ErrorBody:
+    """Blooio's error body `{error, message, status, code?}` (its shape varies between pages)."""
     body = reply.body if isinstance(reply.body, dict) else {}
-    code = body.get("code") or body.get("error")
-    code = str(code) if code not in (None, "") else None
-    said = _wire.provider_text(body.get("message") or (reply.body if isinstance(reply.body, str) else ""))
-    status = reply.status
-    transient = status in (408, 429) or status >= 500
+    return replies.ErrorBody(replies.code_text(body.get("code") or body.get("error")),
+                             replies.said_in(reply, body.get("message")))
+
+
+#: Blooio follows HTTP's rule as it is (no documented departures).
+RULES = replies.ReplyRules("blooio", "Blooio", _error_body)
+
+
+def _failure(reply: Reply, doing: str, *, todo: str = "") -> Transient | Permanent:
+    """The failure for a Blooio reply, with what to do about it."""
+    verdict = replies.classify(reply, RULES)
     if not todo:
         todo = {
             400: f"Blooio refused the request while {doing}: fix the value it names",
@@ -238,6 +249,5 @@ def _failure(reply: Reply, doing: str, *, todo: str = ""):
                  "and that its plan allows it",
             404: f"not found while {doing}: check the number is one of this API key's numbers",
             409: f"conflict while {doing}: read the current state and try again",
-        }.get(status, f"temporary failure while {doing}" if transient else f"while {doing}")
-    wait = _wire.retry_after(reply) if transient else None
-    return _wire.fail("Blooio", reply, transient=transient, code=code, said=said, todo=todo, wait=wait)
+        }.get(reply.status, f"temporary failure while {doing}" if verdict.transient else f"while {doing}")
+    return replies.failure(reply, RULES, verdict, todo)

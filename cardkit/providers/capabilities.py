@@ -61,14 +61,11 @@ def capabilities() -> pd.DataFrame:
     The engine's default limits (`max_at_once`, `max_per_second`) and the environment
     variables each adapter reads are included, taken from the adapter classes themselves.
     """
-    from cardkit.providers.blooio import Blooio
-    from cardkit.providers.config import ENV
-    from cardkit.providers.linq import Linq
-    from cardkit.providers.sendblue import Sendblue
+    from cardkit.providers.registry import ADAPTERS
 
     rows = []
-    for cls in (Blooio, Sendblue, Linq):
-        names = ENV[cls.name]
+    for cls in ADAPTERS.values():
+        names = cls.env
         rows.append({
             "provider": cls.name,
             **_FACTS[cls.name],

@@ -11,15 +11,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from cardkit.providers import _wire
+from cardkit.errors import Permanent, Transient
+from cardkit.providers import replies
 from cardkit.providers._adapter import BearerAdapter, differing, list_numbers_at
-from cardkit.providers.base import Card, Change, Current, Limits, Permanent, Reply, Send, Transient
+from cardkit.providers.base import Card, Change, Current, Limits, Reply, Send
+from cardkit.providers.config import EnvNames
 from cardkit.providers.media import photo_url_problem
 
 CARD = "/v3/contact_card"
 NUMBERS = "/v3/phone_numbers"
 #: The least wait after 503/4004 (the error table says "retry after 30 seconds").
 WAIT_4004 = 30.0
+#: The least wait after 500/2022 (the docs: "retry the same POST or PATCH after a few seconds").
+WAIT_2022 = 3.0
 _NO_CARD = {"2012", "2001"}
 
 
@@ -28,6 +32,8 @@ class Linq(BearerAdapter):
 
     name = "linq"
     label = "Linq"
+    env = EnvNames(secrets=(("api_key", "LINQ_API_V3_API_KEY"),), base_url="LINQ_API_V3_BASE_URL",
+                   default_base_url="https://api.linqapp.com/api/partner")
     photo_transport = "url"
     limits = Limits(max_at_once=16, max_per_second=20.0, writes_per_window=3, window_seconds=600.0)
 
@@ -59,7 +65,7 @@ class Linq(BearerAdapter):
             raise _failure(reply, f"reading the card of {number}")
         cards = reply.body.get("contact_cards") if isinstance(reply.body, dict) else None
         if not isinstance(cards, list):
-            raise _wire.not_json(self.label, reply, f"GET {CARD}")
+            raise replies.not_json(self.label, reply, f"GET {CARD}")
         mine = [c for c in cards if isinstance(c, dict) and c.get("phone_number") == number]
         if not mine:
             return Current(known=True, exists=False)
@@ -100,7 +106,7 @@ class Linq(BearerAdapter):
         if text:
             raise Permanent("Linq shares the card on its own, without a message: call share "
                             "without text (Linq has no share flag on messages)")
-        reply = await send("POST", f"/v3/chats/{_wire.path_number(chat)}/share_contact_card")
+        reply = await send("POST", f"/v3/chats/{replies.path_number(chat)}/share_contact_card")
         if not 200 <= reply.status < 300:
             raise _failure(reply, f"sharing the card into chat {chat}")
         return f"card shared into chat {chat}"
@@ -128,7 +134,7 @@ def _check_applied(reply: Reply, doing: str) -> None:
         raise _failure(reply, doing)
     if isinstance(reply.body, dict) and reply.body.get("is_active") is False:
         raise Transient(f"Linq stored the card but could not apply it to the device (is_active "
-                        f"false) while {doing} — it will be tried again", http_status=reply.status)
+                        f"false) while {doing}", provider="linq", reply=reply)
 
 
 def _code(reply: Reply) -> str | None:
@@ -161,23 +167,33 @@ _TODO = {
 }
 
 
-def _failure(reply: Reply, doing: str):
+def _error_body(reply: Reply) -> replies.ErrorBody:
     """Linq's envelope `{success: false, error: {status, code, message, retry_after?}, trace_id}`."""
     body = reply.body if isinstance(reply.body, dict) else {}
-    error = body.get("error") if isinstance(body.get("error"), dict) else {}
-    code = _code(reply)
-    said = _wire.provider_text(error.get("message") or (reply.body if isinstance(reply.body, str) else ""))
-    status = reply.status
-    transient = (status in (408, 429) or status >= 500) and code not in ("5002",)
-    todo = _TODO.get(code or "", "")
-    if status == 429:
+    error = body["error"] if isinstance(body.get("error"), dict) else {}
+    return replies.ErrorBody(_code(reply), replies.said_in(reply, error.get("message")),
+                             error.get("retry_after"))
+
+
+#: HTTP's rule, with Linq's documented departures: 500/5002 (it could not download the photo)
+#: needs the URL fixed; 500/2022 is retried after a few seconds; 503/4004 after 30 s at least.
+RULES = replies.ReplyRules(
+    "linq", "Linq", _error_body,
+    permanent=lambda reply, error: error.code == "5002",
+    least_wait={"2022": WAIT_2022, "4004": WAIT_4004},
+)
+
+
+def _failure(reply: Reply, doing: str) -> Transient | Permanent:
+    """The failure for a Linq reply, with what to do about it and Linq's trace id."""
+    verdict = replies.classify(reply, RULES)
+    todo = _TODO.get(verdict.code or "", "")
+    if reply.status == 429:
         todo = ("Linq allows 3 card writes per 10 minutes per number (1 share per chat per 5 min): "
                 "waiting as it asks")
     elif not todo:
-        todo = f"failed while {doing}" + (" (a temporary failure)" if transient else "")
-    if body.get("trace_id"):
-        todo += f" (trace_id {body['trace_id']})"
-    wait = _wire.retry_after(reply, error.get("retry_after")) if transient else None
-    if code == "4004":
-        wait = max(wait or 0.0, WAIT_4004)
-    return _wire.fail("Linq", reply, transient=transient, code=code, said=said, todo=todo, wait=wait)
+        todo = f"failed while {doing}" + (" (a temporary failure)" if verdict.transient else "")
+    trace = reply.body.get("trace_id") if isinstance(reply.body, dict) else None
+    if trace:
+        todo += f" (trace_id {trace})"
+    return replies.failure(reply, RULES, verdict, todo)

@@ -17,13 +17,15 @@ from urllib.parse import urljoin
 
 import httpx
 
-from cardkit.providers.base import Card, Permanent, Transient
+from cardkit.errors import Permanent, Transient
+from cardkit.providers.base import DEFAULT_TIMEOUT, Card
+from cardkit.providers.config import SANDBOX_ORIGIN
+from cardkit.providers.replies import temporary_status
 
 # The URL rule lives in the model layer so validation applies the very same one.
 from cardkit.urls import LOCAL_HOSTS, is_local_host, redact, url_problem  # noqa: F401
 
 DEFAULT_MAX_BYTES = 10_000_000
-DEFAULT_TIMEOUT = 20.0
 MAX_REDIRECTS = 5
 
 
@@ -53,9 +55,9 @@ class SandboxPhotoHost:
         self._uploaded: dict[str, str] = {}
 
     @classmethod
-    def for_sandbox(cls, sandbox, origin: str = "http://sandbox.local") -> SandboxPhotoHost:
+    def for_sandbox(cls, sandbox, origin: str = SANDBOX_ORIGIN) -> SandboxPhotoHost:
         """The media host of an in-process `Sandbox` (reached through its transport)."""
-        transport = sandbox.transport() if origin == "http://sandbox.local" else None
+        transport = sandbox.transport() if origin == SANDBOX_ORIGIN else None
         return cls(sandbox.base_urls(origin)["media"], transport=transport)
 
     def __repr__(self) -> str:
@@ -72,8 +74,9 @@ class SandboxPhotoHost:
             raise Transient(f"could not upload the photo to the sandbox media host {self.url} "
                             f"({type(exc).__name__}) — is `cardkit sandbox serve` running?") from None
         if response.status_code >= 300:
-            raise Transient(f"the sandbox media host answered {response.status_code} to an upload",
-                            http_status=response.status_code)
+            kind = Transient if temporary_status(response.status_code) else Permanent
+            raise kind(f"the sandbox media host answered {response.status_code} to an upload",
+                       http_status=response.status_code)
         url = response.json().get("url")
         if not isinstance(url, str) or not url:
             raise Permanent(f"the sandbox media host gave no URL ({response.text[:200]})")
@@ -140,7 +143,7 @@ async def _fetch(url: str, client: httpx.AsyncClient, max_bytes: int, timeout: f
                 continue
             if response.status_code != 200:
                 status = response.status_code
-                transient = status in (408, 429) or status >= 500
+                transient = temporary_status(status)
                 failure = Transient if transient else Permanent
                 raise failure(f"downloading the photo {redact(current)} answered {status} — "
                               + ("try again later" if transient else "check the link is public and right"),

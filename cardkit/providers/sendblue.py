@@ -12,9 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from cardkit.providers import _wire
+from cardkit.errors import Permanent, Transient
+from cardkit.providers import replies
 from cardkit.providers._adapter import Adapter, differing, list_numbers_at
-from cardkit.providers.base import Card, Change, Current, Limits, Permanent, Reply, Send
+from cardkit.providers.base import Card, Change, Current, Limits, Reply, Send
+from cardkit.providers.config import EnvNames
 from cardkit.providers.media import photo_url_problem, redact
 
 PROFILE = "/api/v2/contact-sharing/profile"
@@ -29,6 +31,9 @@ class Sendblue(Adapter):
 
     name = "sendblue"
     label = "Sendblue"
+    env = EnvNames(secrets=(("api_key", "SENDBLUE_API_API_KEY"), ("api_secret", "SENDBLUE_API_API_SECRET")),
+                   base_url="SENDBLUE_API_BASE_URL", default_base_url="https://api.sendblue.co")
+    sandbox_credentials = {"api_key": "key_id", "api_secret": "secret"}
     photo_transport = "url"
     # Each write is applied on the line's device while the request waits: keep it modest.
     limits = Limits(max_at_once=16, max_per_second=50.0)
@@ -73,7 +78,7 @@ class Sendblue(Adapter):
             raise failure(reply, f"reading the profile of {number}")
         data = reply.body.get("data") if isinstance(reply.body, dict) else None
         if not isinstance(data, dict):
-            raise _wire.not_json(self.label, reply, f"GET {STATE}")
+            raise replies.not_json(self.label, reply, f"GET {STATE}")
         fields = {"first_name": data.get("firstName") or "", "last_name": data.get("lastName") or "",
                   "display_name": data.get("displayName") or ""}
         return Current(known=True, exists=bool(data.get("hasProfile")), fields=fields)
@@ -108,15 +113,25 @@ def _wanted(card: Card) -> dict[str, Any]:
             "display_name": card.display_name, "photo": card.photo_digest or card.photo_url}
 
 
-def failure(reply: Reply, doing: str, *, photo_url: str = ""):
-    """Sendblue's error body `{status: "ERROR", message}` → Transient/Permanent (also for contacts)."""
+def _error_body(reply: Reply) -> replies.ErrorBody:
+    """Sendblue's error body `{status: "ERROR", message, code?}`."""
     body = reply.body if isinstance(reply.body, dict) else {}
-    said = _wire.provider_text(body.get("message") or (reply.body if isinstance(reply.body, str) else ""))
-    code = body.get("code") or body.get("error_code")
-    code = str(code) if code not in (None, "") else None
-    status = reply.status
-    about_photo = status == 500 and any(w in said.lower() for w in _PHOTO_WORDS)
-    transient = (status in (408, 429) or status >= 500) and not about_photo
+    return replies.ErrorBody(replies.code_text(body.get("code") or body.get("error_code")),
+                             replies.said_in(reply, body.get("message")))
+
+
+def _about_the_photo(reply: Reply, error: replies.ErrorBody) -> bool:
+    """A 500 saying the photo couldn't be fetched: the URL needs fixing, not another attempt."""
+    return reply.status == 500 and any(w in error.said.lower() for w in _PHOTO_WORDS)
+
+
+#: HTTP's rule, except a 500 about the photo (Sendblue could not download it: fix the URL).
+RULES = replies.ReplyRules("sendblue", "Sendblue", _error_body, permanent=_about_the_photo)
+
+
+def failure(reply: Reply, doing: str, *, photo_url: str = "") -> Transient | Permanent:
+    """The failure for a Sendblue reply, with what to do about it (also for contacts)."""
+    verdict = replies.classify(reply, RULES)
     todo = {
         400: f"Sendblue refused the request while {doing}: fix the value it names",
         401: "the credentials were refused — check SENDBLUE_API_API_KEY and SENDBLUE_API_API_SECRET",
@@ -124,12 +139,11 @@ def failure(reply: Reply, doing: str, *, photo_url: str = ""):
              "owns it, or route the row to its provider",
         404: f"no active Sendblue number matches ({doing}): check the number is one of your lines",
         503: "the line's device is temporarily unavailable",
-    }.get(status, "")
-    if about_photo:
+    }.get(reply.status, "")
+    if _about_the_photo(reply, replies.ErrorBody(verdict.code, verdict.said)):
         where = f" {redact(photo_url)}" if photo_url else ""
         todo = (f"Sendblue could not use the photo{where}: make it a public, direct https link to "
                 "a JPEG or PNG and run again")
     elif not todo:
-        todo = f"failed while {doing}" + (" (a temporary failure)" if transient else "")
-    wait = _wire.retry_after(reply) if transient else None
-    return _wire.fail("Sendblue", reply, transient=transient, code=code, said=said, todo=todo, wait=wait)
+        todo = f"failed while {doing}" + (" (a temporary failure)" if verdict.transient else "")
+    return replies.failure(reply, RULES, verdict, todo)

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from cardkit.providers.base import Current, ProviderFailure, Sharing
+from cardkit.errors import ProviderError
+from cardkit.providers.base import Current, Sharing
 
 #: What the "now" column says when the provider can't tell (e.g. Sendblue never returns the photo).
 UNKNOWN = "(provider doesn't say)"
@@ -21,8 +22,9 @@ async def current_cards(number: str, names: Iterable[str], *, providers: Any, sa
                         photo_host: Any) -> dict[str, Current | str]:
     """{provider name: its Current card, or the message saying why it couldn't be read}."""
     from cardkit.engine import routing
+    from cardkit.engine.connections import Connection
     from cardkit.engine.limits import RateLimiter
-    from cardkit.engine.workers import DEFAULT_TIMEOUT, Connection
+    from cardkit.providers.base import DEFAULT_TIMEOUT
 
     setup = routing.setup(providers, sandbox=sandbox, photo_host=photo_host)
     found: dict[str, Current | str] = {}
@@ -34,7 +36,7 @@ async def current_cards(number: str, names: Iterable[str], *, providers: Any, sa
                                 deadline=DEFAULT_TIMEOUT)
         try:
             found[name] = await provider.read(connection.send, number)
-        except ProviderFailure as failure:
+        except ProviderError as failure:
             found[name] = failure.message
         finally:
             await connection.aclose()

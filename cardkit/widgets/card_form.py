@@ -19,6 +19,7 @@ import pandas as pd
 
 from cardkit.errors import ConfigError
 from cardkit.providers.base import Current
+from cardkit.providers.registry import ADAPTERS
 from cardkit.widgets._current import current_cards, shown_value
 from cardkit.widgets._shared import (
     SHOWN_RESULT_COLUMNS,
@@ -31,7 +32,7 @@ from cardkit.widgets._shared import (
 )
 from cardkit.widgets._uploads import ScratchFolder
 
-_PROVIDERS = [("Blooio", "blooio"), ("Sendblue", "sendblue"), ("Linq", "linq")]
+_PROVIDERS = [(cls.label, name) for name, cls in ADAPTERS.items()]
 _SHARING_ENABLED = [("leave as is", ""), ("on", "true"), ("off", "false")]
 _SHARING_AUDIENCE = [("leave as is", ""), ("contacts only", "0"), ("always ask", "1")]
 _SHARING_NAME_FORMAT = [("leave as is", ""), ("first & last name", "0"), ("first name only", "1")]
@@ -287,8 +288,8 @@ class CardForm(widgets.VBox):
         """Download the photo as `apply` will (checked, size-capped) and preview it."""
         import httpx
 
+        from cardkit.errors import ProviderError
         from cardkit.photos import check_photo
-        from cardkit.providers.base import ProviderFailure
         from cardkit.providers.media import fetch_photo
 
         checked = check_photo(url)  # the same verdict validation gives (https only)
@@ -299,7 +300,7 @@ class CardForm(widgets.VBox):
         async with httpx.AsyncClient(transport=transport) as client:
             try:
                 data = await fetch_photo(url, client=client)
-            except ProviderFailure as failure:
+            except ProviderError as failure:
                 # Only a warning: Sendblue and Linq fetch a URL photo themselves (Blooio needs us to).
                 self._show_preview(None, f"No preview — {failure.message}. Sendblue and Linq download the "
                                          "photo themselves; for Blooio cardkit must download it.", bad=False)

@@ -15,7 +15,7 @@ import httpx
 import pandas as pd
 import pytest
 
-from cardkit.engine.retrying import testing
+from cardkit.engine.retry_policy import testing
 from cardkit.sandbox import Sandbox
 from cardkit.sandbox.seed import default_seed_text
 

@@ -161,7 +161,7 @@ class _NoHost:
     """A photo host that refuses every upload (as a misconfigured bucket would)."""
 
     async def upload(self, data: bytes, content_type: str) -> str:
-        from cardkit.providers.base import Permanent
+        from cardkit.errors import Permanent
 
         raise Permanent("uploads are refused by this photo host — check its credentials")
 

@@ -12,7 +12,7 @@ import pytest
 
 import cardkit
 from cardkit.contacts import parse_tags
-from cardkit.engine.retrying import testing as retry_waits_off
+from cardkit.engine.retry_policy import testing as retry_waits_off
 from cardkit.sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,4 +1,4 @@
-"""Whatever a provider answers, an adapter ends in a result or a ProviderFailure — never a crash."""
+"""Whatever a provider answers, an adapter ends in a result or a ProviderError — never a crash."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cardkit.contacts import Contact, SendblueContacts
-from cardkit.providers import Blooio, Card, Current, Linq, ProviderFailure, Reply, Sendblue, Sharing
+from cardkit.providers import Blooio, Card, Current, Linq, ProviderError, Reply, Sendblue, Sharing
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
@@ -38,7 +38,7 @@ CARD = Card("+14085550111", "Ada", "Lovelace", photo_bytes=b"\xff\xd8\xffjpeg", 
 def drive(coroutine):
     try:
         return asyncio.run(coroutine)
-    except ProviderFailure as failure:
+    except ProviderError as failure:
         assert isinstance(failure.message, str) and failure.message
         return failure
 

@@ -20,15 +20,14 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from cardkit.errors import InputError
+from cardkit.errors import InputError, Permanent, Transient
 from cardkit.photos import prepare_photo
-from cardkit.providers.base import Permanent, Transient
 from cardkit.providers.media import fetch_photo
 
 from .conftest import publish
 
 CAP = 300_000          # bytes: the size cap used here (the default is 10 MB)
-TIMEOUT = 1.0          # seconds: the download deadline used here (the default is 20 s)
+TIMEOUT = 1.0          # seconds: the download deadline used here (the default is 30 s)
 
 
 def _jpeg(size: int = 200) -> bytes:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from cardkit.providers.config import ENV
+from cardkit.providers.registry import credential_variables
 from cardkit.sandbox import Sandbox
 from cardkit.widgets import CardForm
 
@@ -199,9 +199,8 @@ def test_sendblue_without_photo_is_refused_naming_what_to_fill_in():
 
 def test_without_providers_or_sandbox_the_form_says_what_to_configure(monkeypatch: pytest.MonkeyPatch):
     """No sandbox and no credentials: Apply explains which variable to set; nothing leaves the machine."""
-    for names in ENV.values():
-        for _, variable in names.secrets:
-            monkeypatch.delenv(variable, raising=False)
+    for variable in credential_variables():
+        monkeypatch.delenv(variable, raising=False)
 
     async def body():
         form = CardForm()

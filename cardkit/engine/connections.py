@@ -1,6 +1,8 @@
-"""One worker's connection on the wire: send a request, get (status, headers, body) back.
+"""One worker's connection: its wire to the provider, and the authenticated, timed `Send` over it.
 
-Two kinds, one interface:
+`Connection` is what workers, number discovery and sharing send through: auth headers, the
+rate limiter, the engine's deadline per request, and connection trouble turned into `Transient`.
+Under it a `Wire` carries the bytes — two kinds, one interface:
 
 - `CoreWire` — the network: an `httpcore` connection pool of **one** connection to the
   provider's origin (through the environment's proxy when it names one). httpx is built on
@@ -14,16 +16,27 @@ Two kinds, one interface:
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import json as jsonlib
 import ssl
 import urllib.request
+from collections.abc import Mapping
 from typing import Any, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import httpcore
 import httpx
 
+from cardkit import __version__
+from cardkit.engine.limits import RateLimiter
+from cardkit.errors import Transient
+from cardkit.providers.base import Provider, Reply
+from cardkit.providers.replies import reply_from
+
 Headers = list[tuple[bytes, bytes]]
+_USER_AGENT = f"cardkit/{__version__}"
+_READ_METHODS = ("GET", "HEAD")
 
 
 class Wire(Protocol):
@@ -114,6 +127,62 @@ def failure_kind(exc: BaseException) -> str | None:
                         httpcore.ProxyError, httpcore.UnsupportedProtocol)):
         return "broken"
     return None
+
+
+class Connection:
+    """One worker's own connection (a `Wire`), and the authenticated, timed `Send` over it."""
+
+    def __init__(self, provider: Provider, *, transport: httpx.AsyncBaseTransport | None,
+                 limiter: RateLimiter, deadline: float) -> None:
+        self.provider = provider
+        self._base = provider.base_url.rstrip("/")
+        self._wire = open_wire(self._base, transport, timeout=deadline)
+        self._headers = [(b"accept", b"application/json"), (b"user-agent", _USER_AGENT.encode())]
+        self._headers += [(k.lower().encode(), v.encode()) for k, v in provider.auth_headers().items()]
+        self._json_headers = self._headers + [(b"content-type", b"application/json")]
+        self._limiter = limiter
+        self._deadline = deadline
+        self.requests = 0
+
+    def __repr__(self) -> str:
+        return f"Connection({self.provider.name}, {self._base!r})"
+
+    async def aclose(self) -> None:
+        await self._wire.aclose()
+
+    async def send(self, method: str, path: str, *, params: Mapping[str, str] | None = None,
+                   json: Any = None) -> Reply:
+        """One request; connection trouble and the deadline become `Transient`."""
+        await self._limiter.acquire()
+        writes = method.upper() not in _READ_METHODS
+        self.requests += 1
+        target = path + ("?" + urlencode(params) if params else "")
+        body = None if json is None else jsonlib.dumps(json, separators=(",", ":")).encode()
+        headers = self._headers if body is None else self._json_headers
+        label = self.provider.name
+        try:
+            status, raw_headers, content = await _within(
+                self._wire.exchange(method, target, headers, body), self._deadline)
+        except Exception as exc:
+            kind = failure_kind(exc)
+            if kind == "timeout":
+                raise Transient(f"{label} did not answer within {self._deadline:g} s"
+                                + (" (the write may have landed: it is read back before any resend)"
+                                   if writes else ""), provider=label, wrote_maybe=writes) from None
+            if kind == "connect":
+                raise Transient(f"could not connect to {label} at {self._base} ({type(exc).__name__}) — "
+                                "check the network or the base URL", provider=label) from None
+            if kind == "broken":
+                raise Transient(f"the connection to {label} broke ({type(exc).__name__})"
+                                + (" (the write may have landed: it is read back before any resend)"
+                                   if writes else ""), provider=label, wrote_maybe=writes) from None
+            raise
+        return reply_from(httpx.Response(status, headers=raw_headers, content=content))
+
+
+async def _within(awaitable: Any, seconds: float) -> Any:
+    async with asyncio.timeout(seconds):
+        return await awaitable
 
 
 def _proxy_for(scheme: str, host: str) -> str | None:
