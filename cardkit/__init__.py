@@ -1,7 +1,7 @@
 """cardkit — set the iMessage contact card (Name & Photo) of many numbers at once.
 
     >>> import cardkit
-    >>> cards = cardkit.read_cards("sample_data/cards.csv")
+    >>> cards = cardkit.read_cards("cards.csv")
     >>> checked = cardkit.validate(cards)
     >>> results = cardkit.apply(checked, providers="auto", sandbox=True)
     >>> cardkit.report(results).to_file("report.html")
@@ -18,7 +18,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {

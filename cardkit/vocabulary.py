@@ -100,6 +100,10 @@ class Check(StrEnum):
     UNKNOWN_PROVIDER = "unknown_provider"
     PROVIDER_NEEDS_FIELD = "provider_needs_field"
     BAD_SHARING_VALUE = "bad_sharing_value"
+    # Sendblue contact records (see cardkit.contacts.checks)
+    BAD_EMAIL = "bad_email"
+    TAG_TOO_LONG = "tag_too_long"
+    NOTHING_TO_UPDATE = "nothing_to_update"
 
     @property
     def severity(self) -> Severity:

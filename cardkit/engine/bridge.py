@@ -19,7 +19,8 @@ import concurrent.futures
 import signal
 import sys
 import threading
-from typing import Awaitable, Callable, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 T = TypeVar("T")
 

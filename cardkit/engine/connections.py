@@ -20,9 +20,9 @@ import asyncio
 import functools
 import json as jsonlib
 import ssl
-import sys
 import urllib.request
-from typing import Any, Mapping, Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol
 from urllib.parse import urlencode, urlsplit
 
 import httpcore
@@ -66,7 +66,7 @@ class CoreWire:
         self._host_header = parts.netloc.rsplit("@", 1)[-1].encode()
         self._timeouts = {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}
         proxy = _proxy_for(parts.scheme, parts.hostname or "")
-        options = dict(ssl_context=ssl_context(), max_connections=1, max_keepalive_connections=1)
+        options: dict[str, Any] = dict(ssl_context=ssl_context(), max_connections=1, max_keepalive_connections=1)
         if proxy:
             self._pool: httpcore.AsyncConnectionPool = httpcore.AsyncHTTPProxy(proxy_url=proxy, **options)
         else:
@@ -119,8 +119,7 @@ def open_wire(base_url: str, transport: httpx.AsyncBaseTransport | None, *, time
 
 def failure_kind(exc: BaseException) -> str | None:
     """"timeout", "connect" (nothing was sent), "broken" (it may have been), or None (not ours)."""
-    # asyncio.TimeoutError is TimeoutError from Python 3.11 on, a class of its own on 3.10
-    if isinstance(exc, (TimeoutError, asyncio.TimeoutError, httpx.TimeoutException, httpcore.TimeoutException)):
+    if isinstance(exc, (TimeoutError, httpx.TimeoutException, httpcore.TimeoutException)):
         return "timeout"
     if isinstance(exc, (httpx.ConnectError, httpcore.ConnectError)):
         return "connect"
@@ -181,13 +180,9 @@ class Connection:
         return reply_from(httpx.Response(status, headers=raw_headers, content=content))
 
 
-if sys.version_info >= (3, 11):
-    async def _within(awaitable: Any, seconds: float) -> Any:
-        async with asyncio.timeout(seconds):
-            return await awaitable
-else:  # pragma: no cover - Python 3.10
-    async def _within(awaitable: Any, seconds: float) -> Any:
-        return await asyncio.wait_for(awaitable, seconds)
+async def _within(awaitable: Any, seconds: float) -> Any:
+    async with asyncio.timeout(seconds):
+        return await awaitable
 
 
 def _proxy_for(scheme: str, host: str) -> str | None:

@@ -9,7 +9,8 @@ and `summary()` for the command line. Anything pandas derives from it (a filter,
 from __future__ import annotations
 
 import html
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import pandas as pd
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import base64
 import functools
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from cardkit.errors import Permanent, Transient
 from cardkit.photos import BLOOIO_PHOTO

@@ -6,14 +6,12 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-import cardkit
 from cardkit.columns import RESULT_COLUMNS
 from cardkit.engine import apply, plan
 from cardkit.providers import Blooio, Linq
 from cardkit.sandbox import Sandbox
 
-from .conftest import (BLOOIO, BLOOIO_2, BLOOIO_STANDARD, LINQ, LINQ_2, NOBODY, SENDBLUE, SENDBLUE_2,
-                       cards_of, writes)
+from .conftest import BLOOIO, BLOOIO_2, BLOOIO_STANDARD, LINQ, LINQ_2, NOBODY, SENDBLUE, SENDBLUE_2, cards_of, writes
 
 
 @pytest.fixture

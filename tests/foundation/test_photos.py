@@ -294,7 +294,7 @@ def test_provider_specs_fit_blooios_base64_limit():
 
 def test_sample_photos_get_the_verdicts_the_demo_shows(repo_root):
     """Each sample photo shows exactly the finding it was made for."""
-    photos = repo_root / "sample_data" / "photos"
+    photos = repo_root / "cardkit" / "sample" / "photos"
     expected = {
         "ana.jpg": [], "ben.png": [], "rotated_exif.jpg": [], "big_wide.jpg": ["photo_not_square"],
         "cmyk.jpg": ["photo_cmyk"], "transparent.png": ["photo_transparent"],

@@ -257,7 +257,7 @@ def test_spec_strings_resolve_to_the_right_host(s3):
 def sheet(tmp_path: Path) -> pd.DataFrame:
     # photos must sit in the sheet's folder (a sheet may not reach files outside it)
     photos = tmp_path / "photos"
-    shutil.copytree(REPO / "sample_data" / "photos", photos, dirs_exist_ok=True)
+    shutil.copytree(REPO / "cardkit" / "sample" / "photos", photos, dirs_exist_ok=True)
     rows = [{"Phone": SENDBLUE, "First Name": "Ana", "Last Name": "Ruiz", "Photo": str(photos / "ana.jpg"),
              "Provider": "sendblue"},
             {"Phone": LINQ, "First Name": "Ben", "Last Name": "Okafor", "Photo": str(photos / "ben.png"),
