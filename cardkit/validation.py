@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -28,9 +28,9 @@ from cardkit.errors import ColumnError, InputError, ValidationFailed
 from cardkit.names import clean_name, shorten
 from cardkit.phones import _normalize_cached, check_region
 from cardkit.photos import PhotoCheck, check_photo, resolve_photo_path
+from cardkit.reading import header_key, read_cards
 from cardkit.urls import is_url
 from cardkit.vocabulary import Check
-from cardkit.reading import header_key, read_cards
 
 ON_INVALID = ("flag", "drop", "raise")
 
@@ -57,7 +57,7 @@ def find_problems(frame: pd.DataFrame, *, region: str = "US", check_photos: bool
 
 
 def inspect_cards(frame: pd.DataFrame, *, region: str = "US", check_photos: bool = True,
-                  photo_root: str | os.PathLike | None = None) -> "Inspection":
+                  photo_root: str | os.PathLike | None = None) -> Inspection:
     """Both results of one pass: `.cards` (as `validate` flags them) and `.problems`.
 
     For faces that show both (the command line, forms) without checking everything twice.

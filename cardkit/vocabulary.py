@@ -16,20 +16,7 @@ error/success files, the notebook forms):
 
 from __future__ import annotations
 
-import enum
-import sys
-
-if sys.version_info >= (3, 11):
-    from enum import StrEnum
-else:  # pragma: no cover - Python 3.10
-    class StrEnum(str, enum.Enum):
-        """`enum.StrEnum` of Python 3.11: members are their values, `str()` gives the value."""
-
-        def __str__(self) -> str:
-            return str.__str__(self)
-
-        def __format__(self, spec: str) -> str:
-            return str.__format__(str.__str__(self), spec)
+from enum import StrEnum
 
 
 class Status(StrEnum):

@@ -17,15 +17,16 @@ import asyncio
 import concurrent.futures
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import httpx
 
 from cardkit.errors import InputError, Permanent, ProviderError
 from cardkit.names import shorten
-from cardkit.urls import is_url, redact
 from cardkit.providers.base import Card, Provider, Sharing
+from cardkit.urls import is_url, redact
 from cardkit.vocabulary import Action, Status
 
 _PHOTO_THREADS = 4

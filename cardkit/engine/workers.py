@@ -16,8 +16,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Awaitable, Callable
 
 import httpx
 
@@ -36,7 +36,7 @@ GIVE_UP_REMEDY = "run `cardkit retry JOURNAL` later to try the failed rows again
 
 def now_iso() -> str:
     """The current UTC time as ISO text (what the journal and results keep)."""
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
 
 @dataclass

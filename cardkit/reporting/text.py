@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from cardkit.vocabulary import STATUSES
 from cardkit.names import shorten
 from cardkit.reporting.summary import nonzero_columns
+from cardkit.vocabulary import STATUSES
 
 if TYPE_CHECKING:
     from cardkit.reporting.core import Report

@@ -29,10 +29,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 BLOOIO_PLANS = ("dedicated_commercial", "dedicated_enterprise", "standard")

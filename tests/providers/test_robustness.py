@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from cardkit.contacts import Contact, SendblueContacts
 from cardkit.providers import Blooio, Card, Current, Linq, ProviderError, Reply, Sendblue, Sharing

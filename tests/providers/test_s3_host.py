@@ -6,12 +6,12 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import threading
 from datetime import timedelta
-import shutil
 from pathlib import Path
 
 import httpx
@@ -24,8 +24,11 @@ pytest.importorskip("moto.moto_server.werkzeug_app")
 
 import cardkit  # noqa: E402
 from cardkit.engine import retry_policy  # noqa: E402
-from cardkit.errors import ConfigError  # noqa: E402
-from cardkit.errors import Permanent, Transient  # noqa: E402
+from cardkit.errors import (  # noqa: E402
+    ConfigError,  # noqa: E402
+    Permanent,
+    Transient,
+)
 from cardkit.providers.media import PhotoHost, SandboxPhotoHost, resolve_photo_host  # noqa: E402
 from cardkit.providers.s3_host import S3PhotoHost, without_signature  # noqa: E402
 from cardkit.sandbox import Sandbox  # noqa: E402

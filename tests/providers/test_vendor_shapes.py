@@ -34,8 +34,7 @@ def bodies(wire: Wire, method: str, path_part: str) -> list[dict]:
 
 def test_blooio_card_body_matches_the_sdk():
     """PUT contact-card keys (and sharing's) are those of blooio's ContactCardUpdateParams."""
-    from blooio.types.me.numbers.contact_card_update_params import ContactCardUpdateParams
-    from blooio.types.me.numbers.contact_card_update_params import Sharing as SdkSharing
+    from blooio.types.me.numbers.contact_card_update_params import ContactCardUpdateParams, Sharing as SdkSharing
 
     wire = Wire()
     wire.apply(wire.blooio, Card("+14155552671", "Ada", "Lovelace", photo_bytes=JPEG, photo_digest=DIGEST,
