@@ -47,6 +47,7 @@ _EXPORTS: dict[str, str] = {
     "find_problems": "cardkit.validation",
     "validate": "cardkit.validation",
     "inspect_cards": "cardkit.validation",
+    "show": "cardkit.engine.results_view",
     "PhotoSpec": "cardkit.photos",
     "check_photo": "cardkit.photos",
     "prepare_photo": "cardkit.photos",
@@ -112,6 +113,7 @@ if TYPE_CHECKING:  # the same names, imported for type checkers only (see the do
         share_card as share_card,
         share_card_async as share_card_async,
     )
+    from cardkit.engine.results_view import show as show
     from cardkit.errors import (
         CardkitError as CardkitError,
         ColumnError as ColumnError,
