@@ -56,6 +56,7 @@ class Op:
     # scheduling
     in_doubt_run: str = ""                # an earlier run left this write "sending"
     sent: bool = False                    # journal already says "sending"
+    current: Any = None                   # the last read (a Current), kept while a retry may reuse it
 
     def finish(self, status: str, message: str = "", *, action: str | None = None,
                fields: tuple[str, ...] = (), failure: ProviderError | None = None) -> None:
