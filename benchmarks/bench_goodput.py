@@ -129,7 +129,8 @@ def score(state: dict, cards: list[dict]) -> tuple[int, int, dict[str, int]]:
 
 # ---- the contestants (each runs in a fresh subprocess) -----------------------------------------
 
-def child_cardkit(origin: str, cards: list[dict], read_first: bool, journal: str) -> float:
+def child_cardkit(origin: str, cards: list[dict], read_first: bool,
+                  journal: str) -> tuple[float, dict[str, float]]:
     import pandas as pd
 
     import cardkit
@@ -143,13 +144,15 @@ def child_cardkit(origin: str, cards: list[dict], read_first: bool, journal: str
     frame = pd.DataFrame(cards)
     frame.insert(0, "row", range(2, len(frame) + 2))
     frame["valid"], frame["problems"] = True, ""
-    began = time.perf_counter()
-    cardkit.apply(frame, providers, journal=journal, progress=False, max_at_once=AT_ONCE,
-                  max_per_second=10_000, read_first=read_first)
-    return time.perf_counter() - began
+    began, wall = time.perf_counter(), time.time()
+    results = cardkit.apply(frame, providers, journal=journal, progress=False, max_at_once=AT_ONCE,
+                            max_per_second=10_000, read_first=read_first)
+    took = time.perf_counter() - began
+    finished = (results["finished_at"] - pd.Timestamp(wall, unit="s", tz="UTC")).dt.total_seconds()
+    return took, finished.groupby(results["provider"]).max().to_dict()
 
 
-def child_sdk(origin: str, cards: list[dict]) -> float:
+def child_sdk(origin: str, cards: list[dict]) -> tuple[float, dict[str, float]]:
     from blooio import AsyncBlooio
     from linq import AsyncLinqAPIV3
 
@@ -158,10 +161,12 @@ def child_sdk(origin: str, cards: list[dict]) -> float:
     box = Sandbox()
     urls, keys = box.base_urls(origin), box.credentials
 
-    async def main() -> float:
+    async def main() -> tuple[float, dict[str, float]]:
+        began = time.perf_counter()
         blooio = AsyncBlooio(api_key=keys["blooio"]["api_key"], base_url=urls["blooio"])
         linq = AsyncLinqAPIV3(api_key=keys["linq"]["api_key"], base_url=urls["linq"])
         gates = {"blooio": asyncio.Semaphore(AT_ONCE), "linq": asyncio.Semaphore(AT_ONCE)}
+        last: dict[str, float] = {}
 
         async def one(card: dict) -> None:
             async with gates[card["provider"]]:
@@ -174,13 +179,13 @@ def child_sdk(origin: str, cards: list[dict]) -> float:
                                                        last_name=card["last_name"])
                 except Exception:        # what a gather(return_exceptions) user does: log and go on
                     pass
+                last[card["provider"]] = time.perf_counter() - began
 
-        began = time.perf_counter()
         await asyncio.gather(*(one(c) for c in cards))
         took = time.perf_counter() - began
         await blooio.close()
         await linq.close()
-        return took
+        return took, last
 
     return asyncio.run(main())
 
@@ -197,11 +202,12 @@ def contest(server: Server, who: str, cards_path: Path, directory: Path, *, read
     process_s = time.perf_counter() - began
     if done.returncode != 0:
         raise RuntimeError(f"{who} failed:\n{done.stderr[-3000:]}")
-    run_s = json.loads(done.stdout.strip().splitlines()[-1])["seconds"]
+    said = json.loads(done.stdout.strip().splitlines()[-1])
+    run_s, ended = said["seconds"], said["by_provider"]
     cards = json.loads(cards_path.read_text())
     correct, requests, by_provider = score(server.state(), cards)
     return {"run_s": run_s, "process_s": process_s, "correct": correct, "total": len(cards),
-            "requests": requests, "by_provider": by_provider}
+            "requests": requests, "by_provider": by_provider, "ended": ended}
 
 
 def rounds(server: Server, cards_path: Path, directory: Path, repeat: int, *, read_first: bool) -> dict:
@@ -222,6 +228,9 @@ def show(found: dict, *, timing: str) -> None:
                   f"linq {run['by_provider']['linq']}) in {run['run_s']:6.2f} s run / "
                   f"{run['process_s']:6.2f} s process → {run['correct'] / seconds:6.1f} correct cards/s, "
                   f"{run['requests'] / max(run['correct'], 1):.2f} requests per correct card")
+            print(" " * 20 + "per provider: " + ", ".join(
+                f"{p} {run['by_provider'][p]} correct by {run['ended'].get(p, 0):.2f} s → "
+                f"{run['by_provider'][p] / max(run['ended'].get(p, 0), 1e-9):.1f}/s" for p in ("blooio", "linq")))
 
 
 def goodput(runs: list[dict], timing: str) -> float:
@@ -245,10 +254,10 @@ def main() -> None:
     if args.child:
         cards = json.loads(Path(args.cards_file).read_text())
         if args.child == "cardkit":
-            took = child_cardkit(args.origin, cards, not args.no_read_first, args.journal)
+            took, by_provider = child_cardkit(args.origin, cards, not args.no_read_first, args.journal)
         else:
-            took = child_sdk(args.origin, cards)
-        print(json.dumps({"seconds": took}))
+            took, by_provider = child_sdk(args.origin, cards)
+        print(json.dumps({"seconds": took, "by_provider": by_provider}))
         return
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -270,6 +279,10 @@ def main() -> None:
             show(found, timing="run_s")
             ratio = goodput(found["cardkit"], "run_s") / goodput(found["sdk"], "run_s")
             print(f"  cardkit / SDK goodput (median of {args.repeat}, run wall time): {ratio:.2f}x")
+            for p in ("blooio", "linq"):
+                mine = statistics.median(r["by_provider"][p] / r["ended"][p] for r in found["cardkit"])
+                theirs = statistics.median(r["by_provider"][p] / r["ended"][p] for r in found["sdk"])
+                print(f"  {p} part alone (its correct cards / when its last card ended): {mine / theirs:.2f}x")
             print(f"  cardkit / SDK goodput (whole process): "
                   f"{goodput(found['cardkit'], 'process_s') / goodput(found['sdk'], 'process_s'):.2f}x")
         if not args.skip_equal_work:

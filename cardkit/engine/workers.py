@@ -127,7 +127,7 @@ class Pool:
                 delay = await self._attempt(op, connection)
                 if op.status:
                     self._hooks.finished(op)
-                    op.current = None
+                    op.current = op.card = None        # not needed any more: 100,000 of them add up
                     self._outstanding -= 1
                     if self._outstanding == 0:
                         self._idle.set()
