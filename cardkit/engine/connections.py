@@ -33,7 +33,7 @@ from cardkit import __version__
 from cardkit.engine.limits import RateLimiter
 from cardkit.errors import Transient
 from cardkit.providers.base import Provider, Reply
-from cardkit.providers.replies import reply_from
+from cardkit.providers.replies import reply_of
 
 Headers = list[tuple[bytes, bytes]]
 _USER_AGENT = f"cardkit/{__version__}"
@@ -228,7 +228,7 @@ class Connection:
             raise
         if learn is not None:
             learn.observe(time.perf_counter() - began)
-        return reply_from(httpx.Response(status, headers=raw_headers, content=content))
+        return reply_of(status, raw_headers, content)
 
 
 if sys.version_info >= (3, 11):

@@ -31,7 +31,7 @@ class Sharing:
     name_format: int | None = None    # 0 first & last, 1 first only
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)      # slots: a run holds one per row (100,000 add up)
 class Card:
     """The card one number should have. Empty strings mean "not given"."""
 
