@@ -134,22 +134,26 @@ async def batch_panel_vs_engine(count: int, repeat: int) -> dict:
     }
 
 
-async def watcher_tick(count: int) -> dict:
-    """One progress tick = counting the finished operations of a real run of `count` cards."""
-    from cardkit.engine.run import Run
+async def events_cost(count: int, repeat: int = 3) -> dict:
+    """The cost of the engine's events (what feeds the panel's bar): the same run of `count`
+    cards with and without a subscriber that counts them, side by side."""
+    from cardkit.engine import RunOptions, run_async
     from cardkit.sandbox import Sandbox
 
     numbers = owned_numbers(count)
     frame = pd.DataFrame({"row": range(2, count + 2), "number": numbers, "first_name": "N",
                           "valid": True, "problems": ""})
-    run = Run(frame, "auto", write=True, sandbox=Sandbox(seed_with(numbers)), journal=False, progress=False)
-    await run.execute()
-    ticks = []
-    for _ in range(50):
-        start = time.perf_counter()
-        sum(1 for op in list(run.ops) if op.status)
-        ticks.append(time.perf_counter() - start)
-    return {"watcher_tick_ms": round(statistics.median(ticks) * 1000, 3), "ops": len(run.ops)}
+    seen: list[object] = []
+    plain, subscribed = [], []
+    for _ in range(repeat):
+        for events, samples in ((None, plain), (seen.append, subscribed)):
+            options = RunOptions(sandbox=Sandbox(seed_with(numbers)), journal=False, progress=False,
+                                 events=events)
+            start = time.perf_counter()
+            await run_async(frame, options)
+            samples.append(time.perf_counter() - start)
+    return {"run_without_events_ms": median_ms(plain), "run_with_events_ms": median_ms(subscribed),
+            "events_per_run": len(seen) // repeat, "ops": count}
 
 
 async def memory_peaks(count: int) -> dict:
@@ -192,7 +196,7 @@ async def main() -> None:
     figures = {}
     figures.update(await card_form_vs_engine())
     figures.update(await batch_panel_vs_engine(args.cards, args.repeat))
-    figures.update(await watcher_tick(args.cards))
+    figures.update(await events_cost(args.cards))
     figures.update(await memory_peaks(args.cards))
     print(json.dumps(figures, indent=1))
 

@@ -7,13 +7,16 @@
     >>> cardkit.report(results).to_file("report.html")
 
 The public API is what this module re-exports. Names are imported on first use, so
-`import cardkit` (and the command line's start-up) stays fast and has no side effects.
+`import cardkit` (and the command line's start-up) stays fast and has no side effects; the
+`TYPE_CHECKING` block below imports the same names for type checkers (mypy, pyright), so a
+user's checker sees the real signatures (`tests/foundation/test_public_api.py` keeps the two
+lists equal).
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
@@ -23,6 +26,10 @@ _EXPORTS: dict[str, str] = {
     "CARD_COLUMNS": "cardkit.columns",
     "PROBLEM_COLUMNS": "cardkit.columns",
     "RESULT_COLUMNS": "cardkit.columns",
+    # the words in those frames
+    "Status": "cardkit.vocabulary",
+    "Action": "cardkit.vocabulary",
+    "Check": "cardkit.vocabulary",
     # errors
     "CardkitError": "cardkit.errors",
     "InputError": "cardkit.errors",
@@ -35,6 +42,7 @@ _EXPORTS: dict[str, str] = {
     "read_cards": "cardkit.reading",
     "read_table": "cardkit.reading",
     "as_written": "cardkit.reading",
+    "ReadLimits": "cardkit.reading",
     "normalize_number": "cardkit.phones",
     "find_problems": "cardkit.validation",
     "validate": "cardkit.validation",
@@ -58,6 +66,12 @@ _EXPORTS: dict[str, str] = {
     "plan_async": "cardkit.engine",
     "apply": "cardkit.engine",
     "apply_async": "cardkit.engine",
+    "RunOptions": "cardkit.engine",
+    "read_current": "cardkit.engine",
+    "read_current_async": "cardkit.engine",
+    "owners": "cardkit.engine",
+    "owners_async": "cardkit.engine",
+    "Owners": "cardkit.engine",
     "share_card": "cardkit.engine",
     "share_card_async": "cardkit.engine",
     "read_contacts": "cardkit.contacts",
@@ -70,6 +84,69 @@ _EXPORTS: dict[str, str] = {
     "Report": "cardkit.reporting",
     "report": "cardkit.reporting",
 }
+
+
+if TYPE_CHECKING:  # the same names, imported for type checkers only (see the docstring)
+    from cardkit.columns import (
+        CARD_COLUMNS as CARD_COLUMNS,
+        PROBLEM_COLUMNS as PROBLEM_COLUMNS,
+        RESULT_COLUMNS as RESULT_COLUMNS,
+    )
+    from cardkit.vocabulary import Action as Action, Check as Check, Status as Status
+    from cardkit.errors import (
+        CardkitError as CardkitError,
+        ColumnError as ColumnError,
+        ConfigError as ConfigError,
+        InputError as InputError,
+        JournalError as JournalError,
+        ProviderError as ProviderError,
+        ValidationFailed as ValidationFailed,
+    )
+    from cardkit.reading import as_written as as_written, read_cards as read_cards, read_table as read_table
+    from cardkit.reading import ReadLimits as ReadLimits
+    from cardkit.phones import normalize_number as normalize_number
+    from cardkit.validation import (
+        find_problems as find_problems,
+        inspect_cards as inspect_cards,
+        validate as validate,
+    )
+    from cardkit.photos import (
+        PhotoError as PhotoError,
+        PhotoSpec as PhotoSpec,
+        check_photo as check_photo,
+        prepare_photo as prepare_photo,
+        prepare_photo_result as prepare_photo_result,
+    )
+    from cardkit.sandbox import Sandbox as Sandbox
+    from cardkit.providers import (
+        Blooio as Blooio,
+        Linq as Linq,
+        PhotoHost as PhotoHost,
+        SandboxPhotoHost as SandboxPhotoHost,
+        Sendblue as Sendblue,
+        capabilities as capabilities,
+    )
+    from cardkit.engine import (
+        Owners as Owners,
+        RunOptions as RunOptions,
+        apply as apply,
+        apply_async as apply_async,
+        owners as owners,
+        owners_async as owners_async,
+        plan as plan,
+        plan_async as plan_async,
+        read_current as read_current,
+        read_current_async as read_current_async,
+        share_card as share_card,
+        share_card_async as share_card_async,
+    )
+    from cardkit.contacts import (
+        read_contacts as read_contacts,
+        update_contacts as update_contacts,
+        update_contacts_async as update_contacts_async,
+    )
+    from cardkit.widgets import BatchPanel as BatchPanel, CardForm as CardForm
+    from cardkit.reporting import Report as Report, report as report
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
 

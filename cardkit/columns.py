@@ -21,12 +21,8 @@ CARD_COLUMNS = (
 )
 REQUIRED_CARD_COLUMNS = ("number", "first_name")
 
-#: Columns `validate` adds to a cards frame.
-VALIDATION_COLUMNS = ("valid", "problems")
-
 #: `find_problems` returns exactly these columns.
 PROBLEM_COLUMNS = ("row", "column", "check", "severity", "value", "message")
-SEVERITIES = ("error", "warning")
 
 #: `apply`/`plan` return exactly these columns, one row per card x provider.
 RESULT_COLUMNS = (
@@ -45,7 +41,4 @@ RESULT_COLUMNS = (
     "finished_at",
     "run_id",
 )
-ACTIONS = ("create", "update", "replace", "unchanged", "unsupported", "none")
-STATUSES = ("applied", "unchanged", "planned", "invalid", "skipped", "failed")
-
 PROVIDERS = ("blooio", "sendblue", "linq")

@@ -327,16 +327,18 @@ class ContactsBatch:
         return ops
 
 
-def _contacts_run(contacts: Any, *, sendblue: Any = None, sandbox: Any = None, create_missing: bool = False,
-                  region: str = "US", dry_run: bool = False, **options: Any):
-    """The engine run for a contacts batch (built outside the loop, like `cardkit.apply`'s)."""
+def _contacts_run(contacts: Any, *, sendblue: Any = None, create_missing: bool = False,
+                  options: Any = None, **more: Any):
+    """The engine run for a contacts batch (built outside the loop, like `cardkit.apply`'s):
+    `options` (a `RunOptions`) and/or `RunOptions` keywords; the providers are Sendblue's contacts."""
+    from cardkit.engine.options import RunOptions
     from cardkit.engine.run import Run
 
-    frame = _checked(contacts, region)
-    box = _sandbox(sandbox)
+    chosen = options.replace(**more) if options is not None else RunOptions(**more)
+    frame = _checked(contacts, chosen.region)
+    box = _sandbox(chosen.sandbox)
     adapter = SendblueContacts(_sendblue(sendblue, box), create_missing=create_missing)
-    return Run(frame, [adapter], write=not dry_run, sandbox=box, region=region, batch=ContactsBatch(),
-               **options)
+    return Run(frame, chosen.replace(providers=[adapter], sandbox=box), batch=ContactsBatch())
 
 
 async def update_contacts_async(contacts: Any, **options: Any) -> pd.DataFrame:
@@ -345,8 +347,9 @@ async def update_contacts_async(contacts: Any, **options: Any) -> pd.DataFrame:
     `contacts`: a frame from `read_contacts` (checked here if it isn't) or a file path.
     `sendblue`: a `Sendblue` adapter (default: from the environment, or the sandbox's).
     `sandbox=True` (or a `Sandbox`): the in-process sandbox. `create_missing=True`: create
-    contacts Sendblue doesn't have (else they are reported). Other options as `cardkit.apply`:
-    `journal`, `resume`, `dry_run`, `max_at_once`, `max_per_second`, `progress`, `cancel`.
+    contacts Sendblue doesn't have (else they are reported). Other options as `cardkit.apply`
+    (`region`, `journal`, `resume`, `dry_run`, `max_at_once`, `max_per_second`, `progress`,
+    `cancel`, `events`), as keywords or as one `RunOptions` (`options=`).
     """
     return await _contacts_run(contacts, **options).execute()
 

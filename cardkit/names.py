@@ -88,5 +88,8 @@ def _forbidden(char: str) -> bool:
 
 
 def shorten(value: str, keep: int = 40) -> str:
-    """`value` cut to `keep` characters with "…", so a message never quotes a huge cell whole."""
+    """`value` cut to `keep` characters with "…", so a message never quotes a huge cell whole.
+
+    The one helper for this: validation, the engine, photo errors and the terminal summary
+    all quote long values through it."""
     return value if len(value) <= keep else value[: keep - 1] + "…"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -41,16 +40,6 @@ def add_command(sub, name: str, *, help: str, example: str, description: str | N
         epilog=f"example:\n{examples}",
         formatter_class=_HelpFormatter,
     )
-
-
-def not_built(name: str):
-    """A command whose issue has not landed yet says so plainly."""
-
-    def run(args) -> int:
-        print(f"cardkit {name}: not built yet", file=sys.stderr)
-        return 2
-
-    return run
 
 
 def add_output_options(parser: argparse.ArgumentParser) -> None:

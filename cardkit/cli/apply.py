@@ -1,7 +1,7 @@
 """`cardkit plan` and `cardkit apply`: a thin face over `cardkit.plan` / `cardkit.apply`.
 
-`add_run_options(parser)` adds the options every run-like command shares (`retry` and `demo`
-reuse it); `run_kwargs(args)` turns them into the library's keyword arguments and
+`add_run_options(parser)` adds the options every run-like command shares (`retry` and
+`contacts` reuse it); `run_options(args)` turns them into the engine's one `RunOptions` and
 `finish(args, results, cards)` writes the report and ends like every other command
 (`_common.show_outcome`: the same summary text and JSON shape).
 """
@@ -9,10 +9,17 @@ reuse it); `run_kwargs(args)` turns them into the library's keyword arguments an
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cardkit.cli._common import add_command, report_paths, show_outcome, write_reports
 from cardkit.errors import InputError
+
+if TYPE_CHECKING:
+    from cardkit.engine.options import RunOptions
+
+
+PHOTO_ROOT_HELP = ("the folder photo files must be in (default: the spreadsheet's folder); a photo path "
+                   "leading outside it — ../, an absolute path, a symlink — is refused")
 
 
 def add_run_options(parser: argparse.ArgumentParser, *, cards: bool = True) -> None:
@@ -37,6 +44,7 @@ def add_run_options(parser: argparse.ArgumentParser, *, cards: bool = True) -> N
                             help="where local photos are uploaded for Sendblue/Linq (POST bytes → "
                                  "{\"url\"}), e.g. http://127.0.0.1:8787/_sandbox/media; default "
                                  "$CARDKIT_PHOTO_HOST")
+        parser.add_argument("--photo-root", metavar="FOLDER", help=PHOTO_ROOT_HELP)
     else:
         parser.set_defaults(photo_host=None)
     parser.add_argument("--quiet", action="store_true", help="no progress bar, no summary (exit code only)")
@@ -53,21 +61,25 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def run_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    """The library keyword arguments for the shared run options."""
+def run_options(args: argparse.Namespace, **fixed: Any) -> RunOptions:
+    """The engine's `RunOptions` from the shared run options (`fixed` sets others: `dry_run`…)."""
+    from cardkit.engine.options import RunOptions
+
     journal: Any = args.journal
     if args.no_journal:
         if args.journal:
             raise InputError("--journal and --no-journal contradict each other — give one")
         journal = False
-    return {
+    chosen: dict[str, Any] = {
+        "providers": getattr(args, "provider", None) or "auto",
         "sandbox": True if args.sandbox else None,
         "photo_host": args.photo_host,
-        "region": args.region,
+        "region": args.region or "US",
         "journal": journal,
         "max_at_once": args.concurrency,
         "progress": not (args.quiet or args.json),
     }
+    return RunOptions(**{**chosen, **fixed})
 
 
 def finish(args: argparse.Namespace, results: Any, cards: Any = None) -> int:
@@ -89,20 +101,16 @@ def finish(args: argparse.Namespace, results: Any, cards: Any = None) -> int:
 def _read(args: argparse.Namespace):
     from cardkit.reading import read_cards
 
-    return read_cards(args.file)
+    return read_cards(args.file, photo_root=args.photo_root)
 
 
 def _run(args: argparse.Namespace, *, write: bool) -> int:
     import cardkit.engine as engine
 
-    kwargs = run_kwargs(args)
+    options = run_options(args, dry_run=args.dry_run if write else True)
     report_paths([args.report] if args.report else [])   # a bad --report fails before any work
     cards = _read(args)
-    if write:
-        results = engine.apply(cards, args.provider, dry_run=args.dry_run, **kwargs)
-    else:
-        results = engine.plan(cards, args.provider, **kwargs)
-    return finish(args, results, cards)
+    return finish(args, engine.run(cards, options), cards)
 
 
 def register(sub) -> None:

@@ -26,11 +26,10 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from cardkit.cli.apply import finish, run_kwargs
+    from cardkit.cli.apply import finish, run_options
     from cardkit.contacts import read_contacts, update_contacts
 
-    options = run_kwargs(args)
-    options.pop("photo_host", None)
-    contacts = read_contacts(args.file, region=args.region)
-    results = update_contacts(contacts, create_missing=args.create_missing, dry_run=args.dry_run, **options)
+    options = run_options(args, dry_run=args.dry_run)
+    contacts = read_contacts(args.file, region=options.region)
+    results = update_contacts(contacts, create_missing=args.create_missing, options=options)
     return finish(args, results, contacts)

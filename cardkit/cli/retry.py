@@ -8,7 +8,7 @@ from cardkit.errors import InputError
 
 
 def run(args: argparse.Namespace) -> int:
-    from cardkit.cli.apply import run_kwargs
+    from cardkit.cli.apply import run_options
     from cardkit.engine import Journal, retry
     from cardkit.reporting import report
     from cardkit.reporting.sources import existing_journal
@@ -22,14 +22,14 @@ def run(args: argparse.Namespace) -> int:
         # what the engine's retry would send again, checked first: a retry with nothing to do
         # would record an empty run that then hides the real one as "the latest"
         nothing_to_do = opened.cards(retried_run, only_unfinished=True).empty
+        region = args.region or opened.run_info(retried_run)["options"].get("region", "US")
     if nothing_to_do:
         say(args, f"nothing to retry in run {retried_run}: its operations ended applied or unchanged, and "
                   f"invalid rows need a fix first — see: cardkit report {journal} --out report.xlsx")
         if args.json:
             print_json({"retried_run": retried_run, "operations": 0, "ok": True})
         return EXIT_OK
-    options = {k: v for k, v in run_kwargs(args).items() if k != "journal" and v is not None}
-    results = retry(journal, args.provider, run_id=retried_run, **options)
+    results = retry(journal, args.provider, run_id=retried_run, options=run_options(args, region=region))
     # the report shows the user's columns as the retried run read them, with the new outcomes
     rep = report(results, journal=journal, run_id=retried_run)
     written = write_reports(rep, paths)

@@ -26,6 +26,7 @@ from cardkit.errors import InputError, Permanent, ProviderError
 from cardkit.names import shorten
 from cardkit.urls import is_url, redact
 from cardkit.providers.base import Card, Provider, Sharing
+from cardkit.vocabulary import Action, Status
 
 _PHOTO_THREADS = 4
 
@@ -43,8 +44,8 @@ class Op:
     desired: str = ""                     # hash of the desired state (card incl. photo digest)
     record: dict[str, Any] = field(default_factory=dict)   # the validated row, for the journal
     # outcome
-    action: str = "none"
-    status: str = ""                      # "" while not finished
+    action: str = Action.NONE
+    status: str = ""                      # a `Status` once finished, "" while not
     http_status: int | None = None
     error_code: str = ""
     message: str = ""
@@ -109,8 +110,10 @@ def desired_hash(provider: str, card: Card) -> str:
 class PhotoShop:
     """Prepares, downloads and uploads photos once each for a run; failures become messages."""
 
-    def __init__(self, *, photo_host: Any = None, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(self, *, photo_host: Any = None, transport: httpx.AsyncBaseTransport | None = None,
+                 allow_private: Any = None) -> None:
         self.photo_host = photo_host
+        self.allow_private = allow_private   # private origins URL photos may come from (the sandbox's)
         self._transport = transport
         self._pool = concurrent.futures.ThreadPoolExecutor(_PHOTO_THREADS, thread_name_prefix="cardkit-photo")
         self._prepared: dict[str, asyncio.Future[tuple[bytes, str]]] = {}
@@ -147,7 +150,7 @@ class PhotoShop:
 
             if self._client is None:
                 self._client = httpx.AsyncClient(transport=self._transport)
-            raw = await fetch_photo(source, client=self._client)
+            raw = await fetch_photo(source, client=self._client, allow_private=self.allow_private)
         loop = asyncio.get_running_loop()
         data = await loop.run_in_executor(self._pool, prepare_photo, raw)
         return data, hashlib.sha256(data).hexdigest()
@@ -164,8 +167,8 @@ async def build_card(op: Op, fields: Mapping[str, str], sharing: Sharing | None,
         source = fields.get("photo", "")
         shown = redact(source) if is_url(source) else source
         shown = shorten(shown, 80)
-        op.finish("failed", f"photo: {shown!r} couldn't be prepared ({type(exc).__name__}: {_reason(exc)}) — "
-                  "check the photo cell, or try again", action="none")
+        op.finish(Status.FAILED, f"photo: {shown!r} couldn't be prepared ({type(exc).__name__}: {_reason(exc)}) — "
+                  "check the photo cell, or try again", action=Action.NONE)
 
 
 async def _build_card(op: Op, fields: Mapping[str, str], sharing: Sharing | None, photos: PhotoShop) -> None:
@@ -187,15 +190,15 @@ async def _build_card(op: Op, fields: Mapping[str, str], sharing: Sharing | None
                 elif photos.photo_host is not None:
                     photo_url = await photos.url_for(data, digest)
     except ProviderError as failure:
-        status = "failed" if not isinstance(failure, Permanent) else "invalid"
-        op.finish(status, f"photo: {failure.message}", failure=failure, action="none")
+        status = Status.FAILED if not isinstance(failure, Permanent) else Status.INVALID
+        op.finish(status, f"photo: {failure.message}", failure=failure, action=Action.NONE)
         return
     except InputError as exc:  # PhotoError: a photo that can't be used, with its own remedy
-        op.finish("invalid", f"photo: {exc}", action="none")
+        op.finish(Status.INVALID, f"photo: {exc}", action=Action.NONE)
         return
     except OSError as exc:     # the file vanished or can't be read since validation
-        op.finish("invalid", f"photo: {source!r} can't be read ({_reason(exc)}) — check the file "
-                  "is still there", action="none")
+        op.finish(Status.INVALID, f"photo: {source!r} can't be read ({_reason(exc)}) — check the file "
+                  "is still there", action=Action.NONE)
         return
     card = Card(
         number=op.number,
@@ -210,12 +213,11 @@ async def _build_card(op: Op, fields: Mapping[str, str], sharing: Sharing | None
     )
     reason = provider.unsupported(card)
     if reason:
-        op.finish("invalid", reason, action="unsupported")
+        op.finish(Status.INVALID, reason, action=Action.UNSUPPORTED)
         return
     op.card = card
     op.desired = desired_hash(op.provider_name, card)
 
 
 def _reason(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text if len(text) <= 200 else text[:199] + "…"
+    return shorten(str(exc).strip() or type(exc).__name__, 200)

@@ -13,7 +13,8 @@ from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
-from cardkit.columns import RESULT_COLUMNS, STATUSES
+from cardkit.columns import RESULT_COLUMNS
+from cardkit.vocabulary import NEEDS_ATTENTION, STATUSES
 
 _INT_COLUMNS = ("row", "attempts")
 _NULLABLE_INT_COLUMNS = ("http_status",)
@@ -49,7 +50,7 @@ class ResultsFrame(pd.DataFrame):
         return heading + table.to_html() + pd.DataFrame(self)._repr_html_()
 
     def summary(self, *, limit: int = 20) -> str:
-        """Counts by provider × status, then the failed/invalid rows with their messages."""
+        """Counts by provider × status, then the rows that need attention with their messages."""
         return summary(self, limit=limit)
 
 
@@ -113,14 +114,15 @@ def _headline(results: pd.DataFrame) -> str:
 
 
 def summary(results: pd.DataFrame, *, limit: int = 20) -> str:
-    """A few lines for a terminal: the headline, counts, then each failed/invalid row."""
+    """A few lines for a terminal: the headline, counts, then each row that needs attention
+    (failed, invalid, skipped — `cardkit.vocabulary.NEEDS_ATTENTION`)."""
     if results.empty:
         return "nothing to do: no rows"
     lines = [_headline(results), "", shown_counts(results).to_string(), ""]
-    bad = results[results["status"].isin(["failed", "invalid"])]
+    bad = results[results["status"].isin(NEEDS_ATTENTION)]
     for record in bad.head(limit).itertuples(index=False):
         where = f" → {record.provider}" if record.provider else ""
         lines.append(f"row {record.row} {record.number}{where}: {record.status}: {record.message}")
     if len(bad) > limit:
-        lines.append(f"… and {len(bad) - limit} more failed/invalid rows (see the report)")
+        lines.append(f"… and {len(bad) - limit} more rows that need attention (see the report)")
     return "\n".join(lines).rstrip()

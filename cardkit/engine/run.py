@@ -19,13 +19,17 @@ import pandas as pd
 from cardkit.engine import routing
 from cardkit.engine.journal import Journal
 from cardkit.engine.limits import WriteBudget
+from cardkit.engine.lookups import discover
 from cardkit.engine.operations import Op, PhotoShop, build_card, card_fields, parse_sharing
-from cardkit.engine.progress import Progress
+from cardkit.engine import events as ev
+from cardkit.engine.options import RunOptions
+from cardkit.engine.progress import ProgressBar, visible as progress_visible
 from cardkit.engine.results import ResultsFrame, results_frame
-from cardkit.engine.retry_policy import DEFAULT_MAX_ATTEMPTS, RetryPolicy, call_with_retries
+from cardkit.engine.retry_policy import RetryPolicy
 from cardkit.engine.workers import Hooks, Pool, now_iso
 from cardkit.errors import InputError
-from cardkit.providers.base import DEFAULT_TIMEOUT
+from cardkit.vocabulary import Action, Status
+from cardkit.urls import local_origins
 
 _CANCELLED = "cancelled before it ran"
 _CANCELLED_IN_FLIGHT = ("cancelled while it was being sent — run again with the same journal "
@@ -57,33 +61,18 @@ class Run:
     Cards by default; another batch kind (`Batch`) reuses the whole machinery through
     `batch=` — `cardkit.contacts` does, for Sendblue contact records."""
 
-    def __init__(self, cards: Any, providers: Any = "auto", *, write: bool, sandbox: Any = None,
-                 photo_host: Any = None, region: str = "US", journal: Any = None, resume: bool = True,
-                 max_at_once: int | None = None, max_per_second: float | None = None,
-                 progress: bool = True, cancel: Any = None, read_first: bool = True,
-                 max_attempts: int = DEFAULT_MAX_ATTEMPTS, timeout: float = DEFAULT_TIMEOUT,
-                 batch: Batch | None = None, as_written: pd.DataFrame | None = None) -> None:
-        if max_at_once is not None and max_at_once < 1:
-            raise InputError(f"max_at_once must be at least 1, not {max_at_once}")
-        if max_per_second is not None and max_per_second <= 0:
-            raise InputError(f"max_per_second must be positive, not {max_per_second}")
-        if max_attempts < 1:
-            raise InputError(f"max_attempts must be at least 1, not {max_attempts}")
+    def __init__(self, cards: Any, options: RunOptions | None = None, *, batch: Batch | None = None,
+                 as_written: pd.DataFrame | None = None) -> None:
         self.cards = cards
-        self.providers_spec = providers
-        self.write = write
-        self.sandbox = sandbox
-        self.photo_host = photo_host if photo_host is not None else os.environ.get("CARDKIT_PHOTO_HOST") or None
-        self.region = region
-        self.journal_spec = journal
-        self.resume = resume
-        self.max_at_once = max_at_once
-        self.max_per_second = max_per_second
-        self.progress_enabled = progress
-        self.cancel = cancel
-        self.read_first = read_first
-        self.policy = RetryPolicy(max_attempts=max_attempts)
-        self.timeout = timeout
+        self.options = options = options if options is not None else RunOptions()
+        self.write = options.write
+        self.photo_host = (options.photo_host if options.photo_host is not None
+                           else os.environ.get("CARDKIT_PHOTO_HOST") or None)
+        self.policy = RetryPolicy(max_attempts=options.max_attempts)
+        # the faces' subscribers, and the tqdm bar (itself a subscriber) when asked for and someone
+        # can see it: with neither, no event is even built
+        self._emit = ev.fan_out([ProgressBar() if options.progress and progress_visible() else None,
+                                 options.events])
         self.batch = batch
         self.kind = batch.kind if batch is not None else "cards"
         # the user's own rows to journal (user headers, `row` column or index), when `cards`
@@ -93,7 +82,7 @@ class Run:
         self.ops: list[Op] = []
         self.journal: Journal | None = None
         self.pools: dict[str, Pool] = {}
-        self._progress: Progress | None = None
+        self._started = False
         self._results: ResultsFrame | None = None
         self._journal_started = False
         self._base_urls: dict[str, str] = {}      # provider → base URL (journal keys)
@@ -102,9 +91,10 @@ class Run:
 
     async def execute(self) -> ResultsFrame:
         """Run to the end (or until cancelled) and return the results frame."""
-        validated = _validated(self.cards, self.region)
-        setup = routing.setup(self.providers_spec, sandbox=self.sandbox, photo_host=self.photo_host)
-        photos = PhotoShop(photo_host=setup.photo_host, transport=setup.transport)
+        validated = _validated(self.cards, self.options.region)
+        setup = routing.setup(self.options.providers, sandbox=self.options.sandbox, photo_host=self.photo_host)
+        photos = PhotoShop(photo_host=setup.photo_host, transport=setup.transport,
+                           allow_private=local_origins(setup.base_urls().values()))  # the sandbox's media
         self.journal = self._open_journal(validated, setup)
         try:
             self.pools = {name: self._pool(provider, setup) for name, provider in setup.providers.items()}
@@ -133,10 +123,13 @@ class Run:
         budget = None
         if self.write and limits.writes_per_window and limits.window_seconds:
             budget = WriteBudget(limits.writes_per_window, limits.window_seconds)
-        return Pool(provider, size=self.max_at_once or limits.max_at_once, transport=setup.transport,
-                    per_second=self.max_per_second or limits.max_per_second, policy=self.policy,
-                    hooks=Hooks(self._on_sending, self._on_wrote, self._on_finished), write=self.write,
-                    read_first=self.read_first, budget=budget, deadline=self.timeout)
+        options = self.options
+        return Pool(provider, size=options.max_at_once or limits.max_at_once, transport=setup.transport,
+                    per_second=options.max_per_second or limits.max_per_second, policy=self.policy,
+                    hooks=Hooks(self._on_sending, self._on_wrote, self._on_finished,
+                                retried=self._on_retried if self._emit else None,
+                                waiting=self._on_waiting if self._emit else None),
+                    write=self.write, read_first=options.read_first, budget=budget, deadline=options.timeout)
 
     async def _discover(self, validated: pd.DataFrame, setup: routing.Setup) -> None:
         """Ask each provider for its numbers when some row must be routed by ownership."""
@@ -146,23 +139,7 @@ class Run:
         if not routing.needs_discovery(setup, cells.astype(object).fillna("").astype(str)):
             return
 
-        async def listing(name: str) -> Any:
-            connection = self.pools[name].connection()
-            try:
-                return await call_with_retries(
-                    lambda: setup.providers[name].list_numbers(connection.send), self.policy)
-            finally:
-                await connection.aclose()
-
-        names = list(setup.providers)
-        found = await asyncio.gather(*(listing(n) for n in names))
-        listings: dict[str, list[str]] = {}
-        for name, tried in zip(names, found):
-            if tried.failure is not None:
-                setup.unlisted[name] = tried.message
-            else:
-                listings[name] = tried.value
-        routing.record_owners(setup, listings)
+        await discover(setup, lambda name: self.pools[name].connection(), self.policy)
 
     async def _build_ops(self, validated: pd.DataFrame, setup: routing.Setup, photos: PhotoShop) -> None:
         """One Op per row × provider; cards built (photos prepared) for the valid ones."""
@@ -188,17 +165,17 @@ class Run:
                         provider=setup.providers.get(name), provider_name=name, record=fields)
                 self.ops.append(op)
                 if not valid:
-                    op.finish("invalid", problems or "the row did not pass validation", action="none")
+                    op.finish(Status.INVALID, problems or "the row did not pass validation", action=Action.NONE)
                 elif why:
-                    op.finish("invalid", why, action="none")
+                    op.finish(Status.INVALID, why, action=Action.NONE)
                 else:
                     sharing, sharing_problem = parse_sharing(fields)
                     earlier = first_seen.setdefault((name, number), row_number)
                     if sharing_problem:
-                        op.finish("invalid", sharing_problem, action="none")
+                        op.finish(Status.INVALID, sharing_problem, action=Action.NONE)
                     elif earlier != row_number:
-                        op.finish("skipped", f"row {earlier} has the same number for {name}: only "
-                                  "its card is applied — remove one of the two rows", action="none")
+                        op.finish(Status.SKIPPED, f"row {earlier} has the same number for {name}: only "
+                                  "its card is applied — remove one of the two rows", action=Action.NONE)
                     else:
                         pending.append((op, fields, sharing))
         for start in range(0, len(pending), _BUILD_CHUNK):
@@ -209,7 +186,7 @@ class Run:
         """Skip what earlier runs applied with the same desired state; flag writes left in doubt."""
         if self.journal is None or not self.write:
             return
-        applied = self.journal.applied(self._base_urls) if self.resume else {}
+        applied = self.journal.applied(self._base_urls) if self.options.resume else {}
         in_doubt = self.journal.in_doubt(self._base_urls)
         for op in self.ops:
             if op.status or op.card is None:
@@ -217,7 +194,7 @@ class Run:
             key = (op.provider_name, op.number)
             done = applied.get(key)
             if done is not None and done[0] == op.desired:
-                op.finish("unchanged", f"already applied in run {done[1]}", action="unchanged")
+                op.finish(Status.UNCHANGED, f"already applied in run {done[1]}", action=Action.UNCHANGED)
             elif key in in_doubt:
                 op.in_doubt_run = in_doubt[key]
         for name, pool in self.pools.items():
@@ -228,11 +205,7 @@ class Run:
 
     async def _run_pools(self) -> None:
         todo = [op for op in self.ops if not op.status]
-        self._progress = Progress(len(self.ops), enabled=self.progress_enabled,
-                                  description="planning" if not self.write else "applying")
-        for op in self.ops:
-            if op.status:
-                self._progress.advance(op.status)
+        self._start_events(pending=len(todo))
         by_provider: dict[str, list[Op]] = {}
         for op in todo:
             by_provider.setdefault(op.provider_name, []).append(op)
@@ -247,7 +220,7 @@ class Run:
         waiting = asyncio.ensure_future(asyncio.gather(*(p.join() for p in active)))
         try:
             while not waiting.done():
-                if self.cancel is not None and self.cancel.is_set():
+                if self.options.cancel is not None and self.options.cancel.is_set():
                     break
                 await asyncio.wait([waiting], timeout=0.2)
                 if self.journal is not None:
@@ -269,12 +242,11 @@ class Run:
             if op.sent:
                 # its write may have landed: the journal keeps it *sending*, so that the next run
                 # with this journal reads it back before anything is sent again
-                op.finish("skipped", _CANCELLED_IN_FLIGHT)
+                op.finish(Status.SKIPPED, _CANCELLED_IN_FLIGHT)
             else:
-                op.finish("skipped", _CANCELLED)
+                op.finish(Status.SKIPPED, _CANCELLED)
                 self._on_finished(op)
-        if self._progress is not None:
-            self._progress.close()
+        self._end_events()
         await photos.close()
         if self.journal is not None:
             if self._journal_started:
@@ -285,7 +257,7 @@ class Run:
 
     def _open_journal(self, validated: pd.DataFrame, setup: routing.Setup) -> Journal | None:
         self._base_urls = setup.base_urls()
-        path = self.journal_spec
+        path = self.options.journal
         if path is False:
             return None
         if path is None or path is True:
@@ -306,9 +278,7 @@ class Run:
             "started_at": now_iso(), "source": info.get("source"), "sha256": info.get("sha256"),
             "cardkit_version": __version__, "kind": self.kind, "dry_run": not self.write,
             "providers": self._base_urls,
-            "options": {"region": self.region, "read_first": self.read_first,
-                        "max_at_once": self.max_at_once, "max_per_second": self.max_per_second,
-                        "max_attempts": self.policy.max_attempts},
+            "options": self.options.recorded(),
         }
         self.journal.start_run(self.run_id, meta, _as_written_rows(validated, self.as_written))
         self.journal.add_ops(self.run_id, (
@@ -332,8 +302,46 @@ class Run:
         op.finished_at = now_iso()
         if self.journal is not None and self._journal_started:
             self.journal.done(self.run_id, op.seq, _record(op, self.run_id))
-        if self._progress is not None:
-            self._progress.advance(op.status)
+        if self._emit is not None and self._started:
+            self._emit(ev.Finished(_record(op, self.run_id)))
+
+    # ---- events for the faces (`cardkit.engine.events`) ---------------------------------------
+
+    def _start_events(self, pending: int) -> None:
+        """`Started`, then `Finished` for what was decided before any request."""
+        self._started = True
+        if self._emit is None:
+            return
+        self._emit(ev.Started(run_id=self.run_id, kind=self.kind, write=self.write, total=len(self.ops),
+                              pending=pending, providers=tuple(self.pools)))
+        for op in self.ops:
+            if op.status:
+                self._emit(ev.Finished(_record(op, self.run_id)))
+
+    def _end_events(self) -> None:
+        if self._emit is None or not self._started:
+            return
+        counts: dict[str, int] = {}
+        for op in self.ops:
+            status = str(op.status or Status.SKIPPED)
+            counts[status] = counts.get(status, 0) + 1
+        cancelled = any(op.message in (_CANCELLED, _CANCELLED_IN_FLIGHT) for op in self.ops)
+        self._emit(ev.Done(run_id=self.run_id, counts=counts, cancelled=cancelled,
+                           results=self.partial_results()))
+
+    def _on_retried(self, op: Op, attempt: int, why: str, delay: float, retry_after: bool) -> None:
+        assert self._emit is not None
+        until = ev.after(delay)
+        self._emit(ev.Retried(row=op.row, number=op.number, provider=op.provider_name, attempt=attempt,
+                              why=why, next_at=until, http_status=op.http_status, error_code=op.error_code))
+        self._emit(ev.Waiting(row=op.row, number=op.number, provider=op.provider_name, until=until,
+                              reason="retry-after" if retry_after else "backoff", message=op.message))
+
+    def _on_waiting(self, op: Op, delay: float) -> None:
+        """A write waits for the number's budget (Linq: 3 writes per 10 minutes)."""
+        assert self._emit is not None
+        self._emit(ev.Waiting(row=op.row, number=op.number, provider=op.provider_name,
+                              until=ev.after(delay), reason="budget", message=op.message))
 
 
 def _retrieve(future: "asyncio.Future[Any]") -> None:
@@ -345,10 +353,11 @@ def _retrieve(future: "asyncio.Future[Any]") -> None:
 def _record(op: Op, run_id: str) -> dict[str, Any]:
     status, message = op.status, op.message
     if not status:
-        status, message = "skipped", _CANCELLED_IN_FLIGHT if op.sent else _CANCELLED
+        status, message = Status.SKIPPED, _CANCELLED_IN_FLIGHT if op.sent else _CANCELLED
     return {
-        "row": op.row, "number": op.number, "provider": op.provider_name, "action": op.action,
-        "status": status, "http_status": op.http_status, "error_code": op.error_code,
+        # plain text (a StrEnum member would ride along in the frame as itself)
+        "row": op.row, "number": op.number, "provider": op.provider_name, "action": str(op.action),
+        "status": str(status), "http_status": op.http_status, "error_code": op.error_code,
         "message": message, "attempts": op.attempts, "elapsed_ms": round(op.elapsed_ms, 1),
         "changed": op.changed, "started_at": op.started_at, "finished_at": op.finished_at,
         "run_id": run_id,

@@ -26,6 +26,7 @@ from cardkit.engine.limits import RateLimiter, WriteBudget
 from cardkit.engine.operations import Op
 from cardkit.engine.retry_policy import RetryPolicy, call_with_retries
 from cardkit.errors import Permanent, ProviderError, Transient
+from cardkit.names import shorten
 from cardkit.providers.base import DEFAULT_TIMEOUT, Change, Current, Provider, ReadsMany
 
 #: What a row's give-up message tells the user to do.
@@ -39,11 +40,16 @@ def now_iso() -> str:
 
 @dataclass
 class Hooks:
-    """What a pool reports to the run: journal marks and progress (all synchronous, cheap)."""
+    """What a pool reports to the run: journal marks and progress (all synchronous, cheap).
+
+    `retried(op, attempt, why, delay, retry_after)` is called where a retry is decided,
+    `waiting(op, delay)` where a write waits for the number's budget (the run's events)."""
 
     sending: Callable[[Op], None]
     wrote: Callable[[Op], None]
     finished: Callable[[Op], None]
+    retried: Callable[[Op, int, str, float, bool], None] | None = None
+    waiting: Callable[[Op, float], None] | None = None
 
 
 class Pool:
@@ -152,6 +158,8 @@ class Pool:
             if wait > 0:          # the write would exceed the number's budget: come back then
                 op.message = (f"waiting {wait:.0f} s for {provider.name}'s budget of "
                               f"{self.budget.writes} writes per {self.budget.window:g} s for this number")
+                if self._hooks.waiting is not None:
+                    self._hooks.waiting(op, wait)
                 return wait
         op.attempts += 1
         try:
@@ -177,7 +185,7 @@ class Pool:
             if done.action in ("unchanged", "unsupported"):
                 self._finish_decided(op, done)
             else:
-                op.finish("applied", _applied_message(done.action, done.fields, done.reason),
+                op.finish("applied", _outcome_message(done.action, done.fields, done.reason, planned=False),
                           action=done.action, fields=done.fields)
             return 0.0
         except Permanent as failure:
@@ -239,6 +247,8 @@ class Pool:
             return 0.0
         op.http_status, op.error_code = failure.http_status, failure.error_code or ""
         op.message = decision.message
+        if self._hooks.retried is not None:
+            self._hooks.retried(op, op.attempts, failure.message, decision.delay, bool(failure.retry_after))
         return decision.delay
 
     def _finish_decided(self, op: Op, change: Change) -> None:
@@ -249,13 +259,12 @@ class Pool:
             op.finish("invalid", change.reason or f"{self.provider.name} can't take this card",
                       action="unsupported", fields=change.fields)
         else:
-            op.finish("planned", _planned_message(change.action, change.fields, change.reason),
+            op.finish("planned", _outcome_message(change.action, change.fields, change.reason, planned=True),
                       action=change.action, fields=change.fields)
 
 
 def _short(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or "no message"
-    return text if len(text) <= 200 else text[:199] + "…"
+    return shorten(" ".join(str(exc).split()) or "no message", 200)
 
 
 def _unchanged_message(op: Op) -> str:
@@ -267,13 +276,11 @@ def _unchanged_message(op: Op) -> str:
     return "the provider already has this card: nothing sent"
 
 
-def _applied_message(action: str, fields: tuple[str, ...], reason: str) -> str:
-    what = {"create": "created", "update": "updated", "replace": "replaced"}.get(action, action)
-    text = f"{what}: {', '.join(fields)}" if fields else what
-    return f"{text} ({reason})" if reason else text
+_DONE = {"create": "created", "update": "updated", "replace": "replaced"}
 
 
-def _planned_message(action: str, fields: tuple[str, ...], reason: str) -> str:
-    what = {"create": "would create", "update": "would update", "replace": "would replace"}.get(action, action)
+def _outcome_message(action: str, fields: tuple[str, ...], reason: str, *, planned: bool) -> str:
+    """`updated: first_name, photo` — or, for a plan, `would update: first_name, photo`."""
+    what = (f"would {action}" if planned else _DONE[action]) if action in _DONE else action
     text = f"{what}: {', '.join(fields)}" if fields else what
     return f"{text} ({reason})" if reason else text

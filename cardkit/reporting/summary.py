@@ -14,10 +14,8 @@ import pandas as pd
 # Counting lives with the results frame (the engine can't import faces); reports reuse it.
 from cardkit.engine.results import NO_PROVIDER, counts, nonzero_columns  # noqa: F401
 
-#: The card is as wanted at that provider.
-DONE = ("applied", "unchanged")
-#: Someone has to look at these: the row is not done at that provider.
-NEEDS_ATTENTION = ("failed", "invalid", "skipped")
+# "done" and "needs attention" are defined once, with the statuses (skipped needs attention)
+from cardkit.vocabulary import DONE, NEEDS_ATTENTION  # noqa: E402,F401
 
 #: The columns of the failures table, in the order people read them.
 FAILURE_COLUMNS = ("row", "number", "provider", "status", "http_status", "error_code", "message", "attempts")

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from cardkit.columns import STATUSES
+from cardkit.vocabulary import STATUSES
+from cardkit.names import shorten
 from cardkit.reporting.summary import nonzero_columns
 
 if TYPE_CHECKING:
@@ -93,9 +94,7 @@ def summary_text(report: Report, *, shown_failures: int) -> str:
         for item in failures.head(shown_failures).itertuples(index=False):
             code = " ".join(c for c in (shown(item.http_status), shown(item.error_code)) if c)
             where = f"{item.provider} " if isinstance(item.provider, str) and item.provider else ""
-            message = shown(item.message)
-            if len(message) > MESSAGE_WIDTH:
-                message = message[: MESSAGE_WIDTH - 1] + "…"
+            message = shorten(shown(item.message), MESSAGE_WIDTH)
             lines.append(f"  row {item.row} {item.number} {where}{item.status}{' ' + code if code else ''}: {message}")
         if len(failures) > shown_failures:
             lines.append(f"  … and {len(failures) - shown_failures} more (write the report to a file to see them all)")

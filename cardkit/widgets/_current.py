@@ -2,14 +2,16 @@
 
 The engine reads the current card before deciding (and `plan` says which fields would change),
 but its results frame carries field names, not values. To show "now → after", the form asks
-the provider itself, through the engine's own routing and connection (same credentials, same
-sandbox transport, same deadline) and the adapter's own `read`: one GET per provider, no write.
+the engine's public `read_current_async` (same credentials, sandbox transport, deadline and
+retries as a run): one GET per provider, no write.
 """
 
 from __future__ import annotations
 
 from typing import Any, Iterable
 
+from cardkit.engine import read_current_async
+from cardkit.engine.options import RunOptions
 from cardkit.errors import ProviderError
 from cardkit.providers.base import Current, Sharing
 
@@ -17,28 +19,19 @@ from cardkit.providers.base import Current, Sharing
 UNKNOWN = "(provider doesn't say)"
 
 
-async def current_cards(number: str, names: Iterable[str], *, providers: Any, sandbox: Any,
-                        photo_host: Any) -> dict[str, Current | str]:
-    """{provider name: its Current card, or the message saying why it couldn't be read}."""
-    from cardkit.engine import routing
-    from cardkit.engine.limits import RateLimiter
-    from cardkit.engine.connections import Connection
-    from cardkit.providers.base import DEFAULT_TIMEOUT
-
-    setup = routing.setup(providers, sandbox=sandbox, photo_host=photo_host)
+async def current_cards(number: str, names: Iterable[str], options: RunOptions) -> dict[str, Current | str]:
+    """{provider name: its Current card, or the message saying why it couldn't be read}, for the
+    providers `names` among those `options` run with (adapters given in code are used as given)."""
+    given = options.providers
+    listed = given if isinstance(given, (list, tuple)) else [given]
+    adapters = {p.name: p for p in listed if p is not None and not isinstance(p, str)}
     found: dict[str, Current | str] = {}
     for name in names:
-        provider = setup.providers.get(name)
-        if provider is None:
-            continue
-        connection = Connection(provider, transport=setup.transport, limiter=RateLimiter(None),
-                                deadline=DEFAULT_TIMEOUT)
         try:
-            found[name] = await provider.read(connection.send, number)
+            found[name] = await read_current_async(number, adapters.get(name, name), sandbox=options.sandbox,
+                                                   max_attempts=options.max_attempts, timeout=options.timeout)
         except ProviderError as failure:
             found[name] = failure.message
-        finally:
-            await connection.aclose()
     return found
 
 

@@ -18,6 +18,7 @@ from typing import Any, Awaitable, Callable, Iterable
 
 import ipywidgets as widgets
 
+from cardkit.engine.options import RunOptions
 from cardkit.errors import CardkitError
 
 #: CSS colour per status kind; the kind is also a class (`cardkit-status-<kind>`) for tests.
@@ -156,6 +157,23 @@ class Tasks:
 #: The results-frame columns the forms show (timings and run ids stay in the frame and the report).
 SHOWN_RESULT_COLUMNS = ["row", "number", "provider", "action", "status", "http_status", "error_code",
                         "message", "attempts", "changed"]
+
+
+class RunsWithOptions:
+    """A form that runs the engine with one `RunOptions` (`options`), built once in its
+    constructor; `sandbox` and `region` read from it."""
+
+    options: RunOptions
+
+    @property
+    def sandbox(self) -> Any:
+        """The form's sandbox (None: the real providers)."""
+        return self.options.sandbox
+
+    @property
+    def region(self) -> str:
+        """The region of numbers written without +country code."""
+        return self.options.region
 
 
 def sandbox_for(sandbox: Any) -> Any:

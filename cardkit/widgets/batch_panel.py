@@ -1,22 +1,28 @@
 """`BatchPanel`: a guided bulk run — load a sheet, see its problems, plan, apply, download the report.
 
-Each step is a background task on the kernel's loop. Plan and Apply feed a progress bar from
-the engine's run and can be cancelled: Cancel sets the engine's `cancel` event, the engine
-stops cleanly (journal consistent) and the panel keeps the partial results and their report.
+Each step is a background task on the kernel's loop. The panel builds its `RunOptions` once;
+Plan and Apply feed a progress bar from the engine's events and can be cancelled: Cancel sets
+the engine's `cancel` event, the engine stops cleanly (journal consistent) and the panel keeps
+the partial results and their report.
 """
 
 from __future__ import annotations
 
 import asyncio
 import html
+import time
 from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
 import pandas as pd
 
+from cardkit.engine.events import Done, Event, Finished, Started
+from cardkit.engine.options import RunOptions
+from cardkit.vocabulary import Status as RowStatus, needs_attention
 from cardkit.widgets._shared import (
-    SHOWN_RESULT_COLUMNS, Status, Tasks, download_link, frame_html, guarded, heading, sandbox_for,
+    SHOWN_RESULT_COLUMNS, RunsWithOptions, Status, Tasks, download_link, frame_html, guarded, heading,
+    sandbox_for,
 )
 from cardkit.widgets._uploads import ScratchFolder, sheet_in_upload
 
@@ -24,7 +30,7 @@ _ALL = "(all)"
 _WIDE = {"description_width": "90px"}
 
 
-class BatchPanel(widgets.VBox):
+class BatchPanel(RunsWithOptions, widgets.VBox):
     """Load a spreadsheet (upload or path) → problems (filterable) → Plan → Apply (progress, Cancel) → report.
 
     The options are `cardkit.apply`'s: `providers`, `sandbox` (True = an in-process sandbox for
@@ -47,15 +53,13 @@ class BatchPanel(widgets.VBox):
         sheet: str | int | None = None,
         columns: dict[str, str] | None = None,
     ) -> None:
-        self.sandbox = sandbox_for(sandbox)
+        #: what every Plan/Apply of this panel runs with (the Providers box aside)
+        self.options = RunOptions(providers=providers, sandbox=sandbox_for(sandbox), region=region,
+                                  photo_host=photo_host, journal=journal, max_at_once=max_at_once,
+                                  max_per_second=max_per_second, progress=False)
         self.sheet = sheet
         self.columns = columns
         self._given_providers = None if isinstance(providers, str) or providers is None else list(providers)
-        self.region = region
-        self.photo_host = photo_host
-        self.journal = journal
-        self.max_at_once = max_at_once
-        self.max_per_second = max_per_second
         self.cards: pd.DataFrame | None = None
         self.checked: pd.DataFrame | None = None
         self.problems: pd.DataFrame | None = None
@@ -205,10 +209,6 @@ class BatchPanel(widgets.VBox):
             return self._given_providers
         return text
 
-    def _options(self) -> dict[str, Any]:
-        return {"sandbox": self.sandbox, "region": self.region, "photo_host": self.photo_host,
-                "max_at_once": self.max_at_once, "max_per_second": self.max_per_second, "progress": False}
-
     def _ready(self) -> pd.DataFrame | None:
         if self.checked is None:
             self.status.error("Load a spreadsheet first.")
@@ -239,7 +239,7 @@ class BatchPanel(widgets.VBox):
 
     async def _run(self, *, write: bool) -> None:
         """Plan (`write=False`, reads only) or apply, with the progress bar and Cancel."""
-        from cardkit.engine.run import Run
+        from cardkit.engine import run_async
 
         checked = self._ready()
         if checked is None:
@@ -247,27 +247,28 @@ class BatchPanel(widgets.VBox):
         self._cancel = asyncio.Event()
         self.cancel_button.disabled = False
         self._on_progress(0, len(checked))
-        # The journal records applies; a plan writes none unless one is given (as `plan_async`).
-        journal = self.journal if write else (self.journal or False)
-        run = Run(checked, self._providers(), write=write, **self._options(), journal=journal,
-                  cancel=self._cancel)
-        watcher = asyncio.ensure_future(_watch_progress(run, self._on_progress))
+        watcher = _ProgressWatcher(self._on_progress)
+        # The journal records applies; a plan writes none unless one is given (as `cardkit.plan`).
+        options = self.options.replace(providers=self._providers(), dry_run=not write, cancel=self._cancel,
+                                       journal=self.options.journal if write else (self.options.journal or False),
+                                       events=watcher)
         try:
-            results = await run.execute()
+            results = await run_async(checked, options)
         except asyncio.CancelledError:  # "Stop now": the engine has wound down; keep what it did
             self._cancel.set()
-            results = run.partial_results()
+            if watcher.results is None:
+                raise
+            results = watcher.results
         finally:
-            watcher.cancel()
             self.cancel_button.disabled = True
             self.cancel_button.description = "Cancel"
-        (watched,) = await asyncio.gather(watcher, return_exceptions=True)
         cancelled = self._cancel.is_set()
         self._cancel = None
-        finished = int((results["status"] != "skipped").sum()) if cancelled else len(results)
+        finished = int((results["status"] != RowStatus.SKIPPED).sum()) if cancelled else len(results)
         self._on_progress(finished, len(results))
-        if isinstance(watched, Exception):  # the bar broke, not the run: say so beside it, keep going
-            self.progress_note.value += html.escape(f" (live progress failed: {type(watched).__name__}: {watched})")
+        if watcher.broken is not None:  # the bar broke, not the run: say so beside it, keep going
+            broken = watcher.broken
+            self.progress_note.value += html.escape(f" (live progress failed: {type(broken).__name__}: {broken})")
         self._show_frame(results)
         if write:
             await self._applied(results, cancelled)
@@ -287,7 +288,7 @@ class BatchPanel(widgets.VBox):
         line = ", ".join(f"{n} {status}" for status, n in results["status"].value_counts().items())
         if cancelled:
             self.status.warning(f"Cancelled — kept the partial results: {line}. Apply again to finish the rest.")
-        elif results["status"].isin(["failed", "invalid"]).any():
+        elif results["status"].map(needs_attention).any():
             self.status.warning(f"Done, with rows to fix: {line}. Fix the sheet and Load it again, "
                                 "or Apply again to retry what failed.")
         else:
@@ -333,17 +334,34 @@ class BatchPanel(widgets.VBox):
         ) + download_link(self.report_files["html"], "cardkit-report.html", "text/html", "Report (HTML)")
 
 
-async def _watch_progress(run: Any, on_progress: Any, every: float = 0.2) -> None:
-    """Feed the bar from the run's operations until cancelled.
+class _ProgressWatcher:
+    """The panel's subscriber to the run's events: counts finished operations for the bar
+    (redrawn at most every `every` seconds) and keeps the final results a `Done` carries, so a
+    run stopped at once still leaves its partial results. A failure here is kept, not raised:
+    the bar may break, the run must not."""
 
-    The engine draws its own tqdm bar but has no callback hook, so the panel counts the run's
-    finished operations itself (cheap: a few thousand attribute reads every 0.2 s).
-    """
-    while True:
-        ops = list(run.ops)
-        if ops:
-            on_progress(sum(1 for op in ops if op.status), len(ops))
-        await asyncio.sleep(every)
+    def __init__(self, on_progress: Any, every: float = 0.2) -> None:
+        self._on_progress = on_progress
+        self._every = every
+        self._drawn = 0.0
+        self.total = self.finished = 0
+        self.results: pd.DataFrame | None = None
+        self.broken: Exception | None = None
+
+    def __call__(self, event: Event) -> None:
+        try:
+            if isinstance(event, Started):
+                self.total = event.total
+            elif isinstance(event, Finished):
+                self.finished += 1
+            elif isinstance(event, Done):
+                self.results = event.results
+            now = time.monotonic()
+            if not isinstance(event, Finished) or now - self._drawn >= self._every:
+                self._drawn = now
+                self._on_progress(self.finished, self.total)
+        except Exception as exc:   # noqa: BLE001 - shown beside the bar once the run ends
+            self.broken = self.broken or exc
 
 
 def _report_files(made: Any, folder: Path) -> dict[str, bytes]:

@@ -1,9 +1,11 @@
 """`CardForm`: edit one number's card in a notebook — check, plan, apply, see the result.
 
-The form is a thin face: it builds a one-row cards frame and sends it through the same
-`validate` → `plan_async` / `apply_async` path as a spreadsheet, on the kernel's own event loop
-(nothing blocks the kernel). `CardForm(sandbox=True)` rehearses against one in-process sandbox
-per form, so an edit and the plan that follows it see the same state.
+The form is a thin face: it builds its `RunOptions` once and a one-row cards frame per click,
+and sends it through the same `validate` → engine path as a spreadsheet, on the kernel's own
+event loop (nothing blocks the kernel). The owner of a number and the current card come from
+the engine's public `owners_async` / `read_current_async`. `CardForm(sandbox=True)` rehearses
+against one in-process sandbox per form, so an edit and the plan that follows it see the same
+state.
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ from typing import Any, Mapping
 import ipywidgets as widgets
 import pandas as pd
 
+from cardkit.engine.options import RunOptions
 from cardkit.errors import ConfigError
 from cardkit.providers.base import Current
+from cardkit.vocabulary import Action, Status as RowStatus, needs_attention
 from cardkit.providers.registry import ADAPTERS
 from cardkit.widgets._current import current_cards, shown_value
 from cardkit.widgets._shared import (
-    SHOWN_RESULT_COLUMNS, Status, Tasks, frame_html, guarded, heading, sandbox_for,
+    SHOWN_RESULT_COLUMNS, RunsWithOptions, Status, Tasks, frame_html, guarded, heading, sandbox_for,
 )
 from cardkit.widgets._uploads import ScratchFolder
 
@@ -32,7 +36,7 @@ _SHARING_NAME_FORMAT = [("leave as is", ""), ("first & last name", "0"), ("first
 _LABEL = {"description_width": "110px"}
 
 
-class CardForm(widgets.VBox):
+class CardForm(RunsWithOptions, widgets.VBox):
     """A form for one card: number, names, photo, Blooio sharing, target provider; Plan and Apply.
 
     `providers` is what `cardkit.apply` takes ("auto" routes the number to its owner, which the
@@ -51,11 +55,9 @@ class CardForm(widgets.VBox):
         photo_host: Any = None,
         journal: Any = False,
     ) -> None:
-        self.sandbox = sandbox_for(sandbox)
-        self.providers = providers
-        self.region = region
-        self.photo_host = photo_host
-        self.journal = journal
+        #: what every Plan/Apply of this form runs with (the provider choice aside)
+        self.options = RunOptions(providers=providers, sandbox=sandbox_for(sandbox), region=region,
+                                  photo_host=photo_host, journal=journal, progress=False)
         self.owners: list[str] = []
         self.last_plan: pd.DataFrame | None = None
         self.last_difference: pd.DataFrame | None = None
@@ -192,6 +194,8 @@ class CardForm(widgets.VBox):
         frame.attrs["cardkit"] = {
             "source": None, "sha256": None, "base_dir": None,
             "headers": {column: column for column in row if column != "row"},
+            # the file the user picked in this form (no shared sheet): its own folder is the photo folder
+            "photo_root": str(self._uploaded_photo.resolve().parent) if self._uploaded_photo is not None else None,
         }
         return frame
 
@@ -203,10 +207,15 @@ class CardForm(widgets.VBox):
     def _provider_options(self, owner_text: str = "owner (auto)") -> list[tuple[str, str]]:
         return [(owner_text, "auto"), *_PROVIDERS]
 
-    def _run_options(self) -> dict[str, Any]:
-        providers = self.providers if self.provider.value == "auto" else self.provider.value
-        return {"providers": providers, "sandbox": self.sandbox, "region": self.region,
-                "photo_host": self.photo_host, "progress": False}
+    @property
+    def providers(self) -> Any:
+        """What the form was given as `providers` ("auto", names or adapters)."""
+        return self.options.providers
+
+    def _run_options(self, **changes: Any) -> RunOptions:
+        """The form's options, for the provider the dropdown names."""
+        chosen = self.providers if self.provider.value == "auto" else self.provider.value
+        return self.options.replace(providers=chosen, **changes)
 
     # -- field callbacks (synchronous, quick) --------------------------------------------------
 
@@ -238,16 +247,16 @@ class CardForm(widgets.VBox):
             self._show_owner("as given to the form", [])
 
     async def _find_owner(self, e164: str) -> None:
-        """Ask the configured providers who owns the number (a plan of a name-less row: reads only)."""
-        from cardkit.engine import plan_async
+        """Ask the configured providers who owns the number (their numbers listings: reads only)."""
+        from cardkit.engine import owners_async
 
-        frame = self.card_frame().assign(number=e164, first_name="", photo="", provider="")
         try:
-            planned = await plan_async(frame, **{**self._run_options(), "providers": "auto"})
+            found = await owners_async([e164], self.providers, sandbox=self.sandbox,
+                                       timeout=self.options.timeout)
         except ConfigError:
             self._show_owner("owner (auto) — no provider configured", [])
             return
-        owners = [name for name in planned["provider"] if name]
+        owners = list(found.of(e164))
         if owners:
             self._show_owner("owner: " + ", ".join(owners), owners)
         else:
@@ -284,6 +293,7 @@ class CardForm(widgets.VBox):
         from cardkit.photos import check_photo
         from cardkit.errors import ProviderError
         from cardkit.providers.media import fetch_photo
+        from cardkit.urls import local_origins
 
         checked = check_photo(url)  # the same verdict validation gives (https only)
         if not checked.ok:
@@ -292,7 +302,8 @@ class CardForm(widgets.VBox):
         transport = self.sandbox.transport() if self.sandbox is not None else None
         async with httpx.AsyncClient(transport=transport) as client:
             try:
-                data = await fetch_photo(url, client=client)
+                sandbox_media = local_origins(["http://sandbox.local"]) if transport is not None else None
+                data = await fetch_photo(url, client=client, allow_private=sandbox_media)
             except ProviderError as failure:
                 # Only a warning: Sendblue and Linq fetch a URL photo themselves (Blooio needs us to).
                 self._show_preview(None, f"No preview — {failure.message}. Sendblue and Linq download the "
@@ -345,28 +356,29 @@ class CardForm(widgets.VBox):
         return checked
 
     async def _plan(self) -> None:
-        from cardkit.engine import plan_async
+        from cardkit.engine import run_async
 
         checked = await self._checked()
         if checked is None:
             return
-        options = self._run_options()
-        planned = await plan_async(checked, **options)
-        readable = [row.provider for row in planned.itertuples() if row.provider and row.status == "planned"]
-        current = await current_cards(checked["number"].iloc[0], readable, providers=options["providers"],
-                                      sandbox=self.sandbox, photo_host=self.photo_host)
+        # a plan keeps no journal unless one is given, as `cardkit.plan`
+        options = self._run_options(dry_run=True, journal=self.options.journal or False)
+        planned = await run_async(checked, options)
+        readable = [row.provider for row in planned.itertuples()
+                    if row.provider and row.status == RowStatus.PLANNED]
+        current = await current_cards(checked["number"].iloc[0], readable, options)
         self.last_plan = planned
         self.last_difference = difference(checked, planned, current)
         self.output.value = frame_html(self.last_difference, caption="Difference with the current card")
         self._conclude(planned, planned=True)
 
     async def _apply(self) -> None:
-        from cardkit.engine import apply_async
+        from cardkit.engine import run_async
 
         checked = await self._checked()
         if checked is None:
             return
-        results = await apply_async(checked, **self._run_options(), journal=self.journal)
+        results = await run_async(checked, self._run_options())
         self.last_results = results
         self.output.value = frame_html(results[SHOWN_RESULT_COLUMNS], caption="Result")
         self._conclude(results, planned=False)
@@ -378,11 +390,11 @@ class CardForm(widgets.VBox):
             line = f"{row.provider or 'no provider'}: {row.action if planned else row.status}"
             if row.changed:
                 line += f" ({row.changed.replace(',', ', ')})"
-            if row.status in ("failed", "invalid", "skipped") and row.message:
+            if needs_attention(row.status) and row.message:
                 line += f" — {row.message}"
             parts.append(line)
         text = "; ".join(parts) or "Nothing to do."
-        if results["status"].isin(["failed", "invalid", "skipped"]).any():
+        if results["status"].map(needs_attention).any():
             self.status.error(text)
         else:
             self.status.ok(text)
@@ -409,7 +421,7 @@ def difference(checked: pd.DataFrame, planned: pd.DataFrame,
     table = pd.DataFrame({"field": list(given), "new value": list(given.values())})
     for row in planned.itertuples(index=False):
         changed = set(filter(None, str(row.changed).split(",")))
-        if row.action in ("unsupported", "none") or row.status == "invalid":
+        if row.action in (Action.UNSUPPORTED, Action.NONE) or row.status == RowStatus.INVALID:
             verdict = [f"not sent — {row.message}"] * len(table)
         else:
             verdict = [

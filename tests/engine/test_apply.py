@@ -255,7 +255,7 @@ def test_url_photo_is_downloaded_prepared_and_sent_as_bytes_to_blooio(sandbox, t
 
 
 def test_progress_bar_shows_done_and_failed_on_a_terminal(sandbox, tmp_path, monkeypatch):
-    """On a terminal a tqdm bar counts the cards and the failed/invalid ones; elsewhere none."""
+    """On a terminal a tqdm bar counts the cards and those that need attention; elsewhere none."""
     import io
     import sys
 
@@ -268,7 +268,7 @@ def test_progress_bar_shows_done_and_failed_on_a_terminal(sandbox, tmp_path, mon
     monkeypatch.setattr(sys, "stderr", terminal)
     apply(cards, sandbox=sandbox)
     drawn = terminal.getvalue()
-    assert "applying" in drawn and "2/2" in drawn and "1 failed/invalid" in drawn
+    assert "applying" in drawn and "2/2" in drawn and "1 need attention" in drawn
     quiet = Terminal()
     monkeypatch.setattr(sys, "stderr", quiet)
     apply(cards, sandbox=Sandbox(), progress=False)

@@ -97,11 +97,12 @@ def test_plan_keeps_no_journal_unless_asked(sandbox, tmp_path):
 
 def test_default_journal_sits_beside_the_sheet(tmp_path):
     """Against a served (or real) provider the journal defaults to NAME.journal.sqlite beside it."""
+    from cardkit.engine.options import RunOptions
     from cardkit.engine.run import Run
     import cardkit
 
     path = write_sheet(tmp_path / "team.csv", ROWS)
-    run = Run(cardkit.read_cards(path), "blooio", write=True)
+    run = Run(cardkit.read_cards(path), RunOptions(providers="blooio"))
     journal = run._open_journal(cardkit.validate(cardkit.read_cards(path)),
                                 type("S", (), {"base_urls": lambda self: {}, "sandbox": None})())
     assert journal is not None and journal.path == tmp_path / "team.journal.sqlite"

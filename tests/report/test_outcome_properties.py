@@ -6,7 +6,8 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cardkit.columns import RESULT_COLUMNS, STATUSES
+from cardkit.columns import RESULT_COLUMNS
+from cardkit.vocabulary import STATUSES
 from cardkit.reporting import Report
 from cardkit.reporting.summary import DONE, NEEDS_ATTENTION
 

@@ -14,13 +14,14 @@ from typing import Any
 
 from cardkit.engine.bridge import run_sync
 from cardkit.engine.journal import Journal
+from cardkit.engine.options import RunOptions
 from cardkit.engine.results import ResultsFrame
 from cardkit.engine.run import Run
 from cardkit.errors import JournalError
 
 
 def _retry_run(journal_path: str | os.PathLike[str], providers: Any, run_id: str | None,
-               options: dict[str, Any]) -> Run:
+               options: RunOptions | None, more: dict[str, Any]) -> Run:
     with Journal(journal_path) as journal:
         run_id = run_id or journal.latest_run()
         info = journal.run_info(run_id)
@@ -36,22 +37,26 @@ def _retry_run(journal_path: str | os.PathLike[str], providers: Any, run_id: str
     cards.attrs["cardkit"] = {"source": info.get("source"), "sha256": info.get("sha256")}
     if providers is None:
         providers = ",".join(info["providers"]) or "auto"
-    options.setdefault("region", info["options"].get("region", "US"))
-    return Run(cards, providers, write=not options.pop("dry_run", False), journal=journal_path,
-               as_written=written, **options)
+    if options is None:       # the retried run's region unless one is given
+        options = RunOptions(**{**more, "region": more.get("region") or info["options"].get("region", "US")})
+    elif more:
+        options = options.replace(**more)
+    return Run(cards, options.replace(providers=providers, journal=journal_path), as_written=written)
 
 
 async def retry_async(journal_path: str | os.PathLike[str], providers: Any = None, *,
-                      run_id: str | None = None, **options: Any) -> ResultsFrame:
+                      run_id: str | None = None, options: RunOptions | None = None,
+                      **more: Any) -> ResultsFrame:
     """Re-run the failed and unprocessed operations of a past run (latest by default).
 
-    Takes `apply`'s options (`sandbox=`, `photo_host=`, `max_at_once=`, …); the results are
-    a new run in the same journal."""
-    return await _retry_run(journal_path, providers, run_id, options).execute()
+    Takes `apply`'s options as a `RunOptions` (`options=`) and/or as keywords (`sandbox=`,
+    `photo_host=`, `max_at_once=`, …), the journal aside — it is this one; the region defaults
+    to the retried run's. The results are a new run in the same journal."""
+    return await _retry_run(journal_path, providers, run_id, options, more).execute()
 
 
 def retry(journal_path: str | os.PathLike[str], providers: Any = None, *,
-          run_id: str | None = None, **options: Any) -> ResultsFrame:
+          run_id: str | None = None, options: RunOptions | None = None, **more: Any) -> ResultsFrame:
     """Sync `retry_async` (scripts and notebooks alike)."""
-    run = _retry_run(journal_path, providers, run_id, options)
+    run = _retry_run(journal_path, providers, run_id, options, more)
     return run_sync(run.execute, partial=run.partial_results)
