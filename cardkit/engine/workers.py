@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -279,6 +280,7 @@ def _unchanged_message(op: Op) -> str:
 _DONE = {"create": "created", "update": "updated", "replace": "replaced"}
 
 
+@functools.lru_cache(maxsize=256)   # one string shared by the many rows that read alike
 def _outcome_message(action: str, fields: tuple[str, ...], reason: str, *, planned: bool) -> str:
     """`updated: first_name, photo` — or, for a plan, `would update: first_name, photo`."""
     what = (f"would {action}" if planned else _DONE[action]) if action in _DONE else action
