@@ -73,6 +73,7 @@ class Pool:
         self._read_deadline = ReadDeadline(deadline)
         self._numbers: set[str] = set()                   # what the listing read is asked for
         self._listing: asyncio.Task[dict[str, Current] | None] | None = None
+        self._listing_due = 0.0                            # loop time workers stop waiting for it
         self._queue: asyncio.Queue[Op] = asyncio.Queue()
         self.crashed: Exception | None = None
         self._outstanding = 0
@@ -209,13 +210,16 @@ class Pool:
         """The op's current card: from the pool's one listing request where the provider has
         one (`ReadsMany`) and the card is not in doubt, else one read of its number.
 
-        The listing runs once, in the background; a worker waits for it at most one read
-        deadline and reads its number itself meanwhile, so a slow listing idles no one."""
+        The listing runs once, in the background; workers wait for it until one read deadline
+        after it began, then read their numbers themselves until it is back, so a slow listing
+        idles no one for long."""
         if not op.in_doubt_run and isinstance(self.provider, ReadsMany):
+            loop = asyncio.get_running_loop()
             if self._listing is None:
                 self._listing = asyncio.ensure_future(self._list_all())
-            if not self._listing.done():
-                await asyncio.wait([self._listing], timeout=self._read_deadline.seconds())
+                self._listing_due = loop.time() + self._read_deadline.seconds()
+            if not self._listing.done() and loop.time() < self._listing_due:
+                await asyncio.wait([self._listing], timeout=self._listing_due - loop.time())
             if self._listing.done() and not self._listing.cancelled():
                 listed = self._listing.result()
                 current = listed.pop(op.number, None) if listed is not None else None
