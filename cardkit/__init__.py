@@ -60,6 +60,7 @@ _EXPORTS: dict[str, str] = {
     "Linq": "cardkit.providers",
     "PhotoHost": "cardkit.providers",
     "SandboxPhotoHost": "cardkit.providers",
+    "S3PhotoHost": "cardkit.providers",
     "capabilities": "cardkit.providers",
     # plan and apply
     "plan": "cardkit.engine",
@@ -123,6 +124,7 @@ if TYPE_CHECKING:  # the same names, imported for type checkers only (see the do
         Linq as Linq,
         PhotoHost as PhotoHost,
         SandboxPhotoHost as SandboxPhotoHost,
+        S3PhotoHost as S3PhotoHost,
         Sendblue as Sendblue,
         capabilities as capabilities,
     )

@@ -12,11 +12,11 @@ import asyncio
 import os
 import uuid
 from pathlib import Path
-from typing import Any, Iterable, Protocol, runtime_checkable
+from typing import Any, Awaitable, Iterable, Protocol, runtime_checkable
 
 import pandas as pd
 
-from cardkit.engine import routing
+from cardkit.engine import doubt, routing
 from cardkit.engine.journal import Journal
 from cardkit.engine.limits import WriteBudget
 from cardkit.engine.lookups import discover
@@ -68,6 +68,7 @@ class Run:
         self.write = options.write
         self.photo_host = (options.photo_host if options.photo_host is not None
                            else os.environ.get("CARDKIT_PHOTO_HOST") or None)
+        self.photo_base_url = options.photo_base_url or os.environ.get("CARDKIT_PHOTO_BASE_URL") or None
         self.policy = RetryPolicy(max_attempts=options.max_attempts)
         # the faces' subscribers, and the tqdm bar (itself a subscriber) when asked for and someone
         # can see it: with neither, no event is even built
@@ -86,23 +87,29 @@ class Run:
         self._results: ResultsFrame | None = None
         self._journal_started = False
         self._base_urls: dict[str, str] = {}      # provider → base URL (journal keys)
+        self.interrupted = False                  # Ctrl-C, SIGTERM/SIGHUP, a kernel interrupt
 
     # ---- the whole run ------------------------------------------------------------------------
 
     async def execute(self) -> ResultsFrame:
         """Run to the end (or until cancelled) and return the results frame."""
         validated = _validated(self.cards, self.options.region)
-        setup = routing.setup(self.options.providers, sandbox=self.options.sandbox, photo_host=self.photo_host)
+        setup = routing.setup(self.options.providers, sandbox=self.options.sandbox, photo_host=self.photo_host,
+                              photo_base_url=self.photo_base_url)
         photos = PhotoShop(photo_host=setup.photo_host, transport=setup.transport,
                            allow_private=local_origins(setup.base_urls().values()))  # the sandbox's media
         self.journal = self._open_journal(validated, setup)
         try:
+            await asyncio.sleep(0)      # a Ctrl-C during the (synchronous) set-up lands here
             self.pools = {name: self._pool(provider, setup) for name, provider in setup.providers.items()}
             await self._discover(validated, setup)
             await self._build_ops(validated, setup, photos)
             self._resume()
             self._start_journal(validated, setup)
             await self._run_pools()
+        except asyncio.CancelledError:
+            self.interrupted = True
+            raise
         finally:
             await self._wind_down(photos)
         return self.partial_results()
@@ -113,7 +120,8 @@ class Run:
             self._results = results_frame(_columns(self.ops, self.run_id))
             self._results.attrs["cardkit"] = {
                 "run_id": self.run_id, "kind": self.kind, "dry_run": not self.write,
-                "journal": str(self.journal.path) if self.journal is not None else None}
+                "journal": str(self.journal.path) if self.journal is not None else None,
+                "interrupted": self.interrupted}
         return self._results
 
     # ---- steps --------------------------------------------------------------------------------
@@ -195,8 +203,11 @@ class Run:
             done = applied.get(key)
             if done is not None and done[0] == op.desired:
                 op.finish(Status.UNCHANGED, f"already applied in run {done[1]}", action=Action.UNCHANGED)
-            elif key in in_doubt:
-                op.in_doubt_run = in_doubt[key]
+            elif key in in_doubt and in_doubt[key][1] == op.desired:
+                # the same card's write was left without an outcome: read back and compare with
+                # the card as it was before that write (doubt.py) before anything is sent again
+                op.in_doubt_run = in_doubt[key][0]
+                op.before = doubt.before_from_json(in_doubt[key][2])
         for name, pool in self.pools.items():
             if pool.budget is not None:
                 for number, ages in self.journal.recent_writes(name, self._base_urls[name],
@@ -249,9 +260,11 @@ class Run:
         self._end_events()
         await photos.close()
         if self.journal is not None:
-            if self._journal_started:
-                self.journal.finish_run(self.run_id, now_iso())
-            self.journal.close()
+            try:
+                if self._journal_started:
+                    self.journal.finish_run(self.run_id, now_iso())
+            finally:
+                self.journal.close()
 
     # ---- journal ------------------------------------------------------------------------------
 
@@ -266,7 +279,7 @@ class Run:
             if not source or setup.sandbox is not None or (path is None and not self.write):
                 return None
             path = Path(source).with_suffix(".journal.sqlite")
-        return Journal(path)
+        return Journal(path, lock=True)
 
     def _start_journal(self, validated: pd.DataFrame, setup: routing.Setup) -> None:
         if self.journal is None:
@@ -290,9 +303,12 @@ class Run:
             if op.status:
                 self.journal.done(self.run_id, op.seq, _record(op, self.run_id))
 
-    def _on_sending(self, op: Op) -> None:
-        if self.journal is not None:
-            self.journal.sending(self.run_id, op.seq, op.started_at or now_iso())
+    def _on_sending(self, op: Op) -> Awaitable[None] | None:
+        """Mark the write *sending* with its before-state; the run awaits the commit."""
+        if self.journal is None:
+            return None
+        before = doubt.before_json(op.before) if op.before is not None else None
+        return self.journal.mark_sending(self.run_id, op.seq, op.started_at or now_iso(), before)
 
     def _on_wrote(self, op: Op) -> None:
         if self.journal is not None:
