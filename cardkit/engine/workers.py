@@ -165,6 +165,7 @@ class Pool:
                     self._hooks.waiting(op, wait)
                 return wait
         op.attempts += 1
+        counted = False                       # this attempt took a slot of the write budget
         try:
             if op.current is not None and not op.in_doubt_run:
                 current = op.current          # the last write failed before it changed anything
@@ -189,6 +190,7 @@ class Pool:
                 op.before = current           # the card before our first write (journal, undo)
             if self.budget is not None:
                 self.budget.record(op.number)
+                counted = True
                 self._hooks.wrote(op)
             if not op.sent:
                 op.sent = True
@@ -208,6 +210,9 @@ class Pool:
             op.finish("failed", failure.message, failure=failure, action=op.action)
             return 0.0
         except Transient as failure:
+            if counted and self.budget is not None and (failure.http_status or 0) >= 400 \
+                    and not failure.wrote_maybe:
+                self.budget.refund(op.number)     # refused, not spent: a 5xx or 429 must not cost
             return self._retry_or_give_up(op, failure)
         except JournalError:                     # nothing may be sent unjournaled: stop the run
             raise

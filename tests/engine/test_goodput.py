@@ -117,3 +117,20 @@ def test_a_second_run_after_a_faulty_first_writes_nothing(tmp_path):
     second = apply(cards, "blooio,linq", sandbox=box, progress=False, max_attempts=10, timeout=0.5)
     assert (second["status"] == "unchanged").all()
     assert {p: box.state()[p]["writes"] for p in ("blooio", "linq")} == writes
+
+
+def test_a_refused_write_gives_its_budget_slot_back():
+    """A write the provider refused (an error reply) does not count against Linq's 3 per 10
+    minutes; a counted one does."""
+    from cardkit.engine.limits import WriteBudget
+    from cardkit.engine.retry_policy import testing
+
+    with testing(wait_scale=1.0):            # the real 600 s window (the fixture turns waits off)
+        budget = WriteBudget(3, 600.0)
+        for _ in range(3):
+            budget.record("+14085550111")
+        assert budget.next_slot("+14085550111") > 0
+        budget.refund("+14085550111")
+        assert budget.next_slot("+14085550111") == 0
+        budget.refund("+19175550133")            # nothing counted: nothing to give back
+        assert budget.next_slot("+19175550133") == 0
