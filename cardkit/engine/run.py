@@ -9,6 +9,7 @@ built from what happened.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import uuid
 from pathlib import Path
@@ -24,6 +25,9 @@ from cardkit.engine.operations import Op, PhotoShop, build_card, card_fields, pa
 from cardkit.engine import events as ev
 from cardkit.engine.options import RunOptions
 from cardkit.engine.progress import ProgressBar, visible as progress_visible
+# the two messages an interrupted run leaves (results.interruption() recognises them)
+from cardkit.engine.results import CANCELLED_IN_FLIGHT as _CANCELLED_IN_FLIGHT
+from cardkit.engine.results import NOT_STARTED as _CANCELLED
 from cardkit.engine.results import ResultsFrame, results_frame
 from cardkit.engine.retry_policy import RetryPolicy
 from cardkit.engine.workers import Hooks, Pool, now_iso
@@ -31,9 +35,6 @@ from cardkit.errors import InputError
 from cardkit.vocabulary import Action, Status
 from cardkit.urls import local_origins
 
-_CANCELLED = "cancelled before it ran"
-_CANCELLED_IN_FLIGHT = ("cancelled while it was being sent — run again with the same journal "
-                        "to check whether it landed")
 _BUILD_CHUNK = 500
 
 
@@ -101,7 +102,7 @@ class Run:
         self.journal = self._open_journal(validated, setup)
         try:
             await asyncio.sleep(0)      # a Ctrl-C during the (synchronous) set-up lands here
-            self.pools = {name: self._pool(provider, setup) for name, provider in setup.providers.items()}
+            self.pools = {name: self._pool(provider, setup, photos) for name, provider in setup.providers.items()}
             await self._discover(validated, setup)
             await self._build_ops(validated, setup, photos)
             self._resume()
@@ -126,7 +127,7 @@ class Run:
 
     # ---- steps --------------------------------------------------------------------------------
 
-    def _pool(self, provider: Any, setup: routing.Setup) -> Pool:
+    def _pool(self, provider: Any, setup: routing.Setup, photos: PhotoShop | None = None) -> Pool:
         limits = provider.limits
         budget = None
         if self.write and limits.writes_per_window and limits.window_seconds:
@@ -136,7 +137,8 @@ class Run:
                     per_second=options.max_per_second or limits.max_per_second, policy=self.policy,
                     hooks=Hooks(self._on_sending, self._on_wrote, self._on_finished,
                                 retried=self._on_retried if self._emit else None,
-                                waiting=self._on_waiting if self._emit else None),
+                                waiting=self._on_waiting if self._emit else None,
+                                before_write=photos.complete if photos is not None else None),
                     write=self.write, read_first=options.read_first, budget=budget, deadline=options.timeout)
 
     async def _discover(self, validated: pd.DataFrame, setup: routing.Setup) -> None:
@@ -316,6 +318,8 @@ class Run:
 
     def _on_finished(self, op: Op) -> None:
         op.finished_at = now_iso()
+        if op.card is not None and getattr(op.card, "photo_bytes", None) is not None:
+            op.card = dataclasses.replace(op.card, photo_bytes=None)   # sent: don't hold ~1 MB per row
         if self.journal is not None and self._journal_started:
             self.journal.done(self.run_id, op.seq, _record(op, self.run_id))
         if self._emit is not None and self._started:

@@ -44,13 +44,16 @@ class Hooks:
     """What a pool reports to the run: journal marks and progress (all synchronous, cheap).
 
     `retried(op, attempt, why, delay, retry_after)` is called where a retry is decided,
-    `waiting(op, delay)` where a write waits for the number's budget (the run's events)."""
+    `waiting(op, delay)` where a write waits for the number's budget (the run's events);
+    `before_write(op, change)`, the one async step, gives the card what only a write needs
+    (the photo's bytes) and may finish the op instead (a photo that can no longer be prepared)."""
 
     sending: Callable[[Op], Awaitable[None] | None]   # awaited before the write leaves
     wrote: Callable[[Op], None]
     finished: Callable[[Op], None]
     retried: Callable[[Op, int, str, float, bool], None] | None = None
     waiting: Callable[[Op, float], None] | None = None
+    before_write: Callable[[Op, Change], Awaitable[None]] | None = None
 
 
 class Pool:
@@ -172,6 +175,12 @@ class Pool:
             op.action = change.action         # what was attempted, should the write fail
             if op.before is None:
                 op.before = current           # the card before our first write (journal, undo)
+            if self._hooks.before_write is not None:
+                await self._hooks.before_write(op, change)
+                if op.status:
+                    return 0.0
+                card = op.card
+                assert card is not None
             if self.budget is not None:
                 self.budget.record(op.number)
                 self._hooks.wrote(op)
