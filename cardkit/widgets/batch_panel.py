@@ -18,12 +18,20 @@ from typing import Any
 import ipywidgets as widgets
 import pandas as pd
 
+from cardkit.display import problems_html
 from cardkit.engine.events import Done, Event, Finished, Started
 from cardkit.engine.options import RunOptions
 from cardkit.errors import ColumnError
-from cardkit.vocabulary import Status as RowStatus, needs_attention
+from cardkit.vocabulary import Status as RowStatus
+from cardkit.vocabulary import needs_attention
 from cardkit.widgets._shared import (
-    SHOWN_RESULT_COLUMNS, RunsWithOptions, Snapshot, Status, Tasks, download_link, frame_html, guarded, heading,
+    RunsWithOptions,
+    Snapshot,
+    Status,
+    Tasks,
+    download_link,
+    guarded,
+    heading,
     sandbox_for,
 )
 from cardkit.widgets._uploads import ScratchFolder, sheet_in_upload
@@ -245,7 +253,9 @@ class BatchPanel(Snapshot, RunsWithOptions, widgets.VBox):
         if self.problems is not None and self.problems.empty:
             self.problems_table.value = "<span style='color:#2e7d32'>No problems found.</span>"
         else:
-            self.problems_table.value = frame_html(shown, caption=f"{len(shown)} of {len(self.problems)} problems")
+            # the notebook's message-first view (whole messages, wrapped), of what the filters keep
+            caption = f"<div><b>{len(shown)} of {len(self.problems)} problems</b> (filters above)</div>"
+            self.problems_table.value = caption + problems_html(shown)
 
     # -- 3. plan and apply ----------------------------------------------------------------------
 
@@ -360,7 +370,7 @@ class BatchPanel(Snapshot, RunsWithOptions, widgets.VBox):
             return
         if self.status_filter.value != _ALL:
             frame = frame[frame["status"] == self.status_filter.value]
-        self.results_table.value = frame_html(frame[SHOWN_RESULT_COLUMNS], caption=f"{len(frame)} rows")
+        self.results_table.value = _results_view(frame)
 
     async def _make_report(self, results: pd.DataFrame) -> None:
         """Build the report and its XLSX and HTML files (in a thread: writing XLSX takes a while)."""
@@ -410,6 +420,13 @@ class _ProgressWatcher:
                 self._on_progress(self.finished, self.total)
         except Exception as exc:   # noqa: BLE001 - shown beside the bar once the run ends
             self.broken = self.broken or exc
+
+
+def _results_view(results: pd.DataFrame) -> str:
+    """The notebook's message-first view of a results frame (whole messages, wrapped)."""
+    from cardkit import show
+
+    return show(results)._repr_html_()
 
 
 def _ending(results: pd.DataFrame, finished: int, *, write: bool, cancelled: bool) -> str:

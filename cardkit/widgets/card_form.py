@@ -18,15 +18,25 @@ from typing import Any, Mapping
 import ipywidgets as widgets
 import pandas as pd
 
+from cardkit.display import without_row
 from cardkit.engine.options import RunOptions
 from cardkit.errors import ConfigError
 from cardkit.providers.base import Current
 from cardkit.providers.capabilities import capabilities
-from cardkit.vocabulary import Action, Severity, Status as RowStatus, needs_attention
 from cardkit.providers.registry import ADAPTERS
+from cardkit.vocabulary import Action, Severity, needs_attention
+from cardkit.vocabulary import Status as RowStatus
 from cardkit.widgets._current import current_cards, shown_value
 from cardkit.widgets._shared import (
-    SHOWN_RESULT_COLUMNS, RunsWithOptions, Snapshot, Status, Tasks, frame_html, guarded, heading, sandbox_for,
+    SHOWN_RESULT_COLUMNS,
+    RunsWithOptions,
+    Snapshot,
+    Status,
+    Tasks,
+    frame_html,
+    guarded,
+    heading,
+    sandbox_for,
 )
 from cardkit.widgets._uploads import ScratchFolder
 
@@ -324,8 +334,8 @@ class CardForm(Snapshot, RunsWithOptions, widgets.VBox):
         """Download the photo as `apply` will (checked, size-capped) and preview it."""
         import httpx
 
-        from cardkit.photos import check_photo
         from cardkit.errors import ProviderError
+        from cardkit.photos import check_photo
         from cardkit.providers.media import fetch_photo
         from cardkit.urls import local_origins
 
@@ -482,9 +492,8 @@ def _for_the_form(message: str, label: str = "") -> str:
     """
     text = str(message)
     if label:
-        prefix = f"row 2, {label}: "
-        if text.startswith(prefix):
-            detail = text[len(prefix):]
+        detail = without_row(text, 2, label)
+        if detail != text:
             if detail.lower().startswith(f"the {label.lower()}"):
                 text = detail[:1].upper() + detail[1:]
             elif detail.startswith("'' — "):

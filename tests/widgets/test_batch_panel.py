@@ -58,7 +58,7 @@ def test_loading_the_sample_counts_rows_and_lists_every_problem():
         valid = int(panel.checked["valid"].sum())
         assert f"{valid} of {len(panel.cards)} rows ready" in panel.status.text
         assert len(panel.filtered_problems()) == len(panel.problems) > 0
-        assert "row 22, Phone: '555-0100' is not a complete number" in panel.problems_table.value
+        assert "&#x27;555-0100&#x27; is not a complete number for region US — add the area code" in panel.problems_table.value
 
     run(body())
 
