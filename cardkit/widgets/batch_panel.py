@@ -92,7 +92,8 @@ class BatchPanel(Snapshot, RunsWithOptions, widgets.VBox):
         # shown when a required column is not found: one dropdown per missing column
         self.mapping_dropdowns: dict[str, widgets.Dropdown] = {}
         self.mapping_button = widgets.Button(description="Use these columns", icon="check",
-                                             tooltip="Read the sheet again with the columns chosen")
+                                             tooltip="Read the sheet again with the columns chosen",
+                                             layout={"width": "auto"})
         self.mapping = widgets.VBox(layout={"display": "none"})
         self.mapping.add_class("cardkit-column-mapping")
         # 2. problems
