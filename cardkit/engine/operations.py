@@ -61,6 +61,7 @@ class Op:
     # scheduling
     in_doubt_run: str = ""                # an earlier run left this write "sending"
     sent: bool = False                    # journal already says "sending"
+    current: Any = None                   # the last read (a Current), kept while a retry may reuse it
     before: Any = None                    # the card as read before the first write (`doubt.py`)
     repeated: bool = False                # re-sent though the provider couldn't tell if it landed
 
