@@ -492,7 +492,7 @@ def _map_headers(
         raise ColumnError(
             f"no {names} column found; the sheet's headers are {_list(seen)} — rename a header "
             f"or pass columns={{{example}}}",
-            seen=seen,
+            seen=seen, missing=missing,
         )
     return mapping
 
