@@ -9,7 +9,8 @@ Not in the vendor SDK: spoken raw with the SDK's two auth headers.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from cardkit.errors import Permanent, Transient
 from cardkit.providers import replies
@@ -53,7 +54,7 @@ class Sendblue(Adapter):
         return photo_url_problem(card, self.label, required=True)
 
     def change(self, card: Card, current: Current) -> Change:
-        wanted = _wanted(card)
+        wanted = _wanted(card, current)
         if not current.known:
             return Change("replace", tuple(wanted), "the current profile can't be read: it is sent whole")
         if not current.exists:
@@ -88,8 +89,9 @@ class Sendblue(Adapter):
             return planned
         body: dict[str, Any] = {"fromNumber": card.number, "firstName": card.first_name,
                                 "lastName": card.last_name, "photoUrl": card.photo_url}
-        if card.display_name:
-            body["displayName"] = card.display_name
+        display_name = _wanted(card, current)["display_name"]
+        if display_name:
+            body["displayName"] = display_name
         reply = await send("POST", PROFILE, json=body)
         if not 200 <= reply.status < 300:
             raise failure(reply, f"setting the profile of {card.number}", photo_url=card.photo_url)
@@ -106,10 +108,16 @@ class Sendblue(Adapter):
                         "automatically in the number's subsequent iMessage conversations")
 
 
-def _wanted(card: Card) -> dict[str, Any]:
-    """Everything the profile will hold after the POST (it replaces the profile whole)."""
+def _wanted(card: Card, current: Current) -> dict[str, Any]:
+    """Everything the profile will hold after the POST (it replaces the profile whole).
+
+    A card without a display name means "leave it as is" (as for every other field of a
+    `Card`), but the POST replaces the profile whole: the current display name is sent again,
+    or the profile would lose one the user never saw nor meant to clear.
+    """
+    kept = str(current.fields.get("display_name") or "") if current.known else ""
     return {"first_name": card.first_name, "last_name": card.last_name,
-            "display_name": card.display_name, "photo": card.photo_digest or card.photo_url}
+            "display_name": card.display_name or kept, "photo": card.photo_digest or card.photo_url}
 
 
 def _error_body(reply: Reply) -> replies.ErrorBody:

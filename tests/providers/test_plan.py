@@ -80,13 +80,14 @@ def test_sendblue_photo_counts_as_changed_because_it_cant_be_read():
     assert SENDBLUE.change(card(photo_url="https://x.test/a.jpg"), known).action == "unchanged"
 
 
-def test_sendblue_creates_without_a_profile_and_clears_a_dropped_display_name():
-    """No profile → create; a display name no longer in the sheet is a change (POST replaces all)."""
+def test_sendblue_creates_without_a_profile_and_keeps_a_display_name_the_card_does_not_give():
+    """No profile → create; a card without a display name keeps the current one (the POST resends it)."""
     url = "https://x.test/a.jpg"
     assert SENDBLUE.change(card(photo_url=url), Current(known=True, exists=False)).action == "create"
     have = Current(known=True, exists=True, fields={"first_name": "Ada", "last_name": "Lovelace",
                                                     "display_name": "Ada at Acme", "photo": url})
-    change = SENDBLUE.change(card(photo_url=url), have)
+    assert SENDBLUE.change(card(photo_url=url), have).action == "unchanged"
+    change = SENDBLUE.change(card(photo_url=url, display_name="Ada — Acme"), have)
     assert (change.action, change.fields) == ("replace", ("display_name",))
 
 
