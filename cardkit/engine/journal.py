@@ -4,8 +4,10 @@ One journal holds many runs. For each run: its metadata (`runs`), the user's inp
 written (`inputs`), and one row per card × provider (`ops`) that moves
 `pending → sending → done`. The engine marks an operation *sending* — with the card as it was
 read just before (its *before-state*) — and that mark is **committed before the write leaves**
-(`mark_sending` returns an awaitable: a group commit shared by every mark queued in the same
-turn of the event loop). Outcomes are batched (a commit per ~50 changes or ~200 ms), in order.
+(`mark_sending` returns an awaitable: a group commit shared by every mark queued meanwhile).
+Outcomes are batched (a commit per ~50 changes or ~200 ms), in order. During a run, commits
+happen in one committer thread, one at a time: the event loop (every worker's requests and
+deadlines) never waits on SQLite, and the marks queued while a commit runs share the next one.
 In WAL mode a kill -9 keeps every committed batch; on resume each write left *sending* is
 resolved by reading the provider back and comparing with its before-state (`engine/doubt.py`).
 A failed commit keeps its changes queued (never dropped) and stops the run.
@@ -23,6 +25,7 @@ stored: runs keep the providers' names and base URLs only.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import datetime as dt
 import functools
 import json
@@ -97,7 +100,11 @@ class Journal:
         self._lock_fd: int | None = None
         self._pending: list[tuple[str, tuple[Any, ...]]] = []
         self._last_commit = time.monotonic()
-        self._group: asyncio.Future[None] | None = None
+        self._group: asyncio.Future[None] | None = None      # marks waiting for the next commit
+        # the commit running in the committer thread: (its future, its batch, the marks it makes durable)
+        self._inflight: tuple[concurrent.futures.Future[None], list[tuple[str, tuple[Any, ...]]],
+                              asyncio.Future[None] | None] | None = None
+        self._committer: concurrent.futures.ThreadPoolExecutor | None = None
         self._identity: dict[str, tuple[int, int]] = {}
         self._broken: JournalError | None = None
         if lock:
@@ -261,6 +268,10 @@ class Journal:
             if self._broken is None and not self.readonly:
                 self.flush(force=True)
         finally:
+            self._settle(wait=True)
+            if self._committer is not None:
+                self._committer.shutdown(wait=True)
+                self._committer = None
             self._db.close()
             self._unlock()
 
@@ -414,7 +425,8 @@ class Journal:
         """Mark an operation as being sent, with the card as read just before (`before`, JSON).
 
         Returns what to await before the request goes out: the commit that makes the mark
-        durable, shared by every mark queued in the same turn of the event loop (group commit).
+        durable, shared by every mark queued until it starts (group commit; it runs in the
+        committer thread, so the loop goes on serving the other workers meanwhile).
         Outside an event loop the mark is committed at once (and None returned)."""
         self._pending.append(("UPDATE ops SET state='sending', started_at=?, before_state=? "
                               "WHERE run_id=? AND seq=?", (started_at, before, run_id, seq)))
@@ -425,20 +437,77 @@ class Journal:
             return None
         if self._group is None:
             self._group = loop.create_future()
-            loop.call_soon(self._group_commit)
+            if self._inflight is None:
+                loop.call_soon(self._start_commit)   # the marks of this turn join it
+            # else: the running commit's end starts the next one, with every mark queued until then
         return asyncio.shield(self._group)
 
-    def _group_commit(self) -> None:
-        group, self._group = self._group, None
-        if group is None:
-            return
+    def commit_soon(self) -> None:
+        """Commit what is buffered in the committer thread, without waiting (in a running loop;
+        at once otherwise). A commit already running: the next one takes it."""
         try:
+            asyncio.get_running_loop()
+        except RuntimeError:
             self.flush(force=True)
-        except Exception as exc:      # the waiting writes must not leave: hand them the error
-            group.set_exception(exc)
-            group.exception()         # retrieved here too: every waiter raises it
             return
-        group.set_result(None)
+        if self._inflight is None:
+            self._start_commit()
+
+    def _start_commit(self) -> None:
+        """Hand everything buffered to the committer thread (loop thread; one commit at a time,
+        so batches commit in the order they were queued)."""
+        if self._inflight is not None:
+            return
+        group, self._group = self._group, None
+        if self._broken is not None:
+            if group is not None:
+                _fail(group, self._broken)
+            return
+        if not self._pending:
+            if group is not None and not group.done():
+                group.set_result(None)            # a synchronous flush already committed them
+            return
+        pending, self._pending = self._pending, []
+        if self._committer is None:
+            self._committer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="cardkit-journal")
+        future = self._committer.submit(self._commit, pending)
+        self._inflight = (future, pending, group)
+        loop = asyncio.get_running_loop()
+
+        def wake(_: concurrent.futures.Future[None]) -> None:
+            try:
+                loop.call_soon_threadsafe(self._committed, future)
+            except RuntimeError:      # the loop is gone (a second Ctrl-C quits at once): close() settles
+                pass
+
+        future.add_done_callback(wake)
+
+    def _committed(self, future: concurrent.futures.Future[None]) -> None:
+        """(loop thread) A commit ended: tell its marks, then start the next group's."""
+        if self._inflight is not None and self._inflight[0] is future:
+            self._settle(wait=False)
+        if self._group is not None and self._inflight is None:
+            self._start_commit()
+
+    def _settle(self, *, wait: bool) -> None:
+        """Take the outcome of the running commit (waiting for it with `wait`): its marks are told;
+        a failed batch goes back to the front of the queue — never dropped — and its marks raise."""
+        if self._inflight is None:
+            return
+        future, pending, group = self._inflight
+        if not wait and not future.done():
+            return
+        concurrent.futures.wait([future])
+        self._inflight = None
+        failure = future.exception()
+        if failure is not None:
+            self._pending[:0] = pending
+            if group is not None:
+                _fail(group, failure)
+        else:
+            self._last_commit = time.monotonic()
+            if group is not None and not group.done():
+                group.set_result(None)
 
     def done(self, run_id: str, seq: int, result: Mapping[str, Any]) -> None:
         """Record an operation's outcome."""
@@ -462,16 +531,27 @@ class Journal:
     def _queue(self, sql: str, params: tuple[Any, ...]) -> None:
         self._pending.append((sql, params))
         if len(self._pending) >= _FLUSH_EVERY or time.monotonic() - self._last_commit >= _FLUSH_AFTER:
-            self.flush(force=True)
+            self.commit_soon()
 
     def flush(self, force: bool = False) -> None:
-        """Commit buffered changes (in order, in one transaction). On failure they stay queued
-        for the next commit — never dropped — and a `JournalError` says what went wrong."""
+        """Commit buffered changes now (in order, in one transaction), after any commit running in
+        the committer thread. On failure they stay queued for the next commit — never dropped —
+        and a `JournalError` says what went wrong."""
+        self._settle(wait=True)           # the batch before ours commits first (or comes back)
         if self._broken is not None:
             raise self._broken
         if not self._pending or not (force or len(self._pending) >= _FLUSH_EVERY):
             return
         pending, self._pending = self._pending, []
+        try:
+            self._commit(pending)
+        except BaseException:
+            self._pending[:0] = pending
+            raise
+        self._last_commit = time.monotonic()
+
+    def _commit(self, pending: list[tuple[str, tuple[Any, ...]]]) -> None:
+        """One transaction of `pending` (the loop thread or the committer thread, never both)."""
         try:
             gone = self._replaced_files() if self._identity else []
             with self._db:
@@ -482,12 +562,8 @@ class Journal:
                     if end == len(pending) or pending[end][0] != pending[start][0]:
                         self._db.executemany(pending[start][0], [p for _, p in pending[start:end]])
                         start = end
-        except BaseException as exc:
-            self._pending[:0] = pending
-            if isinstance(exc, sqlite3.Error):
-                raise self._explain(exc) from None
-            raise
-        self._last_commit = time.monotonic()
+        except sqlite3.Error as exc:
+            raise self._explain(exc) from None
         if gone:                                  # committed to what we hold; now save it and stop
             self._broken = self._stop_replaced(gone)
             raise self._broken
@@ -538,3 +614,10 @@ class Journal:
         for number, at in rows:
             ages.setdefault(number, []).append(now - at)
         return ages
+
+
+def _fail(group: asyncio.Future[None], failure: BaseException) -> None:
+    """Hand every write waiting on `group` the commit's error (and mark it retrieved)."""
+    if not group.done():
+        group.set_exception(failure)
+        group.exception()

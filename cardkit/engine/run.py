@@ -241,7 +241,7 @@ class Run:
                     break
                 await asyncio.wait([waiting], timeout=0.2)
                 if self.journal is not None:
-                    self.journal.flush(force=True)     # the ~200 ms commit while requests wait
+                    self.journal.commit_soon()     # the ~200 ms commit, in the journal's thread
         finally:
             waiting.cancel()
             waiting.add_done_callback(_retrieve)
