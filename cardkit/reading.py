@@ -22,7 +22,7 @@ from typing import Mapping, Union
 
 import pandas as pd
 
-from cardkit.columns import CARD_COLUMNS, REQUIRED_CARD_COLUMNS
+from cardkit.columns import CARD_COLUMNS, IDENTITY_KEYS, IDENTITY_SHEET, ORIGINAL_ROW, REQUIRED_CARD_COLUMNS
 from cardkit.errors import ColumnError, InputError
 from cardkit.photos import expand_home
 
@@ -192,6 +192,9 @@ def as_written(frame: pd.DataFrame) -> pd.DataFrame:
     file written from it can be fixed and fed back to `read_cards`.
     """
     meta = frame.attrs.get("cardkit", {})
+    if "photo" in frame.columns and meta.get("base_dir"):
+        frame = frame.assign(photo=_relative_photos(frame["photo"], meta["base_dir"]))
+        frame.attrs = {"cardkit": meta}
     headers: dict[str, str] = meta.get("headers", {})
     to_user = {canonical: original for canonical, original in headers.items() if canonical in frame}
     order = [c for c in meta.get("columns", []) if c in to_user.values() or c in frame.columns]
@@ -202,6 +205,24 @@ def as_written(frame: pd.DataFrame) -> pd.DataFrame:
     if "row" in frame.columns:
         written.index = pd.Index(frame["row"].to_numpy(), name="row")
     return written
+
+
+def _relative_photos(photos: pd.Series, base_dir: str) -> pd.Series:
+    """Photo paths `validate` made absolute, written relative to the sheet's folder again (with
+    `/`, which every OS reads): the user's own form, valid wherever the folder is moved."""
+    from pathlib import PurePath
+
+    base = PurePath(base_dir)
+
+    def relative(value: object) -> object:
+        if not isinstance(value, str) or not value.startswith(("/", "\\")) and ":" not in value[1:3]:
+            return value
+        try:
+            return PurePath(value).relative_to(base).as_posix()
+        except ValueError:
+            return value
+
+    return photos.map(relative)
 
 
 # --- loading -----------------------------------------------------------------------------
@@ -236,11 +257,47 @@ def _load(source: Source, sheet: str | int | None, limits: ReadLimits,
         raise InputError(
             f"{path.name} is an old .xls workbook — open it in Excel and save it as .xlsx or CSV"
         )
+    identity: dict[str, str] = {}
     if suffix in _EXCEL_SUFFIXES or data[:4] == b"PK\x03\x04":
-        frame, info["sheet"] = _read_xlsx(data, path.name, sheet, limits)
+        frame, info["sheet"], identity = _read_xlsx(data, path.name, sheet, limits)
     else:
         frame, info["encoding"] = _read_text(data, path.name, tab=suffix == ".tsv", limits=limits,
                                              encoding=encoding)
+    if ORIGINAL_ROW in frame.columns:
+        frame, info = _fed_back(frame, info, identity, path)
+    return frame, info
+
+
+def _fed_back(frame: pd.DataFrame, info: dict, identity: dict[str, str], path) -> tuple[pd.DataFrame, dict]:
+    """A report's Failed sheet (or errors CSV) fed back keeps its identity: each row is known by
+    its line in the original sheet (`cardkit_row`), photo paths resolve in the original sheet's
+    folder when it is there (else beside this file), and the run's journal is remembered."""
+    cells = frame[ORIGINAL_ROW].str.strip()
+    numbers = pd.to_numeric(cells.where(cells != ""), errors="coerce")
+    bad = cells[(cells != "") & (numbers.isna() | (numbers % 1 != 0) | (numbers < 1))]
+    if len(bad):
+        line = int(frame.loc[bad.index[0], "row"])
+        raise InputError(f"{path.name}, line {line}: {ORIGINAL_ROW} {bad.iloc[0]!r} is not a row number — "
+                         f"leave the {ORIGINAL_ROW} column as cardkit wrote it (empty for a row you added)")
+    twice = numbers[numbers.notna() & numbers.duplicated(keep=False)]
+    if len(twice):
+        lines = ", ".join(str(int(frame.loc[i, "row"])) for i in twice.index)
+        raise InputError(f"{path.name}, lines {lines}: both say {ORIGINAL_ROW} {int(twice.iloc[0])} — a copied "
+                         f"row keeps its original's number; clear {ORIGINAL_ROW} in the copy")
+    # rows the user added get numbers after the original sheet's last row
+    last = int(numbers.max()) if numbers.notna().any() else 1
+    added = numbers.isna().to_numpy().nonzero()[0]
+    numbers = numbers.to_numpy(copy=True)
+    for k, position in enumerate(added, start=1):
+        numbers[position] = last + k
+    frame = frame.assign(row=numbers.astype("int64"))
+    known = {key: identity.get(key, "") for key in IDENTITY_KEYS}
+    folder, root = known["folder"], known["photo_root"]
+    if folder and os.path.isdir(folder):
+        info["base_dir"] = folder
+    if root and os.path.isdir(root):
+        info["photo_root"] = root
+    info["fed_back"] = {**known, "report": str(path.resolve())}
     return frame, info
 
 
@@ -257,7 +314,7 @@ def _from_frame(source: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
         rows = pd.Series(range(2, len(frame) + 2))
     frame = _with_rows(frame.reset_index(drop=True), rows.astype("int64").to_numpy())
     previous = source.attrs.get("cardkit", {})
-    info = {key: previous.get(key) for key in ("source", "sha256", "base_dir", "sheet", "photo_root")}
+    info = {key: previous.get(key) for key in ("source", "sha256", "base_dir", "sheet", "photo_root", "fed_back")}
     return frame, info
 
 
@@ -335,12 +392,17 @@ def _check_cell_sizes(chunk: pd.DataFrame, name: str, limits: ReadLimits, first_
                                  f"{int(lengths.iloc[at]):,} characters", "max_cell_chars")
 
 
-def _read_xlsx(data: bytes, name: str, sheet: str | int | None, limits: ReadLimits) -> tuple[pd.DataFrame, str]:
+def _read_xlsx(data: bytes, name: str, sheet: str | int | None,
+               limits: ReadLimits) -> tuple[pd.DataFrame, str, dict[str, str]]:
     from cardkit.workbook import SheetReader
 
     workbook = SheetReader(data, name, limits)
+    identity: dict[str, str] = {}
     try:
         names = [sheet_name for sheet_name, _ in workbook.sheets]
+        if IDENTITY_SHEET in names:   # a cardkit report: where its rows came from
+            member = workbook.sheets[names.index(IDENTITY_SHEET)][1]
+            identity = {values[0]: values[1] for _, values in workbook.rows(member) if len(values) >= 2}
         if sheet is None:
             index = 0
         elif isinstance(sheet, int):
@@ -380,7 +442,7 @@ def _read_xlsx(data: bytes, name: str, sheet: str | int | None, limits: ReadLimi
     if not body:
         frame = pd.DataFrame({h: pd.Series([], dtype=object) for h in headers})
     frame = _with_rows(frame, [index for index, _ in body])
-    return _drop_blank(frame), chosen
+    return _drop_blank(frame), chosen, identity
 
 
 def _with_rows(frame: pd.DataFrame, rows) -> pd.DataFrame:

@@ -148,7 +148,8 @@ def _inspect(cards: pd.DataFrame, region: str, check_photos: bool,
     out = cards.copy()
     out.attrs = {"cardkit": {**cards.attrs.get("cardkit", {}), "region": region}}
 
-    out["number"] = _check_numbers(cards["number"], region, findings)
+    done_elsewhere = cards.attrs.get("cardkit", {}).get("done_rows") or {}
+    out["number"] = _check_numbers(cards["number"], region, findings, done_elsewhere)
     for column, required, label in _NAME_FIELDS:
         if column in cards:
             out[column] = _check_names(cards[column], column, required, label, findings)
@@ -205,7 +206,11 @@ def _spread(codes: np.ndarray, results: list, attribute: str) -> np.ndarray:
 # --- numbers -----------------------------------------------------------------------------
 
 
-def _check_numbers(raw: pd.Series, region: str, findings: _Findings) -> np.ndarray:
+def _check_numbers(raw: pd.Series, region: str, findings: _Findings,
+                   done_elsewhere: dict[str, int] | None = None) -> np.ndarray:
+    """E.164 numbers; a number twice is an error on the later row. `done_elsewhere` (number →
+    row) holds the rows of the original sheet that are not here because they are done (a fed-back
+    report's Failed sheet): a row repeating one of their numbers stays a duplicate."""
     codes, results = _per_unique(raw, lambda value: _normalize_cached(value, region))
     e164 = _spread(codes, results, "e164")
     error = _spread(codes, results, "error")
@@ -227,6 +232,15 @@ def _check_numbers(raw: pd.Series, region: str, findings: _Findings) -> np.ndarr
         details = [
             f"{shorten(str(values[i]))!r} is the same number as row {first_row[e164[i]]} ({e164[i]}) — keep one "
             "of the two rows" for i in at
+        ]
+        findings.add("number", "duplicate_number", at, values[at], details)
+    if done_elsewhere:
+        rows = findings.rows
+        at = np.array([i for i in np.flatnonzero(usable & ~duplicated)
+                       if done_elsewhere.get(e164[i], rows[i]) != rows[i]], dtype=int)
+        details = [
+            f"{shorten(str(values[i]))!r} is the same number as row {done_elsewhere[e164[i]]} ({e164[i]}), "
+            "whose card is already applied — give this row its own number, or delete it" for i in at
         ]
         findings.add("number", "duplicate_number", at, values[at], details)
     return np.where(usable, e164, values)

@@ -16,7 +16,7 @@ from typing import Any, Iterable, Protocol, runtime_checkable
 
 import pandas as pd
 
-from cardkit.engine import routing
+from cardkit.engine import feedback, routing
 from cardkit.engine.journal import Journal
 from cardkit.engine.limits import WriteBudget
 from cardkit.engine.lookups import discover
@@ -86,12 +86,18 @@ class Run:
         self._results: ResultsFrame | None = None
         self._journal_started = False
         self._base_urls: dict[str, str] = {}      # provider → base URL (journal keys)
+        self._remembered: Path | None = None      # the journal a fed-back report names
 
     # ---- the whole run ------------------------------------------------------------------------
 
     async def execute(self) -> ResultsFrame:
         """Run to the end (or until cancelled) and return the results frame."""
-        validated = _validated(self.cards, self.options.region)
+        cards = _read(self.cards)
+        # a report fed back finds its journal itself, and its rows are checked against the whole
+        # original run (a duplicate of a row already applied stays a duplicate)
+        self._remembered = feedback.remembered_journal(cards) if self.options.journal is None else None
+        given = self.options.journal if isinstance(self.options.journal, (str, os.PathLike)) else None
+        validated = _validated(feedback.with_original_run(cards, given or self._remembered), self.options.region)
         setup = routing.setup(self.options.providers, sandbox=self.options.sandbox, photo_host=self.photo_host)
         photos = PhotoShop(photo_host=setup.photo_host, transport=setup.transport,
                            allow_private=local_origins(setup.base_urls().values()))  # the sandbox's media
@@ -260,6 +266,8 @@ class Run:
         path = self.options.journal
         if path is False:
             return None
+        if path is None and self._remembered is not None:
+            return Journal(self._remembered)
         if path is None or path is True:
             source = validated.attrs.get("cardkit", {}).get("source")
             # no journal by default for the in-process sandbox: its state dies with the process
@@ -364,20 +372,30 @@ def _record(op: Op, run_id: str) -> dict[str, Any]:
     }
 
 
-def _validated(cards: Any, region: str) -> pd.DataFrame:
-    """The cards as a validated frame: read a path, validate a frame that isn't yet."""
+def _read(cards: Any) -> Any:
+    """A path read as a cards frame; anything else as given."""
     if isinstance(cards, (str, os.PathLike)):
         from cardkit.reading import read_cards
 
-        cards = read_cards(cards)
+        return read_cards(cards)
+    return cards
+
+
+def _validated(cards: Any, region: str) -> pd.DataFrame:
+    """The cards as a validated frame: validate a frame that isn't yet (or that was validated
+    before it learnt the original run of a fed-back report)."""
     if not isinstance(cards, pd.DataFrame):
         raise InputError(f"cards must be a frame from cardkit.read_cards (or a file path), "
                          f"not {type(cards).__name__}")
     if "row" not in cards.columns or "number" not in cards.columns:
         raise InputError("the cards frame needs the columns 'row' and 'number' — build it with "
                          "cardkit.read_cards(path)")
+    meta = cards.attrs.get("cardkit") or {}
     if "valid" in cards.columns:
-        return cards
+        if not meta.get("done_rows"):
+            return cards
+        cards = cards.drop(columns=["valid", "problems"])
+        cards.attrs = {"cardkit": meta}
     from cardkit.validation import validate
 
     return validate(cards, region=region)

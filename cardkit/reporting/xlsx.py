@@ -124,7 +124,8 @@ def _summary_sheet(book: Workbook, report: Report) -> None:
     for provider in counts.index:
         sheet.append([_cell(sheet, provider), *(_cell(sheet, int(counts.at[provider, c])) for c in shown)])
     sheet.append([])
-    sheet.append([_cell(sheet, "Fix the cells on the Failed sheet and run: cardkit apply <this file> --journal <same journal>")])
+    sheet.append([_cell(sheet, "Fix the cells on the Failed sheet and run: cardkit apply <this file> — it finds "
+                               "its journal and its photos itself; leave the cardkit_* columns as they are")])
     if len(counts):
         sheet.add_chart(_outcome_chart(sheet, header_row, len(counts), shown[:-1]), "D3")
 
@@ -141,6 +142,19 @@ def _outcome_chart(sheet, header_row: int, providers: int, statuses: list[str]) 
         chart.series[-1].graphicalProperties.solidFill = STATUS_COLOURS[status][0].lstrip("#").upper()
     chart.set_categories(Reference(sheet, min_col=1, min_row=header_row + 1, max_row=last))
     return chart
+
+
+def _identity_sheet(book: Workbook, report: Report) -> None:
+    """The hidden sheet a fed-back report is recognised by: the original sheet's name, hash and
+    folder, its photo folder, the journal and the run (read back by `cardkit.reading`)."""
+    from cardkit.columns import IDENTITY_KEYS, IDENTITY_SHEET
+
+    sheet = book.create_sheet(IDENTITY_SHEET)
+    sheet.sheet_state = "hidden"
+    info = report.info.as_dict()
+    sheet.append([_cell(sheet, "key"), _cell(sheet, "value")])
+    for key in IDENTITY_KEYS:
+        sheet.append([_cell(sheet, key), _cell(sheet, info.get(key) or "")])
 
 
 def write_table_xlsx(frame: pd.DataFrame, path: Path, title: str = "Sheet1") -> Path:
@@ -164,6 +178,7 @@ def write_xlsx(report: Report, path: Path) -> Path:
     _summary_sheet(book, report)
     _table_sheet(book, "Applied", report.applied_rows())
     _table_sheet(book, "All", report.results)
+    _identity_sheet(book, report)
     book.active = 1
     book.save(path)
     return path

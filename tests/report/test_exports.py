@@ -31,7 +31,8 @@ def test_xlsx_has_the_four_sheets_and_opens_on_summary(rep, tmp_path):
     """The workbook holds Failed (first, for feeding back), Summary, Applied, All and opens on Summary."""
     path = rep.to_file(tmp_path / "report.xlsx")[0]
     book = openpyxl.load_workbook(path)
-    assert book.sheetnames == ["Failed", "Summary", "Applied", "All"]
+    assert book.sheetnames == ["Failed", "Summary", "Applied", "All", "cardkit run"]
+    assert book["cardkit run"].sheet_state == "hidden"     # the identity a fed-back report keeps
     assert book.active.title == "Summary"
 
 
@@ -47,11 +48,12 @@ def test_xlsx_failed_sheet_holds_input_columns_as_written_plus_outcome(rep, tmp_
     """Failed: the user's headers and cells untouched, then cardkit_* columns with status and message."""
     path = rep.to_file(tmp_path / "report.xlsx")[0]
     rows = sheet_rows(openpyxl.load_workbook(path)["Failed"])
-    assert rows[0] == ["Phone", "First Name", "Notes", *OUTCOME_COLUMNS]
+    assert rows[0] == ["Phone", "First Name", "Notes", *OUTCOME_COLUMNS, "cardkit_sheet"]
     by_row = {r[3]: r for r in rows[1:]}
     assert sorted(by_row) == ["3", "4", "5", "7"]
     assert by_row["3"][:3] == ["+1 202 555 0147", "@Bob", "=1+2"]
-    assert by_row["3"][4:] == ["blooio", "failed", "forbidden", HOSTILE_MESSAGE]
+    assert by_row["3"][4:-1] == ["blooio", "failed", "forbidden", HOSTILE_MESSAGE]
+    assert by_row["3"][-1] == "cards.csv sha256:abababababab"   # the original sheet, for feeding back
     assert by_row["4"][5] == "invalid" and "add the area code" in by_row["4"][7]
     # row 5 applied at linq and failed at sendblue: only the failure is on this sheet
     assert by_row["5"][4:7] == ["sendblue", "failed", "E500"]
@@ -114,7 +116,7 @@ def test_csv_split_writes_success_and_error_files(rep, tmp_path):
     assert [p.name for p in written] == ["run-success.csv", "run-errors.csv"]
     success = pd.read_csv(written[0], dtype=str, keep_default_na=False)
     errors = pd.read_csv(written[1], dtype=str, keep_default_na=False)
-    assert list(errors.columns) == ["Phone", "First Name", "Notes", *OUTCOME_COLUMNS]
+    assert list(errors.columns) == ["Phone", "First Name", "Notes", *OUTCOME_COLUMNS, "cardkit_sheet"]
     assert errors["cardkit_row"].tolist() == ["3", "4", "5", "7"]
     assert errors["cardkit_status"].tolist() == ["failed", "invalid", "failed", "skipped"]
     assert success["cardkit_row"].tolist() == ["2", "5", "6"]
@@ -197,7 +199,7 @@ def test_an_errors_file_fed_back_gets_its_outcome_columns_replaced_not_doubled(r
 
     second_round = inputs.assign(cardkit_row="9", cardkit_status="failed", cardkit_message="old news")
     rows = Report(results, inputs=second_round).failed_rows()
-    assert list(rows.columns) == ["Phone", "First Name", "Notes", *OUTCOME_COLUMNS]
+    assert list(rows.columns) == ["Phone", "First Name", "Notes", *OUTCOME_COLUMNS, "cardkit_sheet"]
     assert "old news" not in rows["cardkit_message"].tolist()
     assert rows["cardkit_row"].tolist() == [3, 4, 5, 7]
 
