@@ -18,7 +18,7 @@ import os
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -57,12 +57,31 @@ def find_problems(frame: pd.DataFrame, *, region: str = "US", check_photos: bool
 
 
 def inspect_cards(frame: pd.DataFrame, *, region: str = "US", check_photos: bool = True,
-                  photo_root: str | os.PathLike | None = None) -> "Inspection":
+                  photo_root: str | os.PathLike | None = None, providers: Any = None) -> "Inspection":
     """Both results of one pass: `.cards` (as `validate` flags them) and `.problems`.
 
     For faces that show both (the command line, forms) without checking everything twice.
     """
-    return _inspect(_as_cards(frame), check_region(region), check_photos, photo_root)
+    return _inspect(_as_cards(frame), check_region(region), check_photos, photo_root,
+                    _named_providers(providers))
+
+
+def _named_providers(providers: Any) -> tuple[str, ...]:
+    """`providers=` as names: "sendblue,linq" or a list → ("sendblue", "linq"); None/"auto" → ()
+    (who owns a number is known only by asking: `plan` does)."""
+    if providers is None:
+        return ()
+    if isinstance(providers, str):
+        names = [n for n in _SPLIT.split(providers.strip().lower()) if n]
+    else:
+        names = [str(getattr(p, "name", p)).strip().lower() for p in providers]
+    if names in ([], ["auto"]):
+        return ()
+    unknown = [n for n in names if n not in PROVIDERS]
+    if unknown:
+        raise InputError(f"providers={providers!r}: {unknown[0]!r} is not a provider cardkit knows — use "
+                         f"{', '.join(PROVIDERS)} or several separated by commas")
+    return tuple(dict.fromkeys(names))
 
 
 def validate(
@@ -72,9 +91,13 @@ def validate(
     on_invalid: str = "flag",
     check_photos: bool = True,
     photo_root: str | os.PathLike | None = None,
+    providers: Any = None,
 ) -> pd.DataFrame:
     """The cards with normalized values plus `valid` (bool) and `problems` (text).
 
+    `providers="sendblue"` (names, comma-separated or a list) adds those providers' own rules
+    for the rows whose provider cell is empty — the verdict `plan` and `apply` will give (a
+    row's own provider cell is checked against its provider's rules in any case).
     `on_invalid`: "flag" keeps every row, "drop" keeps only valid rows, "raise" raises
     `ValidationFailed` (its `.problems` is the problems frame) when any row is invalid.
     Photo files must lie inside `photo_root`: by default the sheet's folder (for a frame
@@ -83,7 +106,7 @@ def validate(
     if on_invalid not in ON_INVALID:
         raise InputError(f"on_invalid={on_invalid!r}: use one of {', '.join(map(repr, ON_INVALID))}")
     region = check_region(region)
-    inspection = _inspect(_as_cards(frame), region, check_photos, photo_root)
+    inspection = _inspect(_as_cards(frame), region, check_photos, photo_root, _named_providers(providers))
     checked = inspection.cards
     if on_invalid == "raise" and not checked["valid"].all():
         raise ValidationFailed(_summary(checked, inspection.problems), problems=inspection.problems)
@@ -143,7 +166,7 @@ class _Findings:
 
 
 def _inspect(cards: pd.DataFrame, region: str, check_photos: bool,
-             photo_root: str | os.PathLike | None = None) -> Inspection:
+             photo_root: str | os.PathLike | None = None, named: tuple[str, ...] = ()) -> Inspection:
     findings = _Findings(cards)
     out = cards.copy()
     out.attrs = {"cardkit": {**cards.attrs.get("cardkit", {}), "region": region}}
@@ -161,7 +184,8 @@ def _inspect(cards: pd.DataFrame, region: str, check_photos: bool,
         out["photo"] = _check_photos(cards["photo"], start, root, check_photos, findings)
     if "provider" in cards:
         out["provider"] = _check_providers(cards["provider"], findings)
-        _check_provider_needs(out, findings)
+    if "provider" in cards or named:
+        _check_provider_needs(out, findings, named)
     for column, choices, what in _SHARING:
         if column in cards:
             out[column] = _check_choice(cards[column], column, choices, what, findings)
@@ -326,14 +350,18 @@ def _provider_value(value: str) -> tuple[str, str]:
     return ",".join(dict.fromkeys(names)), unknown
 
 
-def _check_provider_needs(out: pd.DataFrame, findings: _Findings) -> None:
-    """Sendblue replaces the whole profile and requires a last name and a photo."""
-    providers = out["provider"].to_numpy()
-    sendblue = np.array(["sendblue" in str(p).split(",") for p in providers], dtype=bool)
+def _check_provider_needs(out: pd.DataFrame, findings: _Findings, named: tuple[str, ...] = ()) -> None:
+    """Sendblue replaces the whole profile and requires a last name and a photo. A row goes to
+    its provider cell's providers, or (empty cell) to the providers the caller named."""
+    cells = out["provider"].to_numpy() if "provider" in out else np.full(len(out), "", dtype=object)
+    sendblue = np.array([
+        "sendblue" in (str(p).split(",") if str(p).strip() else named) for p in cells], dtype=bool)
     for column, label in (("last_name", "a last name"), ("photo", "a photo")):
         values = out[column].to_numpy() if column in out else np.full(len(out), "", dtype=object)
         at = np.flatnonzero(sendblue & (values == ""))
-        details = [f"'' — Sendblue needs {label} on every card; fill it in or choose another provider"] * len(at)
+        where = "" if column in out else f" (the sheet has no {column} column: add one)"
+        details = [f"(empty) — Sendblue needs {label} on every card{where}; fill it in or choose another "
+                   "provider"] * len(at)
         findings.add(column, "provider_needs_field", at, values[at], details)
 
 

@@ -184,6 +184,20 @@ class Run:
                                   "its card is applied — remove one of the two rows", action=Action.NONE)
                     else:
                         pending.append((op, fields, sharing))
+        limit = self.options.limit
+        if limit is not None:
+            trial: set[int] = set()
+            kept: list[tuple[Op, dict[str, str], Any]] = []
+            for item in pending:
+                op = item[0]
+                if op.row in trial or len(trial) < limit:
+                    trial.add(op.row)
+                    kept.append(item)
+                else:
+                    op.finish(Status.SKIPPED, f"not in this trial batch (the first {limit} valid rows) — run "
+                              "again without --limit (limit=) to go on; the journal knows what was done",
+                              action=Action.NONE)
+            pending = kept
         for start in range(0, len(pending), _BUILD_CHUNK):
             await asyncio.gather(*(build_card(op, fields, sharing, photos)
                                    for op, fields, sharing in pending[start:start + _BUILD_CHUNK]))
