@@ -20,13 +20,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
+import phonenumbers
+from phonenumbers import geocoder
 import numpy as np
 import pandas as pd
 
 from cardkit.columns import PROBLEM_COLUMNS, PROVIDERS
 from cardkit.errors import ColumnError, InputError, ValidationFailed
-from cardkit.names import clean_name, shorten
-from cardkit.phones import _normalize_cached, check_region
+from cardkit.names import clean_name, quoted, shorten
+from cardkit.phones import _normalize_cached, check_region, normalize_number
 from cardkit.photos import PhotoCheck, check_photo, resolve_photo_path
 from cardkit.urls import is_url
 from cardkit.vocabulary import Check
@@ -193,7 +195,9 @@ def _inspect(cards: pd.DataFrame, region: str, check_photos: bool,
     problems = _problem_frame(findings.items)
     errors = problems.loc[problems["severity"] == "error", "row"]
     out["valid"] = ~out["row"].isin(errors).to_numpy()
-    joined = problems.groupby("row", sort=False)["message"].agg("; ".join)
+    # a row's errors first, then its warnings: whoever cuts the text keeps what blocks the row
+    ordered = problems.assign(_warning=problems["severity"] != "error").sort_values(["row", "_warning"], kind="stable")
+    joined = ordered.groupby("row", sort=False)["message"].agg("; ".join)
     texts = out["row"].map(joined).astype(object)
     out["problems"] = texts.where(texts.notna(), "").astype(str).to_numpy()
     return Inspection(out, problems)
@@ -241,11 +245,13 @@ def _check_numbers(raw: pd.Series, region: str, findings: _Findings,
     repair = _spread(codes, results, "repair")
     values = raw.to_numpy()
 
+    hints = _other_region_hints(results, region, e164)
     for kind in (error, repair):
         flagged = np.flatnonzero(kind != "")
         for check in pd.unique(kind[flagged]):
             at = flagged[kind[flagged] == check]
-            findings.add("number", check, at, values[at], [results[codes[i]].message for i in at])
+            findings.add("number", check, at, values[at],
+                         [hints.get(codes[i]) or results[codes[i]].message for i in at])
 
     usable = e164 != ""
     duplicated = pd.Series(e164).where(usable).duplicated(keep="first").to_numpy() & usable
@@ -268,6 +274,39 @@ def _check_numbers(raw: pd.Series, region: str, findings: _Findings,
         ]
         findings.add("number", "duplicate_number", at, values[at], details)
     return np.where(usable, e164, values)
+
+
+_WRONG_FOR_REGION = ("too_long", "too_short", "invalid_number", "missing_area_code")
+
+
+def _other_region_hints(results: list, region: str, e164: np.ndarray) -> dict[int, str]:
+    """For numbers wrong only for `region`: the message naming the region they are valid in.
+
+    Likely regions are those of the sheet's numbers written with + (most common first) and
+    the computer's locale; a number valid in one of them is almost surely from there."""
+    wrong = [i for i, r in enumerate(results) if r.error in _WRONG_FOR_REGION and not r.raw.strip().startswith("+")]
+    if not wrong:
+        return {}
+    counts: dict[str, int] = {}
+    for number in pd.unique(e164[e164 != ""])[:5000]:
+        code = phonenumbers.region_code_for_country_code(phonenumbers.parse(number).country_code)
+        counts[code] = counts.get(code, 0) + 1
+    likely = sorted((c for c in counts if c != region), key=lambda c: -counts[c])
+    local = (os.environ.get("LC_ALL") or os.environ.get("LANG") or "").split(".")[0].rpartition("_")[2].upper()
+    if local in phonenumbers.SUPPORTED_REGIONS and local != region and local not in likely:
+        likely.append(local)
+    hints = {}
+    for i in wrong:
+        for other in likely[:5]:
+            there = normalize_number(results[i].raw, other)
+            if there.ok and not there.repaired:
+                country = geocoder.country_name_for_number(phonenumbers.parse(there.e164), "en") or other
+                prefix = phonenumbers.country_code_for_region(other)
+                hints[i] = (f"{shorten(results[i].raw.strip())!r} is not a number in region {region}, but is a valid "
+                            f"number in {country} ({there.e164}) — pass --region {other} (region={other!r}), or "
+                            f"write it with +{prefix}")
+                break
+    return hints
 
 
 # --- names -------------------------------------------------------------------------------
@@ -298,7 +337,7 @@ def _check_photos(raw: pd.Series, start: str, root: str, check_photos: bool, fin
     outside = {path: problem for path, problem in uniques if problem}
     for position in np.flatnonzero(pd.Series(resolved).isin(list(outside)).to_numpy()):
         findings.add("photo", "photo_outside_folder", [position], [values[position]],
-                     [f"{shorten(values[position].strip(), 160)!r} {outside[resolved[position]]}"])
+                     [f"{_photo_shown(values[position], resolved[position])} {outside[resolved[position]]}"])
     if not check_photos:
         return resolved
     wanted = list(dict.fromkeys(p for p, problem in uniques if p and not problem))  # never open what's outside
@@ -309,8 +348,16 @@ def _check_photos(raw: pd.Series, start: str, root: str, check_photos: bool, fin
         check = checks.get(resolved[position])
         for problem in check.problems if check is not None else ():
             findings.add("photo", problem.check, [position], [values[position]],
-                         [f"{shorten(values[position].strip(), 160)!r} {problem.message}"])
+                         [f"{_photo_shown(values[position], resolved[position])} {problem.message}"])
     return resolved
+
+
+def _photo_shown(value: str, path: str) -> str:
+    """A photo cell as a message quotes it; a file:// link says which file it was read as
+    (a provider can't fetch a link to a file on this computer)."""
+    if value.strip().lower().startswith("file://"):
+        return f"{quoted(value, 160)} (a file:// link to a file on this computer, read as {quoted(path, 160)})"
+    return quoted(value, 160)
 
 
 def _resolve(value: str, start: str, root: str) -> tuple[str, str]:

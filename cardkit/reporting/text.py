@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from cardkit.vocabulary import STATUSES
-from cardkit.names import shorten
+import textwrap
+
 from cardkit.reporting.summary import nonzero_columns
 
 if TYPE_CHECKING:
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
 
 
 #: A terminal line shows this much of a message; the report files hold all of it.
-MESSAGE_WIDTH = 200
+MESSAGE_WIDTH = 96   # the needs-attention list wraps messages at this width (never cuts them)
 
 
 def shown(value) -> str:
@@ -94,8 +95,15 @@ def summary_text(report: Report, *, shown_failures: int) -> str:
         for item in failures.head(shown_failures).itertuples(index=False):
             code = " ".join(c for c in (shown(item.http_status), shown(item.error_code)) if c)
             where = f"{item.provider} " if isinstance(item.provider, str) and item.provider else ""
-            message = shorten(shown(item.message), MESSAGE_WIDTH)
-            lines.append(f"  row {item.row} {item.number} {where}{item.status}{' ' + code if code else ''}: {message}")
+            head = f"  row {item.row} {item.number} {where}{item.status}{' ' + code if code else ''}:"
+            message = shown(item.message)
+            if len(head) + 1 + len(message) <= MESSAGE_WIDTH + 20:
+                lines.append(f"{head} {message}")
+            else:   # on its own lines, wrapped, never cut: the remedy is at its end
+                lines.append(head)
+                lines += textwrap.wrap(message, MESSAGE_WIDTH, initial_indent="      ",
+                                       subsequent_indent="      ", break_on_hyphens=False)
         if len(failures) > shown_failures:
-            lines.append(f"  … and {len(failures) - shown_failures} more (write the report to a file to see them all)")
+            lines.append(f"  … and {len(failures) - shown_failures} more (--report r.xlsx, or report.to_file(…), "
+                         "writes them all)")
     return "\n".join(lines)
