@@ -276,7 +276,7 @@ def _check_numbers(raw: pd.Series, region: str, findings: _Findings,
     return np.where(usable, e164, values)
 
 
-_WRONG_FOR_REGION = ("too_long", "too_short", "invalid_number", "missing_area_code")
+_WRONG_FOR_REGION = ("too_long", "invalid_number")   # not "too short": that is digits missing, not a region
 
 
 def _other_region_hints(results: list, region: str, e164: np.ndarray) -> dict[int, str]:
