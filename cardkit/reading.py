@@ -541,12 +541,16 @@ def _header_and_mapping(raw: pd.DataFrame, info: dict, schema: TableSchema, over
     except ColumnError:
         if header_row is not None:
             raise
+        closest: ColumnError | None = None
         for position in range(min(_TITLE_LOOKAHEAD, len(raw))):
             promoted = _promote(raw, position)
             try:
                 return promoted, _map_headers(list(promoted.columns), schema, overrides)
-            except InputError:
-                continue
+            except ColumnError as exc:   # a line holding the headers the caller named is the header
+                if closest is None and exc.problem.startswith("no "):
+                    closest = exc
+        if closest is not None:
+            raise closest from None
         raise
 
 
@@ -576,11 +580,10 @@ def _map_headers(
             )
         header = theirs if theirs in seen else by_key.get(header_key(theirs))
         if header is None:
-            raise ColumnError(
-                f"columns= names {theirs!r}, but the sheet has no such header; "
-                f"its headers are {_list(seen)}",
-                seen=seen,
-            )
+            problem = (f"{theirs!r} (to be read as {canonical!r}) is not a header of the sheet; "
+                       f"its headers are {_list(seen)}")
+            raise ColumnError(f"columns= names {theirs!r}, but the sheet has no such header; its headers are "
+                              f"{_list(seen)}", seen=seen, problem=problem + " — check the spelling")
         mapping[header] = canonical
     lookup = schema.lookup()
     taken = set(mapping.values())
