@@ -555,7 +555,9 @@ def _header_and_mapping(raw: pd.DataFrame, info: dict, schema: TableSchema, over
             try:
                 return promoted, _map_headers(list(promoted.columns), schema, overrides)
             except ColumnError as exc:   # a line holding the headers the caller named is the header
-                if closest is None and exc.problem.startswith("no "):
+                named = {header_key(c) for c in promoted.columns}
+                if (closest is None and overrides and exc.problem.startswith("no ")
+                        and all(header_key(theirs) in named for theirs in overrides)):
                     closest = exc
         if closest is not None:
             raise closest from None

@@ -208,6 +208,8 @@ def _identity_sheet(book: Workbook, report: Report) -> None:
 
     sheet = book.create_sheet(IDENTITY_SHEET)
     sheet.sheet_state = "hidden"
+    sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0   # printed like the others if shown
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
     info = report.info.as_dict()
     sheet.append([_cell(sheet, "key"), _cell(sheet, "value")])
     for key in IDENTITY_KEYS:
