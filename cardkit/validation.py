@@ -21,10 +21,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
-import phonenumbers
-from phonenumbers import geocoder
 import numpy as np
 import pandas as pd
+import phonenumbers
+from phonenumbers import geocoder
 
 from cardkit.columns import PROBLEM_COLUMNS, PROVIDERS
 from cardkit.display import CardsFrame, ProblemsFrame
@@ -414,8 +414,8 @@ def _check_provider_needs(out: pd.DataFrame, findings: _Findings, named: tuple[s
         values = out[column].to_numpy() if column in out else np.full(len(out), "", dtype=object)
         at = np.flatnonzero(sendblue & (values == ""))
         where = "" if column in out else f" (the sheet has no {column} column: add one)"
-        details = [f"(empty) — Sendblue needs {label} on every card{where}; fill it in or choose another "
-                   "provider"] * len(at)
+        detail = f"(empty) — Sendblue needs {label} on every card{where}; fill it in or choose another provider"
+        details = [detail] * len(at)
         findings.add(column, "provider_needs_field", at, values[at], details)
 
 

@@ -6,7 +6,6 @@ import textwrap
 from typing import TYPE_CHECKING
 
 from cardkit.display import blank, counted, human_time  # noqa: F401  (the formats every view shares)
-from cardkit.names import shorten
 from cardkit.reporting.summary import nonzero_columns
 from cardkit.vocabulary import STATUSES
 
