@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from cardkit.cli._common import (
     EXIT_OK, EXIT_ROWS_FAILED, add_command, add_input_options, add_output_options, print_json, read_input, say,
 )
 from cardkit.errors import InputError
+
+if TYPE_CHECKING:  # pandas is imported where a frame is built: `cardkit --help` stays fast
+    import pandas as pd
 
 
 def register(sub) -> None:
@@ -22,7 +24,8 @@ def register(sub) -> None:
         sub,
         "validate",
         help="check a cards spreadsheet row by row: numbers, names, photos",
-        example="cardkit validate sample_data/cards.csv --out checked.csv\n"
+        example="cardkit validate cards.csv --out checked.csv
+"
                 "cardkit validate export.xlsx --header-row 3 --column 'Work Mobile=number' --provider sendblue",
         description=(
             "Read a cards spreadsheet (CSV, TSV, semicolon CSV or XLSX), check every row "
@@ -73,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
 def output_frame(cards: pd.DataFrame, checked: pd.DataFrame, region: str) -> pd.DataFrame:
     """One line per input row: row, number (E.164, "" when unusable), the number as written,
     names, valid, problems, then the other card columns and the sheet's own extra columns."""
+    import pandas as pd
+
     from cardkit.phones import normalize_number
 
     number_ok = cards["number"].map(lambda raw: normalize_number(raw, region).ok).to_numpy()

@@ -13,7 +13,7 @@ import pytest
 import cardkit
 from cardkit.sandbox import Sandbox
 
-SAMPLE = Path(__file__).resolve().parents[2] / "sample_data"
+SAMPLE = Path(__file__).resolve().parents[2] / "cardkit" / "sample"
 
 
 def _writes(sandbox: Sandbox) -> dict[tuple[str, str], int]:

@@ -13,7 +13,7 @@ import pytest
 import cardkit
 from cardkit.sandbox import Sandbox
 
-SAMPLE = Path(__file__).resolve().parents[2] / "sample_data"
+SAMPLE = Path(__file__).resolve().parents[2] / "cardkit" / "sample"
 #: Not knowable without writing: Blooio's GET /me/numbers does not say a number's plan, so the
 #: standard-plan 403 on name/photo shows only at apply (docs: /work/shared/providers.md, "403 ambiguity").
 UNKNOWABLE = {("blooio", "+12025550147")}
