@@ -24,8 +24,7 @@ def register(sub) -> None:
         sub,
         "validate",
         help="check a cards spreadsheet row by row: numbers, names, photos",
-        example="cardkit validate cards.csv --out checked.csv
-"
+        example="cardkit validate cards.csv --out checked.csv\n"
                 "cardkit validate export.xlsx --header-row 3 --column 'Work Mobile=number' --provider sendblue",
         description=(
             "Read a cards spreadsheet (CSV, TSV, semicolon CSV or XLSX), check every row "
