@@ -42,3 +42,12 @@ RESULT_COLUMNS = (
     "run_id",
 )
 PROVIDERS = ("blooio", "sendblue", "linq")
+
+#: A report's Failed sheet fed back keeps its identity: `cardkit_row` holds each row's line
+#: number in the original sheet, `cardkit_sheet` that sheet's name and hash, and the workbook's
+#: hidden sheet `IDENTITY_SHEET` (key, value lines: `IDENTITY_KEYS`) where the original sheet
+#: lived and which journal recorded the run.
+ORIGINAL_ROW = "cardkit_row"
+ORIGINAL_SHEET = "cardkit_sheet"
+IDENTITY_SHEET = "cardkit run"
+IDENTITY_KEYS = ("source", "sha256", "folder", "photo_root", "journal", "run_id")

@@ -87,7 +87,8 @@ def _apply_options(cards: Any, providers: Providers = "auto", *, sandbox: Any = 
                    dry_run: bool = False, max_at_once: int | None = None,
                    max_per_second: float | None = None, progress: bool = True, cancel: Cancel | None = None,
                    read_first: bool = True, max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-                   timeout: float = DEFAULT_TIMEOUT, events: Events | None = None) -> RunOptions:
+                   timeout: float = DEFAULT_TIMEOUT, events: Events | None = None,
+                   limit: int | None = None) -> RunOptions:
     """Apply every valid card at its provider(s); one results row per card × provider.
 
     `cards`: a frame from `read_cards`/`validate` (validated here if it isn't) or a file path.
@@ -106,6 +107,7 @@ def _apply_options(cards: Any, providers: Providers = "auto", *, sandbox: Any = 
     the provider before writing (one request per card; a card already right is written again).
     `cancel`: an event whose `is_set()` stops the run cleanly. `progress`: a progress bar on a
     terminal or in a notebook. `events`: called with each `cardkit.engine.events` event.
+    `limit=N`: a trial batch of the first N valid rows (journaled; run again without it to go on).
 
     The sync `apply` works in scripts and inside a running loop (Jupyter); Ctrl-C / a kernel
     interrupt stops the run cleanly and returns the partial results, the rows that never ran
@@ -115,7 +117,8 @@ def _apply_options(cards: Any, providers: Providers = "auto", *, sandbox: Any = 
                       photo_base_url=photo_base_url, region=region,
                       journal=journal, resume=resume, dry_run=dry_run, max_at_once=max_at_once,
                       max_per_second=max_per_second, progress=progress, cancel=cancel,
-                      read_first=read_first, max_attempts=max_attempts, timeout=timeout, events=events)
+                      read_first=read_first, max_attempts=max_attempts, timeout=timeout, events=events,
+                      limit=limit)
 
 
 def _plan_options(cards: Any, providers: Providers = "auto", *, sandbox: Any = None, photo_host: Any = None,
@@ -124,7 +127,7 @@ def _plan_options(cards: Any, providers: Providers = "auto", *, sandbox: Any = N
                   max_at_once: int | None = None, max_per_second: float | None = None,
                   progress: bool = True, cancel: Cancel | None = None, read_first: bool = True,
                   max_attempts: int = DEFAULT_MAX_ATTEMPTS, timeout: float = DEFAULT_TIMEOUT,
-                  events: Events | None = None) -> RunOptions:
+                  events: Events | None = None, limit: int | None = None) -> RunOptions:
     """What `apply` would do, per card × provider — reads only, never writes.
 
     Same options as `apply` (without `dry_run`: a plan is one); no journal unless one is given.
@@ -134,7 +137,8 @@ def _plan_options(cards: Any, providers: Providers = "auto", *, sandbox: Any = N
                           photo_base_url=photo_base_url, region=region,
                           journal=journal, resume=resume, dry_run=True, max_at_once=max_at_once,
                           max_per_second=max_per_second, progress=progress, cancel=cancel,
-                          read_first=read_first, max_attempts=max_attempts, timeout=timeout, events=events)
+                          read_first=read_first, max_attempts=max_attempts, timeout=timeout, events=events,
+                          limit=limit)
 
 
 apply_async, apply = _faces(_apply_options)

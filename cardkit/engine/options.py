@@ -68,6 +68,8 @@ class RunOptions:
     timeout: seconds one request may take (enforced by the engine).
     events: called with each `cardkit.engine.events` event (started, finished, retried,
         waiting, done), on the run's event loop; keep it quick.
+    limit: a trial batch — only the first `limit` valid rows run (the rest are `skipped`,
+        saying so); journaled like any run, so running again without it continues.
     """
 
     providers: Providers = "auto"
@@ -86,8 +88,10 @@ class RunOptions:
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     timeout: float = DEFAULT_TIMEOUT
     events: EventSink | None = None
+    limit: int | None = None
 
     def __post_init__(self) -> None:
+        _whole_at_least("limit", self.limit, 1, optional=True)
         _whole_at_least("max_at_once", self.max_at_once, 1, optional=True)
         _whole_at_least("max_attempts", self.max_attempts, 1)
         _positive("max_per_second", self.max_per_second, optional=True)
@@ -114,7 +118,7 @@ class RunOptions:
     def recorded(self) -> dict[str, Any]:
         """The options a journal keeps with the run (no objects, no secrets)."""
         return {"region": self.region, "read_first": self.read_first, "max_at_once": self.max_at_once,
-                "max_per_second": self.max_per_second, "max_attempts": self.max_attempts}
+                "max_per_second": self.max_per_second, "max_attempts": self.max_attempts, "limit": self.limit}
 
 
 def _whole_at_least(name: str, value: Any, least: int, *, optional: bool = False) -> None:

@@ -18,7 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import pandas as pd
 
-from cardkit.engine import doubt, events as ev, routing
+from cardkit.engine import doubt, events as ev, feedback, routing
 from cardkit.engine.journal import Journal
 from cardkit.engine.limits import WriteBudget
 from cardkit.engine.lookups import discover
@@ -92,13 +92,19 @@ class Run:
         self._results: ResultsFrame | None = None
         self._journal_started = False
         self._base_urls: dict[str, str] = {}      # provider → base URL (journal keys)
+        self._remembered: Path | None = None      # the journal a fed-back report names
         self.interrupted = False                  # Ctrl-C, SIGTERM/SIGHUP, a kernel interrupt
 
     # ---- the whole run ------------------------------------------------------------------------
 
     async def execute(self) -> ResultsFrame:
         """Run to the end (or until cancelled) and return the results frame."""
-        validated = _validated(self.cards, self.options.region)
+        cards = _read(self.cards)
+        # a report fed back finds its journal itself, and its rows are checked against the whole
+        # original run (a duplicate of a row already applied stays a duplicate)
+        self._remembered = feedback.remembered_journal(cards) if self.options.journal is None else None
+        given = self.options.journal if isinstance(self.options.journal, (str, os.PathLike)) else None
+        validated = _validated(feedback.with_original_run(cards, given or self._remembered), self.options.region)
         setup = routing.setup(self.options.providers, sandbox=self.options.sandbox, photo_host=self.photo_host,
                               photo_base_url=self.photo_base_url)
         photos = PhotoShop(photo_host=setup.photo_host, transport=setup.transport,
@@ -192,6 +198,20 @@ class Run:
                                   "its card is applied — remove one of the two rows", action=Action.NONE)
                     else:
                         pending.append((op, fields, sharing))
+        limit = self.options.limit
+        if limit is not None:
+            trial: set[int] = set()
+            kept: list[tuple[Op, dict[str, str], Any]] = []
+            for item in pending:
+                op = item[0]
+                if op.row in trial or len(trial) < limit:
+                    trial.add(op.row)
+                    kept.append(item)
+                else:
+                    op.finish(Status.SKIPPED, f"not in this trial batch (the first {limit} valid rows) — run "
+                              "again without --limit (limit=) to go on; the journal knows what was done",
+                              action=Action.NONE)
+            pending = kept
         for start in range(0, len(pending), _BUILD_CHUNK):
             await asyncio.gather(*(build_card(op, fields, sharing, photos)
                                    for op, fields, sharing in pending[start:start + _BUILD_CHUNK]))
@@ -279,6 +299,8 @@ class Run:
         path = self.options.journal
         if path is False:
             return None
+        if path is None and self._remembered is not None:
+            return Journal(self._remembered)
         if path is None or path is True:
             source = validated.attrs.get("cardkit", {}).get("source")
             # no journal by default for the in-process sandbox: its state dies with the process
@@ -410,20 +432,30 @@ def _columns(ops: list[Op], run_id: str) -> dict[str, Any]:
     }
 
 
-def _validated(cards: Any, region: str) -> pd.DataFrame:
-    """The cards as a validated frame: read a path, validate a frame that isn't yet."""
+def _read(cards: Any) -> Any:
+    """A path read as a cards frame; anything else as given."""
     if isinstance(cards, (str, os.PathLike)):
         from cardkit.reading import read_cards
 
-        cards = read_cards(cards)
+        return read_cards(cards)
+    return cards
+
+
+def _validated(cards: Any, region: str) -> pd.DataFrame:
+    """The cards as a validated frame: validate a frame that isn't yet (or that was validated
+    before it learnt the original run of a fed-back report)."""
     if not isinstance(cards, pd.DataFrame):
         raise InputError(f"cards must be a frame from cardkit.read_cards (or a file path), "
                          f"not {type(cards).__name__}")
     if "row" not in cards.columns or "number" not in cards.columns:
         raise InputError("the cards frame needs the columns 'row' and 'number' — build it with "
                          "cardkit.read_cards(path)")
+    meta = cards.attrs.get("cardkit") or {}
     if "valid" in cards.columns:
-        return cards
+        if not meta.get("done_rows"):
+            return cards
+        cards = cards.drop(columns=["valid", "problems"])
+        cards.attrs = {"cardkit": meta}
     from cardkit.validation import validate
 
     return validate(cards, region=region)
