@@ -73,6 +73,10 @@ _EXPORTS: dict[str, str] = {
     "Owners": "cardkit.engine",
     "share_card": "cardkit.engine",
     "share_card_async": "cardkit.engine",
+    "share": "cardkit.engine",
+    "share_async": "cardkit.engine",
+    "read_chats": "cardkit.engine",
+    "read_accounts": "cardkit.providers.accounts",
     "read_contacts": "cardkit.contacts",
     "update_contacts": "cardkit.contacts",
     "update_contacts_async": "cardkit.contacts",
@@ -135,9 +139,13 @@ if TYPE_CHECKING:  # the same names, imported for type checkers only (see the do
         plan_async as plan_async,
         read_current as read_current,
         read_current_async as read_current_async,
+        read_chats as read_chats,
+        share as share,
+        share_async as share_async,
         share_card as share_card,
         share_card_async as share_card_async,
     )
+    from cardkit.providers.accounts import read_accounts as read_accounts
     from cardkit.contacts import (
         read_contacts as read_contacts,
         update_contacts as update_contacts,

@@ -23,8 +23,9 @@ def add_run_options(parser: argparse.ArgumentParser, *, cards: bool = True) -> N
     for card runs (`cards=True`), the provider choice and the photo host."""
     if cards:
         parser.add_argument("--provider", default="auto", metavar="NAME[,NAME]|auto",
-                            help="blooio, sendblue, linq, several comma-separated, or auto (default: "
-                                 "route each row to the configured provider that owns its number)")
+                            help="blooio, sendblue, linq, an account of --accounts, several "
+                                 "comma-separated, or auto (default: route each row to the configured "
+                                 "account that owns its number)")
     parser.add_argument("--region", default="US", help="region for numbers written without +country "
                                                       "code (default US)")
     parser.add_argument("--journal", metavar="PATH", help="the run journal (SQLite); default: beside the "
@@ -35,6 +36,10 @@ def add_run_options(parser: argparse.ArgumentParser, *, cards: bool = True) -> N
                         help="requests in flight per provider (default: the provider's own limit)")
     parser.add_argument("--sandbox", action="store_true",
                         help="run against the built-in provider sandbox (no account, no network)")
+    parser.add_argument("--accounts", metavar="FILE",
+                        help="accounts file (TOML): several named accounts per provider, each naming "
+                             "the environment variables that hold its credentials (default: the "
+                             "vendors' own variables, one account per provider)")
     if cards:
         parser.add_argument("--photo-host", metavar="URL",
                             help="where local photos are uploaded for Sendblue/Linq (POST bytes → "
@@ -73,6 +78,7 @@ def run_options(args: argparse.Namespace, **fixed: Any) -> RunOptions:
         "journal": journal,
         "max_at_once": args.concurrency,
         "progress": not (args.quiet or args.json),
+        "accounts": getattr(args, "accounts", None),
     }
     return RunOptions(**{**chosen, **fixed})
 

@@ -58,7 +58,7 @@ class Pool:
     def __init__(self, provider: Provider, *, size: int, transport: httpx.AsyncBaseTransport | None,
                  per_second: float | None, policy: RetryPolicy, hooks: Hooks, write: bool,
                  read_first: bool = True, budget: WriteBudget | None = None,
-                 deadline: float = DEFAULT_TIMEOUT) -> None:
+                 deadline: float = DEFAULT_TIMEOUT, remedy: str = GIVE_UP_REMEDY) -> None:
         self.provider = provider
         self.size = max(1, size)
         self._transport = transport
@@ -69,6 +69,7 @@ class Pool:
         self._read_first = read_first
         self.budget = budget
         self._deadline = deadline
+        self._remedy = remedy
         self._queue: asyncio.Queue[Op] = asyncio.Queue()
         self.crashed: Exception | None = None
         self._outstanding = 0
@@ -196,7 +197,7 @@ class Pool:
         back on the queue (returns the seconds until it is due) or ends `failed` (returns 0)."""
         if failure.wrote_maybe:
             op.in_doubt_run = op.in_doubt_run or "this run"   # read back before re-sending
-        decision = self._policy.after(failure, op.attempts, remedy=GIVE_UP_REMEDY)
+        decision = self._policy.after(failure, op.attempts, remedy=self._remedy)
         if not decision.retry:
             op.finish("failed", decision.message, failure=failure)
             return 0.0
@@ -231,7 +232,7 @@ def _unchanged_message(op: Op) -> str:
     return "the provider already has this card: nothing sent"
 
 
-_DONE = {"create": "created", "update": "updated", "replace": "replaced"}
+_DONE = {"create": "created", "update": "updated", "replace": "replaced", "share": "shared"}
 
 
 def _outcome_message(action: str, fields: tuple[str, ...], reason: str, *, planned: bool) -> str:
