@@ -71,16 +71,19 @@ def validate(
     region: str = "US",
     on_invalid: str = "flag",
     check_photos: bool = True,
+    accounts: Iterable[str] = (),
 ) -> pd.DataFrame:
     """The cards with normalized values plus `valid` (bool) and `problems` (text).
 
     `on_invalid`: "flag" keeps every row, "drop" keeps only valid rows, "raise" raises
     `ValidationFailed` (its `.problems` is the problems frame) when any row is invalid.
+    `accounts`: account names a `provider` cell may hold besides the providers' (an accounts
+    file's names: `cardkit.read_accounts(path).names()`).
     """
     if on_invalid not in ON_INVALID:
         raise InputError(f"on_invalid={on_invalid!r}: use one of {', '.join(map(repr, ON_INVALID))}")
     region = check_region(region)
-    inspection = _inspect(_as_cards(frame), region, check_photos)
+    inspection = _inspect(_as_cards(frame), region, check_photos, tuple(accounts))
     checked = inspection.cards
     if on_invalid == "raise" and not checked["valid"].all():
         raise ValidationFailed(_summary(checked, inspection.problems), problems=inspection.problems)
@@ -139,7 +142,7 @@ class _Findings:
             self.items.append(_Problem(row, header, check, value, f"row {row}, {header}: {detail}"))
 
 
-def _inspect(cards: pd.DataFrame, region: str, check_photos: bool) -> Inspection:
+def _inspect(cards: pd.DataFrame, region: str, check_photos: bool, accounts: tuple[str, ...] = ()) -> Inspection:
     findings = _Findings(cards)
     out = cards.copy()
     out.attrs = {"cardkit": {**cards.attrs.get("cardkit", {}), "region": region}}
@@ -152,7 +155,7 @@ def _inspect(cards: pd.DataFrame, region: str, check_photos: bool) -> Inspection
         base_dir = cards.attrs.get("cardkit", {}).get("base_dir")
         out["photo"] = _check_photos(cards["photo"], base_dir, check_photos, findings)
     if "provider" in cards:
-        out["provider"] = _check_providers(cards["provider"], findings)
+        out["provider"] = _check_providers(cards["provider"], findings, accounts)
         _check_provider_needs(out, findings)
     for column, choices, what in _SHARING:
         if column in cards:
@@ -281,8 +284,9 @@ def _resolve(value: str, base_dir: str | None) -> str:
 _SPLIT = re.compile(r"[\s,;/+&]+")
 
 
-def _check_providers(raw: pd.Series, findings: _Findings) -> np.ndarray:
-    codes, results = _per_unique(raw, _provider_value)
+def _check_providers(raw: pd.Series, findings: _Findings, accounts: tuple[str, ...] = ()) -> np.ndarray:
+    known = {a.lower() for a in accounts}
+    codes, results = _per_unique(raw, lambda value: _provider_value(value, known))
     normalized = np.array([r[0] for r in results], dtype=object)[codes]
     bad = np.array([r[1] for r in results], dtype=object)[codes]
     at = np.flatnonzero(bad != "")
@@ -296,12 +300,13 @@ def _check_providers(raw: pd.Series, findings: _Findings) -> np.ndarray:
     return np.where(bad == "", normalized, values)
 
 
-def _provider_value(value: str) -> tuple[str, str]:
-    """'Blooio, Linq' → ('blooio,linq', ''); 'auto'/'' → ('', ''); unknowns → (…, 'name')."""
+def _provider_value(value: str, accounts: set[str] = frozenset()) -> tuple[str, str]:  # type: ignore[assignment]
+    """'Blooio, Linq' → ('blooio,linq', ''); 'auto'/'' → ('', ''); unknowns → (…, 'name').
+    An account name (of `accounts`) counts as known."""
     names = [n for n in _SPLIT.split(value.strip().lower()) if n]
     if names in ([], ["auto"]):
         return "", ""
-    unknown = next((n for n in names if n not in PROVIDERS), "")
+    unknown = next((n for n in names if n not in PROVIDERS and n not in accounts), "")
     return ",".join(dict.fromkeys(names)), unknown
 
 

@@ -100,9 +100,10 @@ def route(cell: str, number: str, setup: Setup) -> tuple[list[str], str]:
     words = _cell_words(cell)
     if words:
         chosen: list[str] = []
+        by_lower = {a.lower(): a for a in setup.providers}
         for word in words:
-            if word in setup.providers:                 # an account's name
-                chosen.append(word)
+            if word.lower() in by_lower and (word.lower() not in NAMES or word in setup.providers):
+                chosen.append(by_lower[word.lower()])    # an account's name
                 continue
             if word not in NAMES:
                 return [], (f"provider: {word!r} is not a provider or an account of this run — write "

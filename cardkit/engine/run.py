@@ -91,7 +91,7 @@ class Run:
 
     async def execute(self) -> ResultsFrame:
         """Run to the end (or until cancelled) and return the results frame."""
-        validated = _validated(self.cards, self.options.region)
+        validated = _validated(self.cards, self.options.region, self.options.accounts)
         setup = routing.setup(self.options.providers, sandbox=self.options.sandbox, photo_host=self.photo_host,
                               accounts=self.options.accounts)
         photos = PhotoShop(photo_host=setup.photo_host, transport=setup.transport)
@@ -387,7 +387,7 @@ def _record(op: Op, run_id: str) -> dict[str, Any]:
     }
 
 
-def _validated(cards: Any, region: str) -> pd.DataFrame:
+def _validated(cards: Any, region: str, accounts: Any = None) -> pd.DataFrame:
     """The cards as a validated frame: read a path, validate a frame that isn't yet."""
     if isinstance(cards, (str, os.PathLike)):
         from cardkit.reading import read_cards
@@ -403,7 +403,12 @@ def _validated(cards: Any, region: str) -> pd.DataFrame:
         return cards
     from cardkit.validation import validate
 
-    return validate(cards, region=region)
+    names = ()
+    if accounts is not None:
+        from cardkit.providers.accounts import read_accounts
+
+        names = tuple(read_accounts(accounts).names())
+    return validate(cards, region=region, accounts=names)
 
 
 def _as_written_rows(validated: pd.DataFrame, given: pd.DataFrame | None = None) -> Iterable[tuple[int, dict]]:

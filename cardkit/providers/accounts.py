@@ -12,7 +12,7 @@
     base_url = "https://api.sendblue.co"      # optional
 
     >>> accounts = read_accounts("accounts.toml")
-    >>> adapters = accounts.adapters()        # one adapter per account, `.account` = its name
+    >>> registry.providers_from_accounts(accounts)   # one adapter per account, `.account` = its name
 
 The file never holds a secret: a credential written in it (a key where a variable's name
 belongs, or a field such as `api_key`) is refused with a message saying how to move it into the
@@ -26,13 +26,15 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, cast
+from typing import Any, Mapping
 
+from cardkit.columns import PROVIDERS as NAMES     # the registry's names (a test holds them equal)
 from cardkit.errors import ConfigError
-from cardkit.providers.base import Provider
 
 #: What an environment variable's name looks like (what an `*_env` field must hold).
 _VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: How the vendors' keys start (a value like this is a key, whatever else it looks like)
+_KEY_PREFIX = re.compile(r"^(bl_(live|test)_|sk_|sb_(key|secret)_|linq_|pk_|rk_)", re.IGNORECASE)
 #: What an account's name looks like (it becomes a column value, a CLI word and a journal key).
 _ACCOUNT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 #: Each provider's credential fields: (field in the file, the adapter's constructor argument).
@@ -54,10 +56,8 @@ class Account:
     variables: tuple[tuple[str, str], ...]     # (constructor argument, environment variable)
     base_url: str | None = None
 
-    def adapter(self, env: Mapping[str, str] | None = None) -> Provider:
-        """The adapter for this account, its credentials read from the environment now."""
-        from cardkit.providers.registry import ADAPTERS
-
+    def credentials(self, env: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The adapter's constructor arguments → their values, read from the environment now."""
         env = os.environ if env is None else env
         given: dict[str, str] = {}
         for argument, variable in self.variables:
@@ -67,9 +67,7 @@ class Account:
                                   f"{variable} is not set — export it (the accounts file names it), or "
                                   "remove the account from the file")
             given[argument] = value
-        adapter = ADAPTERS[self.provider](base_url=self.base_url, env={}, account=self.name,  # type: ignore[call-arg]
-                                          **given)
-        return cast(Provider, adapter)
+        return given
 
 
 @dataclass(frozen=True)
@@ -81,10 +79,6 @@ class Accounts:
 
     def names(self) -> list[str]:
         return [a.name for a in self.accounts]
-
-    def adapters(self, env: Mapping[str, str] | None = None) -> list[Provider]:
-        """One adapter per account (every variable named must be set)."""
-        return [account.adapter(env) for account in self.accounts]
 
     def __iter__(self):
         return iter(self.accounts)
@@ -133,8 +127,6 @@ def _parse_toml(text: bytes, where: str) -> Mapping[str, Any]:
 
 
 def _account(name: Any, entry: Any, where: str) -> Account:
-    from cardkit.providers.registry import NAMES
-
     label = f"{where}: [accounts.{name}]"
     if not isinstance(name, str) or not _ACCOUNT.match(name):
         raise ConfigError(f"{label}: name an account with letters, digits, '-', '_' or '.' "
@@ -161,7 +153,7 @@ def _account(name: Any, entry: Any, where: str) -> Account:
             raise ConfigError(f"{label}: {field} is missing — give the NAME of the environment "
                               f"variable holding the {argument.replace('_', ' ')}, e.g. "
                               f'{field} = "{_suggested(name, argument)}"')
-        if not isinstance(value, str) or not _VARIABLE.match(value.strip()):
+        if not isinstance(value, str) or _looks_like_a_secret(value.strip()):
             raise ConfigError(_literal_secret(label, field, provider, name))
         variables.append((argument, value.strip()))
     base_url = entry.get("base_url")
@@ -170,6 +162,17 @@ def _account(name: Any, entry: Any, where: str) -> Account:
             raise ConfigError(f"{label}: base_url must be an https:// (or http:// on loopback) URL")
         base_url = base_url.strip().rstrip("/")
     return Account(name=name, provider=provider, variables=tuple(variables), base_url=base_url)
+
+
+def _looks_like_a_secret(value: str) -> bool:
+    """Whether an `*_env` value is a credential rather than a variable's name: not a name at all,
+    a vendor key's prefix (`bl_live_…`, `sk_…`), or long, mixed-case and digit-laden as keys are
+    (variable names are conventionally UPPER_CASE words)."""
+    if not _VARIABLE.match(value):
+        return True
+    if _KEY_PREFIX.match(value):
+        return True
+    return (len(value) >= 20 and value != value.upper() and sum(c.isdigit() for c in value) >= 4)
 
 
 def _suggested(account: str, argument: str) -> str:

@@ -16,6 +16,7 @@ from typing import Any, Iterable, Mapping, Sequence, cast
 
 from cardkit.errors import ConfigError
 from cardkit.providers._adapter import Adapter
+from cardkit.providers.accounts import read_accounts
 from cardkit.providers.base import Provider
 from cardkit.providers.blooio import Blooio
 from cardkit.providers.config import SANDBOX_ORIGIN
@@ -89,19 +90,11 @@ def providers_from_sandbox(sandbox: Any, names: str | Iterable[str] | None = Non
     """
     urls = sandbox.base_urls(origin)
     credentials = sandbox.credentials
-    # a seed with several accounts of a provider gives one adapter per account, named as in the
-    # seed; one account stays named after its provider (as the vendors' variables are)
-    accounts: Mapping[str, Mapping[str, Mapping[str, str]]] = getattr(sandbox, "accounts", None) or {}
     built: list[Provider] = []
     for name in parse_names(names) or NAMES:
         cls = ADAPTERS[name]
-        several = accounts.get(name, {})
-        if len(several) < 2:
-            several = {name: credentials[name]}
-        for account, credential in several.items():
-            given = {argument: credential[key] for argument, key in cls.sandbox_credentials.items()}
-            built.append(cast(Provider, cls(base_url=urls[name], env={}, account=account,  # type: ignore[call-arg]
-                                            **given)))
+        given = {argument: credentials[name][key] for argument, key in cls.sandbox_credentials.items()}
+        built.append(cast(Provider, cls(base_url=urls[name], env={}, **given)))
     return built
 
 
@@ -113,8 +106,6 @@ def providers_from_accounts(accounts: Any, names: str | Iterable[str] | None = N
     `names` picks among them: provider names (every account of that provider) and/or account
     names; None/"auto"/"all" → every account. With a `sandbox`, each account is pointed at the
     sandbox's base URL for its provider (its credentials still come from its variables)."""
-    from cardkit.providers.accounts import read_accounts
-
     book = read_accounts(accounts)
     wanted = _words(names)
     if wanted:
@@ -132,7 +123,9 @@ def providers_from_accounts(accounts: Any, names: str | Iterable[str] | None = N
             from dataclasses import replace
 
             account = replace(account, base_url=sandbox.base_urls(origin)[account.provider])
-        built.append(account.adapter(env))
+        adapter = ADAPTERS[account.provider](base_url=account.base_url, env={},  # type: ignore[call-arg]
+                                             account=account.name, **account.credentials(env))
+        built.append(cast(Provider, adapter))
     return built
 
 
@@ -166,9 +159,5 @@ def resolve_providers(spec: Any = None, *, sandbox: Any = None, origin: str = SA
     if accounts is not None:
         return providers_from_accounts(accounts, spec, sandbox=sandbox, origin=origin)
     if sandbox is not None and sandbox is not False:
-        if spec is not None and any(w not in ADAPTERS for w in _words(spec)):
-            return [p for p in providers_from_sandbox(sandbox, None, origin=origin)
-                    if account_of(p) in _words(spec) or p.name in _words(spec)] or \
-                providers_from_sandbox(sandbox, spec, origin=origin)
         return providers_from_sandbox(sandbox, spec, origin=origin)
     return providers_from_env(spec)
