@@ -225,7 +225,8 @@ class ShareTarget:
         return Change(Action.SHARE, (), how)
 
     async def write(self, send: Send, item: ShareItem, current: Current) -> Change:
-        shared = await self.adapter.share(send, item.chat, text=item.text, from_number=item.from_number,
+        shared = await self.adapter.share(send, item.chat, text=item.text,
+                                          from_number=item.from_number or item.number,
                                           idempotency_key=item.idempotency_key)
         return Change(Action.SHARE, (), shared.message)
 

@@ -160,8 +160,8 @@ class Blooio(BearerAdapter):
         said = reply.body.get("message") if isinstance(reply.body, dict) else ""
         staged = replies.provider_text(said) or "it goes with the next message"
         return Shared(f"card staged in {chat}: {staged}"
-                      + (" (Blooio's staging takes no sending number: from_number was not used)"
-                         if from_number else ""))
+                      + (f" (Blooio's staging takes no sending number: from_number {from_number} was "
+                         "not used)" if from_number else ""))
 
     async def _explain_403(self, send: Send, reply: Reply, card: Card,
                            fields: tuple[str, ...]) -> tuple[Permanent, bool | None]:
