@@ -42,6 +42,7 @@ _EXPORTS: dict[str, str] = {
     "read_cards": "cardkit.reading",
     "read_table": "cardkit.reading",
     "as_written": "cardkit.reading",
+    "ReadLimits": "cardkit.reading",
     "normalize_number": "cardkit.phones",
     "find_problems": "cardkit.validation",
     "validate": "cardkit.validation",
@@ -106,6 +107,7 @@ if TYPE_CHECKING:  # the same names, imported for type checkers only (see the do
         ValidationFailed as ValidationFailed,
     )
     from cardkit.reading import as_written as as_written, read_cards as read_cards, read_table as read_table
+    from cardkit.reading import ReadLimits as ReadLimits
     from cardkit.phones import normalize_number as normalize_number
     from cardkit.validation import (
         find_problems as find_problems,

@@ -334,6 +334,45 @@ def expand_home(text: str | os.PathLike) -> Path:
         return Path(text)
 
 
+def resolve_photo_path(cell: str, root: str | os.PathLike, *, start: str | os.PathLike | None = None) -> tuple[str, str]:
+    """A photo cell naming a file (or a ``file://`` URL) → (its absolute path, why it can't be used or "").
+
+    Relative paths start at `start` (the sheet's folder; default `root`). The file, once
+    every ``..`` and symlink is followed, must lie inside `root` — the sheet's folder, or the
+    folder the user named with `photo_root`: a spreadsheet someone shared can't make cardkit
+    read, and hand to a provider, a file elsewhere on this computer (``/home/me/private.jpg``).
+    """
+    text = cell.strip()
+    if text.lower().startswith("file://"):
+        from urllib.parse import unquote, urlsplit
+
+        parts = urlsplit(text)
+        text = unquote(parts.path) if parts.netloc in ("", "localhost") else f"//{parts.netloc}{unquote(parts.path)}"
+    base = os.path.realpath(expand_home(root))
+    path = expand_home(text)
+    if not path.is_absolute():
+        path = Path(os.path.realpath(expand_home(start)) if start is not None else base) / path
+    shown = os.path.normpath(str(path))
+    try:
+        real = os.path.realpath(shown)
+    except (OSError, ValueError):  # a NUL in the name: opening it will say what is wrong
+        real = shown
+    if _within(real, base):
+        return shown, ""
+    how = "leads, through a symbolic link, " if _within(shown, base) else "is "
+    return shown, (f"{how}outside the photo folder {base} — cardkit reads photos only inside the "
+                   "spreadsheet's folder, so a shared sheet can't pick files elsewhere on this computer; "
+                   "move the photo into that folder, or name the folder that holds your photos with "
+                   "photo_root= (--photo-root on the command line)")
+
+
+def _within(path: str, folder: str) -> bool:
+    try:
+        return os.path.commonpath([path, folder]) == folder
+    except ValueError:  # another drive, a NUL in the name
+        return False
+
+
 def _open(source: PhotoSource, label: str) -> Image.Image:
     if isinstance(source, (bytes, bytearray, memoryview)):
         stream = io.BytesIO(bytes(source))

@@ -30,6 +30,29 @@ Source = Union[str, os.PathLike, pd.DataFrame]
 
 _EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 _DELIMITERS = (",", ";", "\t", "|")
+_HEAD = 1 << 20          # bytes looked at for blank lines and the header
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """How much a sheet may hold. A crafted or runaway file is refused, in seconds, with one
+    line naming the limit, instead of exhausting the machine's memory or time.
+
+    Raise one with `read_cards(path, limits=cardkit.ReadLimits(max_rows=2_000_000))`.
+    """
+
+    max_rows: int = 1_048_576               # Excel's own row limit
+    max_columns: int = 1_000                # a cards sheet has ten or so
+    max_cells: int = 20_000_000             # rows × columns kept in memory
+    max_cell_chars: int = 32_767            # Excel's own limit for one cell
+    max_shared_strings: int = 2_000_000     # XLSX: distinct texts
+    max_unzipped_bytes: int = 1_000_000_000  # XLSX: the workbook's parts, inflated
+
+    def refused(self, name: str, what: str, limit: str) -> InputError:
+        """The one-line refusal: what the file has, the limit, and how to raise it."""
+        return InputError(
+            f"{name} {what} — more than cardkit reads by default ({limit}={getattr(self, limit):,}); if the "
+            f"sheet really is that big, raise it: read_cards(path, limits=cardkit.ReadLimits({limit}=…))")
 
 
 @dataclass(frozen=True)
@@ -114,15 +137,26 @@ CARDS_SCHEMA = TableSchema(
 
 
 def read_cards(
-    source: Source, *, sheet: str | int | None = None, columns: Mapping[str, str] | None = None
+    source: Source, *, sheet: str | int | None = None, columns: Mapping[str, str] | None = None,
+    photo_root: str | os.PathLike | None = None, limits: ReadLimits | None = None, encoding: str | None = None,
 ) -> pd.DataFrame:
     """Read a cards spreadsheet (path or DataFrame) into a cards frame of text.
 
-    `columns={"their header": "number", ...}` overrides the alias table. Raises `InputError`
-    for a file it cannot read and `ColumnError` (naming the headers it saw) when `number`
-    or `first_name` cannot be found.
+    `columns={"their header": "number", ...}` overrides the alias table. `photo_root` is the
+    folder photo files must be in (default: the sheet's folder; for a frame, the current
+    directory) — `validate` refuses paths leading out of it. `limits` bounds what a file may
+    hold (`ReadLimits`); `encoding` forces a CSV's encoding (by default it is decided on
+    evidence: see `cardkit.encodings`). Raises `InputError` for a file it cannot read and
+    `ColumnError` (naming the headers it saw) when `number` or `first_name` cannot be found.
     """
-    return read_table(source, schema=CARDS_SCHEMA, sheet=sheet, columns=columns)
+    frame = read_table(source, schema=CARDS_SCHEMA, sheet=sheet, columns=columns, limits=limits,
+                       encoding=encoding)
+    if photo_root is not None:
+        root = expand_home(photo_root)
+        if not root.is_dir():
+            raise InputError(f"photo_root {str(photo_root)!r} is not a folder — name the folder your photos are in")
+        frame.attrs["cardkit"]["photo_root"] = str(root.resolve())
+    return frame
 
 
 def read_table(
@@ -131,9 +165,11 @@ def read_table(
     schema: TableSchema,
     sheet: str | int | None = None,
     columns: Mapping[str, str] | None = None,
+    limits: ReadLimits | None = None,
+    encoding: str | None = None,
 ) -> pd.DataFrame:
     """Read any sheet described by `schema` into a frame of text with a `row` column."""
-    raw, info = _load(source, sheet)
+    raw, info = _load(source, sheet, limits or ReadLimits(), encoding)
     mapping = _map_headers(list(raw.columns), schema, columns or {})
     frame = raw.rename(columns=mapping)
     canonical = [name for name in schema.names if name in mapping.values()]
@@ -171,7 +207,8 @@ def as_written(frame: pd.DataFrame) -> pd.DataFrame:
 # --- loading -----------------------------------------------------------------------------
 
 
-def _load(source: Source, sheet: str | int | None) -> tuple[pd.DataFrame, dict]:
+def _load(source: Source, sheet: str | int | None, limits: ReadLimits,
+          encoding: str | None = None) -> tuple[pd.DataFrame, dict]:
     """Any source → (frame of str with `row` first, attrs info)."""
     if isinstance(source, pd.DataFrame):
         return _from_frame(source)
@@ -200,9 +237,10 @@ def _load(source: Source, sheet: str | int | None) -> tuple[pd.DataFrame, dict]:
             f"{path.name} is an old .xls workbook — open it in Excel and save it as .xlsx or CSV"
         )
     if suffix in _EXCEL_SUFFIXES or data[:4] == b"PK\x03\x04":
-        frame, info["sheet"] = _read_xlsx(data, path.name, sheet)
+        frame, info["sheet"] = _read_xlsx(data, path.name, sheet, limits)
     else:
-        frame = _read_text(data, path.name, tab=suffix == ".tsv")
+        frame, info["encoding"] = _read_text(data, path.name, tab=suffix == ".tsv", limits=limits,
+                                             encoding=encoding)
     return frame, info
 
 
@@ -219,7 +257,7 @@ def _from_frame(source: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
         rows = pd.Series(range(2, len(frame) + 2))
     frame = _with_rows(frame.reset_index(drop=True), rows.astype("int64").to_numpy())
     previous = source.attrs.get("cardkit", {})
-    info = {key: previous.get(key) for key in ("source", "sha256", "base_dir", "sheet")}
+    info = {key: previous.get(key) for key in ("source", "sha256", "base_dir", "sheet", "photo_root")}
     return frame, info
 
 
@@ -238,77 +276,97 @@ def _cell_text(value: object) -> str:
     return value if isinstance(value, str) else str(value)
 
 
-def _read_text(data: bytes, name: str, *, tab: bool) -> pd.DataFrame:
+def _read_text(data: bytes, name: str, *, tab: bool, limits: ReadLimits,
+               encoding: str | None = None) -> tuple[pd.DataFrame, str]:
+    """A CSV/TSV's bytes → (frame of text, the encoding read), within `limits`.
+
+    No copy of the whole text is made (pandas decodes block by block from the bytes) and the
+    parse stops one row past `max_rows`, so memory is the bytes plus the frame being built.
+    """
+    from cardkit.encodings import decide_encoding
+
     if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InputError(
             f"{name} is not a spreadsheet (it holds binary data) — pass a .csv, .tsv or .xlsx file"
         )
-    text = _decode(data)
-    lines = text.split("\n")
+    codec = decide_encoding(data, name, encoding)
+    head = data[:_HEAD].decode(codec, errors="ignore")
+    lines = head.split("\n")
     # blank lines over the header (Excel writes empty rows as ",,,,")
-    above = next((i for i, line in enumerate(lines) if line.strip(" \t\r,;|\"")), None)
+    above = next((i for i, line in enumerate(lines) if line.strip(" \t\r,;|\"\ufeff")), None)
     if above is None:
+        if len(data) > _HEAD:
+            raise InputError(f"{name} starts with over a megabyte of blank lines — remove them")
         raise InputError(f"{name} is empty — it needs a header row and at least one card")
-    first_line, text = lines[above], "\n".join(lines[above:])
+    first_line = lines[above]
     unquoted = re.sub(r'"[^"]*"', "", first_line)  # separators inside quoted headers don't count
     delimiter = "\t" if tab else max(_DELIMITERS, key=unquoted.count)
     if unquoted.count(delimiter) == 0:
         delimiter = ","
+    width = unquoted.count(delimiter) + 1
+    if width > limits.max_columns or (above == len(lines) - 1 and len(data) > _HEAD):
+        raise limits.refused(name, f"has a header of {width:,}+ columns", "max_columns")
     try:
+        # one pass, stopped one row past the limit: no chunks to concatenate (that copy doubled the peak)
         frame = pd.read_csv(
-            io.StringIO(text),
-            sep=delimiter,
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            skip_blank_lines=False,
+            io.BytesIO(data), encoding=codec, sep=delimiter, dtype=str, keep_default_na=False,
+            na_filter=False, skip_blank_lines=False, skiprows=above,
+            nrows=min(limits.max_rows, limits.max_cells // width) + 1,
         )
     except pd.errors.ParserError as exc:
         raise InputError(f"{name} is not a well-formed table: {exc}") from None
     except pd.errors.EmptyDataError:
         raise InputError(f"{name} is empty — it needs a header row and at least one card") from None
+    if len(frame) > limits.max_rows:
+        raise limits.refused(name, f"has more than {limits.max_rows:,} rows", "max_rows")
+    if len(frame) * len(frame.columns) > limits.max_cells:
+        raise limits.refused(name, f"has more than {limits.max_cells:,} cells", "max_cells")
+    _check_cell_sizes(frame, name, limits, first_row=above + 2)
     frame = _with_rows(frame, range(above + 2, above + len(frame) + 2))
-    return _drop_blank(frame)
+    return _drop_blank(frame), codec
 
 
-def _decode(data: bytes) -> str:
-    """UTF-8 (with or without BOM), UTF-16 with BOM (Excel's "Unicode text"), else cp1252."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return data.decode("latin-1")
+def _check_cell_sizes(chunk: pd.DataFrame, name: str, limits: ReadLimits, first_row: int) -> None:
+    for column in chunk.columns:
+        lengths = chunk[column].str.len()
+        if len(lengths) and lengths.max() > limits.max_cell_chars:
+            at = int(lengths.to_numpy().argmax())
+            raise limits.refused(name, f"row {first_row + at}, column {str(column)[:40]!r} holds a cell of "
+                                 f"{int(lengths.iloc[at]):,} characters", "max_cell_chars")
 
 
-def _read_xlsx(data: bytes, name: str, sheet: str | int | None) -> tuple[pd.DataFrame, str]:
-    import openpyxl  # imported here: reading CSV should not pay for it
+def _read_xlsx(data: bytes, name: str, sheet: str | int | None, limits: ReadLimits) -> tuple[pd.DataFrame, str]:
+    from cardkit.workbook import SheetReader
 
+    workbook = SheetReader(data, name, limits)
     try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a damaged file
-        raise InputError(f"{name} is not a readable .xlsx workbook ({exc.__class__.__name__})") from None
-    try:
-        names = workbook.sheetnames
+        names = [sheet_name for sheet_name, _ in workbook.sheets]
         if sheet is None:
-            chosen = names[0]
+            index = 0
         elif isinstance(sheet, int):
             if not 0 <= sheet < len(names):
                 raise InputError(f"{name} has {len(names)} sheet(s); sheet {sheet} does not exist")
-            chosen = names[sheet]
+            index = sheet
         elif sheet in names:
-            chosen = sheet
+            index = names.index(sheet)
         else:
             raise InputError(f"{name} has no sheet {sheet!r}; its sheets are {', '.join(names)}")
-        rows = [
-            (index, [_excel_text(v) for v in values])
-            for index, values in enumerate(workbook[chosen].iter_rows(values_only=True), start=1)
-        ]
+        chosen, member = workbook.sheets[index]
+        rows: list[tuple[int, list[str]]] = []
+        cells = 0
+        try:
+            for index_, values in workbook.rows(member):
+                if any(v.strip() for v in values):
+                    cells += len(values)
+                    if cells > limits.max_cells:
+                        raise limits.refused(name, f"has more than {limits.max_cells:,} cells", "max_cells")
+                    rows.append((index_, values))
+        except InputError:
+            raise
+        except ValueError as exc:     # a row or cell reference that isn't a number
+            raise InputError(f"{name} is not a readable .xlsx workbook ({type(exc).__name__})") from None
     finally:
         workbook.close()
-    rows = [(index, values) for index, values in rows if any(v.strip() for v in values)]
     if not rows:
         raise InputError(f"sheet {chosen!r} of {name} is empty — it needs a header row and cards")
     (_, header), body = rows[0], rows[1:]

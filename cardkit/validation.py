@@ -18,7 +18,6 @@ import os
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
@@ -26,9 +25,9 @@ import pandas as pd
 
 from cardkit.columns import PROBLEM_COLUMNS, PROVIDERS
 from cardkit.errors import ColumnError, InputError, ValidationFailed
-from cardkit.names import NAME_MAX_LENGTH, clean_name, shorten
+from cardkit.names import clean_name, shorten
 from cardkit.phones import _normalize_cached, check_region
-from cardkit.photos import PhotoCheck, check_photo, expand_home
+from cardkit.photos import PhotoCheck, check_photo, resolve_photo_path
 from cardkit.urls import is_url
 from cardkit.vocabulary import Check
 from cardkit.reading import header_key, read_cards
@@ -57,12 +56,13 @@ def find_problems(frame: pd.DataFrame, *, region: str = "US", check_photos: bool
     return _inspect(cards, region, check_photos).problems
 
 
-def inspect_cards(frame: pd.DataFrame, *, region: str = "US", check_photos: bool = True) -> "Inspection":
+def inspect_cards(frame: pd.DataFrame, *, region: str = "US", check_photos: bool = True,
+                  photo_root: str | os.PathLike | None = None) -> "Inspection":
     """Both results of one pass: `.cards` (as `validate` flags them) and `.problems`.
 
     For faces that show both (the command line, forms) without checking everything twice.
     """
-    return _inspect(_as_cards(frame), check_region(region), check_photos)
+    return _inspect(_as_cards(frame), check_region(region), check_photos, photo_root)
 
 
 def validate(
@@ -71,19 +71,22 @@ def validate(
     region: str = "US",
     on_invalid: str = "flag",
     check_photos: bool = True,
+    photo_root: str | os.PathLike | None = None,
     accounts: Iterable[str] = (),
 ) -> pd.DataFrame:
     """The cards with normalized values plus `valid` (bool) and `problems` (text).
 
     `on_invalid`: "flag" keeps every row, "drop" keeps only valid rows, "raise" raises
     `ValidationFailed` (its `.problems` is the problems frame) when any row is invalid.
+    Photo files must lie inside `photo_root`: by default the sheet's folder (for a frame
+    built in Python without a file, the current directory); see `photos.resolve_photo_path`.
     `accounts`: account names a `provider` cell may hold besides the providers' (an accounts
     file's names: `cardkit.read_accounts(path).names()`).
     """
     if on_invalid not in ON_INVALID:
         raise InputError(f"on_invalid={on_invalid!r}: use one of {', '.join(map(repr, ON_INVALID))}")
     region = check_region(region)
-    inspection = _inspect(_as_cards(frame), region, check_photos, tuple(accounts))
+    inspection = _inspect(_as_cards(frame), region, check_photos, photo_root, tuple(accounts))
     checked = inspection.cards
     if on_invalid == "raise" and not checked["valid"].all():
         raise ValidationFailed(_summary(checked, inspection.problems), problems=inspection.problems)
@@ -142,7 +145,8 @@ class _Findings:
             self.items.append(_Problem(row, header, check, value, f"row {row}, {header}: {detail}"))
 
 
-def _inspect(cards: pd.DataFrame, region: str, check_photos: bool, accounts: tuple[str, ...] = ()) -> Inspection:
+def _inspect(cards: pd.DataFrame, region: str, check_photos: bool,
+             photo_root: str | os.PathLike | None = None, accounts: tuple[str, ...] = ()) -> Inspection:
     findings = _Findings(cards)
     out = cards.copy()
     out.attrs = {"cardkit": {**cards.attrs.get("cardkit", {}), "region": region}}
@@ -152,8 +156,11 @@ def _inspect(cards: pd.DataFrame, region: str, check_photos: bool, accounts: tup
         if column in cards:
             out[column] = _check_names(cards[column], column, required, label, findings)
     if "photo" in cards:
-        base_dir = cards.attrs.get("cardkit", {}).get("base_dir")
-        out["photo"] = _check_photos(cards["photo"], base_dir, check_photos, findings)
+        meta = cards.attrs.get("cardkit", {})
+        start = meta.get("base_dir") or os.getcwd()   # no sheet file: the current directory
+        root = str(photo_root or meta.get("photo_root") or start)
+        out.attrs["cardkit"]["photo_root"] = root
+        out["photo"] = _check_photos(cards["photo"], start, root, check_photos, findings)
     if "provider" in cards:
         out["provider"] = _check_providers(cards["provider"], findings, accounts)
         _check_provider_needs(out, findings)
@@ -248,35 +255,35 @@ def _check_names(raw: pd.Series, column: str, required: bool, label: str, findin
 # --- photos ------------------------------------------------------------------------------
 
 
-def _check_photos(raw: pd.Series, base_dir: str | None, check_photos: bool, findings: _Findings) -> np.ndarray:
-    """Resolve each distinct photo once, check each distinct file once (in a few threads)."""
-    codes, resolved_uniques = _per_unique(raw, lambda value: _resolve(value, base_dir))
-    resolved = np.array(resolved_uniques, dtype=object)[codes]
+def _check_photos(raw: pd.Series, start: str, root: str, check_photos: bool, findings: _Findings) -> np.ndarray:
+    """Resolve each distinct photo once (from `start`, inside `root`), check each distinct file once (in threads)."""
+    codes, uniques = _per_unique(raw, lambda value: _resolve(value, start, root))
+    resolved = np.array([path for path, _ in uniques], dtype=object)[codes]
+    values = raw.to_numpy()
+    outside = {path: problem for path, problem in uniques if problem}
+    for position in np.flatnonzero(pd.Series(resolved).isin(list(outside)).to_numpy()):
+        findings.add("photo", "photo_outside_folder", [position], [values[position]],
+                     [f"{shorten(values[position].strip(), 160)!r} {outside[resolved[position]]}"])
     if not check_photos:
         return resolved
-    wanted = list(dict.fromkeys(p for p in resolved_uniques if p))
+    wanted = list(dict.fromkeys(p for p, problem in uniques if p and not problem))  # never open what's outside
     workers = max(1, min(4, os.cpu_count() or 1, len(wanted)))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         checks: dict[str, PhotoCheck] = dict(zip(wanted, pool.map(check_photo, wanted)))
-    values = raw.to_numpy()
     for position in np.flatnonzero(resolved != ""):
-        for problem in checks[resolved[position]].problems:
+        check = checks.get(resolved[position])
+        for problem in check.problems if check is not None else ():
             findings.add("photo", problem.check, [position], [values[position]],
                          [f"{shorten(values[position].strip(), 160)!r} {problem.message}"])
     return resolved
 
 
-def _resolve(value: str, base_dir: str | None) -> str:
-    """A photo cell → an absolute path (relative ones start at the sheet's folder) or the URL."""
+def _resolve(value: str, start: str, root: str) -> tuple[str, str]:
+    """A photo cell → (the URL as it is, or an absolute path; why the path can't be used or "")."""
     text = value.strip()
     if not text or is_url(text):
-        return text
-    if text.lower().startswith("file://"):
-        text = text[7:]
-    path = expand_home(text)
-    if not path.is_absolute():
-        path = Path(base_dir or os.getcwd()) / path
-    return os.path.normpath(str(path))
+        return text, ""
+    return resolve_photo_path(text, root, start=start)
 
 
 # --- providers and sharing ---------------------------------------------------------------

@@ -96,6 +96,7 @@ class Check(StrEnum):
     PHOTO_CMYK = "photo_cmyk"
     PHOTO_TRANSPARENT = "photo_transparent"
     PHOTO_ANIMATED = "photo_animated"
+    PHOTO_OUTSIDE_FOLDER = "photo_outside_folder"   # a path leading out of the photo folder
     # routing and settings
     UNKNOWN_PROVIDER = "unknown_provider"
     PROVIDER_NEEDS_FIELD = "provider_needs_field"

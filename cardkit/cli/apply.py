@@ -18,6 +18,10 @@ if TYPE_CHECKING:
     from cardkit.engine.options import RunOptions
 
 
+PHOTO_ROOT_HELP = ("the folder photo files must be in (default: the spreadsheet's folder); a photo path "
+                   "leading outside it — ../, an absolute path, a symlink — is refused")
+
+
 def add_run_options(parser: argparse.ArgumentParser, *, cards: bool = True) -> None:
     """The options of every run: region, journal, report, concurrency, sandbox, quiet/json; and,
     for card runs (`cards=True`), the provider choice and the photo host."""
@@ -45,6 +49,7 @@ def add_run_options(parser: argparse.ArgumentParser, *, cards: bool = True) -> N
                             help="where local photos are uploaded for Sendblue/Linq (POST bytes → "
                                  "{\"url\"}), e.g. http://127.0.0.1:8787/_sandbox/media; default "
                                  "$CARDKIT_PHOTO_HOST")
+        parser.add_argument("--photo-root", metavar="FOLDER", help=PHOTO_ROOT_HELP)
     else:
         parser.set_defaults(photo_host=None)
     parser.add_argument("--quiet", action="store_true", help="no progress bar, no summary (exit code only)")
@@ -102,7 +107,7 @@ def finish(args: argparse.Namespace, results: Any, cards: Any = None) -> int:
 def _read(args: argparse.Namespace):
     from cardkit.reading import read_cards
 
-    return read_cards(args.file)
+    return read_cards(args.file, photo_root=args.photo_root)
 
 
 def _run(args: argparse.Namespace, *, write: bool) -> int:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from cardkit.cli._common import add_command
+from cardkit.cli.apply import PHOTO_ROOT_HELP
 from cardkit.errors import InputError
 
 
@@ -40,6 +41,7 @@ def register(sub) -> None:
                         "(repeat for more)")
     parser.add_argument("--no-photos", action="store_true",
                         help="don't open photo files (faster; paths are still resolved)")
+    parser.add_argument("--photo-root", metavar="FOLDER", help=PHOTO_ROOT_HELP)
     parser.add_argument("--show", type=int, default=10, metavar="N",
                         help="how many problems to print (default: 10; 0 for all)")
     parser.set_defaults(func=run)
@@ -51,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
 
     columns = _parse_columns(args.column)
     sheet = int(args.sheet) if args.sheet is not None and args.sheet.isdigit() else args.sheet
-    cards = read_cards(args.file, sheet=sheet, columns=columns)
+    cards = read_cards(args.file, sheet=sheet, columns=columns, photo_root=args.photo_root)
     inspection = inspect_cards(cards, region=args.region, check_photos=not args.no_photos)
     print(_report(args.file, cards, inspection.cards, inspection.problems, args.show))
     if args.out:
@@ -89,6 +91,9 @@ def _report(source: str, cards: pd.DataFrame, checked: pd.DataFrame, problems: p
         f"{source}: {total} rows — {valid} valid, {total - valid} invalid "
         f"({errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)})"
     ]
+    if cards.attrs.get("cardkit", {}).get("encoding") == "cp1252":
+        lines.append("read as Windows-1252 (the file is not UTF-8) — check accented names look right; "
+                     "save it as CSV UTF-8 to be sure")
     unmapped = cards.attrs.get("cardkit", {}).get("unmapped") or []
     if unmapped:
         lines.append(f"kept as they are (not card columns): {', '.join(map(str, unmapped))}")
@@ -116,11 +121,16 @@ def _parse_columns(pairs: list[str]) -> dict[str, str]:
 
 
 def _write(frame: pd.DataFrame, out: str) -> None:
+    """The reports' own writers: no cell or header becomes a live formula, control characters
+    don't crash the XLSX, CSV in UTF-8 with BOM (see cardkit/reporting/safe.py)."""
+    from cardkit.reporting.csvjson import write_table_csv
+    from cardkit.reporting.xlsx import write_table_xlsx
+
     path = Path(out)
     try:
         if path.suffix.lower() == ".xlsx":
-            frame.to_excel(path, index=False)
+            write_table_xlsx(frame, path, title="Checked")
         else:
-            frame.to_csv(path, index=False)
+            write_table_csv(frame, path)
     except OSError as exc:
         raise InputError(f"cannot write {out!r}: {exc.strerror or exc}") from None

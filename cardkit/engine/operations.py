@@ -117,8 +117,10 @@ def desired_hash(provider: str, card: Card) -> str:
 class PhotoShop:
     """Prepares, downloads and uploads photos once each for a run; failures become messages."""
 
-    def __init__(self, *, photo_host: Any = None, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(self, *, photo_host: Any = None, transport: httpx.AsyncBaseTransport | None = None,
+                 allow_private: Any = None) -> None:
         self.photo_host = photo_host
+        self.allow_private = allow_private   # private origins URL photos may come from (the sandbox's)
         self._transport = transport
         self._pool = concurrent.futures.ThreadPoolExecutor(_PHOTO_THREADS, thread_name_prefix="cardkit-photo")
         self._prepared: dict[str, asyncio.Future[tuple[bytes, str]]] = {}
@@ -155,7 +157,7 @@ class PhotoShop:
 
             if self._client is None:
                 self._client = httpx.AsyncClient(transport=self._transport)
-            raw = await fetch_photo(source, client=self._client)
+            raw = await fetch_photo(source, client=self._client, allow_private=self.allow_private)
         loop = asyncio.get_running_loop()
         data = await loop.run_in_executor(self._pool, prepare_photo, raw)
         return data, hashlib.sha256(data).hexdigest()

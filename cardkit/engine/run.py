@@ -30,6 +30,7 @@ from cardkit.engine.sharing import idempotency_key
 from cardkit.engine.workers import GIVE_UP_REMEDY, Hooks, Pool, now_iso
 from cardkit.errors import InputError
 from cardkit.vocabulary import Action, Status
+from cardkit.urls import local_origins
 
 _CANCELLED = "cancelled before it ran"
 _CANCELLED_IN_FLIGHT = ("cancelled while it was being sent — run again with the same journal "
@@ -94,7 +95,8 @@ class Run:
         validated = _validated(self.cards, self.options.region, self.options.accounts)
         setup = routing.setup(self.options.providers, sandbox=self.options.sandbox, photo_host=self.photo_host,
                               accounts=self.options.accounts)
-        photos = PhotoShop(photo_host=setup.photo_host, transport=setup.transport)
+        photos = PhotoShop(photo_host=setup.photo_host, transport=setup.transport,
+                           allow_private=local_origins(setup.base_urls().values()))  # the sandbox's media
         self.journal = self._open_journal(validated, setup)
         try:
             self.pools = {name: self._pool(provider, setup) for name, provider in setup.providers.items()}

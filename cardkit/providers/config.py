@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from cardkit.errors import ConfigError
+from cardkit.urls import base_url_problem, redact
 
 #: Where the in-process sandbox is "reached" (its transport answers for this made-up origin).
 SANDBOX_ORIGIN = "http://sandbox.local"
@@ -78,7 +79,8 @@ def resolve_settings(
             )
         secrets[argument] = Secret(value)
     url = (base_url or env.get(names.base_url, "") or names.default_base_url).strip().rstrip("/")
-    if not url.startswith(("https://", "http://")):
-        raise ConfigError(f"{provider}: base URL {url!r} (from {names.base_url} or base_url=) "
-                          "must start with https:// or http://")
+    problem = base_url_problem(url)  # https only off this machine; no user:pass@ or ?token=
+    if problem:
+        where = f"base_url=, in place of {names.base_url}" if base_url else names.base_url
+        raise ConfigError(f"{provider}: the base URL {redact(url)!r} (from {where}) {problem}")
     return secrets, url

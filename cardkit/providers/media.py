@@ -3,8 +3,11 @@
 Sendblue and Linq take the photo as a public URL; Blooio takes the bytes. So a local file
 needs a `PhotoHost` (bytes → URL) for Sendblue and Linq, and a URL in the sheet is
 downloaded for Blooio by `fetch_photo` — https only (plain http on loopback, how the
-sandbox serves media), capped in size and time, every redirect re-checked, and the bytes
-must really be an image.
+sandbox serves media), capped in size and time, every redirect re-checked under the same
+rule, every address the host resolves to public (no loopback, link-local/cloud metadata,
+private or unique-local address unless allowed), the connection made to the address that
+was checked (so a DNS answer that changes between check and connect can't slip through),
+and the bytes must really be an image.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urljoin
 
 import httpx
@@ -23,6 +26,7 @@ from cardkit.providers.config import SANDBOX_ORIGIN
 from cardkit.providers.replies import temporary_status
 # The URL rule lives in the model layer so validation applies the very same one.
 from cardkit.urls import LOCAL_HOSTS, is_local_host, redact, url_problem  # noqa: F401
+from cardkit.urls import PrivateAddress, PrivateAllowance, checked_addresses
 
 DEFAULT_MAX_BYTES = 10_000_000
 MAX_REDIRECTS = 5
@@ -105,16 +109,23 @@ def photo_url_problem(card: Card, label: str, *, required: bool) -> str:
 
 
 async def fetch_photo(url: str, *, client: httpx.AsyncClient, max_bytes: int = DEFAULT_MAX_BYTES,
-                      timeout: float = DEFAULT_TIMEOUT) -> bytes:
+                      timeout: float = DEFAULT_TIMEOUT, allow_private: Any = None) -> bytes:
     """Download a photo given as a URL (for Blooio, which takes bytes).
 
     https only (http on loopback), at most `max_bytes`, at most `timeout` seconds in all,
-    redirects followed by hand so each hop is checked again, and the bytes must decode as an
-    image. Raises `Permanent` (fix the URL) or `Transient` (try again later); messages show
-    the URL without its query string.
+    redirects followed by hand so each hop is checked again under the same rule, every
+    address of each hop's host public unless `allow_private` (origins such as
+    ``"http://127.0.0.1:8787"`` or networks such as ``"10.0.0.0/8"``, a string or a list; the
+    `CARDKIT_ALLOW_PRIVATE_PHOTO_HOSTS` variable adds to it) lets it in, and the bytes must
+    decode as an image. Raises `Permanent` (fix the URL) or `Transient` (try again later);
+    messages show the URL without its query string.
     """
     try:
-        return await asyncio.wait_for(_fetch(url, client, max_bytes, timeout), timeout)
+        allowance = PrivateAllowance.from_env() | PrivateAllowance.parse(allow_private)
+    except ValueError as exc:
+        raise Permanent(f"allowed private photo hosts: {exc}") from None
+    try:
+        return await asyncio.wait_for(_fetch(url, client, max_bytes, timeout, allowance), timeout)
     except asyncio.TimeoutError:
         raise Transient(f"downloading the photo {redact(url)} took longer than {timeout:g} s — "
                         "check the link, or try again") from None
@@ -129,14 +140,23 @@ async def fetch_photo(url: str, *, client: httpx.AsyncClient, max_bytes: int = D
                         f"isn't usable ({type(exc).__name__}) — give a direct https link to the image") from None
 
 
-async def _fetch(url: str, client: httpx.AsyncClient, max_bytes: int, timeout: float) -> bytes:
+async def _fetch(url: str, client: httpx.AsyncClient, max_bytes: int, timeout: float,
+                 allowance: PrivateAllowance) -> bytes:
     current = url
     for _ in range(MAX_REDIRECTS + 1):
-        problem = url_problem(current)
+        where = "" if current == url else f" (redirected from {redact(url)})"
+        problem = "" if allowance.allows_origin(current) else url_problem(current)
         if problem:
-            where = "" if current == url else f" (redirected from {redact(url)})"
             raise Permanent(problem + where)
-        async with client.stream("GET", current, follow_redirects=False, timeout=timeout) as response:
+        try:
+            addresses = await checked_addresses(current, allowance)
+        except PrivateAddress as refused:
+            raise Permanent(f"photo URL {redact(current)!r} {refused}{where}") from None
+        except OSError as exc:
+            raise Transient(f"the host of the photo {redact(current)} can't be found "
+                            f"({exc.strerror or type(exc).__name__}) — check the link{where}") from None
+        target, pinning = _pinned(current, addresses)
+        async with client.stream("GET", target, follow_redirects=False, timeout=timeout, **pinning) as response:
             if response.is_redirect and response.headers.get("location"):
                 current = urljoin(current, response.headers["location"])
                 continue
@@ -159,6 +179,22 @@ async def _fetch(url: str, client: httpx.AsyncClient, max_bytes: int, timeout: f
         return bytes(data)
     raise Permanent(f"the photo {redact(url)} redirects more than {MAX_REDIRECTS} times — "
                     "give the final link")
+
+
+def _pinned(url: str, addresses: list[str]) -> tuple[Any, dict]:
+    """The request that connects to the first checked address and no other.
+
+    The URL's host becomes the address; the name still goes in the Host header and, for
+    https, as the TLS server name (SNI), so the certificate is verified against the name.
+    `Connection: close` keeps a pooled connection opened for one name from serving another
+    that shares its address. No addresses (an allowed origin): the URL as it is.
+    """
+    if not addresses:
+        return url, {}
+    named = httpx.URL(url)
+    headers = {"Host": named.netloc.decode("ascii"), "Connection": "close"}
+    extensions = {"sni_hostname": named.host} if named.scheme == "https" else {}
+    return named.copy_with(host=addresses[0]), {"headers": headers, "extensions": extensions}
 
 
 def _too_big(url: str, size: int, max_bytes: int) -> Permanent:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pandas as pd
+
 from cardkit.reporting.safe import csv_safe_frame
 
 if TYPE_CHECKING:
@@ -21,15 +23,18 @@ def split_paths(path: Path) -> tuple[Path, Path]:
     return path.with_name(f"{path.stem}-success.csv"), path.with_name(f"{path.stem}-errors.csv")
 
 
+def write_table_csv(frame: pd.DataFrame, path: Path) -> Path:
+    """Any frame as a CSV under the same rules (formula-safe cells and headers, BOM, CRLF)."""
+    csv_safe_frame(frame).to_csv(path, **_CSV_OPTIONS)
+    return path
+
+
 def write_csv(report: Report, path: Path, *, split: bool = False) -> list[Path]:
     """Write the results (or, with `split`, the success and error files); returns the files written.
 
     Every text cell passes the formula-injection rule of `safe.py`.
     """
     if not split:
-        csv_safe_frame(report.results).to_csv(path, **_CSV_OPTIONS)
-        return [path]
+        return [write_table_csv(report.results, path)]
     success, errors = split_paths(path)
-    csv_safe_frame(report.applied_rows()).to_csv(success, **_CSV_OPTIONS)
-    csv_safe_frame(report.failed_rows()).to_csv(errors, **_CSV_OPTIONS)
-    return [success, errors]
+    return [write_table_csv(report.applied_rows(), success), write_table_csv(report.failed_rows(), errors)]

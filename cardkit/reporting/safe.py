@@ -42,9 +42,11 @@ def csv_safe(value: Any) -> Any:
 
 
 def csv_safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy of the frame with every text cell made CSV-safe (numbers are left alone)."""
+    """A copy of the frame with every text cell and every header made CSV-safe (numbers are
+    left alone). Headers too: the Failed/split files carry the user's own column names."""
     out = frame.copy()
     for column in out.columns:
         if not pd.api.types.is_numeric_dtype(out[column]):
             out[column] = out[column].map(csv_safe)
+    out.columns = [csv_safe(column) for column in out.columns]
     return out

@@ -143,6 +143,15 @@ def _outcome_chart(sheet, header_row: int, providers: int, statuses: list[str]) 
     return chart
 
 
+def write_table_xlsx(frame: pd.DataFrame, path: Path, title: str = "Sheet1") -> Path:
+    """Any frame as a one-sheet workbook under the same rules (no live formula, control
+    characters escaped): what `cardkit validate --out x.xlsx` writes."""
+    book = Workbook(write_only=True)
+    _table_sheet(book, title, frame)
+    book.save(path)
+    return path
+
+
 def write_xlsx(report: Report, path: Path) -> Path:
     """Write the workbook.
 

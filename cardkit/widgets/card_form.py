@@ -194,6 +194,8 @@ class CardForm(RunsWithOptions, widgets.VBox):
         frame.attrs["cardkit"] = {
             "source": None, "sha256": None, "base_dir": None,
             "headers": {column: column for column in row if column != "row"},
+            # the file the user picked in this form (no shared sheet): its own folder is the photo folder
+            "photo_root": str(self._uploaded_photo.resolve().parent) if self._uploaded_photo is not None else None,
         }
         return frame
 
@@ -291,6 +293,7 @@ class CardForm(RunsWithOptions, widgets.VBox):
         from cardkit.photos import check_photo
         from cardkit.errors import ProviderError
         from cardkit.providers.media import fetch_photo
+        from cardkit.urls import local_origins
 
         checked = check_photo(url)  # the same verdict validation gives (https only)
         if not checked.ok:
@@ -299,7 +302,8 @@ class CardForm(RunsWithOptions, widgets.VBox):
         transport = self.sandbox.transport() if self.sandbox is not None else None
         async with httpx.AsyncClient(transport=transport) as client:
             try:
-                data = await fetch_photo(url, client=client)
+                sandbox_media = local_origins(["http://sandbox.local"]) if transport is not None else None
+                data = await fetch_photo(url, client=client, allow_private=sandbox_media)
             except ProviderError as failure:
                 # Only a warning: Sendblue and Linq fetch a URL photo themselves (Blooio needs us to).
                 self._show_preview(None, f"No preview — {failure.message}. Sendblue and Linq download the "

@@ -13,7 +13,8 @@ PACKAGE = Path(__file__).resolve().parents[2] / "cardkit"
 
 #: layer of each part of the package, lowest first (a module may import its own layer and below)
 LAYERS = {
-    "model": ("cardkit.columns", "cardkit.errors", "cardkit.vocabulary", "cardkit.reading", "cardkit.phones",
+    "model": ("cardkit.columns", "cardkit.errors", "cardkit.vocabulary", "cardkit.reading", "cardkit.encodings",
+              "cardkit.workbook", "cardkit.phones",
               "cardkit.names", "cardkit.photos", "cardkit.urls", "cardkit.validation"),
     "providers": ("cardkit.providers",),
     "engine": ("cardkit.engine", "cardkit.contacts"),

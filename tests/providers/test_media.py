@@ -62,6 +62,10 @@ def origin():
 
 
 def fetch(url: str, **kw) -> bytes:
+    """fetch_photo with this machine's loopback allowed (the test server lives there; by default
+    private addresses are refused — see tests/reliability/test_photo_urls.py)."""
+    kw.setdefault("allow_private", "127.0.0.0/8")
+
     async def go():
         async with httpx.AsyncClient() as client:
             return await fetch_photo(url, client=client, **kw)

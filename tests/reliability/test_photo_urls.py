@@ -24,6 +24,7 @@ from cardkit.errors import InputError
 from cardkit.photos import prepare_photo
 from cardkit.errors import Permanent, Transient
 from cardkit.providers.media import fetch_photo
+from cardkit.urls import origin_of
 
 from .conftest import publish
 
@@ -125,7 +126,9 @@ def server():
 
 
 REFUSED_HOPS = ["http://photos.example.com/x.jpg", "ftp://127.0.0.1/x.jpg", "file:///etc/passwd",
-                "http://10.0.0.1/x.jpg", "http://169.254.169.254/latest/meta-data/", "javascript:alert(1)"]
+                "http://10.0.0.1/x.jpg", "http://169.254.169.254/latest/meta-data/", "javascript:alert(1)",
+                "https://169.254.169.254/latest/meta-data/", "https://127.0.0.1/x.jpg", "http://localhost:9/x.jpg",
+                "https://[::1]/x.jpg", "https://[fd00::1]/x.jpg"]
 
 steps = st.one_of(
     st.builds(lambda status: {"kind": "redirect", "status": status, "to": "{origin}/s/{id}/{next}"},
@@ -144,11 +147,15 @@ steps = st.one_of(
 OUTCOMES: dict[str, int] = {}
 
 
-async def _download_and_prepare(url: str) -> bytes:
+async def _download_and_prepare(url: str, allow_private: str | None = None) -> bytes:
     """cardkit's path for a URL photo of a bytes-taking provider (the engine's PhotoShop):
-    fetch_photo, then prepare_photo — here with a small cap and deadline."""
+    fetch_photo, then prepare_photo — here with a small cap and deadline. Our hostile server
+    is on loopback, which the rule refuses unless allowed: its one origin is allowed here,
+    as the engine allows a served sandbox's (no other port or address of this machine is)."""
+    if allow_private is None:
+        allow_private = origin_of(url)
     async with httpx.AsyncClient() as client:
-        raw = await fetch_photo(url, client=client, max_bytes=CAP, timeout=TIMEOUT)
+        raw = await fetch_photo(url, client=client, max_bytes=CAP, timeout=TIMEOUT, allow_private=allow_private)
     return await asyncio.get_running_loop().run_in_executor(None, prepare_photo, raw)
 
 
@@ -221,6 +228,11 @@ def _publish_outcomes():
 @pytest.mark.parametrize("url", [
     "http://photos.example.com/face.jpg", "http://10.0.0.1/face.jpg", "http://169.254.169.254/latest/meta-data/",
     "ftp://127.0.0.1/face.jpg", "file:///etc/passwd", "gopher://127.0.0.1:70/", "https://", "not a url at all",
+    # https as well: loopback, link-local (cloud metadata), private, unique-local, mapped, by name
+    "https://169.254.169.254/latest/meta-data/", "https://127.0.0.1/face.jpg", "https://10.1.2.3/face.jpg",
+    "https://192.168.1.1/face.jpg", "https://[::1]/face.jpg", "https://[fd12:3456::1]/face.jpg",
+    "https://[fe80::1]/face.jpg", "https://[::ffff:127.0.0.1]/face.jpg", "https://localhost/face.jpg",
+    "http://localhost:8080/face.jpg", "http://127.0.0.1:8787/_sandbox/media/x.jpg",
 ])
 def test_urls_that_are_not_https_or_loopback_are_refused_before_any_connection(url):
     """Plain http off loopback, other schemes, no host: Permanent at once, nothing is fetched.
@@ -288,3 +300,109 @@ def test_a_url_httpx_refuses_is_a_permanent_failure():
     """A photo URL with a NUL in its host passes the URL rule but httpx refuses it: Permanent, not InvalidURL."""
     with pytest.raises(Permanent, match="isn't usable"):
         asyncio.run(_download_and_prepare("https://\x00/x.jpg"))
+
+
+class _Target(BaseHTTPRequestHandler):
+    """Another service on this machine (an admin API): counts every request that reaches it."""
+
+    protocol_version = "HTTP/1.1"
+    hits: list[str] = []
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802
+        _Target.hits.append(self.path)
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(BODIES["jpeg"])))
+        self.end_headers()
+        self.wfile.write(BODIES["jpeg"])
+
+
+@pytest.fixture()
+def admin():
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Target)
+    _Target.hits = []
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield httpd.server_address[1]
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.mark.parametrize("to", ["http://127.0.0.1:{port}/admin/delete-everything?confirm=yes",
+                                "https://127.0.0.1:{port}/admin/delete-everything?confirm=yes",
+                                "http://localhost:{port}/admin/delete-everything?confirm=yes",
+                                "http://[::ffff:127.0.0.1]:{port}/admin/delete-everything?confirm=yes"])
+def test_a_redirect_to_another_service_on_this_machine_is_refused_although_the_first_host_is_allowed(server, admin, to):
+    """The photo's own origin is allowed; its redirect to another port of this machine is not: Permanent, 0 hits there."""
+    script_id = str(next(Script.ids))
+    Script.registry[script_id] = [{"kind": "redirect", "status": 302, "to": to.format(port=admin)}]
+    with pytest.raises(Permanent) as caught:
+        asyncio.run(_download_and_prepare(f"{server.origin}/s/{script_id}/0"))
+    assert "private address" in caught.value.message or "https" in caught.value.message, caught.value.message
+    assert "confirm=yes" not in caught.value.message
+    assert _Target.hits == []
+
+
+def test_a_loopback_photo_url_is_refused_by_default_before_any_connection(admin):
+    """No allowance (the default rule): a photo on 127.0.0.1 is refused, the service never hears of it."""
+    async def attempt() -> None:
+        async with httpx.AsyncClient() as client:
+            await fetch_photo(f"http://127.0.0.1:{admin}/admin/delete-everything?confirm=yes", client=client)
+
+    with pytest.raises(Permanent, match="private address.*CARDKIT_ALLOW_PRIVATE_PHOTO_HOSTS"):
+        asyncio.run(attempt())
+    assert _Target.hits == []
+
+
+def test_an_allowed_network_lets_a_named_host_in_and_the_name_still_goes_in_the_host_header(admin):
+    """`localhost` resolves, every address is checked against the allowed networks, and the request
+    goes to the checked address with `Host: localhost:PORT` (the name is not looked up again)."""
+    seen: list[str] = []
+
+    class Named(_Target):
+        def do_GET(self) -> None:  # noqa: N802
+            seen.append(self.headers.get("Host", ""))
+            super().do_GET()
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Named)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        port = httpd.server_address[1]
+        data = asyncio.run(_download_and_prepare(f"http://localhost:{port}/face.jpg",
+                                                 allow_private="127.0.0.0/8, ::1/128"))
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert data[:2] == b"\xff\xd8" and seen == [f"localhost:{port}"]
+
+
+def test_a_sheet_photo_redirecting_into_this_machine_fails_that_row_only_over_the_sandbox(tmp_path, server, admin,
+                                                                                         monkeypatch):
+    """apply to a served sandbox (its own media allowed), the photo server's origin opted in by the user:
+    a Blooio row whose photo URL redirects to an admin URL on 127.0.0.1 fails with a message, the
+    sandbox-hosted photo row is applied, the admin saw nothing."""
+    monkeypatch.setenv("CARDKIT_ALLOW_PRIVATE_PHOTO_HOSTS", server.origin)
+    import pandas as pd
+
+    import cardkit
+    from cardkit.sandbox.seed import default_seed_text
+
+    from .conftest import soak
+
+    script_id = str(next(Script.ids))
+    Script.registry[script_id] = [{"kind": "redirect", "status": 302,
+                                   "to": f"http://127.0.0.1:{admin}/admin/delete-everything?confirm=yes"}]
+    (tmp_path / "seed.json").write_text(default_seed_text())
+    with soak.ServedSandbox(seed=tmp_path / "seed.json") as served:
+        own = httpx.post(f"{served.origin}/_sandbox/media", content=BODIES["jpeg"],
+                         headers={"content-type": "image/jpeg"}).json()["url"]
+        cards = cardkit.validate(cardkit.read_cards(pd.DataFrame({
+            "Phone": ["+14155552671", "+14155552672"], "First Name": ["Ana", "Ben"],
+            "Photo": [f"{server.origin}/s/{script_id}/0", own]})))
+        blooio = [a for a in soak.adapters_for(served) if a.name == "blooio"]
+        results = cardkit.apply(cards, blooio, journal=False, progress=False)
+    assert results["status"].tolist()[1] == "applied", results[["status", "message"]]
+    assert results["status"].iloc[0] in ("invalid", "failed")
+    assert "private address" in results["message"].iloc[0] and "redirected from" in results["message"].iloc[0]
+    assert _Target.hits == []

@@ -177,7 +177,8 @@ def test_json_records_of_a_real_run_read_back_equal(first_run, tmp_path):
 
 
 def test_an_errors_file_saved_in_another_folder_still_finds_its_photos(tmp_path):
-    """Report of unvalidated cards (what `cardkit apply --report` has): photo paths come out absolute."""
+    """Report of unvalidated cards (what `cardkit apply --report` has): photo paths come out absolute;
+    fed back from another folder they are outside its photo folder until photo_root= names theirs."""
     shutil.copytree(SAMPLE_PHOTOS, tmp_path / "photos")
     (tmp_path / "cards.csv").write_text(
         "Phone,First Name,Photo\n(415) 555-2671,Ana,photos/ana.jpg\n(415) 555-267,Ben,photos/ben.png\n", encoding="utf-8"
@@ -189,4 +190,5 @@ def test_an_errors_file_saved_in_another_folder_still_finds_its_photos(tmp_path)
     failed = cardkit.read_cards(path)
     assert failed["photo"].tolist() == [str(tmp_path / "photos" / "ben.png")]
     failed.loc[:, "number"] = "(415) 555-2672"
-    assert cardkit.validate(failed)["valid"].all()
+    assert "photo_root" in cardkit.validate(failed)["problems"].iloc[0]
+    assert cardkit.validate(failed, photo_root=tmp_path)["valid"].all()

@@ -1,0 +1,253 @@
+"""Reading one sheet of an XLSX workbook as rows of text, streaming, within `ReadLimits`.
+
+openpyxl's read-only mode still pads every row to the sheet's widest column (one cell in
+column XFD made a 296 KB file take 5.2 GB) and loads all shared strings through a slow
+path (4 MB of them never finished in 240 s). Here the zip's members are checked against
+their declared sizes before anything is inflated, shared strings and the sheet are parsed
+with `iterparse` and each element dropped once read, every row holds only its real cells,
+and each limit is checked as it is reached — so a crafted file is refused in about the
+time it takes to read up to the limit, and memory stays proportional to the text kept.
+
+Values come back as a person sees them, as `_excel_text` made them from openpyxl's values:
+whole numbers without `.0`, dates (by the cell's number format) in ISO form, booleans as
+true/false, `_xHHHH_` escapes turned back into the characters they stand for.
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import re
+import zipfile
+from typing import TYPE_CHECKING, Iterator
+from xml.etree.ElementTree import Element, ParseError, iterparse
+
+from cardkit.errors import InputError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from cardkit.reading import ReadLimits
+
+_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_CELL_REF = re.compile(r"([A-Za-z]{1,3})(\d*)")
+
+
+def _local(tag: str) -> str:
+    """`{namespace}name` → `name` (transitional and strict OOXML use different namespaces)."""
+    return tag.rsplit("}", 1)[-1]
+
+
+class SheetReader:
+    """One workbook's sheets; `rows(chosen)` streams a sheet as (row number, [text, …])."""
+
+    def __init__(self, data: bytes, name: str, limits: "ReadLimits") -> None:
+        self.name, self.limits = name, limits
+        try:
+            self.zip = zipfile.ZipFile(io.BytesIO(data))
+            members = {info.filename: info for info in self.zip.infolist()}
+        except (zipfile.BadZipFile, ValueError, OSError) as exc:
+            raise InputError(f"{name} is not a readable .xlsx workbook ({type(exc).__name__})") from None
+        unzipped = sum(info.file_size for info in members.values())
+        if unzipped > limits.max_unzipped_bytes:
+            raise limits.refused(name, f"unzips to {unzipped:,} bytes", "max_unzipped_bytes")
+        self.members = members
+        self.sheets, self.date1904 = self._workbook()
+        self._shared: list[str] | None = None
+        self._dates: frozenset[int] | None = None
+
+    # --- the workbook's parts ----------------------------------------------------------
+
+    def _parts(self, member: str, events: tuple[str, ...] = ("end",)) -> Iterator[tuple[str, Element]]:
+        """(event, element) of one XML member, streamed; a damaged part is an InputError."""
+        if member not in self.members:
+            return
+        try:
+            with self.zip.open(member) as stream:
+                yield from iterparse(stream, events=events)
+        except (ParseError, zipfile.BadZipFile, OSError, EOFError) as exc:
+            raise InputError(f"{self.name} is not a readable .xlsx workbook ({member}: "
+                             f"{type(exc).__name__})") from None
+
+    def _workbook(self) -> tuple[list[tuple[str, str]], bool]:
+        """[(sheet name, member path)] in the workbook's order, and the 1904 date flag."""
+        targets: dict[str, str] = {}
+        for event, element in self._parts("xl/_rels/workbook.xml.rels"):
+            if event == "end" and _local(element.tag) == "Relationship":
+                target = element.get("Target", "")
+                path = target.lstrip("/") if target.startswith("/") else posixpath.normpath(f"xl/{target}")
+                targets[element.get("Id", "")] = path
+        sheets, date1904 = [], False
+        for event, element in self._parts("xl/workbook.xml"):
+            if event != "end":
+                continue
+            tag = _local(element.tag)
+            if tag == "sheet":
+                sheets.append((element.get("name", ""), targets.get(element.get(f"{{{_REL_NS}}}id", ""), "")))
+            elif tag == "workbookPr":
+                date1904 = element.get("date1904", "0").lower() in ("1", "true")
+        if not sheets:
+            raise InputError(f"{self.name} is not a readable .xlsx workbook (it lists no sheets)")
+        return sheets, date1904
+
+    def _shared_strings(self) -> list[str]:
+        if self._shared is not None:
+            return self._shared
+        limits, shared = self.limits, []
+        declared = self._declared_count("xl/sharedStrings.xml")
+        if declared > limits.max_shared_strings:   # said up front: no need to parse them all to know
+            raise limits.refused(self.name, f"declares {declared:,} different texts", "max_shared_strings")
+        for _, element in self._parts("xl/sharedStrings.xml"):
+            tag = element.tag
+            if tag[-3:] != "}si" and tag != "si":
+                continue
+            text = "".join(_texts(element))
+            element.clear()
+            if len(text) > limits.max_cell_chars:
+                raise limits.refused(self.name, f"holds a text of {len(text):,} characters", "max_cell_chars")
+            shared.append(_unescape(text))
+            if len(shared) > limits.max_shared_strings:
+                raise limits.refused(self.name, f"holds more than {limits.max_shared_strings:,} different texts",
+                                     "max_shared_strings")
+        self._shared = shared
+        return shared
+
+    def _declared_count(self, member: str) -> int:
+        """The `uniqueCount` a sharedStrings part declares in its first bytes (0 if none)."""
+        if member not in self.members:
+            return 0
+        try:
+            with self.zip.open(member) as stream:
+                head = stream.read(2048).decode("utf-8", "ignore")
+        except (zipfile.BadZipFile, OSError, EOFError):
+            return 0
+        found = re.search(r'uniqueCount="(\d{1,12})"', head)
+        return int(found.group(1)) if found else 0
+
+    def _date_styles(self) -> frozenset[int]:
+        """Indexes of the cell styles whose number format shows a date or time."""
+        if self._dates is not None:
+            return self._dates
+        from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
+
+        formats: dict[int, str] = dict(BUILTIN_FORMATS)
+        styles: list[int] = []
+        in_cell_xfs = False
+        for event, element in self._parts("xl/styles.xml", ("start", "end")):
+            tag = _local(element.tag)
+            if tag == "cellXfs":
+                in_cell_xfs = event == "start"
+            elif event == "end" and tag == "numFmt":
+                formats[int(element.get("numFmtId", "0") or 0)] = element.get("formatCode", "")
+            elif event == "end" and tag == "xf" and in_cell_xfs:
+                styles.append(int(element.get("numFmtId", "0") or 0))
+        self._dates = frozenset(i for i, fmt in enumerate(styles) if is_date_format(formats.get(fmt, "General")))
+        return self._dates
+
+    # --- one sheet ---------------------------------------------------------------------
+
+    def rows(self, member: str) -> Iterator[tuple[int, list[str]]]:
+        """(sheet row number, cell texts from column A to the row's last cell), each row once.
+
+        Only `row` ends are handled (their cells are complete by then); each row is cleared
+        once read, so what stays behind is an empty element per row.
+        """
+        limits = self.limits
+        shared, dates = self._shared_strings(), self._date_styles()
+        count, row_number = 0, 0
+        for _, row in self._parts(member):
+            tag = row.tag
+            if tag[-4:] != "}row" and tag != "row":
+                continue
+            count += 1
+            if count > limits.max_rows:
+                raise limits.refused(self.name, f"has more than {limits.max_rows:,} rows", "max_rows")
+            row_number = int(row.get("r") or row_number + 1)
+            cells: dict[int, str] = {}
+            column = 0
+            for cell in row:
+                column = _column(cell.get("r"), column + 1)
+                if column > limits.max_columns:
+                    raise limits.refused(self.name, f"has a cell in column {column:,} (row {row_number})",
+                                         "max_columns")
+                text = self._cell_text(cell, shared, dates)
+                if len(text) > limits.max_cell_chars:
+                    raise limits.refused(self.name, f"row {row_number} holds a cell of {len(text):,} characters",
+                                         "max_cell_chars")
+                if text:
+                    cells[column] = text
+            row.clear()
+            if cells:
+                yield row_number, [cells.get(i, "") for i in range(1, max(cells) + 1)]
+
+    def _cell_text(self, cell: Element, shared: list[str], dates: frozenset[int]) -> str:
+        kind = cell.get("t", "n")
+        value = None
+        for child in cell:
+            tag = child.tag
+            if tag[-2:] == "}v" or tag == "v":
+                value = child.text or ""
+            elif kind == "inlineStr" and (tag[-3:] == "}is" or tag == "is"):
+                return _unescape("".join(_texts(child)))
+        if value is None:
+            return ""
+        if kind == "s":
+            try:
+                return shared[int(value)]
+            except (ValueError, IndexError):
+                raise InputError(f"{self.name} is not a readable .xlsx workbook (a cell names a "
+                                 f"text that isn't there: {value[:20]!r})") from None
+        if kind == "b":
+            return "true" if value.strip() in ("1", "true") else "false"
+        if kind in ("str", "e", "d"):
+            return _unescape(value)
+        return self._number_text(value, int(cell.get("s", "0") or 0) in dates)
+
+    def _number_text(self, value: str, is_date: bool) -> str:
+        from cardkit.reading import _excel_text
+
+        try:
+            number: float | int = float(value) if any(c in value for c in ".eEnN") else int(value)
+        except ValueError:
+            return value
+        if is_date:
+            from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, from_excel
+
+            try:
+                return _excel_text(from_excel(number, CALENDAR_MAC_1904 if self.date1904 else CALENDAR_WINDOWS_1900))
+            except (ValueError, OverflowError, TypeError):
+                pass
+        return _excel_text(number)
+
+    def close(self) -> None:
+        self.zip.close()
+
+
+def _texts(holder: Element) -> Iterator[str]:
+    """The text runs of a shared or inline string: `<t>`, or `<r><t>` runs; phonetic `<rPh>` skipped."""
+    for child in holder:
+        tag = _local(child.tag)
+        if tag == "t":
+            yield child.text or ""
+        elif tag == "r":
+            for run in child:
+                if _local(run.tag) == "t":
+                    yield run.text or ""
+
+
+def _column(reference: str | None, default: int) -> int:
+    """`"XFD12"` → 16384; no reference → the next column."""
+    match = _CELL_REF.match(reference or "")
+    if not match:
+        return default
+    number = 0
+    for letter in match.group(1).upper():
+        number = number * 26 + ord(letter) - 64
+    return number
+
+
+def _unescape(text: str) -> str:
+    """Excel's `_xHHHH_` escapes back to characters (as `_excel_text` does for openpyxl)."""
+    if "_x" not in text:
+        return text
+    from openpyxl.utils.escape import unescape
+
+    return unescape(text)
