@@ -214,6 +214,8 @@ class Run:
                 op.finish(Status.UNCHANGED, f"already applied in run {done[1]}", action=Action.UNCHANGED)
             elif key in in_doubt:
                 op.in_doubt_run = in_doubt[key]
+                if hasattr(op.card, "in_doubt"):     # a share: its target decides what a refusal means
+                    op.card.in_doubt = True  # type: ignore[union-attr]
         for name, pool in self.pools.items():
             if pool.budget is not None:
                 for number, ages in self.journal.recent_writes(pool.provider.name, self._base_urls[name],

@@ -36,7 +36,7 @@ from cardkit.engine import routing
 from cardkit.engine.bridge import run_sync
 from cardkit.engine.operations import Op
 from cardkit.engine.results import ResultsFrame
-from cardkit.errors import InputError
+from cardkit.errors import InputError, Transient
 from cardkit.providers.base import Change, Current, Limits, Send
 from cardkit.vocabulary import Action, Status
 
@@ -180,6 +180,7 @@ class ShareItem:
     from_number: str = ""
     idempotency_key: str = ""
     number: str = ""                # the row's number (what routed it), for messages
+    in_doubt: bool = False          # an earlier attempt may have landed (timeout, cut, killed run)
 
 
 class ShareTarget:
@@ -225,9 +226,21 @@ class ShareTarget:
         return Change(Action.SHARE, (), how)
 
     async def write(self, send: Send, item: ShareItem, current: Current) -> Change:
-        shared = await self.adapter.share(send, item.chat, text=item.text,
-                                          from_number=item.from_number or item.number,
-                                          idempotency_key=item.idempotency_key)
+        try:
+            shared = await self.adapter.share(send, item.chat, text=item.text,
+                                              from_number=item.from_number or item.number,
+                                              idempotency_key=item.idempotency_key)
+        except Transient as failure:
+            if failure.http_status == 429 and self.name == "linq" and item.in_doubt:
+                # Linq takes no Idempotency-Key on a share, and allows one share per chat per
+                # 5 minutes: after an attempt whose outcome is unknown, its 429 says that attempt
+                # landed — so it is not sent again (a second share would be a second card)
+                return Change(Action.SHARE, (), f"the card is in chat {item.chat}: an earlier attempt "
+                              "had landed (Linq allows one share per chat per 5 minutes and refused "
+                              "another) — not shared again")
+            if failure.wrote_maybe:
+                item.in_doubt = True
+            raise
         return Change(Action.SHARE, (), shared.message)
 
 

@@ -107,17 +107,12 @@ class Linq(BearerAdapter):
         """`POST /v3/chats/{chat}/share_contact_card`: Linq sends the card of the chat's own line.
 
         Not a message: it takes no Idempotency-Key. Linq allows one share per chat per 5 minutes
-        (429 otherwise), and that is what keeps a retried share from posting twice: a 429 here
-        means the card went into this chat within the last 5 minutes (a timed-out attempt that
-        landed, most often), so it counts as shared and is not sent again."""
+        (429 otherwise); the engine reads a 429 after an attempt whose outcome is unknown as
+        "that attempt landed" (`cardkit.engine.sharing.ShareTarget`)."""
         if text:
             raise Permanent("Linq shares the card on its own, without a message (it has no share "
                             "flag on messages): leave the message empty for Linq chats")
         reply = await send("POST", f"/v3/chats/{replies.path_number(chat)}/share_contact_card")
-        if reply.status == 429:
-            return Shared(f"the card was already shared into chat {chat} within the last 5 minutes "
-                          "(Linq allows one share per chat per 5 minutes): not shared again",
-                          landed_before=True)
         if not 200 <= reply.status < 300:
             raise _failure(reply, f"sharing the card into chat {chat}")
         return Shared(f"card shared into chat {chat} (from the chat's own line)")
