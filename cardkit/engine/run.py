@@ -407,7 +407,7 @@ def _validated(cards: Any, region: str, accounts: Any = None) -> pd.DataFrame:
         return cards
     from cardkit.validation import validate
 
-    names = ()
+    names: tuple[str, ...] = ()
     if accounts is not None:
         from cardkit.providers.accounts import read_accounts
 

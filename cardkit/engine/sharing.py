@@ -369,9 +369,10 @@ async def share_card_async(chat: str, *, provider: Any, text: str = "", from_num
     `text` sends a message with the card where the provider can (Blooio); otherwise the card is
     staged for the next message. `from_number` picks the sending number (a message only)."""
     frame, providers = _one_chat(chat, provider, text, from_number)
-    extra = {"max_attempts": max_attempts} if max_attempts is not None else {}
+    if max_attempts is not None:
+        options["max_attempts"] = max_attempts
     return await _share_run(frame, providers=providers, sandbox=sandbox, journal=False, progress=False,
-                            remedy=_AGAIN_LATER, **extra, **options).execute()
+                            remedy=_AGAIN_LATER, **options).execute()
 
 
 def share_card(chat: str, **options: Any) -> ResultsFrame:

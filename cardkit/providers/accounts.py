@@ -116,7 +116,7 @@ def _parse_toml(text: bytes, where: str) -> Mapping[str, Any]:
     try:
         import tomllib
     except ImportError:  # pragma: no cover - Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
+        import tomli as tomllib  # type: ignore[no-redef,import-not-found]
     try:
         return tomllib.loads(text.decode("utf-8"))
     except UnicodeDecodeError:

@@ -11,48 +11,14 @@ import sys
 import time
 import uuid
 
-import httpx
 import pandas as pd
 import pytest
 
-from .conftest import free_port, subprocess_env, write_sheet
+from .conftest import Served, subprocess_env, write_sheet
 from .test_accounts import ACCOUNTS_TOML, EAST, EU, KEYS, US, WEST, accounts_seed
 
 BLOOIO_CHATS = [f"+1646555{1000 + i:04d}" for i in range(400)]
 LINQ_CHATS = [str(uuid.UUID(int=0x5EED0000 + i)) for i in range(100)]
-
-
-class ServedWithFaults:
-    """`cardkit sandbox serve` in its own process: the accounts seed, latency, seeded faults."""
-
-    def __init__(self, seed_file, *, fault_rate: float, fault_seed: int) -> None:
-        self.port = free_port()
-        self.origin = f"http://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "cardkit", "sandbox", "serve", "--port", str(self.port), "--seed",
-             str(seed_file), "--latency-ms", "20", "--fault-rate", str(fault_rate), "--fault-seed",
-             str(fault_seed), "--fault-mix", "error=0.6,drop=0.4"],
-            env=subprocess_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(self.origin + "/_sandbox/state", timeout=1)
-                return
-            except httpx.HTTPError:
-                assert self.process.poll() is None, self.process.stderr.read().decode()
-                time.sleep(0.1)
-        raise RuntimeError("sandbox serve did not start within 30 s")
-
-    def state(self) -> dict:
-        return httpx.get(self.origin + "/_sandbox/state", timeout=10).json()
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
 
 
 def _done(journal) -> int:
@@ -74,7 +40,8 @@ def test_500_chats_killed_mid_run_then_resumed_are_each_shared_exactly_once(tmp_
     message (Blooio) or one share (Linq) per chat."""
     seed_file = tmp_path / "seed.json"
     seed_file.write_text(json.dumps(accounts_seed()))
-    server = ServedWithFaults(seed_file, fault_rate=0.05, fault_seed=3)
+    server = Served(latency_ms=20, seed=seed_file, fault_rate=0.05, fault_seed=3,
+                    more=("--fault-mix", "error=0.6,drop=0.4"))
     try:
         urls = {"blooio": f"{server.origin}/blooio/v2/api", "linq": f"{server.origin}/linq/api/partner",
                 "sendblue": f"{server.origin}/sendblue"}
