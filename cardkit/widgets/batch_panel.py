@@ -183,7 +183,7 @@ class BatchPanel(RunsWithOptions, widgets.VBox):
             self.status.error("Type the spreadsheet's path or upload it first.")
             return
         if self.mode.value == "share":
-            from cardkit.engine.sharing import read_chats
+            from cardkit.engine import read_chats
 
             cards = checked = await asyncio.to_thread(read_chats, source, sheet=self.sheet, columns=self.columns,
                                                       region=self.region)
@@ -287,7 +287,7 @@ class BatchPanel(RunsWithOptions, widgets.VBox):
                                        events=watcher)
         try:
             if self.mode.value == "share":
-                from cardkit.engine.sharing import share_async
+                from cardkit.engine import share_async
 
                 results = await share_async(checked, message=self.message.value.strip(),
                                             options=options.replace(photo_host=False))
