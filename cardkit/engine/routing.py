@@ -46,9 +46,9 @@ class Setup:
 
 
 def setup(providers: Any = "auto", *, sandbox: Any = None, photo_host: Any = None,
-          accounts: Any = None) -> Setup:
-    """Build the run's adapters from the user's `providers=`, `sandbox=`, `photo_host=` and
-    `accounts=` (an accounts file, `cardkit.providers.accounts`)."""
+          photo_base_url: str | None = None, accounts: Any = None) -> Setup:
+    """Build the run's adapters from the user's `providers=`, `sandbox=`, `photo_host=`,
+    `photo_base_url=` and `accounts=` (an accounts file, `cardkit.providers.accounts`)."""
     box = None
     transport = None
     if sandbox is True:
@@ -66,10 +66,10 @@ def setup(providers: Any = "auto", *, sandbox: Any = None, photo_host: Any = Non
     spec = None if isinstance(providers, str) and providers.strip().lower() in ("", "auto", "all") else providers
     if photo_host is False:
         photo_host = None
-    elif isinstance(photo_host, str):
-        from cardkit.providers.media import SandboxPhotoHost
+    elif photo_host is not None or photo_base_url:
+        from cardkit.providers.media import resolve_photo_host
 
-        photo_host = SandboxPhotoHost(photo_host)
+        photo_host = resolve_photo_host(photo_host, base_url=photo_base_url)
     adapters = resolve_providers(spec, sandbox=box, origin=SANDBOX_ORIGIN, accounts=accounts)
     named: dict[str, Provider] = {}
     for adapter in adapters:

@@ -9,14 +9,15 @@ built from what happened.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import uuid
 from pathlib import Path
-from typing import Any, Iterable, Protocol, runtime_checkable
+from typing import Any, Awaitable, Iterable, Protocol, runtime_checkable
 
 import pandas as pd
 
-from cardkit.engine import routing
+from cardkit.engine import doubt, routing
 from cardkit.engine.journal import Journal
 from cardkit.engine.limits import WriteBudget
 from cardkit.engine.lookups import discover
@@ -24,6 +25,9 @@ from cardkit.engine.operations import Op, PhotoShop, build_card, card_fields, pa
 from cardkit.engine import events as ev
 from cardkit.engine.options import RunOptions
 from cardkit.engine.progress import ProgressBar, visible as progress_visible
+# the two messages an interrupted run leaves (results.interruption() recognises them)
+from cardkit.engine.results import CANCELLED_IN_FLIGHT as _CANCELLED_IN_FLIGHT
+from cardkit.engine.results import NOT_STARTED as _CANCELLED
 from cardkit.engine.results import ResultsFrame, results_frame
 from cardkit.engine.retry_policy import RetryPolicy
 from cardkit.engine.sharing import idempotency_key
@@ -32,9 +36,6 @@ from cardkit.errors import InputError
 from cardkit.vocabulary import Action, Status
 from cardkit.urls import local_origins
 
-_CANCELLED = "cancelled before it ran"
-_CANCELLED_IN_FLIGHT = ("cancelled while it was being sent — run again with the same journal "
-                        "to check whether it landed")
 _BUILD_CHUNK = 500
 
 
@@ -69,6 +70,7 @@ class Run:
         self.write = options.write
         self.photo_host = (options.photo_host if options.photo_host is not None
                            else os.environ.get("CARDKIT_PHOTO_HOST") or None)
+        self.photo_base_url = options.photo_base_url or os.environ.get("CARDKIT_PHOTO_BASE_URL") or None
         self.policy = RetryPolicy(max_attempts=options.max_attempts)
         # the faces' subscribers, and the tqdm bar (itself a subscriber) when asked for and someone
         # can see it: with neither, no event is even built
@@ -87,6 +89,7 @@ class Run:
         self._results: ResultsFrame | None = None
         self._journal_started = False
         self._base_urls: dict[str, str] = {}      # provider → base URL (journal keys)
+        self.interrupted = False                  # Ctrl-C, SIGTERM/SIGHUP, a kernel interrupt
 
     # ---- the whole run ------------------------------------------------------------------------
 
@@ -94,17 +97,21 @@ class Run:
         """Run to the end (or until cancelled) and return the results frame."""
         validated = _validated(self.cards, self.options.region, self.options.accounts)
         setup = routing.setup(self.options.providers, sandbox=self.options.sandbox, photo_host=self.photo_host,
-                              accounts=self.options.accounts)
+                              photo_base_url=self.photo_base_url, accounts=self.options.accounts)
         photos = PhotoShop(photo_host=setup.photo_host, transport=setup.transport,
                            allow_private=local_origins(setup.base_urls().values()))  # the sandbox's media
         self.journal = self._open_journal(validated, setup)
         try:
-            self.pools = {name: self._pool(provider, setup) for name, provider in setup.providers.items()}
+            await asyncio.sleep(0)      # a Ctrl-C during the (synchronous) set-up lands here
+            self.pools = {name: self._pool(provider, setup, photos) for name, provider in setup.providers.items()}
             await self._discover(validated, setup)
             await self._build_ops(validated, setup, photos)
             self._resume()
             self._start_journal(validated, setup)
             await self._run_pools()
+        except asyncio.CancelledError:
+            self.interrupted = True
+            raise
         finally:
             await self._wind_down(photos)
         return self.partial_results()
@@ -115,12 +122,13 @@ class Run:
             self._results = results_frame(_record(op, self.run_id) for op in self.ops)
             self._results.attrs["cardkit"] = {
                 "run_id": self.run_id, "kind": self.kind, "dry_run": not self.write,
-                "journal": str(self.journal.path) if self.journal is not None else None}
+                "journal": str(self.journal.path) if self.journal is not None else None,
+                "interrupted": self.interrupted}
         return self._results
 
     # ---- steps --------------------------------------------------------------------------------
 
-    def _pool(self, provider: Any, setup: routing.Setup) -> Pool:
+    def _pool(self, provider: Any, setup: routing.Setup, photos: PhotoShop | None = None) -> Pool:
         target = getattr(self.batch, "target", None)
         if target is not None:          # a batch kind that drives its own target per account
             provider = target(provider)
@@ -133,7 +141,8 @@ class Run:
                     per_second=options.max_per_second or limits.max_per_second, policy=self.policy,
                     hooks=Hooks(self._on_sending, self._on_wrote, self._on_finished,
                                 retried=self._on_retried if self._emit else None,
-                                waiting=self._on_waiting if self._emit else None),
+                                waiting=self._on_waiting if self._emit else None,
+                                before_write=photos.complete if photos is not None else None),
                     write=self.write, read_first=options.read_first, budget=budget, deadline=options.timeout,
                     remedy=getattr(self.batch, "remedy", GIVE_UP_REMEDY))
 
@@ -212,8 +221,11 @@ class Run:
             done = applied.get(key)
             if done is not None and done[0] == op.desired:
                 op.finish(Status.UNCHANGED, f"already applied in run {done[1]}", action=Action.UNCHANGED)
-            elif key in in_doubt:
-                op.in_doubt_run = in_doubt[key]
+            elif key in in_doubt and in_doubt[key][1] == op.desired:
+                # the same card's write was left without an outcome: read back and compare with
+                # the card as it was before that write (doubt.py) before anything is sent again
+                op.in_doubt_run = in_doubt[key][0]
+                op.before = doubt.before_from_json(in_doubt[key][2])
                 if hasattr(op.card, "in_doubt"):     # a share: its target decides what a refusal means
                     op.card.in_doubt = True  # type: ignore[union-attr]
         for name, pool in self.pools.items():
@@ -275,9 +287,11 @@ class Run:
         self._end_events()
         await photos.close()
         if self.journal is not None:
-            if self._journal_started:
-                self.journal.finish_run(self.run_id, now_iso())
-            self.journal.close()
+            try:
+                if self._journal_started:
+                    self.journal.finish_run(self.run_id, now_iso())
+            finally:
+                self.journal.close()
 
     # ---- journal ------------------------------------------------------------------------------
 
@@ -292,7 +306,7 @@ class Run:
             if not source or setup.sandbox is not None or (path is None and not self.write):
                 return None
             path = Path(source).with_suffix(".journal.sqlite")
-        return Journal(path)
+        return Journal(path, lock=True)
 
     def _start_journal(self, validated: pd.DataFrame, setup: routing.Setup) -> None:
         if self.journal is None:
@@ -316,9 +330,12 @@ class Run:
             if op.status:
                 self.journal.done(self.run_id, op.seq, _record(op, self.run_id))
 
-    def _on_sending(self, op: Op) -> None:
-        if self.journal is not None:
-            self.journal.sending(self.run_id, op.seq, op.started_at or now_iso())
+    def _on_sending(self, op: Op) -> Awaitable[None] | None:
+        """Mark the write *sending* with its before-state; the run awaits the commit."""
+        if self.journal is None:
+            return None
+        before = doubt.before_json(op.before) if op.before is not None else None
+        return self.journal.mark_sending(self.run_id, op.seq, op.started_at or now_iso(), before)
 
     def _on_wrote(self, op: Op) -> None:
         if self.journal is not None:
@@ -326,6 +343,8 @@ class Run:
 
     def _on_finished(self, op: Op) -> None:
         op.finished_at = now_iso()
+        if op.card is not None and getattr(op.card, "photo_bytes", None) is not None:
+            op.card = dataclasses.replace(op.card, photo_bytes=None)   # sent: don't hold ~1 MB per row
         if self.journal is not None and self._journal_started:
             self.journal.done(self.run_id, op.seq, _record(op, self.run_id))
         if self._emit is not None and self._started:

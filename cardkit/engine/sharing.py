@@ -190,6 +190,9 @@ class ShareTarget:
     they drive the card adapters, with a `ShareItem` where they take a `Card`."""
 
     photo_transport = "none"
+    #: a share can't be read back: a repeat is refused by the provider instead (the message's
+    #: Idempotency-Key, Linq's one share per chat per 5 minutes), not found by reading
+    guards_repeats = True
 
     def __init__(self, adapter: Any) -> None:
         self.adapter = adapter

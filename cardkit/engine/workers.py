@@ -17,15 +17,16 @@ import asyncio
 import datetime as dt
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Awaitable, Callable
 
 import httpx
 
+from cardkit.engine import doubt
 from cardkit.engine.connections import Connection
 from cardkit.engine.limits import RateLimiter, WriteBudget
 from cardkit.engine.operations import Op
 from cardkit.engine.retry_policy import RetryPolicy
-from cardkit.errors import Permanent, ProviderError, Transient
+from cardkit.errors import JournalError, Permanent, ProviderError, Transient
 from cardkit.names import shorten
 from cardkit.providers.base import DEFAULT_TIMEOUT, Change, Current, Provider
 
@@ -43,13 +44,16 @@ class Hooks:
     """What a pool reports to the run: journal marks and progress (all synchronous, cheap).
 
     `retried(op, attempt, why, delay, retry_after)` is called where a retry is decided,
-    `waiting(op, delay)` where a write waits for the number's budget (the run's events)."""
+    `waiting(op, delay)` where a write waits for the number's budget (the run's events);
+    `before_write(op, change)`, the one async step, gives the card what only a write needs
+    (the photo's bytes) and may finish the op instead (a photo that can no longer be prepared)."""
 
-    sending: Callable[[Op], None]
+    sending: Callable[[Op], Awaitable[None] | None]   # awaited before the write leaves
     wrote: Callable[[Op], None]
     finished: Callable[[Op], None]
     retried: Callable[[Op, int, str, float, bool], None] | None = None
     waiting: Callable[[Op, float], None] | None = None
+    before_write: Callable[[Op, Change], Awaitable[None]] | None = None
 
 
 class Pool:
@@ -159,28 +163,52 @@ class Pool:
             else:
                 current = Current(known=False)
             change = provider.change(card, current)
+            if (op.in_doubt_run and self._write and change.action not in ("unchanged", "unsupported")
+                    and not getattr(provider, "guards_repeats", False)):
+                # (a target that guards repeats itself — shares: Idempotency-Key, Linq's limit —
+                # sends again and lets the provider refuse a second copy)
+                found = doubt.verdict(change, current, op.before)
+                if found == doubt.LANDED:
+                    op.finish("unchanged", doubt.landed_message(provider.name, op.in_doubt_run),
+                              action="unchanged")
+                    return 0.0
+                op.repeated = found == doubt.UNKNOWN
             if change.action in ("unchanged", "unsupported") or not self._write:
                 self._finish_decided(op, change)
                 return 0.0
             op.action = change.action         # what was attempted, should the write fail
+            if op.before is None:
+                op.before = current           # the card before our first write (journal, undo)
+            if self._hooks.before_write is not None:
+                await self._hooks.before_write(op, change)
+                if op.status:
+                    return 0.0
+                card = op.card
+                assert card is not None
             if self.budget is not None:
                 self.budget.record(op.number)
                 self._hooks.wrote(op)
             if not op.sent:
                 op.sent = True
-                self._hooks.sending(op)
+                durable = self._hooks.sending(op)
+                if durable is not None:
+                    await durable             # the journal holds the mark before the write leaves
             done = await provider.write(connection.send, card, current)
             if done.action in ("unchanged", "unsupported"):
                 self._finish_decided(op, done)
             else:
                 op.finish("applied", _outcome_message(done.action, done.fields, done.reason, planned=False),
                           action=done.action, fields=done.fields)
+            if op.repeated and op.status == "applied":
+                op.message += " — " + doubt.repeat_note(provider.name, op.in_doubt_run)
             return 0.0
         except Permanent as failure:
             op.finish("failed", failure.message, failure=failure, action=op.action)
             return 0.0
         except Transient as failure:
             return self._retry_or_give_up(op, failure)
+        except JournalError:                     # nothing may be sent unjournaled: stop the run
+            raise
         except ProviderError as failure:       # neither kind: not worth repeating
             op.finish("failed", failure.message, failure=failure, action=op.action)
             return 0.0

@@ -57,7 +57,7 @@ def read_run(path: str | Path, run_id: str | None = None) -> tuple[pd.DataFrame,
     path = existing_journal(path)
     from cardkit.engine.journal import Journal
 
-    with Journal(path) as journal:
+    with Journal(path, readonly=True) as journal:
         run_id = run_id or journal.latest_run()
         run = journal.run_info(run_id)
         results = journal.results(run_id)
@@ -70,6 +70,7 @@ def read_run(path: str | Path, run_id: str | None = None) -> tuple[pd.DataFrame,
         sha256=_text_or_none(run.get("sha256")),
         started_at=_text_or_none(run.get("started_at")),
         finished_at=_text_or_none(run.get("finished_at")),
+        journal=str(path),
     )
     return results, inputs_by_row(written.drop(columns="row"), written["row"]), info
 
@@ -80,7 +81,7 @@ def list_runs(path: str | Path) -> pd.DataFrame:
 
     from cardkit.reporting.summary import DONE, NEEDS_ATTENTION
 
-    with Journal(existing_journal(path)) as journal:
+    with Journal(existing_journal(path), readonly=True) as journal:
         runs = journal.runs()
         outcomes = [journal.results(run_id)["status"] for run_id in runs["run_id"]]
     return pd.DataFrame({
