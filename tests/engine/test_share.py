@@ -124,7 +124,7 @@ def test_a_send_that_lands_but_times_out_leaves_one_message_in_the_chat(tmp_path
     row = results.iloc[0]
     assert row["attempts"] >= 2 and "an earlier attempt had landed" in row["message"]
     assert with_messages(box) == {"+15551230009": 1}
-    assert box.state()["blooio"]["messages"] == 1
+    assert box.state()["blooio"]["messages_by_chat"] == {"+15551230009": 1}
 
 
 def test_the_idempotency_key_is_kept_across_a_resumed_run(sandbox, tmp_path):
@@ -144,3 +144,4 @@ def test_the_idempotency_key_is_kept_across_a_resumed_run(sandbox, tmp_path):
         keys = [k for (k,) in opened._db.execute("SELECT idempotency_key FROM ops ORDER BY rowid")]
     assert keys == [key, key]
     assert with_messages(sandbox) == {"+15551230011": 1}
+    assert sandbox.state()["blooio"]["messages_by_chat"] == {"+15551230011": 1}

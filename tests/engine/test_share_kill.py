@@ -90,6 +90,7 @@ def test_500_chats_killed_mid_run_then_resumed_are_each_shared_exactly_once(tmp_
         assert any(entry["fault"] in ("error", "drop") for entry in state["faults"])
         with_message = state["blooio"]["shares"]["with_message"]
         assert {c: with_message.get(c, 0) for c in BLOOIO_CHATS} == {c: 1 for c in BLOOIO_CHATS}
+        assert state["blooio"]["messages_by_chat"] == {c: 1 for c in BLOOIO_CHATS}
         shares = state["linq"]["shares"]
         assert {c: shares.get(c, 0) for c in LINQ_CHATS} == {c: 1 for c in LINQ_CHATS}
     finally:
