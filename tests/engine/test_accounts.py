@@ -12,19 +12,38 @@ from cardkit.errors import ConfigError
 from cardkit.engine.journal import Journal
 from cardkit.providers.accounts import read_accounts
 from cardkit.sandbox import Sandbox
+from cardkit.sandbox.seed import default_seed_text
 
 from .conftest import cards_of, write_sheet
 
-# two Blooio and two Linq accounts, one Sendblue; each owning its own numbers
-KEYS = {"BL_EAST": "bl_test_east_4Rk9vQ2mXz7L", "BL_WEST": "bl_test_west_8Jc3Nf5Tq2Wd",
-        "LQ_US": "linq_test_us_9Hd2Lw6Qe1Rt", "LQ_EU": "linq_test_eu_3Mv7Kb1Xr5Gz",
-        "SB_ID": "sb_key_test_7f3a91c2e5d84b06", "SB_SECRET": "sb_secret_test_Qm2Vx8Lr5Tn1Kc9W"}
+# the sandbox's packaged "accounts" seed: two Blooio and two Linq accounts, one Sendblue
 EAST = ["+14155552671", "+14155552672"]
 WEST = ["+12125550123", "+13105551234"]
 US = ["+14085550111", "+19175550133"]
 EU = ["+13235550177", "+14045550166"]
 SENDBLUE = ["+13125550182"]
-SHARED = "+16175550199"          # owned by both Blooio accounts
+SHARED = "+16175550199"          # blooio-west's; this module's seed gives it to blooio-east too
+
+
+def accounts_seed() -> dict:
+    """The packaged accounts seed, with one number owned by both Blooio accounts."""
+    seed = json.loads(default_seed_text("accounts"))
+    east = next(a for a in seed["blooio"]["accounts"] if a["name"] == "blooio-east")
+    east["numbers"].append({"number": SHARED, "plan": "dedicated_commercial"})
+    return seed
+
+
+def _keys() -> dict[str, str]:
+    """The environment variables of ACCOUNTS_TOML → the seed's keys for them."""
+    accounts = Sandbox(seed=accounts_seed()).accounts
+    return {"BL_EAST": accounts["blooio"]["blooio-east"]["api_key"],
+            "BL_WEST": accounts["blooio"]["blooio-west"]["api_key"],
+            "LQ_US": accounts["linq"]["linq-us"]["api_key"], "LQ_EU": accounts["linq"]["linq-eu"]["api_key"],
+            "SB_ID": accounts["sendblue"]["sendblue-main"]["key_id"],
+            "SB_SECRET": accounts["sendblue"]["sendblue-main"]["secret"]}
+
+
+KEYS = _keys()
 
 ACCOUNTS_TOML = """
 [accounts.blooio-east]
@@ -201,3 +220,20 @@ def test_two_adapters_of_one_provider_run_side_by_side_when_named(tmp_path):
         cardkit.plan(cards_of([{"Phone": EAST[0], "First Name": "E"}], tmp_path),
                      [cardkit.Blooio(KEYS["BL_EAST"], base_url=url), cardkit.Blooio(KEYS["BL_WEST"], base_url=url)],
                      sandbox=box, progress=False)
+
+
+def test_retry_goes_back_to_the_same_accounts_from_the_journal(accounts, tmp_path):
+    """`retry` of a run made with an accounts file reuses that file and sends each row to its account."""
+    from cardkit.engine import retry
+
+    box = Sandbox(seed=accounts_seed(), fault_rate=1.0, fault_mix={"error": 1.0})
+    journal = tmp_path / "run.journal.sqlite"
+    sheet = write_sheet(tmp_path / "cards.csv", [{"Phone": WEST[0], "First Name": "W", "Provider": "blooio-west"},
+                                                 {"Phone": EU[0], "First Name": "E", "Provider": "linq-eu"}])
+    failed = cardkit.apply(cardkit.read_cards(sheet), accounts=accounts, sandbox=box, journal=journal,
+                           progress=False, max_attempts=1)
+    assert failed["status"].tolist() == ["failed", "failed"]
+    box.faults.rate = 0.0
+    again = retry(journal, sandbox=box, progress=False)
+    assert again["account"].tolist() == ["blooio-west", "linq-eu"]
+    assert again["status"].tolist() == ["applied", "applied"]
