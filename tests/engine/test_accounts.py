@@ -237,3 +237,13 @@ def test_retry_goes_back_to_the_same_accounts_from_the_journal(accounts, tmp_pat
     again = retry(journal, sandbox=box, progress=False)
     assert again["account"].tolist() == ["blooio-west", "linq-eu"]
     assert again["status"].tolist() == ["applied", "applied"]
+
+
+def test_contacts_take_the_sendblue_account_of_the_file(accounts, tmp_path):
+    """`update_contacts(accounts=…)` uses the file's Sendblue account; the results name it."""
+    from cardkit.contacts import update_contacts
+
+    box = Sandbox(seed=accounts_seed())
+    sheet = write_sheet(tmp_path / "contacts.csv", [{"Phone": "+14155550123", "First Name": "Ada"}])
+    results = update_contacts(sheet, accounts=accounts, sandbox=box, create_missing=True, progress=False)
+    assert results.loc[0, ["provider", "account", "status"]].tolist() == ["sendblue", "sendblue-main", "applied"]
