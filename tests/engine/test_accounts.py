@@ -247,3 +247,11 @@ def test_contacts_take_the_sendblue_account_of_the_file(accounts, tmp_path):
     sheet = write_sheet(tmp_path / "contacts.csv", [{"Phone": "+14155550123", "First Name": "Ada"}])
     results = update_contacts(sheet, accounts=accounts, sandbox=box, create_missing=True, progress=False)
     assert results.loc[0, ["provider", "account", "status"]].tolist() == ["sendblue", "sendblue-main", "applied"]
+
+
+def test_owners_names_accounts(accounts):
+    """`cardkit.owners(…, accounts=…)` answers with the accounts that list each number."""
+    found = cardkit.owners([EAST[0], SHARED, EU[0]], accounts=accounts, sandbox=Sandbox(seed=accounts_seed()))
+    assert found.of(EAST[0]) == ("blooio-east",)
+    assert found.of(SHARED) == ("blooio-east", "blooio-west")
+    assert found.of(EU[0]) == ("linq-eu",)
