@@ -17,8 +17,8 @@ import io
 import os
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping, Union
 
 import pandas as pd
 
@@ -26,7 +26,7 @@ from cardkit.columns import CARD_COLUMNS, REQUIRED_CARD_COLUMNS
 from cardkit.errors import ColumnError, InputError
 from cardkit.photos import expand_home
 
-Source = Union[str, os.PathLike, pd.DataFrame]
+Source = str | os.PathLike | pd.DataFrame
 
 _EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 _DELIMITERS = (",", ";", "\t", "|")

@@ -16,20 +16,7 @@ error/success files, the notebook forms):
 
 from __future__ import annotations
 
-import enum
-import sys
-
-if sys.version_info >= (3, 11):
-    from enum import StrEnum
-else:  # pragma: no cover - Python 3.10
-    class StrEnum(str, enum.Enum):
-        """`enum.StrEnum` of Python 3.11: members are their values, `str()` gives the value."""
-
-        def __str__(self) -> str:
-            return str.__str__(self)
-
-        def __format__(self, spec: str) -> str:
-            return str.__format__(str.__str__(self), spec)
+from enum import StrEnum
 
 
 class Status(StrEnum):
@@ -101,6 +88,10 @@ class Check(StrEnum):
     UNKNOWN_PROVIDER = "unknown_provider"
     PROVIDER_NEEDS_FIELD = "provider_needs_field"
     BAD_SHARING_VALUE = "bad_sharing_value"
+    # Sendblue contact records (see cardkit.contacts.checks)
+    BAD_EMAIL = "bad_email"
+    TAG_TOO_LONG = "tag_too_long"
+    NOTHING_TO_UPDATE = "nothing_to_update"
 
     @property
     def severity(self) -> Severity:

@@ -8,8 +8,9 @@ and `summary()` for the command line. Anything pandas derives from it (a filter,
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -63,9 +64,14 @@ class ResultsFrame(pd.DataFrame):
         return summary(self, limit=limit)
 
 
-def results_frame(records: Iterable[Mapping[str, Any]]) -> ResultsFrame:
-    """Build a results frame with the fixed columns and dtypes from result records."""
-    frame = pd.DataFrame.from_records(list(records), columns=list(RESULT_COLUMNS))
+def results_frame(records: Iterable[Mapping[str, Any]] | Mapping[str, Any]) -> ResultsFrame:
+    """Build a results frame with the fixed columns and dtypes from result records, or from
+    columns (`{column: list or array}`) — what a run passes, so that 100,000 rows cost no
+    100,000 record dicts."""
+    if isinstance(records, Mapping):
+        frame = pd.DataFrame(dict(records), columns=list(RESULT_COLUMNS))
+    else:
+        frame = pd.DataFrame.from_records(list(records), columns=list(RESULT_COLUMNS))
     for column in _INT_COLUMNS:
         frame[column] = pd.to_numeric(frame[column]).fillna(0).astype("int64")
     for column in _NULLABLE_INT_COLUMNS:

@@ -12,29 +12,33 @@ import asyncio
 import dataclasses
 import os
 import uuid
+from collections.abc import Awaitable, Iterable
 from pathlib import Path
-from typing import Any, Awaitable, Iterable, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import pandas as pd
 
-from cardkit.engine import doubt, routing
+from cardkit.engine import doubt, events as ev, routing
 from cardkit.engine.journal import Journal
 from cardkit.engine.limits import WriteBudget
 from cardkit.engine.lookups import discover
 from cardkit.engine.operations import Op, PhotoShop, build_card, card_fields, parse_sharing
-from cardkit.engine import events as ev
 from cardkit.engine.options import RunOptions
 from cardkit.engine.progress import ProgressBar, visible as progress_visible
+
 # the two messages an interrupted run leaves (results.interruption() recognises them)
-from cardkit.engine.results import CANCELLED_IN_FLIGHT as _CANCELLED_IN_FLIGHT
-from cardkit.engine.results import NOT_STARTED as _CANCELLED
-from cardkit.engine.results import ResultsFrame, results_frame
+from cardkit.engine.results import (
+    CANCELLED_IN_FLIGHT as _CANCELLED_IN_FLIGHT,
+    NOT_STARTED as _CANCELLED,
+    ResultsFrame,
+    results_frame,
+)
 from cardkit.engine.retry_policy import RetryPolicy
 from cardkit.engine.sharing import idempotency_key
 from cardkit.engine.workers import GIVE_UP_REMEDY, Hooks, Pool, now_iso
 from cardkit.errors import InputError
-from cardkit.vocabulary import Action, Status
 from cardkit.urls import local_origins
+from cardkit.vocabulary import Action, Status
 
 _BUILD_CHUNK = 500
 
@@ -119,7 +123,7 @@ class Run:
     def partial_results(self) -> ResultsFrame:
         """The results frame as far as the run got (unfinished operations `skipped`)."""
         if self._results is None:
-            self._results = results_frame(_record(op, self.run_id) for op in self.ops)
+            self._results = results_frame(_columns(self.ops, self.run_id))
             self._results.attrs["cardkit"] = {
                 "run_id": self.run_id, "kind": self.kind, "dry_run": not self.write,
                 "journal": str(self.journal.path) if self.journal is not None else None,
@@ -389,7 +393,7 @@ class Run:
                               until=ev.after(delay), reason="budget", message=op.message))
 
 
-def _retrieve(future: "asyncio.Future[Any]") -> None:
+def _retrieve(future: asyncio.Future[Any]) -> None:
     """Collect a finished helper future's outcome so asyncio doesn't log it as lost."""
     if not future.cancelled():
         future.exception()
@@ -407,6 +411,29 @@ def _record(op: Op, run_id: str) -> dict[str, Any]:
         "message": message, "attempts": op.attempts, "elapsed_ms": round(op.elapsed_ms, 1),
         "changed": op.changed, "started_at": op.started_at, "finished_at": op.finished_at,
         "run_id": run_id,
+    }
+
+
+def _columns(ops: list[Op], run_id: str) -> dict[str, Any]:
+    """The results as columns, read straight off the operations (what `_record` gives per op,
+    without a dict per row); unfinished operations read `skipped`, as in `_record`."""
+    def column(name: str) -> list[Any]:
+        return [getattr(op, name) for op in ops]
+
+    status = pd.Series(column("status"), dtype=object)
+    message = pd.Series(column("message"), dtype=object)
+    unfinished = status == ""
+    if unfinished.any():
+        sent = pd.Series(column("sent"), dtype=bool)
+        status = status.mask(unfinished, "skipped")
+        message = message.mask(unfinished & sent, _CANCELLED_IN_FLIGHT).mask(unfinished & ~sent, _CANCELLED)
+    return {
+        "row": column("row"), "number": column("number"), "provider": column("provider_name"),
+        "account": [op.account or op.provider_name for op in ops], "chat": column("chat"),
+        "action": column("action"), "status": status, "http_status": column("http_status"),
+        "error_code": column("error_code"), "message": message, "attempts": column("attempts"),
+        "elapsed_ms": column("elapsed_ms"), "changed": column("changed"), "started_at": column("started_at"),
+        "finished_at": column("finished_at"), "run_id": [run_id] * len(ops),
     }
 
 

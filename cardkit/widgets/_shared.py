@@ -14,7 +14,8 @@ import base64
 import functools
 import html
 import traceback
-from typing import Any, Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
 import ipywidgets as widgets
 

@@ -25,7 +25,14 @@ from cardkit.engine.events import Done, Event, Finished, Started
 from cardkit.engine.options import RunOptions
 from cardkit.vocabulary import Status as RowStatus, needs_attention
 from cardkit.widgets._shared import (
-    SHOWN_RESULT_COLUMNS, RunsWithOptions, Status, Tasks, download_link, frame_html, guarded, heading,
+    SHOWN_RESULT_COLUMNS,
+    RunsWithOptions,
+    Status,
+    Tasks,
+    download_link,
+    frame_html,
+    guarded,
+    heading,
     sandbox_for,
 )
 from cardkit.widgets._uploads import ScratchFolder, sheet_in_upload

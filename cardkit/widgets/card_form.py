@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import html
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import ipywidgets as widgets
 import pandas as pd
@@ -21,11 +22,18 @@ import pandas as pd
 from cardkit.engine.options import RunOptions
 from cardkit.errors import ConfigError
 from cardkit.providers.base import Current
-from cardkit.vocabulary import Action, Status as RowStatus, needs_attention
 from cardkit.providers.registry import ADAPTERS
+from cardkit.vocabulary import Action, Status as RowStatus, needs_attention
 from cardkit.widgets._current import current_cards, shown_value
 from cardkit.widgets._shared import (
-    SHOWN_RESULT_COLUMNS, RunsWithOptions, Status, Tasks, frame_html, guarded, heading, sandbox_for,
+    SHOWN_RESULT_COLUMNS,
+    RunsWithOptions,
+    Status,
+    Tasks,
+    frame_html,
+    guarded,
+    heading,
+    sandbox_for,
 )
 from cardkit.widgets._uploads import ScratchFolder
 
@@ -290,8 +298,8 @@ class CardForm(RunsWithOptions, widgets.VBox):
         """Download the photo as `apply` will (checked, size-capped) and preview it."""
         import httpx
 
-        from cardkit.photos import check_photo
         from cardkit.errors import ProviderError
+        from cardkit.photos import check_photo
         from cardkit.providers.media import fetch_photo
         from cardkit.urls import local_origins
 

@@ -18,7 +18,7 @@ from cardkit.widgets import BatchPanel
 
 pytestmark = pytest.mark.timeout(60)
 
-SAMPLE = Path(__file__).resolve().parents[2] / "sample_data" / "cards.csv"
+SAMPLE = Path(__file__).resolve().parents[2] / "cardkit" / "sample" / "cards.csv"
 
 
 def run(coro):
@@ -40,7 +40,7 @@ async def loaded(panel: BatchPanel, path: Path = SAMPLE) -> BatchPanel:
 def upload_value(name: str, data: bytes) -> tuple[dict, ...]:
     """What the browser sends when a user picks a file (ipywidgets 8 FileUpload value)."""
     return ({"name": name, "type": "application/octet-stream", "size": len(data), "content": memoryview(data),
-             "last_modified": datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)},)
+             "last_modified": datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)},)
 
 
 def links(html: str) -> dict[str, bytes]:

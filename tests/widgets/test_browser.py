@@ -12,7 +12,7 @@ import pytest
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
-PHOTOS = Path(__file__).resolve().parents[2] / "sample_data" / "photos"
+PHOTOS = Path(__file__).resolve().parents[2] / "cardkit" / "sample" / "photos"
 
 
 @contextlib.contextmanager

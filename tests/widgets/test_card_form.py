@@ -16,7 +16,7 @@ from cardkit.widgets import CardForm
 
 pytestmark = pytest.mark.timeout(60)
 
-PHOTOS = Path(__file__).resolve().parents[2] / "sample_data" / "photos"
+PHOTOS = Path(__file__).resolve().parents[2] / "cardkit" / "sample" / "photos"
 
 
 def run(coro):
@@ -39,7 +39,7 @@ def upload(widget, path: Path) -> None:
     """What the browser sends when a user picks a file (ipywidgets 8 FileUpload value)."""
     data = path.read_bytes()
     widget.value = ({"name": path.name, "type": "image/jpeg", "size": len(data), "content": memoryview(data),
-                     "last_modified": datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)},)
+                     "last_modified": datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)},)
 
 
 def test_number_is_normalized_as_the_field_is_left_and_its_owner_shown():
