@@ -24,11 +24,15 @@ REQUIRED_CARD_COLUMNS = ("number", "first_name")
 #: `find_problems` returns exactly these columns.
 PROBLEM_COLUMNS = ("row", "column", "check", "severity", "value", "message")
 
-#: `apply`/`plan` return exactly these columns, one row per card x provider.
+#: `apply`/`plan` return exactly these columns, one row per card x provider (`share`: per chat).
+#: `account` is the account's name (the provider's own for the vendors' variables), never a key;
+#: `chat` is the chat a share went into ("" for cards and contacts).
 RESULT_COLUMNS = (
     "row",
     "number",
     "provider",
+    "account",
+    "chat",
     "action",
     "status",
     "http_status",

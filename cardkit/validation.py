@@ -98,6 +98,7 @@ def validate(
     check_photos: bool = True,
     photo_root: str | os.PathLike | None = None,
     providers: Any = None,
+    accounts: Iterable[str] = (),
 ) -> pd.DataFrame:
     """The cards with normalized values plus `valid` (bool) and `problems` (text).
 
@@ -108,11 +109,14 @@ def validate(
     `ValidationFailed` (its `.problems` is the problems frame) when any row is invalid.
     Photo files must lie inside `photo_root`: by default the sheet's folder (for a frame
     built in Python without a file, the current directory); see `photos.resolve_photo_path`.
+    `accounts`: account names a `provider` cell may hold besides the providers' (an accounts
+    file's names: `cardkit.read_accounts(path).names()`).
     """
     if on_invalid not in ON_INVALID:
         raise InputError(f"on_invalid={on_invalid!r}: use one of {', '.join(map(repr, ON_INVALID))}")
     region = check_region(region)
-    inspection = _inspect(_as_cards(frame), region, check_photos, photo_root, _named_providers(providers))
+    inspection = _inspect(_as_cards(frame), region, check_photos, photo_root, _named_providers(providers),
+                          tuple(accounts))
     checked = inspection.cards
     if on_invalid == "raise" and not checked["valid"].all():
         raise ValidationFailed(_summary(checked, inspection.problems), problems=inspection.problems)
@@ -176,7 +180,8 @@ class Findings:
 
 
 def _inspect(cards: pd.DataFrame, region: str, check_photos: bool,
-             photo_root: str | os.PathLike | None = None, named: tuple[str, ...] = ()) -> Inspection:
+             photo_root: str | os.PathLike | None = None, named: tuple[str, ...] = (),
+             accounts: tuple[str, ...] = ()) -> Inspection:
     findings = Findings(cards)
     out = cards.copy()
     out.attrs = {"cardkit": {**cards.attrs.get("cardkit", {}), "region": region}}
@@ -193,7 +198,7 @@ def _inspect(cards: pd.DataFrame, region: str, check_photos: bool,
         out.attrs["cardkit"]["photo_root"] = root
         out["photo"] = _check_photos(cards["photo"], start, root, check_photos, findings)
     if "provider" in cards:
-        out["provider"] = _check_providers(cards["provider"], findings)
+        out["provider"] = _check_providers(cards["provider"], findings, accounts)
     if "provider" in cards or named:
         _check_provider_needs(out, findings, named)
     for column, choices, what in _SHARING:
@@ -396,8 +401,9 @@ def _resolve(value: str, start: str, root: str) -> tuple[str, str]:
 _SPLIT = re.compile(r"[\s,;/+&]+")
 
 
-def _check_providers(raw: pd.Series, findings: Findings) -> np.ndarray:
-    codes, results = per_unique(raw, _provider_value)
+def _check_providers(raw: pd.Series, findings: Findings, accounts: tuple[str, ...] = ()) -> np.ndarray:
+    known = {a.lower() for a in accounts}
+    codes, results = per_unique(raw, lambda value: _provider_value(value, known))
     normalized = np.array([r[0] for r in results], dtype=object)[codes]
     bad = np.array([r[1] for r in results], dtype=object)[codes]
     at = np.flatnonzero(bad != "")
@@ -411,12 +417,13 @@ def _check_providers(raw: pd.Series, findings: Findings) -> np.ndarray:
     return np.where(bad == "", normalized, values)
 
 
-def _provider_value(value: str) -> tuple[str, str]:
-    """'Blooio, Linq' → ('blooio,linq', ''); 'auto'/'' → ('', ''); unknowns → (…, 'name')."""
+def _provider_value(value: str, accounts: set[str] = frozenset()) -> tuple[str, str]:  # type: ignore[assignment]
+    """'Blooio, Linq' → ('blooio,linq', ''); 'auto'/'' → ('', ''); unknowns → (…, 'name').
+    An account name (of `accounts`) counts as known."""
     names = [n for n in _SPLIT.split(value.strip().lower()) if n]
     if names in ([], ["auto"]):
         return "", ""
-    unknown = next((n for n in names if n not in PROVIDERS), "")
+    unknown = next((n for n in names if n not in PROVIDERS and n not in accounts), "")
     return ",".join(dict.fromkeys(names)), unknown
 
 

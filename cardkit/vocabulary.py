@@ -38,6 +38,7 @@ class Action(StrEnum):
     REPLACE = "replace"
     UNCHANGED = "unchanged"
     UNSUPPORTED = "unsupported"
+    SHARE = "share"           # the card shared into a chat (`cardkit.share`)
     NONE = "none"
 
 

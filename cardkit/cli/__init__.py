@@ -21,6 +21,7 @@ _COMMAND_MODULES = (
     "cardkit.cli.validate",      # validate
     "cardkit.cli.apply",         # plan, apply
     "cardkit.cli.contacts",      # contacts (Sendblue contact records)
+    "cardkit.cli.share",         # share (the card into chats)
     "cardkit.cli.report",        # report
     "cardkit.cli.retry",         # retry
     "cardkit.cli.sandbox",       # sandbox serve

@@ -32,8 +32,9 @@ def add_run_options(parser: argparse.ArgumentParser, *, cards: bool = True) -> N
     that read a FILE add `_common.add_input_options` (sheet, header row, columns, region)."""
     if cards:
         parser.add_argument("--provider", default="auto", metavar="NAME[,NAME]|auto",
-                            help="blooio, sendblue, linq, several comma-separated, or auto (default: "
-                                 "route each row to the configured provider that owns its number)")
+                            help="blooio, sendblue, linq, an account of --accounts, several "
+                                 "comma-separated, or auto (default: route each row to the configured "
+                                 "account that owns its number)")
         parser.add_argument("--limit", type=positive_int, metavar="N",
                             help="a trial batch: only the first N valid rows (journaled; run again "
                                  "without --limit to go on with the rest)")
@@ -46,6 +47,10 @@ def add_run_options(parser: argparse.ArgumentParser, *, cards: bool = True) -> N
                         help="requests in flight per provider (default: the provider's own limit)")
     parser.add_argument("--sandbox", action="store_true",
                         help="run against the built-in provider sandbox (no account, no network)")
+    parser.add_argument("--accounts", metavar="FILE",
+                        help="accounts file (TOML): several named accounts per provider, each naming "
+                             "the environment variables that hold its credentials (default: the "
+                             "vendors' own variables, one account per provider)")
     if cards:
         parser.add_argument("--photo-host", metavar="s3://BUCKET/PREFIX|URL",
                             help="where local photos are uploaded for Sendblue/Linq: an S3 bucket "
@@ -80,6 +85,7 @@ def run_options(args: argparse.Namespace, **fixed: Any) -> RunOptions:
         "max_at_once": args.concurrency,
         "progress": not (args.quiet or args.json),
         "limit": getattr(args, "limit", None),
+        "accounts": getattr(args, "accounts", None),
     }
     return RunOptions(**{**chosen, **fixed})
 

@@ -59,7 +59,8 @@ CREATE TABLE IF NOT EXISTS ops (
     run_id TEXT, seq INTEGER, row INTEGER, number TEXT, provider TEXT, base_url TEXT, desired TEXT,
     card TEXT, state TEXT, action TEXT, status TEXT, http_status INTEGER, error_code TEXT,
     message TEXT, attempts INTEGER, elapsed_ms REAL, changed TEXT, started_at TEXT,
-    finished_at TEXT, before_state TEXT, PRIMARY KEY (run_id, seq)
+    finished_at TEXT, before_state TEXT, account TEXT, chat TEXT, idempotency_key TEXT,
+    PRIMARY KEY (run_id, seq)
 );
 CREATE INDEX IF NOT EXISTS ops_by_target ON ops (provider, base_url, number, state);
 CREATE TABLE IF NOT EXISTS writes (provider TEXT, base_url TEXT, number TEXT, at REAL);
@@ -68,6 +69,10 @@ CREATE INDEX IF NOT EXISTS writes_by_target ON writes (provider, base_url, at);
 
 #: the columns of `ops` that carry a result, in RESULT_COLUMNS order (run_id comes from the run)
 _RESULT_FIELDS = tuple(c for c in RESULT_COLUMNS if c != "run_id")
+#: columns later versions added to `ops` (added to older journals when opened)
+_ADDED_COLUMNS = ("before_state", "account", "chat", "idempotency_key")
+#: an operation's account: older journals have none, their accounts were named after providers
+_ACCOUNT = "COALESCE(NULLIF(o.account, ''), o.provider)"
 
 _FLUSH_EVERY = 50          # changes
 _FLUSH_AFTER = 0.2         # seconds
@@ -116,8 +121,9 @@ class Journal:
                 self._db.execute("PRAGMA synchronous=NORMAL")
                 self._db.executescript(_SCHEMA)
                 columns = {c[1] for c in self._db.execute("PRAGMA table_info(ops)")}
-                if "before_state" not in columns:      # a journal written by cardkit < 1.1
-                    self._db.execute("ALTER TABLE ops ADD COLUMN before_state TEXT")
+                for column in _ADDED_COLUMNS:
+                    if column not in columns:      # a journal written by an older cardkit
+                        self._db.execute(f"ALTER TABLE ops ADD COLUMN {column} TEXT")
             if not self._sound():
                 raise sqlite3.DatabaseError("database disk image is malformed")
         except sqlite3.Error as exc:
@@ -342,6 +348,8 @@ class Journal:
         records = []
         for values in rows:
             record = dict(zip(_RESULT_FIELDS, values[:-1]))
+            record["account"] = record["account"] or record["provider"]
+            record["chat"] = record["chat"] or ""
             if values[-1] != "done":        # the process ended before this one finished
                 record["status"] = "skipped"
                 record["message"] = ("the run stopped while this was being sent — run again with the "
@@ -369,8 +377,11 @@ class Journal:
         With `only_unfinished`, only the cards with an operation that did not end applied,
         unchanged or invalid — what `retry` sends again."""
         run_id = self._run_id(run_id)
-        query = "SELECT row, card, provider, status, state FROM ops WHERE run_id = ? ORDER BY seq"
+        query = ("SELECT row, card, COALESCE(NULLIF(account, ''), provider), status, state FROM ops "
+                 "WHERE run_id = ? ORDER BY seq")
         seen: dict[int, dict[str, Any]] = {}
+        # the provider cell gets the account (a provider's own name for the vendors' variables),
+        # so that a retry goes to the same account
         for row, card, provider, status, state in self._db.execute(query, (run_id,)):
             if only_unfinished and state == "done" and status in ("applied", "unchanged", "invalid"):
                 continue
@@ -408,16 +419,21 @@ class Journal:
             )
 
     @_sqlite_errors
-    def add_ops(self, run_id: str, ops: Iterable[tuple[int, int, str, str, str, str, dict]]) -> None:
-        """Record the run's operations as pending:
-        (seq, row, number, provider, base_url, desired, card columns)."""
+    def add_ops(self, run_id: str, ops: Iterable[tuple[Any, ...]]) -> None:
+        """Record the run's operations as pending: (seq, row, number, provider, base_url,
+        desired, card columns[, account, chat, idempotency key])."""
+        def rows() -> Iterable[tuple[Any, ...]]:
+            for seq, row, number, provider, base_url, desired, card, *more in ops:
+                account, chat, key = (list(more) + ["", "", ""])[:3]
+                yield (run_id, seq, row, number, provider, base_url, desired, json.dumps(card, default=str),
+                       account or provider, chat or "", key or "")
+
         with self._db:
             self._db.execute("BEGIN")
             self._db.executemany(
-                "INSERT INTO ops (run_id, seq, row, number, provider, base_url, desired, card, state, "
-                "attempts) VALUES (?,?,?,?,?,?,?,?, 'pending', 0)",
-                ((run_id, seq, row, number, provider, base_url, desired, json.dumps(card, default=str))
-                 for seq, row, number, provider, base_url, desired, card in ops),
+                "INSERT INTO ops (run_id, seq, row, number, provider, base_url, desired, card, account, "
+                "chat, idempotency_key, state, attempts) VALUES (?,?,?,?,?,?,?,?,?,?,?, 'pending', 0)",
+                rows(),
             )
 
     def mark_sending(self, run_id: str, seq: int, started_at: str,
@@ -571,37 +587,57 @@ class Journal:
     # ---- what earlier runs did (resume) -------------------------------------------------------
 
     @_sqlite_errors
-    def applied(self, base_urls: Mapping[str, str]) -> dict[tuple[str, str], tuple[str, str]]:
-        """(provider, number) → (desired, run_id) of the latest confirmed state of each target.
+    def applied(self, base_urls: Mapping[str, str]) -> dict[tuple[str, str, str], tuple[str, str]]:
+        """(account, number, chat) → (desired, run_id) of the latest confirmed state of each
+        target (chat is "" for cards).
 
-        `base_urls` ({provider: base URL}) keeps a rehearsal against a sandbox from counting as
-        applied at the real provider."""
-        found: dict[tuple[str, str], tuple[str, str]] = {}
+        `base_urls` ({account: base URL}) keeps a rehearsal against a sandbox from counting as
+        applied at the real provider; matching on the account keeps one account's run from
+        counting for another's."""
+        found: dict[tuple[str, str, str], tuple[str, str]] = {}
         for name, url in base_urls.items():
             rows = self._db.execute(
-                "SELECT o.number, o.desired, o.run_id FROM ops o JOIN runs r USING (run_id) "
-                "WHERE o.provider=? AND o.base_url=? AND o.state='done' "
+                "SELECT o.number, COALESCE(o.chat, ''), o.desired, o.run_id FROM ops o JOIN runs r "
+                f"USING (run_id) WHERE {_ACCOUNT}=? AND o.base_url=? AND o.state='done' "
                 "AND o.status IN ('applied','unchanged') AND r.dry_run = 0 ORDER BY o.finished_at",
                 (name, url))
-            for number, desired, run_id in rows:
-                found[(name, number)] = (desired, run_id)
+            for number, chat, desired, run_id in rows:
+                found[(name, number, chat)] = (desired, run_id)
         return found
 
     @_sqlite_errors
-    def in_doubt(self, base_urls: Mapping[str, str]) -> dict[tuple[str, str], tuple[str, str, str | None]]:
-        """(provider, number) → (run_id, desired, before-state JSON) of the latest write a stopped
-        run left *sending* (outcome unknown) that no later operation on that number settled."""
-        found: dict[tuple[str, str], tuple[str, str, str | None]] = {}
+    def in_doubt(self, base_urls: Mapping[str, str]
+                 ) -> dict[tuple[str, str, str], tuple[str, str, str | None]]:
+        """(account, number, chat) → (run_id, desired, before-state JSON) of the latest write a
+        stopped run left *sending* (outcome unknown) that no later operation on that target settled."""
+        found: dict[tuple[str, str, str], tuple[str, str, str | None]] = {}
+        later = _ACCOUNT.replace("o.", "l.")
         for name, url in base_urls.items():
             rows = self._db.execute(
-                "SELECT o.number, o.run_id, o.desired, o.before_state FROM ops o JOIN runs r USING (run_id) "
-                "WHERE o.provider=? AND o.base_url=? AND o.state='sending' AND NOT EXISTS ("
-                " SELECT 1 FROM ops l WHERE l.provider=o.provider AND l.base_url=o.base_url "
-                " AND l.number=o.number AND l.state='done' AND l.action NOT IN ('none') "
-                " AND l.started_at > o.started_at) ORDER BY r.started_at, r.rowid",
+                "SELECT o.number, COALESCE(o.chat, ''), o.run_id, o.desired, o.before_state FROM ops o "
+                f"JOIN runs r USING (run_id) WHERE {_ACCOUNT}=? AND o.base_url=? AND o.state='sending' "
+                f"AND NOT EXISTS (SELECT 1 FROM ops l WHERE {later}={_ACCOUNT} AND l.base_url=o.base_url "
+                " AND l.number=o.number AND COALESCE(l.chat, '')=COALESCE(o.chat, '') AND l.state='done' "
+                " AND l.action NOT IN ('none') AND l.started_at > o.started_at) ORDER BY r.started_at, r.rowid",
                 (name, url))
-            for number, run_id, desired, before in rows:
-                found[(name, number)] = (run_id, desired, before)
+            for number, chat, run_id, desired, before in rows:
+                found[(name, number, chat)] = (run_id, desired, before)
+        return found
+
+    @_sqlite_errors
+    def idempotency_keys(self, base_urls: Mapping[str, str]) -> dict[tuple[tuple[str, str, str], str], str]:
+        """((account, number, chat), desired) → the idempotency key an earlier run gave that very
+        send, when it did not end confirmed (sending, failed, skipped): a resumed or retried send
+        reuses it, so the provider can refuse a second copy."""
+        found: dict[tuple[tuple[str, str, str], str], str] = {}
+        for name, url in base_urls.items():
+            rows = self._db.execute(
+                f"SELECT o.number, COALESCE(o.chat, ''), o.desired, o.idempotency_key FROM ops o "
+                f"WHERE {_ACCOUNT}=? AND o.base_url=? AND COALESCE(o.idempotency_key, '') != '' "
+                "AND o.state != 'pending' AND NOT (o.state = 'done' AND o.status IN ('applied', "
+                "'unchanged', 'invalid', 'planned')) ORDER BY o.rowid", (name, url))
+            for number, chat, desired, key in rows:
+                found.setdefault(((name, number, chat), desired), key)    # the first run's key wins
         return found
 
     @_sqlite_errors

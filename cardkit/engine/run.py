@@ -34,7 +34,8 @@ from cardkit.engine.results import (
     results_frame,
 )
 from cardkit.engine.retry_policy import RetryPolicy
-from cardkit.engine.workers import Hooks, Pool, now_iso
+from cardkit.engine.sharing import idempotency_key
+from cardkit.engine.workers import GIVE_UP_REMEDY, Hooks, Pool, now_iso
 from cardkit.errors import InputError
 from cardkit.urls import local_origins
 from cardkit.vocabulary import Action, Status
@@ -104,9 +105,10 @@ class Run:
         # original run (a duplicate of a row already applied stays a duplicate)
         self._remembered = feedback.remembered_journal(cards) if self.options.journal is None else None
         given = self.options.journal if isinstance(self.options.journal, (str, os.PathLike)) else None
-        validated = _validated(feedback.with_original_run(cards, given or self._remembered), self.options.region)
+        validated = _validated(feedback.with_original_run(cards, given or self._remembered), self.options.region,
+                               self.options.accounts)
         setup = routing.setup(self.options.providers, sandbox=self.options.sandbox, photo_host=self.photo_host,
-                              photo_base_url=self.photo_base_url)
+                              photo_base_url=self.photo_base_url, accounts=self.options.accounts)
         photos = PhotoShop(photo_host=setup.photo_host, transport=setup.transport,
                            allow_private=local_origins(setup.base_urls().values()))  # the sandbox's media
         self.journal = self._open_journal(validated, setup)
@@ -138,6 +140,9 @@ class Run:
     # ---- steps --------------------------------------------------------------------------------
 
     def _pool(self, provider: Any, setup: routing.Setup, photos: PhotoShop | None = None) -> Pool:
+        target = getattr(self.batch, "target", None)
+        if target is not None:          # a batch kind that drives its own target per account
+            provider = target(provider)
         limits = provider.limits
         budget = None
         if self.write and limits.writes_per_window and limits.window_seconds:
@@ -149,7 +154,8 @@ class Run:
                                 retried=self._on_retried if self._emit else None,
                                 waiting=self._on_waiting if self._emit else None,
                                 before_write=photos.complete if photos is not None else None),
-                    write=self.write, read_first=options.read_first, budget=budget, deadline=options.timeout)
+                    write=self.write, read_first=options.read_first, budget=budget, deadline=options.timeout,
+                    remedy=getattr(self.batch, "remedy", GIVE_UP_REMEDY))
 
     async def _discover(self, validated: pd.DataFrame, setup: routing.Setup) -> None:
         """Ask each provider for its numbers when some row must be routed by ownership."""
@@ -167,6 +173,10 @@ class Run:
             self.ops = list(await self.batch.operations(validated, setup))
             for seq, op in enumerate(self.ops):
                 op.seq = seq
+                op.account = op.account or op.provider_name
+                if op.idempotency_key:
+                    # stable for this run, row and chat; a resumed run takes the journal's (_resume)
+                    self._set_key(op, idempotency_key(self.run_id, op.row, op.chat))
             return
         has_valid = "valid" in validated.columns
         pending: list[tuple[Op, dict[str, str], Any]] = []
@@ -181,8 +191,10 @@ class Run:
             valid = bool(row.get("valid")) if has_valid else True
             row_number = int(row["row"])
             for name in names or [fields["provider"].strip().lower()]:
-                op = Op(seq=len(self.ops), row=row_number, number=number,
-                        provider=setup.providers.get(name), provider_name=name, record=fields)
+                adapter = setup.providers.get(name)
+                op = Op(seq=len(self.ops), row=row_number, number=number, provider=adapter,
+                        provider_name=adapter.name if adapter is not None else name, account=name,
+                        record=fields)
                 self.ops.append(op)
                 if not valid:
                     op.finish(Status.INVALID, problems or "the row did not pass validation", action=Action.NONE)
@@ -222,10 +234,15 @@ class Run:
             return
         applied = self.journal.applied(self._base_urls) if self.options.resume else {}
         in_doubt = self.journal.in_doubt(self._base_urls)
+        keys = self.journal.idempotency_keys(self._base_urls)
         for op in self.ops:
             if op.status or op.card is None:
                 continue
-            key = (op.provider_name, op.number)
+            key = op.target
+            if op.idempotency_key and (key, op.desired) in keys:
+                # an earlier run sent (or may have sent) this very message: send it again, if at
+                # all, under the same key, so that the provider can refuse a second copy
+                self._set_key(op, keys[(key, op.desired)])
             done = applied.get(key)
             if done is not None and done[0] == op.desired:
                 op.finish(Status.UNCHANGED, f"already applied in run {done[1]}", action=Action.UNCHANGED)
@@ -234,18 +251,27 @@ class Run:
                 # the card as it was before that write (doubt.py) before anything is sent again
                 op.in_doubt_run = in_doubt[key][0]
                 op.before = doubt.before_from_json(in_doubt[key][2])
+                if hasattr(op.card, "in_doubt"):     # a share: its target decides what a refusal means
+                    op.card.in_doubt = True  # type: ignore[union-attr]
         for name, pool in self.pools.items():
             if pool.budget is not None:
-                for number, ages in self.journal.recent_writes(name, self._base_urls[name],
+                for number, ages in self.journal.recent_writes(pool.provider.name, self._base_urls[name],
                                                                 pool.budget.window).items():
                     pool.budget.preload(number, ages)
+
+    @staticmethod
+    def _set_key(op: Op, key: str) -> None:
+        """Give an operation (and the item its target sends) its idempotency key."""
+        op.idempotency_key = key
+        if hasattr(op.card, "idempotency_key"):
+            op.card.idempotency_key = key  # type: ignore[union-attr]
 
     async def _run_pools(self) -> None:
         todo = [op for op in self.ops if not op.status]
         self._start_events(pending=len(todo))
         by_provider: dict[str, list[Op]] = {}
         for op in todo:
-            by_provider.setdefault(op.provider_name, []).append(op)
+            by_provider.setdefault(op.account, []).append(op)
         active = []
         for name, ops in by_provider.items():
             pool = self.pools[name]
@@ -323,8 +349,8 @@ class Run:
         }
         self.journal.start_run(self.run_id, meta, _as_written_rows(validated, self.as_written))
         self.journal.add_ops(self.run_id, (
-            (op.seq, op.row, op.number, op.provider_name, self._base_urls.get(op.provider_name, ""),
-             op.desired, op.record) for op in self.ops))
+            (op.seq, op.row, op.number, op.provider_name, self._base_urls.get(op.account, ""),
+             op.desired, op.record, op.account, op.chat, op.idempotency_key) for op in self.ops))
         self._journal_started = True
         for op in self.ops:
             op.record = {}
@@ -340,7 +366,7 @@ class Run:
 
     def _on_wrote(self, op: Op) -> None:
         if self.journal is not None:
-            self.journal.wrote(op.provider_name, self._base_urls[op.provider_name], op.number)
+            self.journal.wrote(op.provider_name, self._base_urls[op.account], op.number)
 
     def _on_finished(self, op: Op) -> None:
         op.finished_at = now_iso()
@@ -402,7 +428,8 @@ def _record(op: Op, run_id: str) -> dict[str, Any]:
         status, message = Status.SKIPPED, _CANCELLED_IN_FLIGHT if op.sent else _CANCELLED
     return {
         # plain text (a StrEnum member would ride along in the frame as itself)
-        "row": op.row, "number": op.number, "provider": op.provider_name, "action": str(op.action),
+        "row": op.row, "number": op.number, "provider": op.provider_name,
+        "account": op.account or op.provider_name, "chat": op.chat, "action": str(op.action),
         "status": str(status), "http_status": op.http_status, "error_code": op.error_code,
         "message": message, "attempts": op.attempts, "elapsed_ms": round(op.elapsed_ms, 1),
         "changed": op.changed, "started_at": op.started_at, "finished_at": op.finished_at,
@@ -425,6 +452,7 @@ def _columns(ops: list[Op], run_id: str) -> dict[str, Any]:
         message = message.mask(unfinished & sent, _CANCELLED_IN_FLIGHT).mask(unfinished & ~sent, _CANCELLED)
     return {
         "row": column("row"), "number": column("number"), "provider": column("provider_name"),
+        "account": [op.account or op.provider_name for op in ops], "chat": column("chat"),
         "action": column("action"), "status": status, "http_status": column("http_status"),
         "error_code": column("error_code"), "message": message, "attempts": column("attempts"),
         "elapsed_ms": column("elapsed_ms"), "changed": column("changed"), "started_at": column("started_at"),
@@ -441,7 +469,7 @@ def _read(cards: Any) -> Any:
     return cards
 
 
-def _validated(cards: Any, region: str) -> pd.DataFrame:
+def _validated(cards: Any, region: str, accounts: Any = None) -> pd.DataFrame:
     """The cards as a validated frame: validate a frame that isn't yet (or that was validated
     before it learnt the original run of a fed-back report)."""
     if not isinstance(cards, pd.DataFrame):
@@ -458,7 +486,12 @@ def _validated(cards: Any, region: str) -> pd.DataFrame:
         cards.attrs = {"cardkit": meta}
     from cardkit.validation import validate
 
-    return validate(cards, region=region)
+    names: tuple[str, ...] = ()
+    if accounts is not None:
+        from cardkit.providers.accounts import read_accounts
+
+        names = tuple(read_accounts(accounts).names())
+    return validate(cards, region=region, accounts=names)
 
 
 def _as_written_rows(validated: pd.DataFrame, given: pd.DataFrame | None = None) -> Iterable[tuple[int, dict]]:

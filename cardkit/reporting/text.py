@@ -45,9 +45,16 @@ def outcome_phrase(report: Report) -> str:
     f = report.figures
     totals = report.counts.sum() if len(report.counts) else None
     parts = [f"{int(totals[s])} {s}" for s in STATUSES if totals is not None and totals[s]]
-    cards = "card" if f.cards == 1 else "cards"
+    noun = "chat" if _shares(report) else "card"
+    cards = noun if f.cards == 1 else noun + "s"
     ops = "operation" if f.operations == 1 else "operations"
     return f"{f.cards} {cards} → {f.operations} {ops}: " + (", ".join(parts) or "nothing to do")
+
+
+def _shares(report: Report) -> bool:
+    """Whether the report is of a share run (its results name chats)."""
+    chats = report.results["chat"] if "chat" in report.results.columns else None
+    return chats is not None and bool((chats.fillna("").astype(str) != "").any())
 
 
 def next_step(report: Report, file: str = "<this file>") -> str:
@@ -55,11 +62,12 @@ def next_step(report: Report, file: str = "<this file>") -> str:
     journal = report.info.journal
     if report.ok:
         return "Nothing needs attention: every operation was applied or unchanged."
+    command = "share" if _shares(report) else "apply"
     if journal:
-        return (f"Fix the cells on the Failed sheet and run: cardkit apply {file} — it finds its journal "
+        return (f"Fix the cells on the Failed sheet and run: cardkit {command} {file} — it finds its journal "
                 f"({journal}) and its photos itself; what was applied is not sent again, and the "
                 "cardkit_* columns are best left as they are")
-    return (f"Fix the cells on the Failed sheet and run: cardkit apply {file} (this run kept no journal: "
+    return (f"Fix the cells on the Failed sheet and run: cardkit {command} {file} (this run kept no journal: "
             "every row is read again, and what was applied comes back unchanged)")
 
 
