@@ -12,6 +12,7 @@ from cardkit.engine.journal import Journal
 from cardkit.errors import ConfigError
 from cardkit.providers.accounts import read_accounts
 from cardkit.sandbox import Sandbox
+from cardkit.sandbox.seed import default_seed_text
 
 from .conftest import cards_of, write_sheet
 
@@ -24,9 +25,17 @@ SENDBLUE = ["+13125550182"]
 SHARED = "+16175550199"          # blooio-west's; this module's seed gives it to blooio-east too
 
 
+def packaged_accounts_seed() -> dict:
+    """The packaged accounts seed, with one number owned by both Blooio accounts."""
+    seed = json.loads(default_seed_text("accounts"))
+    east = next(a for a in seed["blooio"]["accounts"] if a["name"] == "blooio-east")
+    east["numbers"].append({"number": SHARED, "plan": "dedicated_commercial"})
+    return seed
+
+
 def _keys() -> dict[str, str]:
-    """The environment variables of ACCOUNTS_TOML → the seed's keys for them."""
-    accounts = Sandbox(seed=accounts_seed()).accounts
+    """The environment variables of ACCOUNTS_TOML → the packaged seed's keys for them."""
+    accounts = Sandbox(seed=packaged_accounts_seed()).accounts
     return {"BL_EAST": accounts["blooio"]["blooio-east"]["api_key"],
             "BL_WEST": accounts["blooio"]["blooio-west"]["api_key"],
             "LQ_US": accounts["linq"]["linq-us"]["api_key"], "LQ_EU": accounts["linq"]["linq-eu"]["api_key"],
