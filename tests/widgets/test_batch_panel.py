@@ -301,7 +301,8 @@ def test_share_mode_shares_a_chats_sheet_with_the_message_and_shows_the_chat(tmp
         panel.message.value = "Hello from the panel"
         await loaded(panel, sheet)
         assert "<b>3</b> ready, <b>1</b> with errors" in panel.summary.value
-        assert "row 5, chat: empty" in panel.problems_table.value
+        problems = panel.problems_table.value      # message-first: row 5 shown once, then the message
+        assert ">5<" in problems and "empty — " in problems and "row 5, chat:" not in problems
         await click(panel, panel.plan_button)
         assert set(panel.last_plan["status"]) == {"planned", "invalid"}
         await click(panel, panel.apply_button)
