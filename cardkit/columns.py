@@ -37,6 +37,7 @@ RESULT_COLUMNS = (
     "attempts",
     "elapsed_ms",
     "changed",
+    "changes",
     "started_at",
     "finished_at",
     "run_id",

@@ -92,8 +92,11 @@ def finish(args: argparse.Namespace, results: Any, cards: Any = None) -> int:
     written = write_reports(rep, report_paths([args.report] if args.report else []))
     run = dict(results.attrs.get("cardkit", {}))
     journal = run.get("journal")
-    notes = (f"journal: {journal} (run again with it to resume; `cardkit retry {journal}` "
-             "re-runs the failed rows)",) if journal else ()
+    from cardkit.engine.changes import plan_lines
+
+    notes = (*plan_lines(results),
+             *((f"journal: {journal} (run again with it to resume; `cardkit retry {journal}` "
+                "re-runs the failed rows)",) if journal else ()))
     return show_outcome(args, rep, written, run=run, notes=notes,
                         extra={"results": records(results)} if args.json else None)
 

@@ -39,7 +39,7 @@ CREATE TABLE IF NOT EXISTS ops (
     run_id TEXT, seq INTEGER, row INTEGER, number TEXT, provider TEXT, base_url TEXT, desired TEXT,
     card TEXT, state TEXT, action TEXT, status TEXT, http_status INTEGER, error_code TEXT,
     message TEXT, attempts INTEGER, elapsed_ms REAL, changed TEXT, started_at TEXT,
-    finished_at TEXT, PRIMARY KEY (run_id, seq)
+    finished_at TEXT, changes TEXT, PRIMARY KEY (run_id, seq)
 );
 CREATE INDEX IF NOT EXISTS ops_by_target ON ops (provider, base_url, number, state);
 CREATE TABLE IF NOT EXISTS writes (provider TEXT, base_url TEXT, number TEXT, at REAL);
@@ -63,6 +63,9 @@ class Journal:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(ops)")}
+            if "changes" not in columns:          # a journal written before before → after
+                self._db.execute("ALTER TABLE ops ADD COLUMN changes TEXT")
         except sqlite3.Error as exc:
             raise JournalError(
                 f"journal {str(self.path)!r} can't be used ({exc}) — choose another path with "
@@ -224,10 +227,11 @@ class Journal:
         """Record an operation's outcome."""
         self._queue(
             "UPDATE ops SET state='done', action=?, status=?, http_status=?, error_code=?, message=?, "
-            "attempts=?, elapsed_ms=?, changed=?, started_at=?, finished_at=? WHERE run_id=? AND seq=?",
+            "attempts=?, elapsed_ms=?, changed=?, changes=?, started_at=?, finished_at=? "
+            "WHERE run_id=? AND seq=?",
             (result["action"], result["status"], result["http_status"], result["error_code"],
              result["message"], result["attempts"], result["elapsed_ms"], result["changed"],
-             result["started_at"], result["finished_at"], run_id, seq),
+             json.dumps(result.get("changes") or {}), result["started_at"], result["finished_at"], run_id, seq),
         )
 
     def wrote(self, provider: str, base_url: str, number: str) -> None:

@@ -50,6 +50,7 @@ class Op:
     error_code: str = ""
     message: str = ""
     changed: str = ""
+    changes: dict[str, Any] = field(default_factory=dict)   # field → {"from", "to"} (engine/changes.py)
     attempts: int = 0
     elapsed_ms: float = 0.0
     started_at: str | None = None

@@ -359,7 +359,7 @@ def _record(op: Op, run_id: str) -> dict[str, Any]:
         "row": op.row, "number": op.number, "provider": op.provider_name, "action": str(op.action),
         "status": str(status), "http_status": op.http_status, "error_code": op.error_code,
         "message": message, "attempts": op.attempts, "elapsed_ms": round(op.elapsed_ms, 1),
-        "changed": op.changed, "started_at": op.started_at, "finished_at": op.finished_at,
+        "changed": op.changed, "changes": dict(op.changes), "started_at": op.started_at, "finished_at": op.finished_at,
         "run_id": run_id,
     }
 

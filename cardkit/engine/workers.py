@@ -21,6 +21,7 @@ from typing import Callable
 
 import httpx
 
+from cardkit.engine.changes import describe
 from cardkit.engine.connections import Connection
 from cardkit.engine.limits import RateLimiter, WriteBudget
 from cardkit.engine.operations import Op
@@ -159,6 +160,8 @@ class Pool:
                 current = Current(known=False)
             change = provider.change(card, current)
             if change.action in ("unchanged", "unsupported") or not self._write:
+                if change.action not in ("unchanged", "unsupported"):
+                    op.changes = describe(card, current, change.fields)
                 self._finish_decided(op, change)
                 return 0.0
             op.action = change.action         # what was attempted, should the write fail
@@ -172,6 +175,7 @@ class Pool:
             if done.action in ("unchanged", "unsupported"):
                 self._finish_decided(op, done)
             else:
+                op.changes = describe(card, current, done.fields)
                 op.finish("applied", _outcome_message(done.action, done.fields, done.reason, planned=False),
                           action=done.action, fields=done.fields)
             return 0.0

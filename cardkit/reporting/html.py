@@ -115,6 +115,24 @@ def failures_table(report: Report, limit: int) -> str:
     return f"<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>{more}"
 
 
+def changes_table(report: Report, limit: int) -> str:
+    """Before → after per row × provider (the rows whose card changes or would change)."""
+    from cardkit.engine.changes import as_text
+
+    results = report.results
+    changed = results[[bool(c) for c in results["changes"]]]
+    if changed.empty:
+        return ""
+    rows = "".join(
+        f'<tr><td class="n">{_cell(item.row)}</td><td>{_cell(item.number)}</td><td>{_cell(item.provider)}</td>'
+        f"<td>{_badge(str(item.status))}</td><td>{escape(as_text(item.changes))}</td></tr>"
+        for item in changed.head(limit).itertuples(index=False)
+    )
+    more = f'<p class="muted">… and {len(changed) - limit} more rows with changes.</p>' if len(changed) > limit else ""
+    return (f"<h2>Before → after ({len(changed)})</h2><table><thead><tr><th>row</th><th>number</th>"
+            f"<th>provider</th><th>status</th><th>changes</th></tr></thead><tbody>{rows}</tbody></table>{more}")
+
+
 def _tiles(report: Report) -> str:
     f = report.figures
     tiles = [
@@ -161,7 +179,7 @@ def render_document(report: Report) -> str:
         f'<body><main class="ck"><h1>{escape(title)}</h1><p class="lead">{escape(outcome_phrase(report))}</p>'
         f"{_tiles(report)}<h2>Outcomes per provider</h2>{chart_svg(report)}{counts_table(report)}"
         f"<h2>Needs attention ({len(report.failures)})</h2>{_fix_hint(report)}{failures_table(report, PAGE_FAILURES)}"
-        f"<h2>Run</h2>{_metadata(report)}</main></body></html>\n"
+        f"{changes_table(report, PAGE_FAILURES)}<h2>Run</h2>{_metadata(report)}</main></body></html>\n"
     )
 
 

@@ -163,7 +163,7 @@ def write_xlsx(report: Report, path: Path) -> Path:
     _table_sheet(book, "Failed", report.failed_rows())
     _summary_sheet(book, report)
     _table_sheet(book, "Applied", report.applied_rows())
-    _table_sheet(book, "All", report.results)
+    _table_sheet(book, "All", report.shown_results)
     book.active = 1
     book.save(path)
     return path
