@@ -74,6 +74,12 @@ _EXPORTS: dict[str, str] = {
     "Owners": "cardkit.engine",
     "share_card": "cardkit.engine",
     "share_card_async": "cardkit.engine",
+    # start from what is live
+    "pull": "cardkit.pulling",
+    "pull_async": "cardkit.pulling",
+    "RowAction": "cardkit.vocabulary",
+    "CLEAR_MARKER": "cardkit.vocabulary",
+    "KEEP_MARKER": "cardkit.vocabulary",
     "read_contacts": "cardkit.contacts",
     "update_contacts": "cardkit.contacts",
     "update_contacts_async": "cardkit.contacts",
@@ -93,6 +99,9 @@ if TYPE_CHECKING:  # the same names, imported for type checkers only (see the do
         RESULT_COLUMNS as RESULT_COLUMNS,
     )
     from cardkit.vocabulary import Action as Action, Check as Check, Status as Status
+    from cardkit.vocabulary import CLEAR_MARKER as CLEAR_MARKER, KEEP_MARKER as KEEP_MARKER
+    from cardkit.vocabulary import RowAction as RowAction
+    from cardkit.pulling import pull as pull, pull_async as pull_async
     from cardkit.errors import (
         CardkitError as CardkitError,
         ColumnError as ColumnError,

@@ -18,6 +18,7 @@ CARD_COLUMNS = (
     "sharing_enabled",
     "sharing_audience",
     "sharing_name_format",
+    "action",
 )
 REQUIRED_CARD_COLUMNS = ("number", "first_name")
 

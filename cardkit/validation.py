@@ -29,7 +29,7 @@ from cardkit.names import clean_name, shorten
 from cardkit.phones import _normalize_cached, check_region
 from cardkit.photos import PhotoCheck, check_photo, resolve_photo_path
 from cardkit.urls import is_url
-from cardkit.vocabulary import Check
+from cardkit.vocabulary import CLEAR_MARKER, Check, RowAction, marker
 from cardkit.reading import header_key, read_cards
 
 ON_INVALID = ("flag", "drop", "raise")
@@ -149,9 +149,13 @@ def _inspect(cards: pd.DataFrame, region: str, check_photos: bool,
     out.attrs = {"cardkit": {**cards.attrs.get("cardkit", {}), "region": region}}
 
     out["number"] = _check_numbers(cards["number"], region, findings)
+    actions = _check_actions(cards, findings)
+    if actions is not None:
+        out["action"] = actions
     for column, required, label in _NAME_FIELDS:
         if column in cards:
             out[column] = _check_names(cards[column], column, required, label, findings)
+
     if "photo" in cards:
         meta = cards.attrs.get("cardkit", {})
         start = meta.get("base_dir") or os.getcwd()   # no sheet file: the current directory
@@ -165,6 +169,11 @@ def _inspect(cards: pd.DataFrame, region: str, check_photos: bool,
         if column in cards:
             out[column] = _check_choice(cards[column], column, choices, what, findings)
 
+    if actions is not None:       # a row deleting or keeping its card needs no name or photo
+        cardless = set(out["row"].to_numpy()[np.isin(actions, [str(RowAction.DELETE), str(RowAction.KEEP)])])
+        findings.items = [p for p in findings.items if not (
+            p.check in (Check.MISSING_NAME, Check.PROVIDER_NEEDS_FIELD) and p.row in cardless)]
+    _check_fields_not_sent(out, findings)
     problems = _problem_frame(findings.items)
     errors = problems.loc[problems["severity"] == "error", "row"]
     out["valid"] = ~out["row"].isin(errors).to_numpy()
@@ -236,6 +245,17 @@ def _check_numbers(raw: pd.Series, region: str, findings: _Findings) -> np.ndarr
 
 
 def _check_names(raw: pd.Series, column: str, required: bool, label: str, findings: _Findings) -> np.ndarray:
+    marked = np.array([marker(v) for v in raw.to_numpy()], dtype=object)
+    if (marked != "").any():      # "[clear]" / "[keep]": checked on their own, kept canonical
+        at = np.flatnonzero(marked != "")
+        values = raw.to_numpy()
+        if required:
+            findings.add(column, Check.CANNOT_CLEAR, at, values[at],
+                         [f"the {label} can't be {'cleared' if marked[i] == CLEAR_MARKER else 'kept blank'}"
+                          ": every card has one — write the name, or write delete or keep in the "
+                          "action column" for i in at])
+        rest = _check_names(raw.where(marked == "", "x"), column, required, label, findings)
+        return np.where(marked == "", rest, marked)
     codes, results = _per_unique(raw, lambda value: clean_name(value, required=required, label=label))
     error = _spread(codes, results, "error")
     flagged = np.flatnonzero(error != "")
@@ -263,7 +283,8 @@ def _check_photos(raw: pd.Series, start: str, root: str, check_photos: bool, fin
                      [f"{shorten(values[position].strip(), 160)!r} {outside[resolved[position]]}"])
     if not check_photos:
         return resolved
-    wanted = list(dict.fromkeys(p for p, problem in uniques if p and not problem))  # never open what's outside
+    wanted = list(dict.fromkeys(p for p, problem in uniques
+                                if p and not problem and not marker(p)))  # never open what's outside
     workers = max(1, min(4, os.cpu_count() or 1, len(wanted)))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         checks: dict[str, PhotoCheck] = dict(zip(wanted, pool.map(check_photo, wanted)))
@@ -278,6 +299,8 @@ def _check_photos(raw: pd.Series, start: str, root: str, check_photos: bool, fin
 def _resolve(value: str, start: str, root: str) -> tuple[str, str]:
     """A photo cell → (the URL as it is, or an absolute path; why the path can't be used or "")."""
     text = value.strip()
+    if marker(text):
+        return marker(text), ""
     if not text or is_url(text):
         return text, ""
     return resolve_photo_path(text, root, start=start)
@@ -336,6 +359,46 @@ _SHARING = (
                              "firstnameonly": "1"},
      "'first & last' or 'first only'"),
 )
+
+
+_ACTIONS = {"": RowAction.SET, **{str(a): a for a in RowAction}, "remove": RowAction.DELETE,
+            "leave": RowAction.KEEP}
+
+
+def _check_actions(cards: pd.DataFrame, findings: _Findings) -> np.ndarray | None:
+    """The `action` column as `set`/`delete`/`keep` (blank = set); other words are errors."""
+    if "action" not in cards:
+        return None
+    raw = cards["action"].astype(object).where(cards["action"].notna(), "").astype(str)
+    codes, results = _per_unique(raw, lambda v: _ACTIONS.get(v.strip().lower()))
+    normalized = np.array(results, dtype=object)[codes]
+    at = np.flatnonzero(pd.isna(normalized))
+    values = raw.to_numpy()
+    findings.add("action", Check.BAD_ACTION, at, values[at],
+                 [f"{shorten(values[i])!r} is not an action — write set (or leave it blank), delete "
+                  "(remove the whole card where the provider can) or keep (leave the card as it is)"
+                  for i in at])
+    return np.where(pd.isna(normalized), values, np.array([str(v) if v is not None else "" for v in normalized],
+                                                          dtype=object))
+
+
+#: Providers whose card has no display name cardkit can set (shown as first + last).
+_NO_DISPLAY_NAME = {"blooio": "Blooio", "linq": "Linq"}
+
+
+def _check_fields_not_sent(out: pd.DataFrame, findings: _Findings) -> None:
+    """A display name on a row going only to Blooio or Linq is not sent: say so (a warning)."""
+    if "display_name" not in out or "provider" not in out:
+        return
+    names = out["display_name"].astype(str).to_numpy()
+    providers = out["provider"].astype(str).to_numpy()
+    at = [i for i in range(len(out)) if names[i].strip() and not marker(names[i]) and providers[i]
+          and all(p in _NO_DISPLAY_NAME for p in providers[i].split(","))]
+    findings.add("display_name", Check.FIELD_NOT_SENT, at, names[at] if len(at) else [],
+                 [f"{shorten(names[i])!r} is not sent: "
+                  f"{' and '.join(_NO_DISPLAY_NAME[p] for p in providers[i].split(','))} cards have no "
+                  "display name (they show first + last name) — leave it blank for these providers"
+                  for i in at])
 
 
 def _check_choice(raw: pd.Series, column: str, choices: dict, what: str, findings: _Findings) -> np.ndarray:

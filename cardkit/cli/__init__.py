@@ -19,6 +19,7 @@ from cardkit.errors import CardkitError
 # modules in the order their commands appear in `cardkit --help`
 _COMMAND_MODULES = (
     "cardkit.cli.validate",      # validate
+    "cardkit.cli.pull",          # pull
     "cardkit.cli.apply",         # plan, apply
     "cardkit.cli.contacts",      # contacts (Sendblue contact records)
     "cardkit.cli.report",        # report

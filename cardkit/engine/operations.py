@@ -26,7 +26,7 @@ from cardkit.errors import InputError, Permanent, ProviderError
 from cardkit.names import shorten
 from cardkit.urls import is_url, redact
 from cardkit.providers.base import Card, Provider, Sharing
-from cardkit.vocabulary import Action, Status
+from cardkit.vocabulary import CLEAR_MARKER, KEEP_MARKER, Action, RowAction, Status, marker
 
 _PHOTO_THREADS = 4
 
@@ -101,9 +101,12 @@ def desired_hash(provider: str, card: Card) -> str:
     """A digest of the state a card asks for: equal hashes mean "nothing new to send"."""
     sharing = card.sharing
     photo = card.photo_digest or card.photo_url
-    text = json.dumps([provider, card.number, card.first_name, card.last_name, card.display_name,
-                       photo, None if sharing is None else [sharing.enabled, sharing.audience,
-                                                            sharing.name_format]])
+    state: list[Any] = [provider, card.number, card.first_name, card.last_name, card.display_name,
+                        photo, None if sharing is None else [sharing.enabled, sharing.audience,
+                                                             sharing.name_format]]
+    if card.delete or card.clear:          # only then: the hashes of earlier journals stay valid
+        state.append(["delete" if card.delete else "", sorted(card.clear)])
+    text = json.dumps(state)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
@@ -116,7 +119,7 @@ class PhotoShop:
         self.allow_private = allow_private   # private origins URL photos may come from (the sandbox's)
         self._transport = transport
         self._pool = concurrent.futures.ThreadPoolExecutor(_PHOTO_THREADS, thread_name_prefix="cardkit-photo")
-        self._prepared: dict[str, asyncio.Future[tuple[bytes, str]]] = {}
+        self._prepared: dict[str, asyncio.Future[tuple[bytes, str, str]]] = {}
         self._uploaded: dict[str, asyncio.Future[str]] = {}
         self._client: httpx.AsyncClient | None = None
 
@@ -125,8 +128,10 @@ class PhotoShop:
         if self._client is not None:
             await self._client.aclose()
 
-    async def prepared(self, source: str) -> tuple[bytes, str]:
-        """The prepared JPEG of a path or URL and its sha256 (done once per source)."""
+    async def prepared(self, source: str) -> tuple[bytes, str, str]:
+        """The prepared JPEG of a path or URL, its sha256, and the sha256 of the source's own
+        bytes (done once per source). The source's digest is how a photo pulled from a provider
+        counts as the same photo though preparing it again would give other bytes."""
         future = self._prepared.get(source)
         if future is None:
             future = asyncio.ensure_future(self._prepare(source))
@@ -141,7 +146,7 @@ class PhotoShop:
             self._uploaded[digest] = future
         return await asyncio.shield(future)
 
-    async def _prepare(self, source: str) -> tuple[bytes, str]:
+    async def _prepare(self, source: str) -> tuple[bytes, str, str]:
         from cardkit.photos import prepare_photo
 
         raw: Any = source
@@ -153,7 +158,8 @@ class PhotoShop:
             raw = await fetch_photo(source, client=self._client, allow_private=self.allow_private)
         loop = asyncio.get_running_loop()
         data = await loop.run_in_executor(self._pool, prepare_photo, raw)
-        return data, hashlib.sha256(data).hexdigest()
+        own = await loop.run_in_executor(self._pool, _source_digest, raw)
+        return data, hashlib.sha256(data).hexdigest(), own
 
 
 async def build_card(op: Op, fields: Mapping[str, str], sharing: Sharing | None, photos: PhotoShop) -> None:
@@ -174,17 +180,26 @@ async def build_card(op: Op, fields: Mapping[str, str], sharing: Sharing | None,
 async def _build_card(op: Op, fields: Mapping[str, str], sharing: Sharing | None, photos: PhotoShop) -> None:
     provider = op.provider
     assert provider is not None
+    if fields.get("action") == RowAction.DELETE:
+        _use_card(op, provider, Card(number=op.number, first_name="", delete=True))
+        return
     source = fields.get("photo", "")
+    keep_photo = marker(source) == KEEP_MARKER
+    clear = frozenset(f for f in ("last_name", "display_name", "photo") if marker(fields.get(f)) == CLEAR_MARKER)
+    if keep_photo or "photo" in clear:
+        source = ""
     photo_bytes: bytes | None = None
     photo_url = ""
     digest = ""
+    aliases: frozenset[str] = frozenset()
     try:
         if source:
             if provider.photo_transport == "url" and is_url(source):
                 photo_url = source          # passed through; the provider downloads it
                 digest = hashlib.sha256(source.encode()).hexdigest()
             else:
-                data, digest = await photos.prepared(source)
+                data, digest, own = await photos.prepared(source)
+                aliases = frozenset({own})
                 if provider.photo_transport == "bytes":
                     photo_bytes = data
                 elif photos.photo_host is not None:
@@ -203,20 +218,37 @@ async def _build_card(op: Op, fields: Mapping[str, str], sharing: Sharing | None
     card = Card(
         number=op.number,
         first_name=fields.get("first_name", ""),
-        last_name=fields.get("last_name", ""),
-        display_name=fields.get("display_name", ""),
+        last_name="" if "last_name" in clear else fields.get("last_name", ""),
+        display_name="" if "display_name" in clear else fields.get("display_name", ""),
         photo_bytes=photo_bytes,
         photo_url=photo_url,
         photo_digest=digest,
         sharing=sharing,
         photo_source=source,
+        photo_aliases=aliases,
+        keep_photo=keep_photo,
+        clear=clear,
     )
+    _use_card(op, provider, card)
+
+
+def _use_card(op: Op, provider: Provider, card: Card) -> None:
+    """The op sends `card`, or ends `invalid` with the provider's reason (nothing sent)."""
     reason = provider.unsupported(card)
     if reason:
         op.finish(Status.INVALID, reason, action=Action.UNSUPPORTED)
         return
     op.card = card
     op.desired = desired_hash(op.provider_name, card)
+
+
+def _source_digest(raw: Any) -> str:
+    """sha256 of a photo's own bytes (a file's content, or the downloaded bytes)."""
+    if isinstance(raw, (bytes, bytearray)):
+        return hashlib.sha256(raw).hexdigest()
+    with open(raw, "rb") as file:
+        return hashlib.file_digest(file, "sha256").hexdigest() if hasattr(hashlib, "file_digest") \
+            else hashlib.sha256(file.read()).hexdigest()
 
 
 def _reason(exc: BaseException) -> str:

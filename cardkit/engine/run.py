@@ -28,7 +28,7 @@ from cardkit.engine.results import ResultsFrame, results_frame
 from cardkit.engine.retry_policy import RetryPolicy
 from cardkit.engine.workers import Hooks, Pool, now_iso
 from cardkit.errors import InputError
-from cardkit.vocabulary import Action, Status
+from cardkit.vocabulary import Action, RowAction, Status, marker
 from cardkit.urls import local_origins
 
 _CANCELLED = "cancelled before it ran"
@@ -173,6 +173,12 @@ class Run:
                     earlier = first_seen.setdefault((name, number), row_number)
                     if sharing_problem:
                         op.finish(Status.INVALID, sharing_problem, action=Action.NONE)
+                    elif fields.get("action") == RowAction.KEEP and _gives_card(fields):
+                        op.finish(Status.INVALID, "action is keep, yet the row gives a card — write set in "
+                                  "the action column to apply it, or empty its cells", action=Action.NONE)
+                    elif fields.get("action") == RowAction.KEEP:
+                        op.finish(Status.UNCHANGED, "action keep: the card is left as it is, nothing sent",
+                                  action=Action.UNCHANGED)
                     elif earlier != row_number:
                         op.finish(Status.SKIPPED, f"row {earlier} has the same number for {name}: only "
                                   "its card is applied — remove one of the two rows", action=Action.NONE)
@@ -342,6 +348,12 @@ class Run:
         assert self._emit is not None
         self._emit(ev.Waiting(row=op.row, number=op.number, provider=op.provider_name,
                               until=ev.after(delay), reason="budget", message=op.message))
+
+
+def _gives_card(fields: dict[str, str]) -> bool:
+    """Whether a row's cells ask for a card (a name or a photo that is not a marker)."""
+    return any(fields.get(c, "").strip() and not marker(fields.get(c))
+               for c in ("first_name", "last_name", "photo"))
 
 
 def _retrieve(future: "asyncio.Future[Any]") -> None:

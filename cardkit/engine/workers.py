@@ -29,6 +29,7 @@ from cardkit.engine.retry_policy import RetryPolicy
 from cardkit.errors import Permanent, ProviderError, Transient
 from cardkit.names import shorten
 from cardkit.providers.base import DEFAULT_TIMEOUT, Change, Current, Provider
+from cardkit.vocabulary import Action, Status
 
 #: What a row's give-up message tells the user to do.
 GIVE_UP_REMEDY = "run `cardkit retry JOURNAL` later to try the failed rows again"
@@ -176,7 +177,8 @@ class Pool:
                 self._finish_decided(op, done)
             else:
                 op.changes = describe(card, current, done.fields)
-                op.finish("applied", _outcome_message(done.action, done.fields, done.reason, planned=False),
+                op.finish(Status.PARTIAL if done.refused else Status.APPLIED,
+                          _outcome_message(done.action, done.fields, done.reason, planned=False),
                           action=done.action, fields=done.fields)
             return 0.0
         except Permanent as failure:
@@ -212,7 +214,9 @@ class Pool:
 
     def _finish_decided(self, op: Op, change: Change) -> None:
         """Finish an op whose outcome was decided without a write (or plan-only)."""
-        if change.action == "unchanged":
+        if change.action == "unchanged" and change.refused:
+            op.finish(Status.PARTIAL, change.reason, action=Action.UNCHANGED)
+        elif change.action == "unchanged":
             op.finish("unchanged", _unchanged_message(op), action="unchanged")
         elif change.action == "unsupported":
             op.finish("invalid", change.reason or f"{self.provider.name} can't take this card",
@@ -235,7 +239,7 @@ def _unchanged_message(op: Op) -> str:
     return "the provider already has this card: nothing sent"
 
 
-_DONE = {"create": "created", "update": "updated", "replace": "replaced"}
+_DONE = {"create": "created", "update": "updated", "replace": "replaced", "delete": "deleted"}
 
 
 def _outcome_message(action: str, fields: tuple[str, ...], reason: str, *, planned: bool) -> str:

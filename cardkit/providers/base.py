@@ -44,6 +44,11 @@ class Card:
     photo_digest: str = ""            # sha256 of the prepared photo: how "unchanged" is decided
     sharing: Sharing | None = None
     photo_source: str = ""            # the sheet's own photo cell (path or URL), for messages
+    photo_aliases: frozenset[str] = frozenset()   # other digests that are this same photo (the
+                                                  # file's own bytes; what the provider returned for it)
+    keep_photo: bool = False          # the sheet says "[keep]": leave the photo as it is
+    clear: frozenset[str] = frozenset()   # fields the sheet clears ("[clear]")
+    delete: bool = False              # the sheet's action is `delete`: remove the whole card
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,7 @@ class Current:
     exists: bool = False
     fields: Mapping[str, Any] = field(default_factory=dict)   # first_name, last_name, display_name,
                                                               # photo_digest, sharing…
+    photo_bytes: bytes | None = field(default=None, repr=False)   # the photo as returned (Blooio)
 
 
 @dataclass(frozen=True)
@@ -80,6 +86,7 @@ class Change:
     action: str
     fields: tuple[str, ...] = ()
     reason: str = ""                  # why unsupported / invalid for this provider
+    refused: tuple[str, ...] = ()     # fields the provider would not take (the rest were set)
 
 
 @dataclass(frozen=True)
@@ -121,3 +128,5 @@ class Provider(Protocol):
 
     async def share(self, send: Send, chat: str, *, text: str = "", from_number: str = "") -> str:
         """Share the card into a chat; returns the provider's confirmation. Permanent if it can't."""
+
+    # Optional: `async def delete(self, send, number) -> None` removes the whole card (Sendblue).

@@ -18,7 +18,7 @@ LAYERS = {
               "cardkit.names", "cardkit.photos", "cardkit.urls", "cardkit.validation"),
     "providers": ("cardkit.providers",),
     "engine": ("cardkit.engine", "cardkit.contacts"),
-    "faces": ("cardkit.cli", "cardkit.__main__", "cardkit.widgets", "cardkit.reporting"),
+    "faces": ("cardkit.cli", "cardkit.__main__", "cardkit.widgets", "cardkit.reporting", "cardkit.pulling"),
 }
 ORDER = list(LAYERS)
 SANDBOX = "cardkit.sandbox"
