@@ -79,8 +79,8 @@ class Blooio(BearerAdapter):
             result = decide(allowed, current)
             if not blocked:
                 return result
-            done = ", ".join(result.fields) if result.action != "unchanged" else "sharing already as given"
-            return Change(result.action, result.fields, f"{done}; {', '.join(blocked)} not set — {why}",
+            done = "" if result.action != "unchanged" else "the sharing is already as given; "
+            return Change(result.action, result.fields, f"{done}not set: {', '.join(blocked)} — {why}",
                           refused=tuple(blocked))
         return decide(wanted, current)
 
