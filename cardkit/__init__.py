@@ -60,6 +60,7 @@ _EXPORTS: dict[str, str] = {
     "Linq": "cardkit.providers",
     "PhotoHost": "cardkit.providers",
     "SandboxPhotoHost": "cardkit.providers",
+    "S3PhotoHost": "cardkit.providers",
     "capabilities": "cardkit.providers",
     # plan and apply
     "plan": "cardkit.engine",
@@ -77,6 +78,8 @@ _EXPORTS: dict[str, str] = {
     # start from what is live
     "pull": "cardkit.pulling",
     "pull_async": "cardkit.pulling",
+    "undo": "cardkit.engine.undo",
+    "undo_async": "cardkit.engine.undo",
     "RowAction": "cardkit.vocabulary",
     "CLEAR_MARKER": "cardkit.vocabulary",
     "KEEP_MARKER": "cardkit.vocabulary",
@@ -102,6 +105,7 @@ if TYPE_CHECKING:  # the same names, imported for type checkers only (see the do
     from cardkit.vocabulary import CLEAR_MARKER as CLEAR_MARKER, KEEP_MARKER as KEEP_MARKER
     from cardkit.vocabulary import RowAction as RowAction
     from cardkit.pulling import pull as pull, pull_async as pull_async
+    from cardkit.engine.undo import undo as undo, undo_async as undo_async
     from cardkit.errors import (
         CardkitError as CardkitError,
         ColumnError as ColumnError,
@@ -132,6 +136,7 @@ if TYPE_CHECKING:  # the same names, imported for type checkers only (see the do
         Linq as Linq,
         PhotoHost as PhotoHost,
         SandboxPhotoHost as SandboxPhotoHost,
+        S3PhotoHost as S3PhotoHost,
         Sendblue as Sendblue,
         capabilities as capabilities,
     )

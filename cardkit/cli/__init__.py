@@ -24,6 +24,7 @@ _COMMAND_MODULES = (
     "cardkit.cli.contacts",      # contacts (Sendblue contact records)
     "cardkit.cli.report",        # report
     "cardkit.cli.retry",         # retry
+    "cardkit.cli.undo",          # undo
     "cardkit.cli.sandbox",       # sandbox serve
     "cardkit.cli.capabilities",  # capabilities
     "cardkit.cli.demo",          # demo
@@ -57,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cardkit {args.command}: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print(f"cardkit {args.command}: interrupted", file=sys.stderr)
+        print(f"cardkit {args.command}: interrupted — if it was applying cards, run the same command "
+              "again: the journal shows what was sent and the rest is finished", file=sys.stderr)
         return 130
     except BrokenPipeError:
         # the reader went away (`cardkit validate … | head`): not an error of ours

@@ -15,6 +15,8 @@ from typing import Any
 from cardkit.errors import InputError
 
 EXIT_OK, EXIT_ROWS_FAILED, EXIT_USAGE = 0, 1, 2
+INTERRUPTED = ("interrupted: the run stopped before the end (Ctrl-C or a stop signal) — run the same "
+               "command again to finish; rows already applied are not sent again")
 
 
 class _HelpFormatter(argparse.HelpFormatter):
@@ -92,13 +94,18 @@ def show_outcome(args: argparse.Namespace, rep, written: list[Path], *, extra: d
     info, plus `run`'s keys), `totals`, `counts`, `ok`, `failures`, `written`, and `extra`'s
     keys. `notes` are extra lines for a person (not in the JSON).
     """
+    interrupted = bool((run or {}).get("interrupted"))
+    ok = rep.ok and not interrupted
     if getattr(args, "json", False):
         summary = rep.summary()
         summary["run"] = {**summary["run"], **(run or {})}
-        print_json({**summary, "failures": _failures(rep), "written": [str(p) for p in written], **(extra or {})})
+        print_json({**summary, "ok": ok, "failures": _failures(rep), "written": [str(p) for p in written],
+                    **(extra or {})})
     else:
+        if interrupted:
+            notes = (INTERRUPTED, *notes)
         say(args, rep.summary_text(), *notes, *(f"wrote {p}" for p in written))
-    return EXIT_OK if rep.ok else EXIT_ROWS_FAILED
+    return EXIT_OK if ok else EXIT_ROWS_FAILED
 
 
 def _failures(rep) -> list[dict]:

@@ -40,13 +40,17 @@ def add_run_options(parser: argparse.ArgumentParser, *, cards: bool = True) -> N
     parser.add_argument("--sandbox", action="store_true",
                         help="run against the built-in provider sandbox (no account, no network)")
     if cards:
-        parser.add_argument("--photo-host", metavar="URL",
-                            help="where local photos are uploaded for Sendblue/Linq (POST bytes → "
-                                 "{\"url\"}), e.g. http://127.0.0.1:8787/_sandbox/media; default "
-                                 "$CARDKIT_PHOTO_HOST")
+        parser.add_argument("--photo-host", metavar="s3://BUCKET/PREFIX|URL",
+                            help="where local photos are uploaded for Sendblue/Linq: an S3 bucket "
+                                 "(pip install 'cardkit[s3]'; AWS_* variables) or a sandbox media host "
+                                 "such as http://127.0.0.1:8787/_sandbox/media; default $CARDKIT_PHOTO_HOST")
+        parser.add_argument("--photo-base-url", metavar="URL",
+                            help="public https address of the s3 prefix (public bucket or CDN), e.g. "
+                                 "https://cdn.example.com/cardkit/; without it providers get presigned "
+                                 "URLs valid 7 days; default $CARDKIT_PHOTO_BASE_URL")
         parser.add_argument("--photo-root", metavar="FOLDER", help=PHOTO_ROOT_HELP)
     else:
-        parser.set_defaults(photo_host=None)
+        parser.set_defaults(photo_host=None, photo_base_url=None, photo_root=None)
     parser.add_argument("--quiet", action="store_true", help="no progress bar, no summary (exit code only)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON instead of the summary")
 
@@ -74,6 +78,7 @@ def run_options(args: argparse.Namespace, **fixed: Any) -> RunOptions:
         "providers": getattr(args, "provider", None) or "auto",
         "sandbox": True if args.sandbox else None,
         "photo_host": args.photo_host,
+        "photo_base_url": args.photo_base_url,
         "region": args.region or "US",
         "journal": journal,
         "max_at_once": args.concurrency,

@@ -22,8 +22,9 @@ def register(sub) -> None:
                     "SDKs read. Stops cleanly on Ctrl-C or SIGTERM.")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8787, help="port (default 8787; 0 picks a free one)")
-    serve.add_argument("--seed", metavar="FILE.json", help="seed file: credentials and numbers per provider "
-                       "(default: the packaged seed owning the sample_data numbers)")
+    serve.add_argument("--seed", metavar="FILE.json|NAME", help="seed file: credentials and numbers per provider, "
+                       "or a packaged seed: default (owns the sample_data numbers) or accounts (the same "
+                       "numbers across two Blooio and two Linq accounts)")
     serve.add_argument("--latency-ms", type=float, default=0.0, help="added latency per request (default 0)")
     serve.add_argument("--jitter-ms", type=float, default=None, help="random extra latency, up to (default latency/5)")
     serve.add_argument("--fault-rate", type=float, default=0.0, help="share of requests that fail (0–1, default 0)")
@@ -36,6 +37,11 @@ def register(sub) -> None:
                        help="Blooio GET contact-card: documented behaviour or the SDK's 'coming soon' 404")
     serve.add_argument("--linq-failed-setup", choices=("error", "inactive"), default="error",
                        help="Linq failed POST: 500/2022 (as the SDK says) or 200 with is_active false (as the docs page says)")
+    serve.add_argument("--blooio-avatar", choices=("as_sent", "reencoded"), default="as_sent",
+                       help="Blooio GET contact-card avatar: the bytes sent, or re-encoded (another digest)")
+    serve.add_argument("--blooio-idempotency", choices=("conflict", "replay"), default="conflict",
+                       help="Blooio message send with a reused Idempotency-Key: 409 (as documented) or the "
+                            "first answer again")
     serve.add_argument("--access-log", action="store_true", help="log every request")
     serve.set_defaults(func=run_serve)
     parser.set_defaults(func=lambda args: _usage(parser))
@@ -90,7 +96,8 @@ def run_serve(args) -> int:
         sandbox = Sandbox(args.seed, latency_ms=args.latency_ms, fault_rate=args.fault_rate,
                           fault_seed=args.fault_seed, jitter_ms=args.jitter_ms, fault_mix=args.fault_mix,
                           hang_seconds=args.hang_seconds,
-                          blooio_card_read=args.blooio_card_read, linq_failed_setup=args.linq_failed_setup)
+                          blooio_card_read=args.blooio_card_read, linq_failed_setup=args.linq_failed_setup,
+                          blooio_avatar=args.blooio_avatar, blooio_idempotency=args.blooio_idempotency)
     except SeedError as exc:
         raise ConfigError(f"{exc}") from None
     except ValueError as exc:

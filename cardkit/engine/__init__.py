@@ -81,6 +81,7 @@ def _faces(build: Callable[P, RunOptions]) -> tuple[Callable[P, Coroutine[Any, A
 
 
 def _apply_options(cards: Any, providers: Providers = "auto", *, sandbox: Any = None, photo_host: Any = None,
+                   photo_base_url: str | None = None,
                    region: str = "US", journal: JournalSpec = None, resume: bool = True,
                    dry_run: bool = False, max_at_once: int | None = None,
                    max_per_second: float | None = None, progress: bool = True, cancel: Cancel | None = None,
@@ -92,8 +93,10 @@ def _apply_options(cards: Any, providers: Providers = "auto", *, sandbox: Any = 
     `providers`: "auto" (route each row to the configured provider owning its number), names
     ("blooio,linq" or a list) or adapter instances; a row's `provider` cell wins.
     `sandbox=True`: run against a fresh in-process sandbox. `photo_host`: where local photos go
-    for URL providers (an object with `upload`, or the URL of a sandbox media host; default
-    `CARDKIT_PHOTO_HOST`; False for none). `journal`: a path, False for none, None for the default
+    for URL providers (`"s3://BUCKET/PREFIX"` with the `s3` extra, an object with `upload`, or
+    the URL of a sandbox media host; default `CARDKIT_PHOTO_HOST`; False for none).
+    `photo_base_url`: the public https address of that s3 prefix (a public bucket or CDN; default
+    `CARDKIT_PHOTO_BASE_URL`) — without it providers get presigned URLs valid 7 days. `journal`: a path, False for none, None for the default
     (beside the input file; none for the in-process sandbox). `resume`: skip what the journal
     says was applied with the same card. `dry_run`: read and decide, write nothing.
     `max_at_once` / `max_per_second`: requests in flight / per second per provider (default: the
@@ -107,13 +110,15 @@ def _apply_options(cards: Any, providers: Providers = "auto", *, sandbox: Any = 
     interrupt stops the run cleanly and returns the partial results, the rows that never ran
     marked `skipped` ("cancelled before it ran"). A bad option is an `InputError` naming it.
     """
-    return RunOptions(providers=providers, sandbox=sandbox, photo_host=photo_host, region=region,
+    return RunOptions(providers=providers, sandbox=sandbox, photo_host=photo_host,
+                      photo_base_url=photo_base_url, region=region,
                       journal=journal, resume=resume, dry_run=dry_run, max_at_once=max_at_once,
                       max_per_second=max_per_second, progress=progress, cancel=cancel,
                       read_first=read_first, max_attempts=max_attempts, timeout=timeout, events=events)
 
 
 def _plan_options(cards: Any, providers: Providers = "auto", *, sandbox: Any = None, photo_host: Any = None,
+                  photo_base_url: str | None = None,
                   region: str = "US", journal: JournalSpec = None, resume: bool = True,
                   max_at_once: int | None = None, max_per_second: float | None = None,
                   progress: bool = True, cancel: Cancel | None = None, read_first: bool = True,
@@ -124,7 +129,8 @@ def _plan_options(cards: Any, providers: Providers = "auto", *, sandbox: Any = N
     Same options as `apply` (without `dry_run`: a plan is one); no journal unless one is given.
     Sync `plan` works in scripts and notebooks alike.
     """
-    return _apply_options(cards, providers, sandbox=sandbox, photo_host=photo_host, region=region,
+    return _apply_options(cards, providers, sandbox=sandbox, photo_host=photo_host,
+                          photo_base_url=photo_base_url, region=region,
                           journal=journal, resume=resume, dry_run=True, max_at_once=max_at_once,
                           max_per_second=max_per_second, progress=progress, cancel=cancel,
                           read_first=read_first, max_attempts=max_attempts, timeout=timeout, events=events)

@@ -4,15 +4,20 @@ In a script there is no running loop and `asyncio.run` does the job. In Jupyter 
 already running in this thread, so the coroutine runs on a private event loop in a background
 thread instead (what fsspec, zarr and nbclient do) — no global patching of asyncio.
 
-Interrupts: Ctrl-C or a kernel interrupt cancels the coroutine; it winds down (journal flushed,
-unfinished rows marked) and `partial()` supplies what it produced, so the caller still gets the
-partial results instead of a traceback.
+Interrupts: Ctrl-C, SIGTERM, SIGHUP (in a script) or a kernel interrupt cancel the coroutine; it
+winds down (journal flushed, unfinished rows marked) and `partial()` supplies what it produced,
+so the caller still gets the partial results instead of a traceback. A second signal while it
+winds down is answered with a line and otherwise ignored (the wind-down takes a moment); a
+third stops at once with `KeyboardInterrupt` — every write that left is already journaled
+*sending*, so the next run with the journal checks those and finishes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import signal
+import sys
 import threading
 from typing import Awaitable, Callable, TypeVar
 
@@ -29,11 +34,51 @@ def run_sync(main: Callable[[], Awaitable[T]], *, partial: Callable[[], T]) -> T
     return _run_in_thread(main, partial)
 
 
+#: the signals that stop a run like Ctrl-C does (where the platform has them)
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
+                     if hasattr(signal, name))
+_STILL_STOPPING = ("cardkit: stopping — finishing the journal so the run can be resumed "
+                   "(interrupt once more to quit at once)")
+
+
 async def _guarded(main: Callable[[], Awaitable[T]], partial: Callable[[], T]) -> T:
+    installed = _stop_on_signals(asyncio.current_task())
     try:
         return await main()
     except asyncio.CancelledError:
         return partial()
+    finally:
+        loop = asyncio.get_running_loop()
+        for signum in installed:
+            loop.remove_signal_handler(signum)
+
+
+def _stop_on_signals(task: "asyncio.Task[object] | None") -> list[int]:
+    """Route SIGINT/SIGTERM/SIGHUP to a cancellation of `task` (main thread of a script only)."""
+    if task is None or threading.current_thread() is not threading.main_thread():
+        return []
+    loop = asyncio.get_running_loop()
+    received: list[int] = []
+
+    def stop(signum: int) -> None:
+        received.append(signum)
+        if len(received) == 1:
+            task.cancel()
+        elif len(received) == 2:
+            print(_STILL_STOPPING, file=sys.stderr, flush=True)
+        else:
+            raise KeyboardInterrupt
+
+    installed = []
+    for signum in STOP_SIGNALS:
+        if signal.getsignal(signum) not in (signal.SIG_DFL, signal.default_int_handler, None):
+            continue              # ignored (nohup, a background job) or the program's own: leave it
+        try:
+            loop.add_signal_handler(signum, stop, signum)
+        except (ValueError, RuntimeError, NotImplementedError):   # not the main thread, Windows
+            continue
+        installed.append(signum)
+    return installed
 
 
 def _run_in_thread(main: Callable[[], Awaitable[T]], partial: Callable[[], T]) -> T:

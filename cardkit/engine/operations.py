@@ -58,6 +58,8 @@ class Op:
     # scheduling
     in_doubt_run: str = ""                # an earlier run left this write "sending"
     sent: bool = False                    # journal already says "sending"
+    before: Any = None                    # the card as read before the first write (`doubt.py`)
+    repeated: bool = False                # re-sent though the provider couldn't tell if it landed
 
     def finish(self, status: str, message: str = "", *, action: str | None = None,
                fields: tuple[str, ...] = (), failure: ProviderError | None = None) -> None:

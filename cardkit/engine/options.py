@@ -47,8 +47,11 @@ class RunOptions:
     providers: "auto" (each row to the configured provider owning its number), names
         ("blooio,linq" or a list) or adapter instances; a row's `provider` cell wins.
     sandbox: True for a fresh in-process sandbox, a `Sandbox`, or None for the real providers.
-    photo_host: where local photos go for URL providers (an object with `upload`, or the URL of
-        a sandbox media host); None: `$CARDKIT_PHOTO_HOST`; False: none.
+    photo_host: where local photos go for URL providers ("s3://BUCKET/PREFIX" with the `s3`
+        extra, an object with `upload`, or the URL of a sandbox media host); None:
+        `$CARDKIT_PHOTO_HOST`; False: none.
+    photo_base_url: the public https address of that s3 prefix (a public bucket or CDN); None:
+        `$CARDKIT_PHOTO_BASE_URL`, else presigned URLs valid 7 days.
     region: the region of numbers written without a +country code.
     journal: a path, False for none, None for the default (beside the input file; none for the
         in-process sandbox and for plans).
@@ -69,6 +72,7 @@ class RunOptions:
     providers: Providers = "auto"
     sandbox: bool | Sandbox | None = None
     photo_host: PhotoHost | str | bool | None = None
+    photo_base_url: str | None = None
     region: str = "US"
     journal: JournalSpec = None
     resume: bool = True

@@ -37,8 +37,10 @@ class Setup:
         return {name: p.base_url for name, p in self.providers.items()}
 
 
-def setup(providers: Any = "auto", *, sandbox: Any = None, photo_host: Any = None) -> Setup:
-    """Build the run's adapters from the user's `providers=`, `sandbox=` and `photo_host=`."""
+def setup(providers: Any = "auto", *, sandbox: Any = None, photo_host: Any = None,
+          photo_base_url: str | None = None) -> Setup:
+    """Build the run's adapters from the user's `providers=`, `sandbox=`, `photo_host=` and
+    `photo_base_url=`."""
     box = None
     transport = None
     if sandbox is True:
@@ -56,10 +58,10 @@ def setup(providers: Any = "auto", *, sandbox: Any = None, photo_host: Any = Non
     spec = None if isinstance(providers, str) and providers.strip().lower() in ("", "auto", "all") else providers
     if photo_host is False:
         photo_host = None
-    elif isinstance(photo_host, str):
-        from cardkit.providers.media import SandboxPhotoHost
+    elif photo_host is not None or photo_base_url:
+        from cardkit.providers.media import resolve_photo_host
 
-        photo_host = SandboxPhotoHost(photo_host)
+        photo_host = resolve_photo_host(photo_host, base_url=photo_base_url)
     adapters = resolve_providers(spec, sandbox=box, origin=SANDBOX_ORIGIN)
     named: dict[str, Provider] = {}
     for adapter in adapters:

@@ -9,14 +9,15 @@ built from what happened.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import uuid
 from pathlib import Path
-from typing import Any, Iterable, Protocol, runtime_checkable
+from typing import Any, Awaitable, Iterable, Protocol, runtime_checkable
 
 import pandas as pd
 
-from cardkit.engine import routing
+from cardkit.engine import doubt, routing
 from cardkit.engine.journal import Journal
 from cardkit.engine.limits import WriteBudget
 from cardkit.engine.lookups import discover
@@ -68,6 +69,7 @@ class Run:
         self.write = options.write
         self.photo_host = (options.photo_host if options.photo_host is not None
                            else os.environ.get("CARDKIT_PHOTO_HOST") or None)
+        self.photo_base_url = options.photo_base_url or os.environ.get("CARDKIT_PHOTO_BASE_URL") or None
         self.policy = RetryPolicy(max_attempts=options.max_attempts)
         # the faces' subscribers, and the tqdm bar (itself a subscriber) when asked for and someone
         # can see it: with neither, no event is even built
@@ -86,23 +88,29 @@ class Run:
         self._results: ResultsFrame | None = None
         self._journal_started = False
         self._base_urls: dict[str, str] = {}      # provider → base URL (journal keys)
+        self.interrupted = False                  # Ctrl-C, SIGTERM/SIGHUP, a kernel interrupt
 
     # ---- the whole run ------------------------------------------------------------------------
 
     async def execute(self) -> ResultsFrame:
         """Run to the end (or until cancelled) and return the results frame."""
         validated = _validated(self.cards, self.options.region)
-        setup = routing.setup(self.options.providers, sandbox=self.options.sandbox, photo_host=self.photo_host)
+        setup = routing.setup(self.options.providers, sandbox=self.options.sandbox, photo_host=self.photo_host,
+                              photo_base_url=self.photo_base_url)
         photos = PhotoShop(photo_host=setup.photo_host, transport=setup.transport,
                            allow_private=local_origins(setup.base_urls().values()))  # the sandbox's media
         self.journal = self._open_journal(validated, setup)
         try:
+            await asyncio.sleep(0)      # a Ctrl-C during the (synchronous) set-up lands here
             self.pools = {name: self._pool(provider, setup) for name, provider in setup.providers.items()}
             await self._discover(validated, setup)
             await self._build_ops(validated, setup, photos)
             self._resume()
             self._start_journal(validated, setup)
             await self._run_pools()
+        except asyncio.CancelledError:
+            self.interrupted = True
+            raise
         finally:
             await self._wind_down(photos)
         return self.partial_results()
@@ -113,7 +121,8 @@ class Run:
             self._results = results_frame(_record(op, self.run_id) for op in self.ops)
             self._results.attrs["cardkit"] = {
                 "run_id": self.run_id, "kind": self.kind, "dry_run": not self.write,
-                "journal": str(self.journal.path) if self.journal is not None else None}
+                "journal": str(self.journal.path) if self.journal is not None else None,
+                "interrupted": self.interrupted}
         return self._results
 
     # ---- steps --------------------------------------------------------------------------------
@@ -128,7 +137,8 @@ class Run:
                     per_second=options.max_per_second or limits.max_per_second, policy=self.policy,
                     hooks=Hooks(self._on_sending, self._on_wrote, self._on_finished,
                                 retried=self._on_retried if self._emit else None,
-                                waiting=self._on_waiting if self._emit else None),
+                                waiting=self._on_waiting if self._emit else None,
+                                photo_alias=self._on_photo_alias if self.journal is not None else None),
                     write=self.write, read_first=options.read_first, budget=budget, deadline=options.timeout)
 
     async def _discover(self, validated: pd.DataFrame, setup: routing.Setup) -> None:
@@ -190,7 +200,10 @@ class Run:
 
     def _resume(self) -> None:
         """Skip what earlier runs applied with the same desired state; flag writes left in doubt."""
-        if self.journal is None or not self.write:
+        if self.journal is None:
+            return
+        self._add_photo_aliases(self.journal.photo_aliases(self._base_urls))
+        if not self.write:
             return
         applied = self.journal.applied(self._base_urls) if self.options.resume else {}
         in_doubt = self.journal.in_doubt(self._base_urls)
@@ -201,8 +214,11 @@ class Run:
             done = applied.get(key)
             if done is not None and done[0] == op.desired:
                 op.finish(Status.UNCHANGED, f"already applied in run {done[1]}", action=Action.UNCHANGED)
-            elif key in in_doubt:
-                op.in_doubt_run = in_doubt[key]
+            elif key in in_doubt and in_doubt[key][1] == op.desired:
+                # the same card's write was left without an outcome: read back and compare with
+                # the card as it was before that write (doubt.py) before anything is sent again
+                op.in_doubt_run = in_doubt[key][0]
+                op.before = doubt.before_from_json(in_doubt[key][2])
         for name, pool in self.pools.items():
             if pool.budget is not None:
                 for number, ages in self.journal.recent_writes(name, self._base_urls[name],
@@ -255,9 +271,11 @@ class Run:
         self._end_events()
         await photos.close()
         if self.journal is not None:
-            if self._journal_started:
-                self.journal.finish_run(self.run_id, now_iso())
-            self.journal.close()
+            try:
+                if self._journal_started:
+                    self.journal.finish_run(self.run_id, now_iso())
+            finally:
+                self.journal.close()
 
     # ---- journal ------------------------------------------------------------------------------
 
@@ -272,7 +290,7 @@ class Run:
             if not source or setup.sandbox is not None or (path is None and not self.write):
                 return None
             path = Path(source).with_suffix(".journal.sqlite")
-        return Journal(path)
+        return Journal(path, lock=True)
 
     def _start_journal(self, validated: pd.DataFrame, setup: routing.Setup) -> None:
         if self.journal is None:
@@ -296,9 +314,26 @@ class Run:
             if op.status:
                 self.journal.done(self.run_id, op.seq, _record(op, self.run_id))
 
-    def _on_sending(self, op: Op) -> None:
+    def _on_sending(self, op: Op) -> Awaitable[None] | None:
+        """Mark the write *sending* with its before-state; the run awaits the commit."""
+        if self.journal is None:
+            return None
+        before = doubt.before_json(op.before) if op.before is not None else None
+        if op.before is not None and op.before.photo_bytes:     # for undo: Blooio returns the bytes
+            self.journal.keep_photo(str(op.before.fields.get("photo") or ""), op.before.photo_bytes)
+        return self.journal.mark_sending(self.run_id, op.seq, op.started_at or now_iso(), before)
+
+    def _add_photo_aliases(self, aliases: dict[tuple[str, str], set[str]]) -> None:
+        """Photos the provider re-encoded in earlier runs count as the photo sent (photo sameness)."""
+        for op in self.ops:
+            card = op.card
+            if card is not None and card.photo_digest and (op.provider_name, card.photo_digest) in aliases:
+                op.card = dataclasses.replace(card, photo_aliases=card.photo_aliases
+                                              | aliases[(op.provider_name, card.photo_digest)])
+
+    def _on_photo_alias(self, op: Op, sent: str, returned: str) -> None:
         if self.journal is not None:
-            self.journal.sending(self.run_id, op.seq, op.started_at or now_iso())
+            self.journal.photo_alias(op.provider_name, self._base_urls[op.provider_name], sent, returned)
 
     def _on_wrote(self, op: Op) -> None:
         if self.journal is not None:

@@ -17,16 +17,17 @@ import asyncio
 import datetime as dt
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Awaitable, Callable
 
 import httpx
 
+from cardkit.engine import doubt
 from cardkit.engine.changes import describe
 from cardkit.engine.connections import Connection
 from cardkit.engine.limits import RateLimiter, WriteBudget
 from cardkit.engine.operations import Op
 from cardkit.engine.retry_policy import RetryPolicy
-from cardkit.errors import Permanent, ProviderError, Transient
+from cardkit.errors import JournalError, Permanent, ProviderError, Transient
 from cardkit.names import shorten
 from cardkit.providers.base import DEFAULT_TIMEOUT, Change, Current, Provider
 from cardkit.vocabulary import Action, Status
@@ -47,11 +48,12 @@ class Hooks:
     `retried(op, attempt, why, delay, retry_after)` is called where a retry is decided,
     `waiting(op, delay)` where a write waits for the number's budget (the run's events)."""
 
-    sending: Callable[[Op], None]
+    sending: Callable[[Op], Awaitable[None] | None]   # awaited before the write leaves
     wrote: Callable[[Op], None]
     finished: Callable[[Op], None]
     retried: Callable[[Op, int, str, float, bool], None] | None = None
     waiting: Callable[[Op, float], None] | None = None
+    photo_alias: Callable[[Op, str, str], None] | None = None   # (op, digest sent, digest read back)
 
 
 class Pool:
@@ -160,32 +162,50 @@ class Pool:
             else:
                 current = Current(known=False)
             change = provider.change(card, current)
+            if op.in_doubt_run and self._write and change.action not in ("unchanged", "unsupported"):
+                found = doubt.verdict(change, current, op.before)
+                if found == doubt.LANDED:
+                    op.finish("unchanged", doubt.landed_message(provider.name, op.in_doubt_run),
+                              action="unchanged")
+                    return 0.0
+                op.repeated = found == doubt.UNKNOWN
             if change.action in ("unchanged", "unsupported") or not self._write:
                 if change.action not in ("unchanged", "unsupported"):
                     op.changes = describe(card, current, change.fields)
                 self._finish_decided(op, change)
                 return 0.0
             op.action = change.action         # what was attempted, should the write fail
+            if op.before is None:
+                op.before = current           # the card before our first write (journal, undo)
             if self.budget is not None:
                 self.budget.record(op.number)
                 self._hooks.wrote(op)
             if not op.sent:
                 op.sent = True
-                self._hooks.sending(op)
+                durable = self._hooks.sending(op)
+                if durable is not None:
+                    await durable             # the journal holds the mark before the write leaves
             done = await provider.write(connection.send, card, current)
             if done.action in ("unchanged", "unsupported"):
                 self._finish_decided(op, done)
             else:
                 op.changes = describe(card, current, done.fields)
-                op.finish(Status.PARTIAL if done.refused else Status.APPLIED,
-                          _outcome_message(done.action, done.fields, done.reason, planned=False),
+                if "photo" in done.fields and provider.photo_transport == "bytes" and card.photo_digest:
+                    await self._read_photo_back(op, connection, card.photo_digest)
+                message = _outcome_message(done.action, done.fields, done.reason, planned=False)
+                op.finish(Status.PARTIAL if done.refused or card.cannot else Status.APPLIED,
+                          f"{message}; {card.cannot}" if card.cannot else message,
                           action=done.action, fields=done.fields)
+            if op.repeated and op.status == "applied":
+                op.message += " — " + doubt.repeat_note(provider.name, op.in_doubt_run)
             return 0.0
         except Permanent as failure:
             op.finish("failed", failure.message, failure=failure, action=op.action)
             return 0.0
         except Transient as failure:
             return self._retry_or_give_up(op, failure)
+        except JournalError:                     # nothing may be sent unjournaled: stop the run
+            raise
         except ProviderError as failure:       # neither kind: not worth repeating
             op.finish("failed", failure.message, failure=failure, action=op.action)
             return 0.0
@@ -196,6 +216,19 @@ class Pool:
             return 0.0
         finally:
             op.elapsed_ms += (time.perf_counter() - started) * 1000
+
+    async def _read_photo_back(self, op: Op, connection: Connection, sent: str) -> None:
+        """Read a photo just sent as bytes back once: a provider that re-encodes it returns other
+        bytes, and remembering that pair keeps later runs from sending the photo again."""
+        if self._hooks.photo_alias is None:
+            return
+        try:
+            now = await self.provider.read(connection.send, op.number)
+        except ProviderError:
+            return                  # the write stands; only the remembering is lost
+        returned = str(now.fields.get("photo") or "") if now.known else ""
+        if returned and returned != sent:
+            self._hooks.photo_alias(op, sent, returned)
 
     def _retry_or_give_up(self, op: Op, failure: Transient) -> float:
         """The one place a pool decides, after a temporary failure, whether an operation goes
@@ -214,15 +247,17 @@ class Pool:
 
     def _finish_decided(self, op: Op, change: Change) -> None:
         """Finish an op whose outcome was decided without a write (or plan-only)."""
-        if change.action == "unchanged" and change.refused:
-            op.finish(Status.PARTIAL, change.reason, action=Action.UNCHANGED)
+        cannot = op.card.cannot if op.card is not None else ""
+        if change.action == "unchanged" and (change.refused or cannot):
+            op.finish(Status.PARTIAL, "; ".join(t for t in (change.reason, cannot) if t), action=Action.UNCHANGED)
         elif change.action == "unchanged":
             op.finish("unchanged", _unchanged_message(op), action="unchanged")
         elif change.action == "unsupported":
             op.finish("invalid", change.reason or f"{self.provider.name} can't take this card",
                       action="unsupported", fields=change.fields)
         else:
-            op.finish("planned", _outcome_message(change.action, change.fields, change.reason, planned=True),
+            message = _outcome_message(change.action, change.fields, change.reason, planned=True)
+            op.finish("planned", f"{message}; {cannot}" if cannot else message,
                       action=change.action, fields=change.fields)
 
 

@@ -17,10 +17,11 @@ from cardkit.providers.media import PhotoHost, SandboxPhotoHost, fetch_photo, ur
 from cardkit.providers.registry import (parse_names, providers_from_env, providers_from_sandbox,
                                         resolve_providers)
 from cardkit.providers.replies import http_send
+from cardkit.providers.s3_host import S3PhotoHost
 from cardkit.providers.sendblue import Sendblue
 
 __all__ = [
-    "Blooio", "Sendblue", "Linq", "PhotoHost", "SandboxPhotoHost", "capabilities",
+    "Blooio", "Sendblue", "Linq", "PhotoHost", "SandboxPhotoHost", "S3PhotoHost", "capabilities",
     "providers_from_env", "providers_from_sandbox", "resolve_providers", "parse_names",
     "fetch_photo", "url_problem", "http_send", "Secret",
     "Card", "Change", "Current", "Limits", "Permanent", "Provider", "ProviderError", "Reply",

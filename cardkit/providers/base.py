@@ -49,6 +49,8 @@ class Card:
     keep_photo: bool = False          # the sheet says "[keep]": leave the photo as it is
     clear: frozenset[str] = frozenset()   # fields the sheet clears ("[clear]")
     delete: bool = False              # the sheet's action is `delete`: remove the whole card
+    cannot: str = ""                  # what of the wanted card can't be done here, said in the
+                                      # result (the rest is done; the row ends `partial`)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from cardkit.providers._adapter import BearerAdapter, differing, list_numbers_at
 from cardkit.providers.base import Card, Change, Current, Limits, Reply, Send
 from cardkit.providers.config import EnvNames
 from cardkit.providers.media import photo_url_problem
+from cardkit.providers.s3_host import without_signature
 
 CARD = "/v3/contact_card"
 NUMBERS = "/v3/phone_numbers"
@@ -77,7 +78,7 @@ class Linq(BearerAdapter):
             return Current(known=True, exists=False)
         card = next((c for c in mine if c.get("is_active")), mine[0])
         fields = {"first_name": card.get("first_name") or "", "last_name": card.get("last_name") or "",
-                  "photo": card.get("image_url") or ""}
+                  "photo": without_signature(card.get("image_url") or "")}
         if not card.get("is_active"):
             fields["inactive"] = True
         return Current(known=True, exists=bool(card.get("is_active")), fields=fields)
@@ -124,7 +125,7 @@ def _wanted(card: Card) -> dict[str, Any]:
     if card.last_name:
         wanted["last_name"] = card.last_name
     if card.photo_url:
-        wanted["photo"] = card.photo_url
+        wanted["photo"] = without_signature(card.photo_url)   # a re-signed URL of one object is no change
     return wanted
 
 

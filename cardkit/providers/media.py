@@ -87,6 +87,34 @@ class SandboxPhotoHost:
         return url
 
 
+def resolve_photo_host(spec: object, *, base_url: str | None = None) -> object:
+    """The `PhotoHost` a user means by `spec`: `s3://BUCKET/PREFIX` (`S3PhotoHost`, the `s3`
+    extra), the http(s) URL of a sandbox media host (`SandboxPhotoHost`), or any object with an
+    `upload` coroutine (returned as it is). `base_url` (a public URL of the prefix) is for s3://."""
+    from cardkit.errors import ConfigError
+
+    if isinstance(spec, str):
+        text = spec.strip()
+        if text.lower().startswith("s3://"):
+            from cardkit.providers.s3_host import S3PhotoHost
+
+            return S3PhotoHost(text, base_url=base_url)
+        if base_url:
+            raise ConfigError("a photo base URL goes with an s3:// photo host — give --photo-host s3://BUCKET/PREFIX "
+                              "too, or leave the base URL out")
+        if text.lower().startswith(("http://", "https://")):
+            return SandboxPhotoHost(text)
+        raise ConfigError(f"photo host {redact(text)!r} is not one cardkit knows — give s3://BUCKET/PREFIX, the URL of a "
+                          "sandbox media host (http://127.0.0.1:8787/_sandbox/media), or a PhotoHost object")
+    if base_url:
+        raise ConfigError("a photo base URL goes with an s3:// photo host given as text — pass "
+                          "S3PhotoHost(url, base_url=...) instead")
+    if not isinstance(spec, PhotoHost):
+        raise ConfigError(f"photo_host must be s3://BUCKET/PREFIX, a media host URL or an object with an async "
+                          f"upload(data, content_type) method, not {type(spec).__name__}")
+    return spec
+
+
 def has_photo(card: Card) -> bool:
     """Whether the row asks for a photo at all (bytes, URL, or at least a source cell)."""
     return bool(card.photo_bytes or card.photo_url or card.photo_digest or card.photo_source)

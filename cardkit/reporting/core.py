@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import math
+import os
+import shutil
+import sys
+import tempfile
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pandas as pd
 
@@ -188,6 +193,9 @@ class Report:
             raise InputError(f"split applies to .csv reports only, not '{path.name}': drop split or name a .csv file")
         if not path.parent.exists():
             raise InputError(f"cannot write '{path}': the folder '{path.parent}' does not exist — create it first")
+        return _write_whole(path, lambda target: self._write(kind, target, split))
+
+    def _write(self, kind: str, path: Path, split: bool) -> list[Path]:
         if kind == "csv":
             from cardkit.reporting.csvjson import write_csv
 
@@ -227,6 +235,29 @@ class Report:
         if path is not None:
             Path(path).write_text(text, encoding="utf-8")
         return text
+
+
+def _write_whole(path: Path, write: Callable[[Path], list[Path]]) -> list[Path]:
+    """Write the file(s) under temporary names in the same folder, then rename each into place:
+    a full disk or an interruption never leaves a truncated report under the real name."""
+    scratch = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
+    hook = sys.unraisablehook
+    try:
+        try:
+            made = write(scratch / path.name)
+            final = [path.parent / made_path.name for made_path in made]
+            for made_path, target in zip(made, final):
+                os.replace(made_path, target)
+            return final
+        except OSError as exc:
+            failure = OSError(exc.errno, exc.strerror)
+            # the failed writer's half-written zip closes (and fails again) as `exc` goes: quietly
+            sys.unraisablehook = lambda unraisable: None
+        gc.collect()
+    finally:
+        sys.unraisablehook = hook
+        shutil.rmtree(scratch, ignore_errors=True)
+    raise failure
 
 
 def report(

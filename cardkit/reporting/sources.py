@@ -57,7 +57,7 @@ def read_run(path: str | Path, run_id: str | None = None) -> tuple[pd.DataFrame,
     path = existing_journal(path)
     from cardkit.engine.journal import Journal
 
-    with Journal(path) as journal:
+    with Journal(path, readonly=True) as journal:
         run_id = run_id or journal.latest_run()
         run = journal.run_info(run_id)
         results = journal.results(run_id)
@@ -80,7 +80,7 @@ def list_runs(path: str | Path) -> pd.DataFrame:
 
     from cardkit.reporting.summary import DONE, NEEDS_ATTENTION
 
-    with Journal(existing_journal(path)) as journal:
+    with Journal(existing_journal(path), readonly=True) as journal:
         runs = journal.runs()
         outcomes = [journal.results(run_id)["status"] for run_id in runs["run_id"]]
     return pd.DataFrame({

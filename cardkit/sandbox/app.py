@@ -42,7 +42,11 @@ class Sandbox:
     ``blooio_card_read`` ("working" as S1 documents, or "coming_soon": 404 as the SDK warns),
     ``linq_failed_setup`` ("error": a failed POST is 500/2022, as the SDK says; "inactive": 200 with
     ``is_active: false``, as the create page says),
-    ``placeholder_hosts`` (photo URL hosts that count as fetchable; () turns them off).
+    ``placeholder_hosts`` (photo URL hosts that count as fetchable; () turns them off; loopback
+    URLs are really downloaded),
+    ``blooio_avatar`` ("as_sent", or "reencoded": GET returns a re-encoded JPEG, not the bytes sent),
+    ``blooio_idempotency`` ("conflict": a reused Idempotency-Key on a message send is 409, as
+    documented; "replay": the first answer again).
 
     Choices where the providers' docs are silent or disagree are listed in docs/sandbox.md and in
     each emulator's module docstring.
@@ -62,13 +66,16 @@ class Sandbox:
         blooio_card_read: str = "working",
         linq_failed_setup: str = "error",
         placeholder_hosts: tuple[str, ...] = DEFAULT_PLACEHOLDER_HOSTS,
+        blooio_avatar: str = "as_sent",
+        blooio_idempotency: str = "conflict",
     ):
         self.seed = load_seed(seed)
         self.faults = FaultPlan(rate=fault_rate, seed=fault_seed, latency_ms=latency_ms, jitter_ms=jitter_ms,
                                 mix=dict(fault_mix) if fault_mix is not None else None)
         self.media = MediaStore(placeholder_hosts)
         self.shared = Shared(faults=self.faults, media=self.media, clock=clock, hang_seconds=hang_seconds)
-        self.blooio = BlooioEmulator(self.seed.blooio, self.shared, card_read=blooio_card_read)
+        self.blooio = BlooioEmulator(self.seed.blooio, self.shared, card_read=blooio_card_read,
+                                    avatar=blooio_avatar, idempotency=blooio_idempotency)
         self.sendblue = SendblueEmulator(self.seed.sendblue, self.shared)
         self.linq = LinqEmulator(self.seed.linq, self.shared, failed_setup=linq_failed_setup)
         self.emulators = {"blooio": self.blooio, "sendblue": self.sendblue, "linq": self.linq}
@@ -85,6 +92,11 @@ class Sandbox:
     def credentials(self) -> dict[str, dict[str, str]]:
         """The first credential of each provider in the seed (sandbox test keys)."""
         return self.seed.first_credentials()
+
+    @property
+    def accounts(self) -> dict[str, dict[str, dict[str, str]]]:
+        """Every credential of each provider by account name: {"blooio": {"blooio-east": {"api_key": …}}}."""
+        return self.seed.accounts()
 
     def base_urls(self, origin: str = "http://sandbox.local") -> dict[str, str]:
         origin = origin.rstrip("/")
@@ -106,7 +118,8 @@ class Sandbox:
             try:
                 out: dict[str, Any] = {name: emulator.snapshot() for name, emulator in self.emulators.items()}
                 out["faults"] = [dict(entry) for entry in self.shared.fault_log]
-                out["media"] = {"uploads": len(self.media.uploads)}
+                out["media"] = {"uploads": len(self.media.uploads),
+                                "downloads": [dict(entry) for entry in self.media.downloads]}
                 return json.loads(json.dumps(out))
             except RuntimeError:  # "dictionary changed size during iteration" from the serving thread
                 continue
@@ -125,6 +138,7 @@ class Sandbox:
         for emulator in self.emulators.values():
             emulator.reset()
         self.shared.fault_log.clear()
+        self.media.downloads.clear()
         self.shared.sequence = 0
         self.faults.restart()
 

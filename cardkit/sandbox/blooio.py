@@ -8,8 +8,15 @@
   omitted sub-fields are kept). ``null`` for a name or the avatar clears it. Unknown fields → 400.
   403 when the number is not on this key, and when a ``standard`` plan number is sent a name or
   avatar (sharing-only bodies are fine). The path takes ``%2B`` or a literal ``+``.
-- ``POST /chats/{chat}/contact-card`` — stage a share; ``POST /chats/{chat}/messages`` with
-  ``share_contact: true`` — share with a message. Both need a Dedicated number on the key.
+  With ``avatar="reencoded"`` the stored avatar is re-encoded (a JPEG at quality 80, as a service
+  that normalises photos would), so GET returns other bytes than were sent.
+- ``POST /chats/{chat}/contact-card`` — stage a share (idempotent, as documented: counted, no
+  other effect); ``POST /chats/{chat}/messages`` with ``share_contact: true`` — share with a
+  message. Both need a Dedicated number on the key.
+- ``Idempotency-Key`` on a message send (documented: 409 "duplicate idempotency key"): a key
+  already used by this API key sends nothing; by default the answer is that 409, with
+  ``idempotency="replay"`` the first answer again (as Stripe-style APIs do). Messages are
+  counted per chat in the state (``messages_by_chat``).
 
 Errors use ``{"error": <kind>, "message": …, "status": n}`` (the documented shape; ``error`` is
 the kind, as in the older docs snapshot: bad_request, unauthorized, forbidden, not_found,
@@ -19,6 +26,8 @@ that tells the two 403s apart, so a client must not rely on one.
 
 from __future__ import annotations
 
+import base64
+import io
 from datetime import datetime, timezone
 
 from starlette.requests import Request
@@ -42,10 +51,18 @@ def error(status: int, message: str) -> Response:
 class BlooioEmulator(Emulator):
     name = "blooio"
 
-    def __init__(self, seed, shared, *, card_read: str = "working"):
+    def __init__(self, seed, shared, *, card_read: str = "working", avatar: str = "as_sent",
+                 idempotency: str = "conflict"):
         if card_read not in ("working", "coming_soon"):
             raise ValueError(f"blooio_card_read must be 'working' or 'coming_soon', got {card_read!r}")
+        if avatar not in ("as_sent", "reencoded"):
+            raise ValueError(f"blooio_avatar must be 'as_sent' or 'reencoded', got {avatar!r}")
+        if idempotency not in ("conflict", "replay"):
+            raise ValueError(f"blooio_idempotency must be 'conflict' or 'replay', got {idempotency!r}")
         self.card_read = card_read
+        self.avatar_mode = avatar
+        self.idempotency = idempotency
+        self._reencoded: dict[str, tuple[str, dict]] = {}  # sha256 sent -> (base64 stored, its digest); kept
         self.started = datetime.now(timezone.utc).isoformat()
         super().__init__(seed, shared)
 
@@ -55,6 +72,8 @@ class BlooioEmulator(Emulator):
         self._avatar_texts: dict[str, str] = {}  # sha256 -> that base64: one copy per distinct photo
         self.staged_shares: dict[str, int] = {}  # chat id -> times staged
         self.shared_with_messages: dict[str, int] = {}  # chat id -> messages sent with share_contact
+        self.messages_by_chat: dict[str, int] = {}  # chat id -> messages sent
+        self.idempotent: dict[tuple[str, str], dict] = {}  # (api key, Idempotency-Key) -> first answer
         self.messages = 0
 
     def routes(self):
@@ -74,6 +93,7 @@ class BlooioEmulator(Emulator):
     def snapshot(self) -> dict:
         snap = super().snapshot()
         snap["shares"] = {"staged": dict(self.staged_shares), "with_message": dict(self.shared_with_messages)}
+        snap["messages_by_chat"] = dict(self.messages_by_chat)
         return snap
 
     # -- auth ------------------------------------------------------------------------------
@@ -170,6 +190,11 @@ class BlooioEmulator(Emulator):
             if avatar_bytes is None:
                 card["avatar"] = None
                 self.avatars.pop(number, None)
+            elif self.avatar_mode == "reencoded":
+                sent = digest(avatar_bytes)
+                text, stored = self.reencode(sent["sha256"], avatar_bytes)
+                card["avatar"], card["avatar_sent"] = stored, sent
+                self.avatars[number] = text
             else:
                 card["avatar"] = digest(avatar_bytes)
                 self.avatars[number] = self._avatar_texts.setdefault(card["avatar"]["sha256"], update["avatar"])
@@ -178,6 +203,20 @@ class BlooioEmulator(Emulator):
         self.record_write(number)
         return JSON({"success": True, "phone_number": number, "first_name": card.get("first_name"),
                      "last_name": card.get("last_name")})
+
+    def reencode(self, sha256: str, data: bytes) -> tuple[str, dict]:
+        """The avatar as a re-encoding service would keep it: RGB JPEG, quality 80 (once per photo)."""
+        known = self._reencoded.get(sha256)
+        if known is None:
+            from PIL import Image  # only this option needs an imaging library
+
+            with Image.open(io.BytesIO(data)) as image:
+                out = io.BytesIO()
+                image.convert("RGB").save(out, format="JPEG", quality=80)
+            stored = out.getvalue()
+            known = (base64.b64encode(stored).decode("ascii"), digest(stored))
+            self._reencoded[sha256] = known
+        return known
 
     def _sharing_key_problem(self, key: str) -> Response | None:
         lines = self.seed.lines_of(key)
@@ -200,6 +239,22 @@ class BlooioEmulator(Emulator):
 
     def send_message(self, request: Request, body: bytes, key: str) -> Response:
         chat = request.path_params["chat"]
+        idempotency_key = request.headers.get("idempotency-key", "").strip()
+        if idempotency_key:
+            first = self.idempotent.get((key, idempotency_key))
+            if first is not None:
+                if self.idempotency == "replay" and first["request"] == (chat, body):
+                    return Response(first["answer"], status_code=first["status"], media_type="application/json")
+                return error(409, "Duplicate idempotency key: a message was already sent with this "
+                                  "Idempotency-Key")
+        response = self._send_message(request, chat, body, key)
+        if idempotency_key and response.status_code < 300:
+            # only a send that happened holds its key (a failed one may be retried with it)
+            self.idempotent[(key, idempotency_key)] = {"request": (chat, body), "status": response.status_code,
+                                                       "answer": bytes(response.body)}
+        return response
+
+    def _send_message(self, request: Request, chat: str, body: bytes, key: str) -> Response:
         message, problem = self.json_object(body)
         if problem:
             return problem
@@ -219,5 +274,6 @@ class BlooioEmulator(Emulator):
                 return problem
             self.shared_with_messages[chat] = self.shared_with_messages.get(chat, 0) + 1
         self.messages += 1
+        self.messages_by_chat[chat] = self.messages_by_chat.get(chat, 0) + 1
         self.writes += 1
         return JSON({"message_id": f"msg_{self.messages:08d}", "status": "queued"}, status_code=200)

@@ -19,7 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from cardkit.sandbox.faults import FaultPlan, request_key
-from cardkit.sandbox.media import MediaStore
+from cardkit.sandbox.media import Downloaded, MediaStore
 from cardkit.sandbox.seed import E164, ProviderSeed
 
 Handler = Callable[[Request, bytes, str], Response]
@@ -69,6 +69,7 @@ class Emulator:
 
     name = ""
     failing = False  # True while a handler runs a failure the provider reports in a 200 (see fails_in_place)
+    photo_url_field = ""  # the body field holding a photo URL the provider downloads at request time
 
     def __init__(self, seed: ProviderSeed, shared: Shared):
         self.seed = seed
@@ -154,12 +155,14 @@ class Emulator:
         if draw.delay_s > 0:
             await asyncio.sleep(draw.delay_s)
         if draw.fault is None:
+            await self.download_photo(request, body)
             return self.run(handler, request, body)
         entry = {"request": sequence, "provider": self.name, "method": scope["method"],
                  "path": scope["path"], "fault": draw.fault, "applied": False}
         shared.fault_log.append(entry)
         if draw.fault == "error":
             if self.fails_in_place(draw.pick, request):
+                await self.download_photo(request, body)
                 self.failing = True
                 try:
                     response = self.run(handler, request, body)
@@ -174,6 +177,7 @@ class Emulator:
             return DroppedConnection()
         # hang: apply in full (or not at all) now, then answer only after the client gave up
         if draw.pick < 0.5:
+            await self.download_photo(request, body)
             response = self.run(handler, request, body)
             entry["applied"] = response.status_code < 400
         else:
@@ -181,6 +185,26 @@ class Emulator:
         entry["status"] = response.status_code
         entry["hang_ended_by"] = "client" if await wait_for_disconnect(request, shared.hang_seconds) else "hang_seconds"
         return response
+
+    async def download_photo(self, request: Request, body: bytes) -> None:
+        """Before a handler that takes a photo URL runs: really download a loopback URL, as the
+        provider would at request time, so the synchronous handler finds the outcome in
+        ``request.state.downloaded`` (see `photo`). Only for an authenticated request."""
+        if not self.photo_url_field or request.method not in ("POST", "PUT", "PATCH"):
+            return
+        try:
+            payload = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            return
+        url = payload.get(self.photo_url_field) if isinstance(payload, dict) else None
+        if not self.shared.media.needs_download(url) or self.authenticate(request) is None:
+            return
+        request.state.downloaded = {url: await self.shared.media.download(url)}
+
+    def photo(self, request: Request, url: object) -> bytes:
+        """The photo at `url` as the provider got it (raises media.FetchError)."""
+        downloaded: dict[str, Downloaded] = getattr(request.state, "downloaded", {})
+        return self.shared.media.fetch(url, downloaded)
 
     def run(self, handler: Handler, request: Request, body: bytes) -> Response:
         credential = self.authenticate(request)

@@ -43,6 +43,7 @@ CARD_FIELDS = ("first_name", "last_name", "image_url")
 
 class LinqEmulator(Emulator):
     name = "linq"
+    photo_url_field = "image_url"
 
     def __init__(self, seed, shared, *, failed_setup: str = "error"):
         if failed_setup not in ("error", "inactive"):
@@ -150,12 +151,14 @@ class LinqEmulator(Emulator):
             return None, self.error(400, 1005, "Invalid parameter value: first_name cannot be empty")
         return payload, None
 
-    def fetch_image(self, url: str) -> tuple[dict | None, Response | None]:
+    def fetch_image(self, request: Request, url: str) -> tuple[dict | None, Response | None]:
         try:
-            data = self.shared.media.fetch(url)
+            data = self.photo(request, url)
         except FetchError as exc:
             if exc.unreachable:
                 return None, self.error(400, 5007, f"Failed to download image from the provided URL: {exc}")
+            if exc.too_large:
+                return None, self.error(400, 5005, f"File too large: {exc}; URL media is limited to 10 MB")
             return None, self.error(400, 5004, f"Invalid file type: {exc}")
         if len(data) > IMAGE_MAX_BYTES:
             return None, self.error(400, 5005, f"File too large: {len(data):,} bytes; URL media is limited to 10 MB")
@@ -194,7 +197,7 @@ class LinqEmulator(Emulator):
         if existing is not None and existing["is_active"]:
             return self.error(409, 2014, "A contact card already exists for this phone number — use PATCH "
                                          "/v3/contact_card?phone_number=… to change it")
-        return self.write_card(number, payload, {"first_name": None, "last_name": None, "image_url": None,
+        return self.write_card(request, number, payload, {"first_name": None, "last_name": None, "image_url": None,
                                                  "image": None, "is_active": True})
 
     def update_card(self, request: Request, body: bytes, key: str) -> Response:
@@ -208,13 +211,13 @@ class LinqEmulator(Emulator):
         card = self.cards.get(number)
         if card is None or not card["is_active"]:
             return self.error(404, 2012, "Contact card not found — create it with POST /v3/contact_card")
-        return self.write_card(number, payload, card)
+        return self.write_card(request, number, payload, card)
 
-    def write_card(self, number: str, payload: dict, card: dict) -> Response:
+    def write_card(self, request: Request, number: str, payload: dict, card: dict) -> Response:
         """Fetch the new image, spend the budget, then merge `payload` into `card` in one step."""
         image = card["image"]
         if payload.get("image_url"):
-            image, problem = self.fetch_image(payload["image_url"])
+            image, problem = self.fetch_image(request, payload["image_url"])
             if problem:
                 return problem
         elif "image_url" in payload:

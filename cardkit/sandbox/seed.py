@@ -12,9 +12,17 @@ object with ``"owners": [...]`` (Blooio/Linq API keys, Sendblue key ids): then o
 credentials reach it and the others get the provider's "not your number" answer.
 A provider may be left out (it then has no credentials and no numbers).
 
+Several accounts per provider read better in the ``accounts`` form, one entry per account with
+its own credential and the numbers it owns (a number under two accounts is owned by both)::
+
+    {"blooio": {"accounts": [{"name": "blooio-east", "api_key": "bl_test_…", "numbers": ["+1…"]},
+                             {"name": "blooio-west", "api_key": "bl_test_…", "numbers": [...]}]},
+     "sendblue": {"accounts": [{"name": "…", "key_id": "…", "secret": "…", "numbers": [...]}]}}
+
 Without a seed the packaged ``default_seed.json`` is used: it owns the numbers of
-``sample_data/`` (see docs/ARCHITECTURE.md). A malformed seed raises :class:`SeedError`
-naming the key at fault.
+``sample_data/`` (see docs/ARCHITECTURE.md). A packaged seed can also be named instead of a path:
+``"default"``, or ``"accounts"`` (the same numbers split between two Blooio and two Linq
+accounts). A malformed seed raises :class:`SeedError` naming the key at fault.
 """
 
 from __future__ import annotations
@@ -53,6 +61,7 @@ class ProviderSeed:
 
     credentials: dict[str, str] = field(default_factory=dict)
     lines: dict[str, Line] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)  # account name -> its key (key id)
 
     def lines_of(self, credential: str) -> list[Line]:
         return [line for line in self.lines.values() if line.reachable_by(credential)]
@@ -77,25 +86,43 @@ class Seed:
         return out
 
 
-def default_seed_text() -> str:
-    return resources.files("cardkit.sandbox").joinpath("default_seed.json").read_text("utf-8")
+    def accounts(self) -> dict[str, dict[str, dict[str, str]]]:
+        """Every credential of each provider by account name, shaped like `first_credentials`."""
+        out: dict[str, dict[str, dict[str, str]]] = {}
+        for provider in PROVIDERS:
+            seed: ProviderSeed = getattr(self, provider)
+            for name, key in seed.names.items():
+                cred = ({"key_id": key, "secret": seed.credentials[key]} if provider == "sendblue"
+                        else {"api_key": key})
+                out.setdefault(provider, {})[name] = cred
+        return out
+
+
+PACKAGED_SEEDS = ("default", "accounts")
+
+
+def default_seed_text(name: str = "default") -> str:
+    return resources.files("cardkit.sandbox").joinpath(f"{name}_seed.json").read_text("utf-8")
 
 
 def load_seed(seed: str | Path | Mapping[str, Any] | Seed | None = None) -> Seed:
-    """Read a seed from a path, a dict, or the packaged default (None)."""
+    """Read a seed from a path, a dict, a packaged seed's name ("default", "accounts"), or the
+    packaged default (None)."""
     if isinstance(seed, Seed):
         return seed
     where = "seed"
-    if seed is None:
-        raw: Any = json.loads(default_seed_text())
-        where = "default seed"
+    if seed is None or (isinstance(seed, str) and seed in PACKAGED_SEEDS and not Path(seed).exists()):
+        name = seed or "default"
+        raw: Any = json.loads(default_seed_text(name))
+        where = f"{name} seed"
     elif isinstance(seed, (str, Path)):
         path = Path(seed)
         where = f"seed {path}"
         try:
             raw = json.loads(path.read_text("utf-8"))
         except FileNotFoundError:
-            raise SeedError(f"{where}: no such file — pass a JSON seed file (see docs/sandbox.md)") from None
+            raise SeedError(f"{where}: no such file — pass a JSON seed file (see docs/sandbox.md) or a "
+                            f"packaged seed's name ({', '.join(PACKAGED_SEEDS)})") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise SeedError(f"{where}: cannot be read ({exc})") from None
         except json.JSONDecodeError as exc:
@@ -132,14 +159,56 @@ def _strings(value: Any, where: str, key: str) -> list[str]:
 
 def _bearer_provider(raw: Any, where: str, name: str) -> ProviderSeed:
     _expect(isinstance(raw, Mapping), where, name, 'an object like {"api_keys": [...], "numbers": [...]}')
+    if "accounts" in raw:
+        return _accounts(raw, where, name, ("api_key",))
     _no_unknown(raw, ("api_keys", "numbers"), where, name)
     keys = _strings(raw.get("api_keys", []), where, f"{name}.api_keys")
     lines = _lines(raw.get("numbers", []), where, name, with_plan=(name == "blooio"))
-    return ProviderSeed(credentials={key: "" for key in keys}, lines=lines)
+    return ProviderSeed(credentials={key: "" for key in keys}, lines=lines,
+                        names={f"{name}-{i + 1}": key for i, key in enumerate(keys)})
+
+
+def _accounts(raw: Mapping, where: str, name: str, secrets: tuple[str, ...]) -> ProviderSeed:
+    """The `accounts` form: one entry per account, each owning the numbers listed under it."""
+    _no_unknown(raw, ("accounts",), where, name)
+    accounts = raw["accounts"]
+    _expect(isinstance(accounts, list) and bool(accounts), where, f"{name}.accounts",
+            f'a non-empty list of {{"name", {", ".join(repr(s) for s in secrets)}, "numbers"}}')
+    credentials: dict[str, str] = {}
+    names: dict[str, str] = {}
+    owners: dict[str, set[str]] = {}
+    lines: dict[str, Line] = {}
+    for i, account in enumerate(accounts):
+        key = f"{name}.accounts[{i}]"
+        _expect(isinstance(account, Mapping), where, key, "an object")
+        _no_unknown(account, ("name", "numbers") + secrets, where, key)
+        for part in secrets:
+            _expect(isinstance(account.get(part), str) and account[part].strip() != "", where, f"{key}.{part}",
+                    "a non-empty string")
+        credential = account[secrets[0]]
+        if credential in credentials:
+            raise SeedError(f"{where}: {key}.{secrets[0]} is used by an earlier account — give each its own")
+        credentials[credential] = account[secrets[1]] if len(secrets) > 1 else ""
+        label = account.get("name", f"{name}-{i + 1}")
+        _expect(isinstance(label, str) and label.strip() != "" and label not in names, where, f"{key}.name",
+                "a name no other account has")
+        names[label] = credential
+        for number, line in _lines(account.get("numbers", []), where, f"{key}", with_plan=(name == "blooio")).items():
+            if number in lines and lines[number].plan != line.plan:
+                raise SeedError(f"{where}: {key}.numbers: {number} is on plan {line.plan!r} here and "
+                                f"{lines[number].plan!r} in another account — give it one plan")
+            _expect(line.owners is None, where, f"{key}.numbers", "numbers without owners (the account owns them)")
+            lines[number] = line
+            owners.setdefault(number, set()).add(credential)
+    lines = {number: Line(number=number, plan=line.plan, owners=frozenset(owners[number]))
+             for number, line in lines.items()}
+    return ProviderSeed(credentials=credentials, lines=lines, names=names)
 
 
 def _sendblue(raw: Any, where: str) -> ProviderSeed:
     _expect(isinstance(raw, Mapping), where, "sendblue", 'an object like {"credentials": [...], "numbers": [...]}')
+    if "accounts" in raw:
+        return _accounts(raw, where, "sendblue", ("key_id", "secret"))
     _no_unknown(raw, ("credentials", "numbers"), where, "sendblue")
     creds = raw.get("credentials", [])
     _expect(isinstance(creds, list), where, "sendblue.credentials", 'a list of {"key_id": …, "secret": …}')
@@ -151,7 +220,8 @@ def _sendblue(raw: Any, where: str) -> ProviderSeed:
             _expect(isinstance(cred.get(part), str) and cred[part].strip() != "", where, f"{key}.{part}",
                     "a non-empty string")
         credentials[cred["key_id"]] = cred["secret"]
-    return ProviderSeed(credentials=credentials, lines=_lines(raw.get("numbers", []), where, "sendblue", with_plan=False))
+    return ProviderSeed(credentials=credentials, lines=_lines(raw.get("numbers", []), where, "sendblue", with_plan=False),
+                        names={f"sendblue-{i + 1}": key for i, key in enumerate(credentials)})
 
 
 def _no_unknown(raw: Mapping, allowed: tuple[str, ...], where: str, name: str) -> None:

@@ -51,6 +51,7 @@ def now_iso() -> str:
 
 class SendblueEmulator(Emulator):
     name = "sendblue"
+    photo_url_field = "photoUrl"
 
     def reset(self) -> None:
         super().reset()
@@ -146,7 +147,7 @@ class SendblueEmulator(Emulator):
         if problem:
             return problem
         try:
-            photo = self.shared.media.fetch(profile["photoUrl"])
+            photo = self.photo(request, profile["photoUrl"])
         except FetchError as exc:
             return error(500, f"Failed to apply profile photo: {exc}")
         self.cards[number] = {"firstName": profile["firstName"], "lastName": profile["lastName"],

@@ -107,20 +107,28 @@ def test_ctrl_c_in_a_script_returns_partial_results(tmp_path):
     sheet = tmp_path / "cards.csv"
     sheet.write_text("Phone,First Name\n" + "".join(f"{n},N{i}\n" for i, n in enumerate(NUMBERS)))
     script = textwrap.dedent(f"""
-        import json, sys
+        import json, sys, threading, time
         sys.path.insert(0, {str(REPO)!r})
         import cardkit
         from cardkit.sandbox import Sandbox
         from tests.engine.conftest import seed_with_numbers
         box = Sandbox(seed_with_numbers("blooio", {NUMBERS!r}), latency_ms=150, jitter_ms=0)
         print("started", flush=True)
+
+        def tell_when_written():      # the parent interrupts once writes have landed (not a fixed delay)
+            while not box.state()["blooio"]["writes_by_number"]:
+                time.sleep(0.02)
+            print("writing", flush=True)
+
+        threading.Thread(target=tell_when_written, daemon=True).start()
         results = cardkit.apply({str(sheet)!r}, "blooio", sandbox=box, progress=False, max_at_once=2)
         print(json.dumps(results["status"].value_counts().to_dict()), flush=True)
     """)
     process = subprocess.Popen([sys.executable, "-c", script], env=subprocess_env(), stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     assert process.stdout.readline().strip() == "started"
-    time.sleep(1.5)
+    assert process.stdout.readline().strip() == "writing"
+    time.sleep(0.2)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=60)
     assert process.returncode == 0, err

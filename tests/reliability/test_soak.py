@@ -31,8 +31,9 @@ def test_soak_2000_cards_at_15_percent_faults_loses_nothing_and_doubles_nothing(
     assert figures["mismatched"] == 0, figures["examples"]["mismatched"]
     assert figures["duplicated"] == 0, figures["examples"]["duplicated"]
     assert figures["journal_disagrees"] == 0, "the journal file doesn't hold the outcomes the run returned"
-    assert figures["sendblue_resent_without_doubt"] == 0, figures
-    assert figures["sendblue_resent_after_doubt"] <= 0.01 * CI_CARDS, figures
+    # a write left in doubt by a hang or a drop is read back against its before-state: Sendblue's
+    # too (names changed from before to the sheet's prove it landed) — no number written twice
+    assert figures["repeated_writes"] == 0, figures
     statuses = figures["statuses"]
     assert set(statuses) <= {"applied", "unchanged", "failed"}, statuses
     # five attempts against a 15 % fault rate: only a handful give up, each saying why and what to do

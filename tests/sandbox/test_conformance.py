@@ -94,6 +94,49 @@ async def test_blooio_sdk_raises_typed_errors(sandbox, urls):
             await client.me.numbers.contact_card.retrieve(BLOOIO_LINE)
 
 
+@pytest.mark.anyio
+async def test_blooio_sdk_idempotency_key_sends_one_message(sandbox, urls):
+    """AsyncBlooio: send(idempotency_key=…) twice → one message; the repeat is the SDK's ConflictError (409)."""
+    async with async_blooio(sandbox, urls) as client:
+        sent = await client.chats.messages.send("+15557654321", text="hi", share_contact=True,
+                                                idempotency_key="run-1-row-2")
+        assert sent.status == "queued" and sent.message_id
+        with pytest.raises(blooio.ConflictError):
+            await client.chats.messages.send("+15557654321", text="hi", share_contact=True,
+                                             idempotency_key="run-1-row-2")
+    assert sandbox.state()["blooio"]["messages_by_chat"] == {"+15557654321": 1}
+
+
+@pytest.mark.anyio
+async def test_blooio_sdk_reads_a_reencoded_avatar(jpeg_bytes):
+    """AsyncBlooio against a re-encoding sandbox: retrieve() gives a base64 JPEG that is not what was sent."""
+    box = Sandbox(blooio_avatar="reencoded")
+    with LoopbackServer(box) as running:
+        async with async_blooio(box, running.base_urls()) as client:
+            sent = base64.b64encode(jpeg_bytes).decode()
+            await client.me.numbers.contact_card.update(BLOOIO_LINE, avatar=sent)
+            card = await client.me.numbers.contact_card.retrieve(BLOOIO_LINE)
+    assert card.avatar != sent and base64.b64decode(card.avatar)[:3] == b"\xff\xd8\xff"
+
+
+@pytest.mark.anyio
+async def test_blooio_and_linq_sdks_see_each_account_of_the_accounts_seed():
+    """The vendors' SDKs, one client per account of the 'accounts' seed, list disjoint numbers."""
+    box = Sandbox(seed="accounts")
+    with LoopbackServer(box) as running:
+        urls = running.base_urls()
+        blooio_numbers, linq_numbers = [], []
+        for cred in box.accounts["blooio"].values():
+            async with blooio.AsyncBlooio(api_key=cred["api_key"], base_url=urls["blooio"], max_retries=0) as client:
+                blooio_numbers.append({n.phone_number for n in (await client.me.numbers.list()).numbers})
+        for cred in box.accounts["linq"].values():
+            async with linq.AsyncLinqAPIV3(api_key=cred["api_key"], base_url=urls["linq"], max_retries=0) as client:
+                listed = await client.phone_numbers.list()
+                linq_numbers.append({n.phone_number for n in listed.phone_numbers})
+    for first, second in (blooio_numbers, linq_numbers):
+        assert first and second and not first & second
+
+
 # -- Sendblue (SendblueAPI) --------------------------------------------------------------------------
 
 def test_sendblue_sdk_contacts_and_lines(sandbox, sendblue_client):

@@ -57,6 +57,7 @@ async def test_reset_forgets_what_landed_and_replays_the_same_faults():
         assert 200 in first and set(first) != {200}, first
         assert (await client.post("/_sandbox/reset")).json() == {"reset": True}
         assert sandbox.state()["blooio"] == {"cards": {}, "writes": 0, "requests": 0, "writes_by_number": {},
-                                             "shares": {"staged": {}, "with_message": {}}}
+                                             "shares": {"staged": {}, "with_message": {}},
+                                             "messages_by_chat": {}}
         assert sandbox.state()["faults"] == []
         assert await run(client) == first

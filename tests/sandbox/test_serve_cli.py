@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -154,3 +155,24 @@ def test_banner_lists_every_accepted_credential():
     assert "LINQ_API_V3_API_KEY=lk_one" in text and "linq also accepts: lk_two" in text
     assert "SENDBLUE_API_API_KEY=a" in text and "sendblue also accepts: b / sb" in text
     assert "BLOOIO" not in text
+
+
+def test_serve_with_the_accounts_seed_and_a_reencoding_blooio(jpeg_bytes):
+    """`serve --seed accounts --blooio-avatar reencoded`: both Blooio keys work, and GET returns other bytes."""
+    process = cardkit("sandbox", "serve", "--port", "0", "--seed", "accounts", "--blooio-avatar", "reencoded",
+                      "--blooio-idempotency", "replay")
+    try:
+        settings = read_banner(process)
+        wait_until_listening(settings)
+        base, keys = settings["BLOOIO_BASE_URL"], Sandbox(seed="accounts").accounts["blooio"]
+        west = keys["blooio-west"]["api_key"]
+        card = f"{base}/me/numbers/%2B12125550123/contact-card"
+        sent = base64.b64encode(jpeg_bytes).decode()
+        put = httpx.put(card, json={"avatar": sent}, headers={"Authorization": f"Bearer {west}"}, timeout=20)
+        got = httpx.get(card, headers={"Authorization": f"Bearer {west}"}, timeout=20).json()["avatar"]
+        east = httpx.put(card, json={"first_name": "A"}, timeout=20,
+                         headers={"Authorization": f"Bearer {settings['BLOOIO_API_KEY']}"})
+        assert put.status_code == 200 and got != sent and east.status_code == 403
+    finally:
+        process.kill()
+        process.wait(10)
