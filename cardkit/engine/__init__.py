@@ -22,6 +22,7 @@ import inspect
 from typing import Any, Callable, Coroutine, ParamSpec, TypeVar
 
 from cardkit.engine.bridge import run_sync
+from cardkit.engine.changes import as_text as changes_text
 from cardkit.engine.events import Event, Events
 from cardkit.engine.journal import Journal
 from cardkit.engine.lookups import Owners, owners, owners_async, read_current, read_current_async
@@ -36,7 +37,7 @@ from cardkit.engine.sharing import share_card, share_card_async
 __all__ = ["apply", "apply_async", "plan", "plan_async", "run", "run_async", "RunOptions", "Event",
            "Events", "read_current", "read_current_async", "owners", "owners_async", "Owners",
            "share_card", "share_card_async", "retry", "retry_async", "Journal", "ResultsFrame",
-           "testing", "DEFAULT_MAX_ATTEMPTS"]
+           "testing", "DEFAULT_MAX_ATTEMPTS", "changes_text"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
