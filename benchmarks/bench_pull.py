@@ -27,13 +27,14 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from bench_apply import AT_ONCE, LATENCY_MS, Server, numbers, seed_file  # noqa: E402
+from bench_apply import AT_ONCE, LATENCY_MS, Server, numbers, seed_file
 
 
 def give_cards(server: Server, owned: list[str]) -> None:
     """A card on every number (at zero cost to the timing: before it starts)."""
-    import cardkit
     import pandas as pd
+
+    import cardkit
 
     cards = pd.DataFrame({"row": range(2, len(owned) + 2), "number": owned, "first_name": "Pulled",
                           "last_name": [f"N{i}" for i in range(len(owned))], "valid": True, "problems": ""})
@@ -58,6 +59,7 @@ def run_pull(server: Server, out: Path) -> float:
 def run_bare(server: Server, owned: list[str]) -> float:
     """Seconds for bare one-connection httpcore workers doing only the GETs (the ceiling)."""
     import httpcore
+
     from cardkit.sandbox import Sandbox
 
     key = Sandbox().credentials["blooio"]["api_key"].encode()

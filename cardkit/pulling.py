@@ -11,8 +11,9 @@ back to `cardkit plan`: every row is `unchanged` until a cell is edited.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 
@@ -25,7 +26,7 @@ from cardkit.providers.base import DEFAULT_TIMEOUT
 SHEET_SUFFIXES = (".xlsx", ".csv")
 
 
-async def pull_async(providers: Any = "auto", *, sandbox: Any = None, out: str | os.PathLike | None = None,
+async def pull_async(providers: Any = "auto", *, sandbox: Any = None, out: str | os.PathLike[str] | None = None,
                      max_at_once: int | None = None, max_attempts: int = DEFAULT_MAX_ATTEMPTS,
                      timeout: float = DEFAULT_TIMEOUT, progress: bool = True,
                      events: Callable[[Any], None] | None = None) -> pd.DataFrame:
@@ -41,7 +42,7 @@ async def pull_async(providers: Any = "auto", *, sandbox: Any = None, out: str |
     return frame
 
 
-def pull(providers: Any = "auto", *, sandbox: Any = None, out: str | os.PathLike | None = None,
+def pull(providers: Any = "auto", *, sandbox: Any = None, out: str | os.PathLike[str] | None = None,
          max_at_once: int | None = None, max_attempts: int = DEFAULT_MAX_ATTEMPTS,
          timeout: float = DEFAULT_TIMEOUT, progress: bool = True,
          events: Callable[[Any], None] | None = None) -> pd.DataFrame:
@@ -67,7 +68,7 @@ def write_sheet(frame: pd.DataFrame, path: Path) -> Path:
         raise InputError(f"cannot write {str(path)!r}: {exc.strerror or exc} — choose another path") from None
 
 
-def _sheet_path(out: str | os.PathLike) -> Path:
+def _sheet_path(out: str | os.PathLike[str]) -> Path:
     path = Path(out)
     if path.suffix.lower() not in SHEET_SUFFIXES:
         raise InputError(f"out={str(out)!r}: name a .xlsx or .csv file (the pulled sheet)")

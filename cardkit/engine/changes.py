@@ -11,7 +11,8 @@ the provider could not be read (the value there is unknown).
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from cardkit.providers.base import Card, Current, Sharing
 from cardkit.urls import is_url, redact

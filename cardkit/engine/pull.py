@@ -19,8 +19,10 @@ run). The frame is a sheet `cardkit plan` reads back as "unchanged" everywhere:
 from __future__ import annotations
 
 import asyncio
+import functools
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 
@@ -28,10 +30,15 @@ from cardkit.columns import CARD_COLUMNS
 from cardkit.engine import events as ev
 from cardkit.engine import routing
 from cardkit.engine.changes import sharing_words
-from cardkit.engine.lookups import connect
 from cardkit.engine.limits import RateLimiter
-from cardkit.engine.progress import ProgressBar, visible as progress_visible
-from cardkit.engine.retry_policy import DEFAULT_MAX_ATTEMPTS, RetryPolicy, call_with_retries
+from cardkit.engine.lookups import connect
+from cardkit.engine.progress import ProgressBar
+from cardkit.engine.progress import visible as progress_visible
+from cardkit.engine.retry_policy import (
+    DEFAULT_MAX_ATTEMPTS,
+    RetryPolicy,
+    call_with_retries,
+)
 from cardkit.errors import InputError
 from cardkit.providers.base import DEFAULT_TIMEOUT, Current, Provider
 from cardkit.vocabulary import KEEP_MARKER, RowAction, Status
@@ -110,7 +117,7 @@ async def _read_all(name: str, adapter: Provider, numbers: list[str], setup: rou
         try:
             while not queue.empty():
                 number = queue.get_nowait()
-                tried = await call_with_retries(lambda: adapter.read(connection.send, number), policy)
+                tried = await call_with_retries(functools.partial(adapter.read, connection.send, number), policy)
                 row = (_failed_row(name, number, tried.message) if tried.failure is not None
                        else _row(name, adapter, number, tried.value, photo_folder))
                 rows[(name, number)] = row

@@ -19,15 +19,22 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import pandas as pd
 
 from cardkit.columns import CARD_COLUMNS
 from cardkit.engine import doubt
 from cardkit.engine.journal import Journal
-from cardkit.engine.operations import Op, PhotoShop, build_card, desired_hash, parse_sharing
+from cardkit.engine.operations import (
+    Op,
+    PhotoShop,
+    build_card,
+    desired_hash,
+    parse_sharing,
+)
 from cardkit.engine.options import RunOptions
 from cardkit.engine.results import ResultsFrame
 from cardkit.errors import JournalError
@@ -147,10 +154,13 @@ class UndoBatch:
         if isinstance(sharing, (list, tuple)) and len(sharing) == 3:
             sharing = Sharing(*sharing)
         if isinstance(sharing, Sharing):
-            for column, value in (("sharing_enabled", sharing.enabled), ("sharing_audience", sharing.audience),
-                                  ("sharing_name_format", sharing.name_format)):
-                if value is not None:
-                    fields[column] = ("true" if value else "false") if isinstance(value, bool) else str(int(value))
+            settings: tuple[tuple[str, bool | int | None], ...] = (
+                ("sharing_enabled", sharing.enabled), ("sharing_audience", sharing.audience),
+                ("sharing_name_format", sharing.name_format))
+            for column, setting in settings:
+                if setting is not None:
+                    fields[column] = (("true" if setting else "false") if isinstance(setting, bool)
+                                      else str(int(setting)))
         photo = have.get("photo")
         if "photo" not in have:                  # never returned (Sendblue): send what the run set
             fields["photo"] = set_photo = str(sent["card"].get("photo") or "")

@@ -19,7 +19,16 @@ from cardkit.engine.journal import Journal
 from cardkit.sandbox import Sandbox
 from cardkit.vocabulary import NEEDS_ATTENTION
 
-from .conftest import BLOOIO, BLOOIO_2, BLOOIO_STANDARD, LINQ, LINQ_2, SENDBLUE, SENDBLUE_2, write_sheet
+from .conftest import (
+    BLOOIO,
+    BLOOIO_2,
+    BLOOIO_STANDARD,
+    LINQ,
+    LINQ_2,
+    SENDBLUE,
+    SENDBLUE_2,
+    write_sheet,
+)
 
 
 def photo_file(path: Path, color: str, size: int = 600) -> str:
