@@ -37,7 +37,7 @@ from cardkit.engine.operations import (
 )
 from cardkit.engine.options import RunOptions
 from cardkit.engine.results import ResultsFrame
-from cardkit.errors import JournalError
+from cardkit.errors import CardkitError, JournalError
 from cardkit.providers.base import Card, Current, Sharing
 from cardkit.urls import local_origins
 from cardkit.vocabulary import CLEAR_MARKER, Action, RowAction, Status, marker
@@ -183,7 +183,7 @@ class UndoBatch:
         return fields, cannot
 
 
-class _CantRestore(Exception):
+class _CantRestore(CardkitError):
     """Nothing of this card can be put back (the message says why)."""
 
 
