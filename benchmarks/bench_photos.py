@@ -5,9 +5,13 @@
 Prints, side by side in one run (medians of --repeat interleaved rounds, wall-clock and
 CPU time, as the machine is shared):
   * baseline: Pillow's plain way — full decode, centre crop, resize to 1024, JPEG q88;
-  * prepare_photo: the same result with JPEG draft mode (decodes at 1/2 scale here);
+  * prepare_photo: the same result with JPEG draft mode (decodes at 1/2 scale here) and
+    a box-filter resize;
+  * prepare_photo with the bilinear resize it used before (for the choice of filter);
   * check_photo: what `validate` pays per photo (decodes at 1/8 scale);
-  * prepare_photo in a pool of 2 threads: photos per second (Pillow releases the GIL).
+  * prepare_photo in a pool of one thread per core: photos per second (Pillow releases the GIL).
+Then the ratio baseline / prepare_photo (CPU) measured in this run, and what it makes of
+prepare_photo at the 213 ms the baseline takes on a quiet run (README's figure).
 """
 
 from __future__ import annotations
@@ -26,7 +30,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from PIL import Image, ImageFilter  # noqa: E402
 
+import cardkit.photos  # noqa: E402
 from cardkit.photos import check_photo, prepare_photo  # noqa: E402
+
+QUIET_BASELINE_MS = 213.0
+
+
+def prepare_bilinear(path: Path) -> bytes:
+    """prepare_photo with the bilinear filter it used before (PREPARE_VERSION 1)."""
+    chosen = cardkit.photos._SHRINK
+    cardkit.photos._SHRINK = Image.Resampling.BILINEAR
+    try:
+        return prepare_photo(path)
+    finally:
+        cardkit.photos._SHRINK = chosen
 
 
 def camera_like_jpeg(path: Path, size=(4000, 3000)) -> None:
@@ -52,26 +69,30 @@ def full_decode_baseline(path: Path) -> bytes:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=15)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "camera.jpg"
         camera_like_jpeg(path)
         pool_photos = 8
 
+        threads = os.cpu_count() or 1
+
         def pooled() -> None:
-            with ThreadPoolExecutor(max_workers=2) as pool:
+            with ThreadPoolExecutor(max_workers=threads) as pool:
                 list(pool.map(prepare_photo, [path] * pool_photos))
 
         cases = [
             ("full decode + crop + resize + encode", lambda: full_decode_baseline(path)),
-            ("prepare_photo (draft mode)", lambda: prepare_photo(path)),
+            ("prepare_photo (draft mode, box filter)", lambda: prepare_photo(path)),
+            ("prepare_photo (draft mode, bilinear)", lambda: prepare_bilinear(path)),
             ("check_photo", lambda: check_photo(path)),
         ]
         walls = {label: [] for label, _ in cases}
         cpus = {label: [] for label, _ in cases}
-        for _ in range(args.repeat):
-            for label, work in cases:
+        for round_number in range(args.repeat):
+            turn = round_number % len(cases)        # each case takes each place in turn
+            for label, work in cases[turn:] + cases[:turn]:
                 wall, cpu = time.perf_counter(), time.process_time()
                 work()
                 walls[label].append(time.perf_counter() - wall)
@@ -87,7 +108,11 @@ def main() -> None:
         for label, _ in cases:
             print(f"  {label:<40} {statistics.median(walls[label]) * 1000:8.0f} "
                   f"{statistics.median(cpus[label]) * 1000:8.0f}")
-        print(f"  prepare_photo, 2 threads: {pool_photos / pool_seconds:.1f} photos/s "
+        base = statistics.median(cpus[cases[0][0]])
+        prep = statistics.median(cpus[cases[1][0]])
+        print(f"  baseline / prepare_photo (CPU): {base / prep:.2f}× — at the baseline's quiet "
+              f"{QUIET_BASELINE_MS:.0f} ms that is {QUIET_BASELINE_MS * prep / base:.0f} ms (goal ≤ 60 ms)")
+        print(f"  prepare_photo, {threads} threads: {pool_photos / pool_seconds:.1f} photos/s "
               f"({pool_seconds / pool_photos * 1000:.0f} ms each, wall)")
         print(f"  (output: {len(prepare_photo(path)):,} bytes; baseline {len(full_decode_baseline(path)):,} bytes)")
 

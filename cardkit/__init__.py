@@ -47,6 +47,7 @@ _EXPORTS: dict[str, str] = {
     "find_problems": "cardkit.validation",
     "validate": "cardkit.validation",
     "inspect_cards": "cardkit.validation",
+    "show": "cardkit.engine.results_view",
     "PhotoSpec": "cardkit.photos",
     "check_photo": "cardkit.photos",
     "prepare_photo": "cardkit.photos",
@@ -123,6 +124,7 @@ if TYPE_CHECKING:  # the same names, imported for type checkers only (see the do
         inspect_cards as inspect_cards,
         validate as validate,
     )
+    from cardkit.engine.results_view import show as show
     from cardkit.photos import (
         PhotoError as PhotoError,
         PhotoSpec as PhotoSpec,

@@ -190,9 +190,17 @@ def as_written(frame: pd.DataFrame) -> pd.DataFrame:
     """The user's own columns under their own headers, in their order, indexed by `row`.
 
     Values are the frame's current ones (after `validate`, numbers are in E.164), so a
-    file written from it can be fixed and fed back to `read_cards`.
+    file written from it can be fixed and fed back to `read_cards`; settings `validate`
+    coded (sharing: true / 0 / 0) are written in words again ("yes", "contacts only", …).
     """
+    from cardkit.validation import SETTING_WORDS
+
     meta = frame.attrs.get("cardkit", {})
+    coded = {c: words for c, words in SETTING_WORDS.items() if c in frame.columns}
+    if coded:
+        frame = frame.assign(**{c: frame[c].map(lambda v, w=words: w.get(v, v) if isinstance(v, str) else v)
+                                for c, words in coded.items()})
+        frame.attrs = {"cardkit": meta}
     headers: dict[str, str] = meta.get("headers", {})
     to_user = {canonical: original for canonical, original in headers.items() if canonical in frame}
     order = [c for c in meta.get("columns", []) if c in to_user.values() or c in frame.columns]

@@ -8,8 +8,9 @@ photo paths resolved against the sheet's folder, provider and sharing values in 
 form) plus `valid` and `problems`. One bad row never stops the others.
 
 Speed: each check runs once per *unique* value (phonenumbers costs ≈ 20 µs a call) and the
-results are spread back over the rows with `pd.factorize`; photos are checked in a small
-thread pool (Pillow releases the GIL while decoding).
+results are spread back over the rows with `pd.factorize`; photos are checked in a thread
+pool of one thread per core (Pillow releases the GIL while decoding), and a photo file
+checked before and unchanged since is not decoded again (`cardkit.photo_cache`).
 """
 
 from __future__ import annotations
@@ -24,10 +25,12 @@ import numpy as np
 import pandas as pd
 
 from cardkit.columns import PROBLEM_COLUMNS, PROVIDERS
+from cardkit.display import CardsFrame, ProblemsFrame
 from cardkit.errors import ColumnError, InputError, ValidationFailed
 from cardkit.names import clean_name, shorten
 from cardkit.phones import _normalize_cached, check_region
-from cardkit.photos import PhotoCheck, check_photo, resolve_photo_path
+from cardkit.photo_cache import PhotoCache, checked_photo
+from cardkit.photos import PhotoCheck, photo_threads, resolve_photo_path
 from cardkit.urls import is_url
 from cardkit.vocabulary import CLEAR_MARKER, Check, RowAction, marker
 from cardkit.reading import header_key, read_cards
@@ -180,7 +183,7 @@ def _inspect(cards: pd.DataFrame, region: str, check_photos: bool,
     joined = problems.groupby("row", sort=False)["message"].agg("; ".join)
     texts = out["row"].map(joined).astype(object)
     out["problems"] = texts.where(texts.notna(), "").astype(str).to_numpy()
-    return Inspection(out, problems)
+    return Inspection(CardsFrame.of(out), problems)
 
 
 def _problem_frame(items: list[_Problem]) -> pd.DataFrame:
@@ -198,7 +201,7 @@ def _problem_frame(items: list[_Problem]) -> pd.DataFrame:
     if len(frame):
         # by row, then in the order the checks ran (a stable sort keeps it)
         frame = frame.sort_values("row", kind="stable").reset_index(drop=True)
-    return frame.astype({c: object for c in PROBLEM_COLUMNS if c != "row"})
+    return ProblemsFrame(frame.astype({c: object for c in PROBLEM_COLUMNS if c != "row"}))
 
 
 def _per_unique(values: pd.Series, check: Callable[[str], object]) -> tuple[np.ndarray, list]:
@@ -281,13 +284,17 @@ def _check_photos(raw: pd.Series, start: str, root: str, check_photos: bool, fin
     for position in np.flatnonzero(pd.Series(resolved).isin(list(outside)).to_numpy()):
         findings.add("photo", "photo_outside_folder", [position], [values[position]],
                      [f"{shorten(values[position].strip(), 160)!r} {outside[resolved[position]]}"])
-    if not check_photos:
-        return resolved
     wanted = list(dict.fromkeys(p for p, problem in uniques
                                 if p and not problem and not marker(p)))  # never open what's outside
-    workers = max(1, min(4, os.cpu_count() or 1, len(wanted)))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        checks: dict[str, PhotoCheck] = dict(zip(wanted, pool.map(check_photo, wanted)))
+    if not check_photos or not wanted:
+        return resolved
+    workers = max(1, min(photo_threads(), len(wanted)))
+    cache = PhotoCache.open()      # a file checked before and unchanged since is not decoded again
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            checks: dict[str, PhotoCheck] = dict(zip(wanted, pool.map(lambda p: checked_photo(p, cache), wanted)))
+    finally:
+        cache.close()
     for position in np.flatnonzero(resolved != ""):
         check = checks.get(resolved[position])
         for problem in check.problems if check is not None else ():
@@ -399,6 +406,15 @@ def _check_fields_not_sent(out: pd.DataFrame, findings: _Findings) -> None:
                   f"{' and '.join(_NO_DISPLAY_NAME[p] for p in providers[i].split(','))} cards have no "
                   "display name (they show first + last name) — leave it blank for these providers"
                   for i in at])
+
+
+#: How a setting's canonical value is written back for a person (files to fix and feed back):
+#: `validate` turns "yes" / "contacts only" / "first & last" into true / 0 / 0; these turn them back.
+SETTING_WORDS = {
+    "sharing_enabled": {"true": "yes", "false": "no"},
+    "sharing_audience": {"0": "contacts only", "1": "always ask"},
+    "sharing_name_format": {"0": "first & last", "1": "first only"},
+}
 
 
 def _check_choice(raw: pd.Series, column: str, choices: dict, what: str, findings: _Findings) -> np.ndarray:

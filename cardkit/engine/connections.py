@@ -21,6 +21,7 @@ import functools
 import json as jsonlib
 import ssl
 import sys
+import time
 import urllib.request
 from typing import Any, Mapping, Protocol
 from urllib.parse import urlencode, urlsplit
@@ -32,7 +33,7 @@ from cardkit import __version__
 from cardkit.engine.limits import RateLimiter
 from cardkit.errors import Transient
 from cardkit.providers.base import Provider, Reply
-from cardkit.providers.replies import reply_from
+from cardkit.providers.replies import reply_of
 
 Headers = list[tuple[bytes, bytes]]
 _USER_AGENT = f"cardkit/{__version__}"
@@ -130,11 +131,52 @@ def failure_kind(exc: BaseException) -> str | None:
     return None
 
 
+class ReadDeadline:
+    """How long a card read may take before it is abandoned and tried again: a multiple of
+    what the provider's reads take lately, never more than the write deadline.
+
+    A read changes nothing, so giving up on it early is safe — and a hung read that holds a
+    worker for the whole 30 s write deadline is the costliest thing a misbehaving provider
+    does to a run. It learns from the pool's own reads: `FACTOR` × their 90th percentile,
+    between `FLOOR` and the write deadline, starting at `START` until enough reads were seen.
+    A read that times out counts as having taken the whole deadline, so a provider whose
+    reads are all slow soon gets a deadline that fits them."""
+
+    FLOOR = 1.0
+    START = 2.0
+    FACTOR = 8.0
+    _WINDOW = 256
+    _EVERY = 16
+
+    def __init__(self, ceiling: float) -> None:
+        self.ceiling = ceiling
+        self._seconds = min(ceiling, self.START)
+        self._seen: list[float] = []
+        self._count = 0
+
+    def seconds(self) -> float:
+        return self._seconds
+
+    def observe(self, took: float) -> None:
+        """One read took `took` seconds (or timed out after them)."""
+        if len(self._seen) < self._WINDOW:
+            self._seen.append(took)
+        else:
+            self._seen[self._count % self._WINDOW] = took
+        self._count += 1
+        if self._count % self._EVERY == 0:
+            ranked = sorted(self._seen)
+            p90 = ranked[int(len(ranked) * 0.9)]
+            self._seconds = min(self.ceiling, max(self.FLOOR, self.FACTOR * p90))
+
+
 class Connection:
-    """One worker's own connection (a `Wire`), and the authenticated, timed `Send` over it."""
+    """One worker's own connection (a `Wire`), and the authenticated, timed `Send` over it.
+
+    Writes get the `deadline`; reads get the pool's `ReadDeadline` when one is given."""
 
     def __init__(self, provider: Provider, *, transport: httpx.AsyncBaseTransport | None,
-                 limiter: RateLimiter, deadline: float) -> None:
+                 limiter: RateLimiter, deadline: float, read_deadline: ReadDeadline | None = None) -> None:
         self.provider = provider
         self._base = provider.base_url.rstrip("/")
         self._wire = open_wire(self._base, transport, timeout=deadline)
@@ -143,6 +185,7 @@ class Connection:
         self._json_headers = self._headers + [(b"content-type", b"application/json")]
         self._limiter = limiter
         self._deadline = deadline
+        self._read_deadline = read_deadline
         self.requests = 0
 
     def __repr__(self) -> str:
@@ -161,13 +204,18 @@ class Connection:
         body = None if json is None else jsonlib.dumps(json, separators=(",", ":")).encode()
         headers = self._headers if body is None else self._json_headers
         label = self.provider.name
+        learn = self._read_deadline if not writes else None
+        deadline = learn.seconds() if learn is not None else self._deadline
+        began = time.perf_counter()
         try:
             status, raw_headers, content = await _within(
-                self._wire.exchange(method, target, headers, body), self._deadline)
+                self._wire.exchange(method, target, headers, body), deadline)
         except Exception as exc:
             kind = failure_kind(exc)
+            if learn is not None and kind == "timeout":
+                learn.observe(deadline)
             if kind == "timeout":
-                raise Transient(f"{label} did not answer within {self._deadline:g} s"
+                raise Transient(f"{label} did not answer within {deadline:g} s"
                                 + (" (the write may have landed: it is read back before any resend)"
                                    if writes else ""), provider=label, wrote_maybe=writes) from None
             if kind == "connect":
@@ -178,7 +226,9 @@ class Connection:
                                 + (" (the write may have landed: it is read back before any resend)"
                                    if writes else ""), provider=label, wrote_maybe=writes) from None
             raise
-        return reply_from(httpx.Response(status, headers=raw_headers, content=content))
+        if learn is not None:
+            learn.observe(time.perf_counter() - began)
+        return reply_of(status, raw_headers, content)
 
 
 if sys.version_info >= (3, 11):

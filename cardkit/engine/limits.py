@@ -74,6 +74,15 @@ class WriteBudget:
         """Count a write to `number` sent now (successful or not: the provider counts attempts)."""
         self._sent.setdefault(number, collections.deque()).append(self._clock())
 
+    def refund(self, number: str) -> None:
+        """Take back the last write counted for `number`: the provider answered that it refused
+        it (an error reply — never a timeout or a dropped connection, which may have landed).
+        Linq spends its budget only on calls that change the card; were a refused call counted
+        after all, its 429 says exactly how long to wait, which the engine honours."""
+        sent = self._sent.get(number)
+        if sent:
+            sent.pop()
+
     def preload(self, number: str, ages: list[float]) -> None:
         """Count writes sent `ages` seconds ago (from the journal of earlier runs)."""
         now = self._clock()

@@ -1,10 +1,12 @@
 """From a validated cards frame to operations: one `Op` per card × provider, photos ready.
 
-Photos are prepared once per distinct source (decoding and resizing release the GIL, so a
-small thread pool does them side by side), then shaped for each provider: Blooio gets the
-prepared JPEG's bytes (a photo given as URL is downloaded first, with the adapters' size, time
-and content checks); Sendblue and Linq get a URL — an https URL in the sheet passes through,
-a local file is uploaded once through the `photo_host`.
+Deciding needs only each photo's digest, which `PhotoShop` takes from the persistent photo
+cache (`cardkit.photo_cache`) or gets by preparing the photo once per distinct source (in a
+pool of one thread per core: decoding and resizing release the GIL). Then each provider gets
+its shape: Blooio the prepared JPEG's bytes, filled in only when a write carries the photo (a
+photo given as URL is downloaded first, with the adapters' size, time and content checks);
+Sendblue and Linq a URL — an https URL in the sheet passes through, a local file is uploaded
+once through the `photo_host`.
 
 An operation that can't be sent (invalid row, a photo that can't be prepared, a card the
 provider can't take) is born finished with status `invalid` and the reason; nothing is sent
@@ -15,20 +17,22 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
 import hashlib
 import json
+from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from functools import partial
+from typing import Any, Awaitable, Callable, Mapping
 
 import httpx
 
 from cardkit.errors import InputError, Permanent, ProviderError
 from cardkit.names import shorten
+from cardkit.photo_cache import PhotoCache, Prepared, content_key, file_key, spec_version
 from cardkit.urls import is_url, redact
-from cardkit.providers.base import Card, Provider, Sharing
+from cardkit.providers.base import Card, Change, Provider, Sharing
 from cardkit.vocabulary import CLEAR_MARKER, KEEP_MARKER, Action, RowAction, Status, marker
-
-_PHOTO_THREADS = 4
 
 
 @dataclass(eq=False, slots=True)
@@ -58,6 +62,7 @@ class Op:
     # scheduling
     in_doubt_run: str = ""                # an earlier run left this write "sending"
     sent: bool = False                    # journal already says "sending"
+    current: Any = None                   # the last read (a Current), kept while a retry may reuse it
     before: Any = None                    # the card as read before the first write (`doubt.py`)
     repeated: bool = False                # re-sent though the provider couldn't tell if it landed
 
@@ -112,74 +117,203 @@ def desired_hash(provider: str, card: Card) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
+#: Prepared JPEGs a run keeps in memory for its writes, at most this many bytes; beyond it
+#: the oldest are dropped and prepared again if a write needs them.
+KEEP_BYTES = 256_000_000
+
+
 class PhotoShop:
-    """Prepares, downloads and uploads photos once each for a run; failures become messages."""
+    """The photos of one run: digests for deciding, bytes and URLs only for what is written.
+
+    Deciding whether a card changed needs only the prepared photo's digest, which the
+    persistent `PhotoCache` remembers per source (file: path, size, mtime; downloaded bytes:
+    their hash): a re-run with unchanged photos decodes none. A source the cache doesn't know
+    is prepared here (in a pool of one thread per core: Pillow releases the GIL) and its bytes
+    are kept, within `keep_bytes`, for the writes. Everything held here lives as long as the
+    run: nothing is cached at module level.
+    """
 
     def __init__(self, *, photo_host: Any = None, transport: httpx.AsyncBaseTransport | None = None,
+                 cache: PhotoCache | None = None, keep_bytes: int | None = None,
                  allow_private: Any = None) -> None:
         self.photo_host = photo_host
         self.allow_private = allow_private   # private origins URL photos may come from (the sandbox's)
         self._transport = transport
-        self._pool = concurrent.futures.ThreadPoolExecutor(_PHOTO_THREADS, thread_name_prefix="cardkit-photo")
-        self._prepared: dict[str, asyncio.Future[tuple[bytes, str, str]]] = {}
-        self._uploaded: dict[str, asyncio.Future[str]] = {}
+        from cardkit.photos import BLOOIO_PHOTO, photo_threads
+
+        self._cache = cache      # opened on first use: a run without photos never touches it
+        self._version = spec_version(BLOOIO_PHOTO)
+        threads = photo_threads()
+        self._pool = concurrent.futures.ThreadPoolExecutor(threads, thread_name_prefix="cardkit-photo")
+        self._digests: dict[str, asyncio.Future[str]] = {}             # source → digest
+        self._data: dict[str, asyncio.Future[tuple[bytes, str]]] = {}   # source → bytes, digest
+        self._kept: OrderedDict[str, bytes] = OrderedDict()             # digest → bytes
+        self._kept_bytes = 0
+        self._keep_bytes = KEEP_BYTES if keep_bytes is None else keep_bytes
+        self._uploaded: dict[str, asyncio.Future[str]] = {}             # digest → URL
+        self._own: dict[str, asyncio.Future[str]] = {}                  # file → sha256 of its bytes
         self._client: httpx.AsyncClient | None = None
+
+    @property
+    def cache(self) -> PhotoCache:
+        if self._cache is None:
+            self._cache = PhotoCache.open()
+        return self._cache
 
     async def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._kept.clear()
+        if self._cache is not None:
+            self._cache.close()
         if self._client is not None:
             await self._client.aclose()
 
-    async def prepared(self, source: str) -> tuple[bytes, str, str]:
-        """The prepared JPEG of a path or URL, its sha256, and the sha256 of the source's own
-        bytes (done once per source). The source's digest is how a photo pulled from a provider
-        counts as the same photo though preparing it again would give other bytes."""
-        future = self._prepared.get(source)
+    async def digest(self, source: str) -> str:
+        """The sha256 of the JPEG a path or URL prepares to — remembered, or prepared once."""
+        return await _once(self._digests, source, lambda: self._find_digest(source))
+
+    async def data(self, source: str, digest: str) -> tuple[bytes, str]:
+        """The prepared JPEG of `source` for a write, and its digest (which differs from
+        `digest` only if the file changed since the run began)."""
+        kept = self._kept.get(digest)
+        if kept is not None:
+            return kept, digest
+        future = self._data.get(source)
         if future is None:
-            future = asyncio.ensure_future(self._prepare(source))
-            self._prepared[source] = future
+            # shared by the writes asking at the same time, then forgotten once it succeeded
+            # (its bytes stay only in the bounded `_kept`); a failure stays, reported to each row
+            future = self._data[source] = asyncio.ensure_future(self._prepare(source))
+            future.add_done_callback(lambda done: done.cancelled() or done.exception() is not None
+                                     or self._data.pop(source, None))
         return await asyncio.shield(future)
 
-    async def url_for(self, data: bytes, digest: str) -> str:
-        """A public URL for prepared bytes, through the photo host (uploaded once)."""
-        future = self._uploaded.get(digest)
-        if future is None:
-            future = asyncio.ensure_future(self.photo_host.upload(data, "image/jpeg"))
-            self._uploaded[digest] = future
-        return await asyncio.shield(future)
+    async def url(self, source: str, digest: str) -> str:
+        """A public URL for the prepared photo, through the photo host: uploaded once per
+        digest, or taken from the cache for hosts whose URLs stay valid (`url_lifetime`)."""
+        return await _once(self._uploaded, digest, lambda: self._find_url(source, digest))
 
-    async def _prepare(self, source: str) -> tuple[bytes, str, str]:
-        from cardkit.photos import prepare_photo
-
-        raw: Any = source
+    async def own_digest(self, source: str) -> str:
+        """The sha256 of a photo file's own bytes ("" for a URL): a photo pulled from a provider
+        is the same photo though preparing it again would give other bytes."""
         if is_url(source):
-            from cardkit.providers.media import fetch_photo
-
-            if self._client is None:
-                self._client = httpx.AsyncClient(transport=self._transport)
-            raw = await fetch_photo(source, client=self._client, allow_private=self.allow_private)
+            return ""
         loop = asyncio.get_running_loop()
-        data = await loop.run_in_executor(self._pool, prepare_photo, raw)
-        own = await loop.run_in_executor(self._pool, _source_digest, raw)
-        return data, hashlib.sha256(data).hexdigest(), own
+        return await _once(self._own, source, lambda: loop.run_in_executor(self._pool, _file_digest, source))
+
+    # ---- the work -------------------------------------------------------------------------
+
+    async def _find_digest(self, source: str) -> str:
+        raw: bytes | None
+        key: str | None
+        if is_url(source):
+            raw = await self._download(source)
+            key = content_key(raw)
+        else:
+            raw, key = None, file_key(source)
+        known = self.cache.prepared(key, self._version)
+        if known is not None:
+            return known.digest
+        _, digest = await self._prepare(source, raw, key)
+        return digest
+
+    async def _prepare(self, source: str, raw: bytes | None = None, key: str | None = None) -> tuple[bytes, str]:
+        """Prepare (decode, square, encode) in the pool; remember the result; keep the bytes."""
+        from cardkit.photos import prepare_photo_result
+
+        if raw is None and is_url(source):
+            raw = await self._download(source)
+            key = content_key(raw)
+        elif raw is None:
+            key = file_key(source)     # before reading: a change while preparing shows next time
+        loop = asyncio.get_running_loop()
+        prepared = await loop.run_in_executor(self._pool, partial(prepare_photo_result, raw if raw is not None else source))
+        self.cache.remember_prepared(key, self._version, Prepared(prepared.sha256, len(prepared.data),
+                                                                  prepared.width))
+        self._keep(prepared.sha256, prepared.data)
+        return prepared.data, prepared.sha256
+
+    def _keep(self, digest: str, data: bytes) -> None:
+        if digest in self._kept or len(data) > self._keep_bytes:
+            return
+        self._kept[digest] = data
+        self._kept_bytes += len(data)
+        while self._kept_bytes > self._keep_bytes:
+            _, dropped = self._kept.popitem(last=False)
+            self._kept_bytes -= len(dropped)
+
+    async def _find_url(self, source: str, digest: str) -> str:
+        host = self.photo_host
+        lifetime = getattr(host, "url_lifetime", None)
+        host_key = getattr(host, "cache_key", None)
+        if not (isinstance(lifetime, (int, float)) and lifetime > 0 and isinstance(host_key, str) and host_key):
+            data, _ = await self.data(source, digest)
+            return await host.upload(data, "image/jpeg")
+        known = self.cache.url(host_key, digest)
+        if known:
+            return known
+        data, prepared_digest = await self.data(source, digest)
+        url = await host.upload(data, "image/jpeg")
+        if prepared_digest == digest:
+            self.cache.remember_url(host_key, digest, url, float(lifetime))
+        return url
+
+    async def _download(self, source: str) -> bytes:
+        from cardkit.providers.media import fetch_photo
+
+        if self._client is None:
+            self._client = httpx.AsyncClient(transport=self._transport)
+        return await fetch_photo(source, client=self._client, allow_private=self.allow_private)
+
+    async def complete(self, op: Op, change: Change) -> None:
+        """Before a write: give the card its photo bytes if the write carries the photo
+        (bytes-taking providers); finish the op as failed/invalid if that can't be done."""
+        card = op.card
+        if (op.provider is None or op.provider.photo_transport != "bytes" or not isinstance(card, Card)
+                or card.photo_bytes is not None or not card.photo_source or "photo" not in change.fields):
+            return
+        try:
+            data, digest = await self.data(card.photo_source, card.photo_digest)
+        except Exception as exc:  # noqa: BLE001 — one row's photo, never the run
+            _photo_failed(op, card.photo_source, exc)
+            return
+        op.card = dataclasses.replace(card, photo_bytes=data, photo_digest=digest)
+        if digest != card.photo_digest:
+            op.desired = desired_hash(op.provider_name, op.card)
+
+
+async def _once(futures: dict[str, "asyncio.Future[Any]"], key: str, work: Callable[[], Awaitable[Any]]) -> Any:
+    """Run `work` once per key for the whole run (concurrent askers share it; a failure is
+    remembered too, so one broken photo is reported to each of its rows without redoing it)."""
+    future = futures.get(key)
+    if future is None:
+        future = asyncio.ensure_future(work())
+        futures[key] = future
+    return await asyncio.shield(future)
+
+
+def _photo_failed(op: Op, source: str, exc: BaseException) -> None:
+    """Finish an op whose photo couldn't be prepared or hosted, with the reason and remedy."""
+    if isinstance(exc, ProviderError):
+        status = Status.FAILED if not isinstance(exc, Permanent) else Status.INVALID
+        op.finish(status, f"photo: {exc.message}", failure=exc, action=Action.NONE)
+    elif isinstance(exc, InputError):   # PhotoError: a photo that can't be used, with its own remedy
+        op.finish(Status.INVALID, f"photo: {exc}", action=Action.NONE)
+    elif isinstance(exc, OSError):      # the file vanished or can't be read since validation
+        op.finish(Status.INVALID, f"photo: {source!r} can't be read ({_reason(exc)}) — check the file "
+                  "is still there", action=Action.NONE)
+    else:
+        shown = shorten(redact(source) if is_url(source) else source, 80)
+        op.finish(Status.FAILED, f"photo: {shown!r} couldn't be prepared ({type(exc).__name__}: {_reason(exc)}) — "
+                  "check the photo cell, or try again", action=Action.NONE)
 
 
 async def build_card(op: Op, fields: Mapping[str, str], sharing: Sharing | None, photos: PhotoShop) -> None:
     """Fill `op.card` for its provider, or finish the op as invalid/failed with the reason.
 
-    Whatever goes wrong with one row's photo, that row fails with a message; the run goes on.
+    The card gets the photo's digest (and, for URL-taking providers, its URL); bytes-taking
+    providers get the bytes only when a write carries them (`PhotoShop.complete`). Whatever
+    goes wrong with one row's photo, that row fails with a message; the run goes on.
     """
-    try:
-        await _build_card(op, fields, sharing, photos)
-    except Exception as exc:  # noqa: BLE001 — an unforeseen error is one row's failure, not the run's
-        source = fields.get("photo", "")
-        shown = redact(source) if is_url(source) else source
-        shown = shorten(shown, 80)
-        op.finish(Status.FAILED, f"photo: {shown!r} couldn't be prepared ({type(exc).__name__}: {_reason(exc)}) — "
-                  "check the photo cell, or try again", action=Action.NONE)
-
-
-async def _build_card(op: Op, fields: Mapping[str, str], sharing: Sharing | None, photos: PhotoShop) -> None:
     provider = op.provider
     assert provider is not None
     if fields.get("action") == RowAction.DELETE:
@@ -190,7 +324,6 @@ async def _build_card(op: Op, fields: Mapping[str, str], sharing: Sharing | None
     clear = frozenset(f for f in ("last_name", "display_name", "photo") if marker(fields.get(f)) == CLEAR_MARKER)
     if keep_photo or "photo" in clear:
         source = ""
-    photo_bytes: bytes | None = None
     photo_url = ""
     digest = ""
     aliases: frozenset[str] = frozenset()
@@ -200,29 +333,19 @@ async def _build_card(op: Op, fields: Mapping[str, str], sharing: Sharing | None
                 photo_url = source          # passed through; the provider downloads it
                 digest = hashlib.sha256(source.encode()).hexdigest()
             else:
-                data, digest, own = await photos.prepared(source)
-                aliases = frozenset({own})
+                digest = await photos.digest(source)
                 if provider.photo_transport == "bytes":
-                    photo_bytes = data
-                elif photos.photo_host is not None:
-                    photo_url = await photos.url_for(data, digest)
-    except ProviderError as failure:
-        status = Status.FAILED if not isinstance(failure, Permanent) else Status.INVALID
-        op.finish(status, f"photo: {failure.message}", failure=failure, action=Action.NONE)
-        return
-    except InputError as exc:  # PhotoError: a photo that can't be used, with its own remedy
-        op.finish(Status.INVALID, f"photo: {exc}", action=Action.NONE)
-        return
-    except OSError as exc:     # the file vanished or can't be read since validation
-        op.finish(Status.INVALID, f"photo: {source!r} can't be read ({_reason(exc)}) — check the file "
-                  "is still there", action=Action.NONE)
+                    aliases = frozenset({await photos.own_digest(source)}) - {""}
+                if provider.photo_transport == "url" and photos.photo_host is not None:
+                    photo_url = await photos.url(source, digest)
+    except Exception as exc:  # noqa: BLE001 — an unforeseen error is one row's failure, not the run's
+        _photo_failed(op, source, exc)
         return
     card = Card(
         number=op.number,
         first_name=fields.get("first_name", ""),
         last_name="" if "last_name" in clear else fields.get("last_name", ""),
         display_name="" if "display_name" in clear else fields.get("display_name", ""),
-        photo_bytes=photo_bytes,
         photo_url=photo_url,
         photo_digest=digest,
         sharing=sharing,
@@ -244,11 +367,9 @@ def _use_card(op: Op, provider: Provider, card: Card) -> None:
     op.desired = desired_hash(op.provider_name, card)
 
 
-def _source_digest(raw: Any) -> str:
-    """sha256 of a photo's own bytes (a file's content, or the downloaded bytes)."""
-    if isinstance(raw, (bytes, bytearray)):
-        return hashlib.sha256(raw).hexdigest()
-    with open(raw, "rb") as file:
+def _file_digest(path: str) -> str:
+    """sha256 of a file's bytes."""
+    with open(path, "rb") as file:
         return hashlib.file_digest(file, "sha256").hexdigest() if hasattr(hashlib, "file_digest") \
             else hashlib.sha256(file.read()).hexdigest()
 

@@ -40,7 +40,7 @@ from cardkit.engine.retry_policy import (
     call_with_retries,
 )
 from cardkit.errors import InputError
-from cardkit.providers.base import DEFAULT_TIMEOUT, Current, Provider
+from cardkit.providers.base import DEFAULT_TIMEOUT, Current, Provider, ReadsMany
 from cardkit.vocabulary import KEEP_MARKER, RowAction, Status
 
 #: The columns of a pulled sheet: cardkit's card columns, then why a row is as it is.
@@ -128,8 +128,24 @@ async def _read_all(name: str, adapter: Provider, numbers: list[str], setup: rou
         finally:
             await connection.aclose()
 
-    size = max(1, min(max_at_once or adapter.limits.max_at_once, len(numbers)))
-    if numbers:
+    if numbers and isinstance(adapter, ReadsMany):     # Linq: every card with one listing request
+        connection = connect(adapter, setup, timeout=timeout, limiter=limiter)
+        try:
+            listed = await call_with_retries(functools.partial(adapter.read_many, connection.send, numbers), policy)
+        finally:
+            await connection.aclose()
+        for number, current in (listed.value or {}).items() if listed.failure is None else ():
+            if number in numbers:
+                rows[(name, number)] = _row(name, adapter, number, current, photo_folder)
+                if emit is not None:
+                    emit(ev.Finished({"row": 0, "number": number, "provider": name,
+                                      "status": str(Status.UNCHANGED), "message": ""}))
+        queue = asyncio.Queue()
+        for number in numbers:
+            if (name, number) not in rows:       # not in the listing: read one by one
+                queue.put_nowait(number)
+    size = max(1, min(max_at_once or adapter.limits.max_at_once, queue.qsize()))
+    if not queue.empty():
         await asyncio.gather(*(worker() for _ in range(size)))
 
 

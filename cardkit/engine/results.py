@@ -8,12 +8,13 @@ and `summary()` for the command line. Anything pandas derives from it (a filter,
 
 from __future__ import annotations
 
-import html
+from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
 from cardkit.columns import RESULT_COLUMNS
+from cardkit.display import need_attention
 from cardkit.vocabulary import NEEDS_ATTENTION, STATUSES
 
 _INT_COLUMNS = ("row", "attempts")
@@ -21,6 +22,10 @@ _NULLABLE_INT_COLUMNS = ("http_status",)
 _TIME_COLUMNS = ("started_at", "finished_at")
 #: how counts show rows that could not be routed to any provider
 NO_PROVIDER = "(no provider)"
+#: the messages an interrupted run leaves on the operations it did not finish (status `skipped`)
+NOT_STARTED = "cancelled before it ran"
+CANCELLED_IN_FLIGHT = ("cancelled while it was being sent — run again with the same journal "
+                       "to check whether it landed")
 
 
 class ResultsFrame(pd.DataFrame):
@@ -42,21 +47,30 @@ class ResultsFrame(pd.DataFrame):
         """Rows per provider × status (statuses that occur, in their fixed order; totals included)."""
         return shown_counts(self)
 
+    def to_pandas(self) -> pd.DataFrame:
+        """The same rows as a plain DataFrame (pandas' own notebook table, every column)."""
+        return pd.DataFrame(self)
+
     def _repr_html_(self) -> str | None:
         if not set(RESULT_COLUMNS) <= set(self.columns):
             return pd.DataFrame._repr_html_(self)
-        table = shown_counts(self)
-        heading = "<p><b>cardkit results</b>: " + html.escape(_headline(self)) + "</p>"
-        return heading + table.to_html() + pd.DataFrame(self)._repr_html_()
+        from cardkit.engine.results_view import results_html
+
+        return results_html(self)
 
     def summary(self, *, limit: int = 20) -> str:
         """Counts by provider × status, then the rows that need attention with their messages."""
         return summary(self, limit=limit)
 
 
-def results_frame(records: Iterable[Mapping[str, Any]]) -> ResultsFrame:
-    """Build a results frame with the fixed columns and dtypes from result records."""
-    frame = pd.DataFrame.from_records(list(records), columns=list(RESULT_COLUMNS))
+def results_frame(records: Iterable[Mapping[str, Any]] | Mapping[str, Any]) -> ResultsFrame:
+    """Build a results frame with the fixed columns and dtypes from result records, or from
+    columns (`{column: list or array}`) — what a run passes, so that 100,000 rows cost no
+    100,000 record dicts."""
+    if isinstance(records, Mapping):
+        frame = pd.DataFrame(dict(records), columns=list(RESULT_COLUMNS))
+    else:
+        frame = pd.DataFrame.from_records(list(records), columns=list(RESULT_COLUMNS))
     for column in _INT_COLUMNS:
         frame[column] = pd.to_numeric(frame[column]).fillna(0).astype("int64")
     for column in _NULLABLE_INT_COLUMNS:
@@ -118,10 +132,68 @@ def shown_counts(results: pd.DataFrame) -> pd.DataFrame:
     return table[nonzero_columns(table)]
 
 
-def _headline(results: pd.DataFrame) -> str:
+@dataclass(frozen=True)
+class Interruption:
+    """What an interrupted run (Ctrl-C, a kernel interrupt, `cancel`) got done, and how to go on."""
+
+    applied: int          # written this run
+    unchanged: int        # already as wanted
+    not_started: int      # never sent
+    in_doubt: int         # cut off while being sent: may have landed
+    other: int            # failed / invalid / skipped for reasons of their own
+    journal: str | None   # where the run kept its journal, None if it kept none
+
+    def headline(self) -> str:
+        """`interrupted — 3 applied, 12 not started, 1 cut off while being sent`."""
+        parts = [f"{self.applied} applied"]
+        if self.unchanged:
+            parts.append(f"{self.unchanged} unchanged")
+        parts.append(f"{self.not_started} not started")
+        if self.in_doubt:
+            parts.append(f"{self.in_doubt} cut off while being sent")
+        if self.other:
+            parts.append(need_attention(self.other))
+        return "interrupted — " + ", ".join(parts)
+
+    def how_to_continue(self) -> str:
+        """The next step: the same run again with this journal (or, without one, from the start)."""
+        if self.journal:
+            return (f"to continue, run it again with the journal {self.journal} "
+                    f"(cardkit apply FILE --journal {self.journal}): what was applied is not sent again")
+        return ("this run kept no journal: to continue, run it again from the start — each card is "
+                "read first, so what was applied comes back unchanged")
+
+
+def interruption(results: pd.DataFrame, journal: str | None = None) -> Interruption | None:
+    """How far an interrupted run got, or None when the run was not interrupted.
+
+    A run was interrupted when some operation carries one of the messages the wind-down leaves
+    (`NOT_STARTED`, `CANCELLED_IN_FLIGHT`); `journal` defaults to the frame's `attrs`.
+    """
+    if results.empty or "message" not in results.columns:
+        return None
+    message = results["message"].astype(object)
+    not_started = int((message == NOT_STARTED).sum())
+    in_doubt = int((message == CANCELLED_IN_FLIGHT).sum())
+    if not (not_started or in_doubt):
+        return None
+    status = results["status"].astype(object)
+    if journal is None:
+        journal = (results.attrs.get("cardkit") or {}).get("journal")
+    return Interruption(
+        applied=int((status == "applied").sum()), unchanged=int((status == "unchanged").sum()),
+        not_started=not_started, in_doubt=in_doubt,
+        other=int(status.isin(["failed", "invalid", "skipped"]).sum()) - not_started - in_doubt,
+        journal=str(journal) if journal else None)
+
+
+def headline(results: pd.DataFrame) -> str:
+    """`7 card × provider rows — 2 applied, …` (or the interruption's headline first)."""
+    stopped = interruption(results)
     parts = [f"{n} {s}" for s, n in results["status"].value_counts().reindex(STATUSES).dropna()
              .astype(int).items() if n]
-    return f"{len(results)} card × provider rows — " + (", ".join(parts) or "nothing to do")
+    counted = f"{len(results)} card × provider rows — " + (", ".join(parts) or "nothing to do")
+    return counted if stopped is None else f"{stopped.headline()} ({counted})"
 
 
 def summary(results: pd.DataFrame, *, limit: int = 20) -> str:
@@ -129,7 +201,11 @@ def summary(results: pd.DataFrame, *, limit: int = 20) -> str:
     (failed, invalid, skipped — `cardkit.vocabulary.NEEDS_ATTENTION`)."""
     if results.empty:
         return "nothing to do: no rows"
-    lines = [_headline(results), "", shown_counts(results).to_string(), ""]
+    lines = [headline(results)]
+    stopped = interruption(results)
+    if stopped is not None:
+        lines.append(stopped.how_to_continue())
+    lines += ["", shown_counts(results).to_string(), ""]
     bad = results[results["status"].isin(NEEDS_ATTENTION)]
     for record in bad.head(limit).itertuples(index=False):
         where = f" → {record.provider}" if record.provider else ""

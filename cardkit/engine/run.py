@@ -25,6 +25,9 @@ from cardkit.engine.operations import Op, PhotoShop, build_card, card_fields, pa
 from cardkit.engine import events as ev
 from cardkit.engine.options import RunOptions
 from cardkit.engine.progress import ProgressBar, visible as progress_visible
+# the two messages an interrupted run leaves (results.interruption() recognises them)
+from cardkit.engine.results import CANCELLED_IN_FLIGHT as _CANCELLED_IN_FLIGHT
+from cardkit.engine.results import NOT_STARTED as _CANCELLED
 from cardkit.engine.results import ResultsFrame, results_frame
 from cardkit.engine.retry_policy import RetryPolicy
 from cardkit.engine.workers import Hooks, Pool, now_iso
@@ -32,9 +35,6 @@ from cardkit.errors import InputError
 from cardkit.vocabulary import Action, RowAction, Status, marker
 from cardkit.urls import local_origins
 
-_CANCELLED = "cancelled before it ran"
-_CANCELLED_IN_FLIGHT = ("cancelled while it was being sent — run again with the same journal "
-                        "to check whether it landed")
 _BUILD_CHUNK = 500
 
 
@@ -102,7 +102,7 @@ class Run:
         self.journal = self._open_journal(validated, setup)
         try:
             await asyncio.sleep(0)      # a Ctrl-C during the (synchronous) set-up lands here
-            self.pools = {name: self._pool(provider, setup) for name, provider in setup.providers.items()}
+            self.pools = {name: self._pool(provider, setup, photos) for name, provider in setup.providers.items()}
             await self._discover(validated, setup)
             await self._build_ops(validated, setup, photos)
             self._resume()
@@ -118,7 +118,7 @@ class Run:
     def partial_results(self) -> ResultsFrame:
         """The results frame as far as the run got (unfinished operations `skipped`)."""
         if self._results is None:
-            self._results = results_frame(_record(op, self.run_id) for op in self.ops)
+            self._results = results_frame(_columns(self.ops, self.run_id))
             self._results.attrs["cardkit"] = {
                 "run_id": self.run_id, "kind": self.kind, "dry_run": not self.write,
                 "journal": str(self.journal.path) if self.journal is not None else None,
@@ -127,7 +127,7 @@ class Run:
 
     # ---- steps --------------------------------------------------------------------------------
 
-    def _pool(self, provider: Any, setup: routing.Setup) -> Pool:
+    def _pool(self, provider: Any, setup: routing.Setup, photos: PhotoShop | None = None) -> Pool:
         limits = provider.limits
         budget = None
         if self.write and limits.writes_per_window and limits.window_seconds:
@@ -138,6 +138,7 @@ class Run:
                     hooks=Hooks(self._on_sending, self._on_wrote, self._on_finished,
                                 retried=self._on_retried if self._emit else None,
                                 waiting=self._on_waiting if self._emit else None,
+                                before_write=photos.complete if photos is not None else None,
                                 photo_alias=self._on_photo_alias if self.journal is not None else None),
                     write=self.write, read_first=options.read_first, budget=budget, deadline=options.timeout)
 
@@ -341,6 +342,8 @@ class Run:
 
     def _on_finished(self, op: Op) -> None:
         op.finished_at = now_iso()
+        if op.card is not None and getattr(op.card, "photo_bytes", None) is not None:
+            op.card = dataclasses.replace(op.card, photo_bytes=None)   # sent: don't hold ~1 MB per row
         if self.journal is not None and self._journal_started:
             self.journal.done(self.run_id, op.seq, _record(op, self.run_id))
         if self._emit is not None and self._started:
@@ -408,6 +411,28 @@ def _record(op: Op, run_id: str) -> dict[str, Any]:
         "message": message, "attempts": op.attempts, "elapsed_ms": round(op.elapsed_ms, 1),
         "changed": op.changed, "changes": dict(op.changes), "started_at": op.started_at, "finished_at": op.finished_at,
         "run_id": run_id,
+    }
+
+
+def _columns(ops: list[Op], run_id: str) -> dict[str, Any]:
+    """The results as columns, read straight off the operations (what `_record` gives per op,
+    without a dict per row); unfinished operations read `skipped`, as in `_record`."""
+    def column(name: str) -> list[Any]:
+        return [getattr(op, name) for op in ops]
+
+    status = pd.Series(column("status"), dtype=object)
+    message = pd.Series(column("message"), dtype=object)
+    unfinished = status == ""
+    if unfinished.any():
+        sent = pd.Series(column("sent"), dtype=bool)
+        status = status.mask(unfinished, "skipped")
+        message = message.mask(unfinished & sent, _CANCELLED_IN_FLIGHT).mask(unfinished & ~sent, _CANCELLED)
+    return {
+        "row": column("row"), "number": column("number"), "provider": column("provider_name"),
+        "action": column("action"), "status": status, "http_status": column("http_status"),
+        "error_code": column("error_code"), "message": message, "attempts": column("attempts"),
+        "elapsed_ms": column("elapsed_ms"), "changed": column("changed"), "started_at": column("started_at"),
+        "finished_at": column("finished_at"), "run_id": [run_id] * len(ops),
     }
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import time
 from dataclasses import dataclass
 from typing import Awaitable, Callable
@@ -23,13 +24,13 @@ import httpx
 
 from cardkit.engine import doubt
 from cardkit.engine.changes import describe
-from cardkit.engine.connections import Connection
+from cardkit.engine.connections import Connection, ReadDeadline
 from cardkit.engine.limits import RateLimiter, WriteBudget
 from cardkit.engine.operations import Op
-from cardkit.engine.retry_policy import RetryPolicy
+from cardkit.engine.retry_policy import RetryPolicy, call_with_retries
 from cardkit.errors import JournalError, Permanent, ProviderError, Transient
 from cardkit.names import shorten
-from cardkit.providers.base import DEFAULT_TIMEOUT, Change, Current, Provider
+from cardkit.providers.base import DEFAULT_TIMEOUT, Change, Current, Provider, ReadsMany
 from cardkit.vocabulary import Action, Status
 
 #: What a row's give-up message tells the user to do.
@@ -46,13 +47,16 @@ class Hooks:
     """What a pool reports to the run: journal marks and progress (all synchronous, cheap).
 
     `retried(op, attempt, why, delay, retry_after)` is called where a retry is decided,
-    `waiting(op, delay)` where a write waits for the number's budget (the run's events)."""
+    `waiting(op, delay)` where a write waits for the number's budget (the run's events);
+    `before_write(op, change)`, the one async step, gives the card what only a write needs
+    (the photo's bytes) and may finish the op instead (a photo that can no longer be prepared)."""
 
     sending: Callable[[Op], Awaitable[None] | None]   # awaited before the write leaves
     wrote: Callable[[Op], None]
     finished: Callable[[Op], None]
     retried: Callable[[Op, int, str, float, bool], None] | None = None
     waiting: Callable[[Op, float], None] | None = None
+    before_write: Callable[[Op, Change], Awaitable[None]] | None = None
     photo_alias: Callable[[Op, str, str], None] | None = None   # (op, digest sent, digest read back)
 
 
@@ -73,6 +77,10 @@ class Pool:
         self._read_first = read_first
         self.budget = budget
         self._deadline = deadline
+        self._read_deadline = ReadDeadline(deadline)
+        self._numbers: set[str] = set()                   # what the listing read is asked for
+        self._listing: asyncio.Task[dict[str, Current] | None] | None = None
+        self._listing_due = 0.0                            # loop time workers stop waiting for it
         self._queue: asyncio.Queue[Op] = asyncio.Queue()
         self.crashed: Exception | None = None
         self._outstanding = 0
@@ -81,10 +89,12 @@ class Pool:
         self._tasks: list[asyncio.Task[None]] = []
         self._timers: set[asyncio.TimerHandle] = set()
 
-    def connection(self) -> Connection:
-        """A connection like the workers' (for discovery and one-off calls)."""
+    def connection(self, *, learning: bool = False) -> Connection:
+        """A connection like the workers' (for discovery and one-off calls: every request gets
+        the full deadline); `learning`: the workers' own, whose card reads get the pool's
+        shorter, learned `ReadDeadline`."""
         return Connection(self.provider, transport=self._transport, limiter=self._limiter,
-                          deadline=self._deadline)
+                          deadline=self._deadline, read_deadline=self._read_deadline if learning else None)
 
     def start(self) -> None:
         self._tasks = [asyncio.ensure_future(self._work()) for _ in range(self.size)]
@@ -93,6 +103,7 @@ class Pool:
         """Queue an operation now, or after `delay` seconds (without holding a worker)."""
         self._outstanding += 1
         self._idle.clear()
+        self._numbers.add(op.number)
         self._requeue(op, delay)
 
     def _requeue(self, op: Op, delay: float) -> None:
@@ -116,18 +127,22 @@ class Pool:
         for handle in self._timers:
             handle.cancel()
         self._timers.clear()
+        if self._listing is not None:
+            self._listing.cancel()
+            await asyncio.gather(self._listing, return_exceptions=True)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def _work(self) -> None:
-        connection = self.connection()
+        connection = self.connection(learning=True)
         try:
             while True:
                 op = await self._queue.get()
                 delay = await self._attempt(op, connection)
                 if op.status:
                     self._hooks.finished(op)
+                    op.current = op.card = None        # not needed any more: 100,000 of them add up
                     self._outstanding -= 1
                     if self._outstanding == 0:
                         self._idle.set()
@@ -156,11 +171,15 @@ class Pool:
                     self._hooks.waiting(op, wait)
                 return wait
         op.attempts += 1
+        counted = False                       # this attempt took a slot of the write budget
         try:
-            if self._read_first or op.in_doubt_run:
-                current = await provider.read(connection.send, op.number)
+            if op.current is not None and not op.in_doubt_run:
+                current = op.current          # the last write failed before it changed anything
+            elif self._read_first or op.in_doubt_run:
+                current = await self._read(op, connection)
             else:
                 current = Current(known=False)
+            op.current = current
             change = provider.change(card, current)
             if op.in_doubt_run and self._write and change.action not in ("unchanged", "unsupported"):
                 found = doubt.verdict(change, current, op.before)
@@ -177,8 +196,15 @@ class Pool:
             op.action = change.action         # what was attempted, should the write fail
             if op.before is None:
                 op.before = current           # the card before our first write (journal, undo)
+            if self._hooks.before_write is not None:
+                await self._hooks.before_write(op, change)
+                if op.status:
+                    return 0.0
+                card = op.card
+                assert card is not None
             if self.budget is not None:
                 self.budget.record(op.number)
+                counted = True
                 self._hooks.wrote(op)
             if not op.sent:
                 op.sent = True
@@ -203,6 +229,9 @@ class Pool:
             op.finish("failed", failure.message, failure=failure, action=op.action)
             return 0.0
         except Transient as failure:
+            if counted and self.budget is not None and (failure.http_status or 0) >= 400 \
+                    and not failure.wrote_maybe:
+                self.budget.refund(op.number)     # refused, not spent: a 5xx or 429 must not cost
             return self._retry_or_give_up(op, failure)
         except JournalError:                     # nothing may be sent unjournaled: stop the run
             raise
@@ -230,11 +259,46 @@ class Pool:
         if returned and returned != sent:
             self._hooks.photo_alias(op, sent, returned)
 
+    async def _read(self, op: Op, connection: Connection) -> Current:
+        """The op's current card: from the pool's one listing request where the provider has
+        one (`ReadsMany`) and the card is not in doubt, else one read of its number.
+
+        The listing runs once, in the background; workers wait for it until one read deadline
+        after it began, then read their numbers themselves until it is back, so a slow listing
+        idles no one for long."""
+        if not op.in_doubt_run and isinstance(self.provider, ReadsMany):
+            loop = asyncio.get_running_loop()
+            if self._listing is None:
+                self._listing = asyncio.ensure_future(self._list_all())
+                self._listing_due = loop.time() + self._read_deadline.seconds()
+            if not self._listing.done() and loop.time() < self._listing_due:
+                await asyncio.wait([self._listing], timeout=self._listing_due - loop.time())
+            if self._listing.done() and not self._listing.cancelled():
+                listed = self._listing.result()
+                current = listed.pop(op.number, None) if listed is not None else None
+                if current is not None:
+                    return current
+        return await self.provider.read(connection.send, op.number)
+
+    async def _list_all(self) -> dict[str, Current] | None:
+        """Every queued number's card with one listing request (None when it fails)."""
+        assert isinstance(self.provider, ReadsMany)
+        provider, connection = self.provider, self.connection()
+        try:
+            tried = await call_with_retries(lambda: provider.read_many(connection.send, list(self._numbers)),
+                                            self._policy)
+        except Exception:          # an adapter's bug: fall back to reading number by number
+            return None
+        finally:
+            await connection.aclose()
+        return tried.value
+
     def _retry_or_give_up(self, op: Op, failure: Transient) -> float:
         """The one place a pool decides, after a temporary failure, whether an operation goes
         back on the queue (returns the seconds until it is due) or ends `failed` (returns 0)."""
         if failure.wrote_maybe:
             op.in_doubt_run = op.in_doubt_run or "this run"   # read back before re-sending
+            op.current = None
         decision = self._policy.after(failure, op.attempts, remedy=GIVE_UP_REMEDY)
         if not decision.retry:
             op.finish("failed", decision.message, failure=failure)
@@ -277,6 +341,7 @@ def _unchanged_message(op: Op) -> str:
 _DONE = {"create": "created", "update": "updated", "replace": "replaced", "delete": "deleted"}
 
 
+@functools.lru_cache(maxsize=256)   # one string shared by the many rows that read alike
 def _outcome_message(action: str, fields: tuple[str, ...], reason: str, *, planned: bool) -> str:
     """`updated: first_name, photo` — or, for a plan, `would update: first_name, photo`."""
     what = (f"would {action}" if planned else _DONE[action]) if action in _DONE else action

@@ -16,7 +16,7 @@ with that message) — both `cardkit.errors.ProviderError`s, built from the repl
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Mapping, Protocol, runtime_checkable
+from typing import Any, Awaitable, Iterable, Mapping, Protocol, runtime_checkable
 
 #: Seconds one request may take (the engine's deadline per request, a photo download's in all).
 DEFAULT_TIMEOUT = 30.0
@@ -31,7 +31,7 @@ class Sharing:
     name_format: int | None = None    # 0 first & last, 1 first only
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)      # slots: a run holds one per row (100,000 add up)
 class Card:
     """The card one number should have. Empty strings mean "not given"."""
 
@@ -132,3 +132,11 @@ class Provider(Protocol):
         """Share the card into a chat; returns the provider's confirmation. Permanent if it can't."""
 
     # Optional: `async def delete(self, send, number) -> None` removes the whole card (Sendblue).
+
+@runtime_checkable
+class ReadsMany(Protocol):
+    """An adapter that can also read many cards with one request (Linq's listing): the engine
+    then reads a whole batch at once before its first writes, instead of one GET per number."""
+
+    async def read_many(self, send: Send, numbers: Iterable[str]) -> dict[str, Current]:
+        """The current card of each of `numbers` (those without a card: exists=False)."""

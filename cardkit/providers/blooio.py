@@ -10,7 +10,6 @@ Setting name or photo needs a Dedicated plan; other plans get 403 — the same s
 from __future__ import annotations
 
 import base64
-import functools
 from typing import Any, Mapping
 
 from cardkit.errors import Permanent, Transient
@@ -48,6 +47,7 @@ class Blooio(BearerAdapter):
                  env: Mapping[str, str] | None = None) -> None:
         super().__init__(api_key, base_url=base_url, env=env)
         self._limited_plan: set[str] = set()   # numbers a 403 showed can't take name/photo
+        self._avatars = _Avatars()
 
     # ---- planning (pure) ---------------------------------------------------------------
     def unsupported(self, card: Card) -> str:
@@ -118,7 +118,7 @@ class Blooio(BearerAdapter):
         planned = self.planned_write(card, current)
         if planned.action in ("unchanged", "unsupported"):
             return planned
-        body = _body(card, planned.fields)
+        body = _body(card, planned.fields, self._avatars)
         reply = await self._put(send, card, body)
         if reply.status == 403:
             failure, owned = await self._explain_403(send, reply, card, planned.fields)
@@ -132,7 +132,7 @@ class Blooio(BearerAdapter):
                 raise failure
             if planned.action == "unchanged":
                 return planned            # partial: the sharing is as given, name/photo refused
-            reply = await self._put(send, card, _body(card, planned.fields))
+            reply = await self._put(send, card, _body(card, planned.fields, self._avatars))
         if not 200 <= reply.status < 300:
             raise _failure(reply, f"updating the card of {card.number}")
         return planned
@@ -210,7 +210,7 @@ def _as_compared(current: Current, given: Sharing | None) -> Current:
     return Current(current.known, current.exists, {**current.fields, "sharing": seen})
 
 
-def _body(card: Card, fields: tuple[str, ...]) -> dict[str, Any]:
+def _body(card: Card, fields: tuple[str, ...], avatars: "_Avatars") -> dict[str, Any]:
     """The PUT body for the fields to change (partial merge: nothing else is sent)."""
     body: dict[str, Any] = {}
     if "first_name" in fields:
@@ -221,7 +221,7 @@ def _body(card: Card, fields: tuple[str, ...]) -> dict[str, Any]:
         if card.photo_bytes is None:
             raise Permanent(f"the photo {card.photo_source or ''!s} was not prepared as bytes, which "
                             "Blooio needs (base64 in the request) — this is a cardkit bug, please report it")
-        body["avatar"] = _base64(card.photo_bytes)
+        body["avatar"] = avatars.base64(card.photo_bytes)
     if "sharing" in fields and card.sharing is not None:
         body["sharing"] = {k: v for k, v in (("enabled", card.sharing.enabled),
                                              ("audience", card.sharing.audience),
@@ -229,11 +229,22 @@ def _body(card: Card, fields: tuple[str, ...]) -> dict[str, Any]:
     return body
 
 
-@functools.lru_cache(maxsize=64)
-def _base64(photo: bytes) -> str:
-    """The avatar as base64, once per photo (one photo often serves many numbers; bytes
-    objects cache their hash, so the lookup costs next to nothing)."""
-    return base64.b64encode(photo).decode("ascii")
+class _Avatars:
+    """The last few avatars as base64: one photo often serves many numbers in a row. Held by
+    the adapter (one per run unless you pass your own), at most `keep` photos (~1.3 MB each)."""
+
+    def __init__(self, keep: int = 4) -> None:
+        self._keep = keep
+        self._recent: dict[bytes, str] = {}
+
+    def base64(self, photo: bytes) -> str:
+        text = self._recent.get(photo)    # bytes cache their hash: the lookup costs next to nothing
+        if text is None:
+            text = base64.b64encode(photo).decode("ascii")
+            if len(self._recent) >= self._keep:
+                self._recent.pop(next(iter(self._recent)))
+            self._recent[photo] = text
+        return text
 
 
 def _coming_soon(reply: Reply) -> bool:

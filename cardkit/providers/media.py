@@ -15,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import uuid
+import weakref
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urljoin
 
@@ -43,6 +45,10 @@ class PhotoHost(Protocol):
     async def upload(self, data: bytes, content_type: str) -> str:
         """Store `data` and return a public URL the providers can download it from."""
 
+    # Optional, for hosts whose URLs stay valid: `url_lifetime` (seconds) and `cache_key`
+    # (a text naming where the URLs live, e.g. the bucket). With both, cardkit remembers the
+    # URL of each prepared photo between runs (cardkit.photo_cache) and uploads it only once.
+
 
 class SandboxPhotoHost:
     """The sandbox's media host (`POST /_sandbox/media`): a `PhotoHost` for tests and demos.
@@ -52,16 +58,26 @@ class SandboxPhotoHost:
     bytes are done once per host object.
     """
 
+    #: An in-process sandbox's uploads live as long as it does: its URLs are remembered
+    #: (per sandbox object) for re-runs in the same process, a notebook's for instance.
+    IN_PROCESS_URL_LIFETIME = 12 * 3600.0
+
     def __init__(self, url: str, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.url = url
         self._transport = transport
         self._uploaded: dict[str, str] = {}
+        self.url_lifetime: float | None = None     # a served sandbox may restart: not remembered
+        self.cache_key: str | None = None
 
     @classmethod
     def for_sandbox(cls, sandbox, origin: str = SANDBOX_ORIGIN) -> "SandboxPhotoHost":
         """The media host of an in-process `Sandbox` (reached through its transport)."""
         transport = sandbox.transport() if origin == SANDBOX_ORIGIN else None
-        return cls(sandbox.base_urls(origin)["media"], transport=transport)
+        host = cls(sandbox.base_urls(origin)["media"], transport=transport)
+        if transport is not None:
+            host.cache_key = f"in-process sandbox {_sandbox_ids.setdefault(sandbox, uuid.uuid4().hex)}"
+            host.url_lifetime = cls.IN_PROCESS_URL_LIFETIME
+        return host
 
     def __repr__(self) -> str:
         return f"SandboxPhotoHost({self.url!r})"
@@ -113,6 +129,10 @@ def resolve_photo_host(spec: object, *, base_url: str | None = None) -> object:
         raise ConfigError(f"photo_host must be s3://BUCKET/PREFIX, a media host URL or an object with an async "
                           f"upload(data, content_type) method, not {type(spec).__name__}")
     return spec
+
+
+# each in-process sandbox's own id (a fresh sandbox never sees URLs meant for another)
+_sandbox_ids: "weakref.WeakKeyDictionary[object, str]" = weakref.WeakKeyDictionary()
 
 
 def has_photo(card: Card) -> bool:

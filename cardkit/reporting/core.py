@@ -125,6 +125,11 @@ class Report:
     def figures(self) -> fig.Figures:
         return fig.figures(self.results)
 
+    @cached_property
+    def interruption(self) -> fig.Interruption | None:
+        """How far the run got when it was interrupted (None when it ran to its end)."""
+        return fig.interruption(self.results, self.info.journal)
+
     @property
     def ok(self) -> bool:
         """True when nothing failed, was invalid or was skipped."""
@@ -282,6 +287,9 @@ def report(
             info = replace(info, run_id=None, started_at=None, finished_at=None)
     elif results is None:
         raise InputError("nothing to report: pass a results frame (what cardkit.apply returned) or journal=PATH")
+    journal_of_run = (results.attrs.get("cardkit") or {}).get("journal")
+    if journal_of_run and not info.journal:
+        info = replace(info, journal=str(journal_of_run))
     if cards is not None:
         inputs, card_info = from_cards(cards)
         info = replace(info, source=card_info.source or info.source, sha256=card_info.sha256 or info.sha256)

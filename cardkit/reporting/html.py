@@ -9,8 +9,11 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING
 
+from cardkit.display import problem_and_remedy
+from cardkit.reporting.outcome import names_by_row
 from cardkit.reporting.summary import STATUS_COLOURS, nonzero_columns
-from cardkit.reporting.text import fmt_ms, fmt_rate, fmt_seconds, outcome_phrase, shown
+from cardkit.reporting.text import (counted, fmt_ms, fmt_rate, fmt_seconds, human_time, next_step,
+                                    outcome_phrase, shown)
 
 if TYPE_CHECKING:
     from cardkit.reporting.core import Report
@@ -19,18 +22,36 @@ if TYPE_CHECKING:
 PAGE_FAILURES = 5000
 
 _CSS = """
-.ck{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1f2328;max-width:1100px}
-.ck h1{font-size:22px;margin:0 0 4px} .ck h2{font-size:17px;margin:22px 0 8px}
+.ck{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1f2328;max-width:1100px;text-align:left}
+.ck h1{font-size:22px;margin:0 0 4px;overflow-wrap:anywhere} .ck h2{font-size:17px;margin:22px 0 8px}
 .ck .lead{font-size:16px;margin:4px 0 14px}
+.ck .stop{border-left:4px solid #c62828;padding:6px 10px;background:#fff5f5;margin:8px 0}
 .ck .tiles{display:flex;flex-wrap:wrap;gap:10px;margin:10px 0}
-.ck .tile{border:1px solid #d0d7de;border-radius:8px;padding:8px 12px;min-width:110px}
+.ck .tile{border:1px solid #d0d7de;border-radius:8px;padding:8px 12px;min-width:96px}
 .ck .tile b{display:block;font-size:20px} .ck .tile span{color:#57606a;font-size:12px}
-.ck table{border-collapse:collapse;margin:6px 0} .ck th,.ck td{border:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:top}
-.ck th{background:#f6f8fa} .ck td.n{text-align:right;font-variant-numeric:tabular-nums}
+.ck table{border-collapse:collapse;margin:6px 0;max-width:100%}
+.ck th,.ck td{border:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:top;overflow-wrap:break-word}
+.ck th{background:#f6f8fa;white-space:nowrap} .ck .wide{overflow-x:auto;max-width:100%} .ck td.n{text-align:right;font-variant-numeric:tabular-nums}
+.ck td.k{white-space:nowrap}
 .ck .st{border-radius:10px;padding:1px 8px;font-size:12px;white-space:nowrap}
 .ck .ok{color:#2e7d32} .ck .bad{color:#c62828} .ck .muted{color:#57606a}
+.ck code{overflow-wrap:anywhere}
+.ck svg{max-width:100%;height:auto}
 .ck dl{display:grid;grid-template-columns:max-content auto;gap:2px 14px} .ck dt{color:#57606a} .ck dd{margin:0;word-break:break-all}
+@media (max-width:640px){
+ .ck table.rows,.ck table.rows tbody,.ck table.rows tr,.ck table.rows td{display:block;width:auto}
+ .ck table.rows thead{display:none}
+ .ck table.rows tr{border:1px solid #d0d7de;border-radius:6px;margin:0 0 8px;padding:4px 0}
+ .ck table.rows td{border:none;padding:2px 10px;text-align:left;white-space:normal;overflow-wrap:anywhere}
+ .ck table.counts th,.ck table.counts td{font-size:12px;padding:3px 5px}
+ .ck table.rows td[data-label]::before{content:attr(data-label) ": ";color:#57606a;font-size:12px}
+ .ck dl{grid-template-columns:1fr} .ck dd{margin:0 0 6px}
+}
 """
+
+#: In a notebook the same rules, made specific enough (`.ck.ck.ck`) to outrank JupyterLab's
+#: `:not(.jp-RenderedMarkdown).jp-RenderedHTMLCommon td {text-align: right}` and its kin.
+_NOTEBOOK_CSS = _CSS.replace(".ck", ".ck.ck.ck")
 
 
 def _cell(value) -> str:
@@ -40,6 +61,17 @@ def _cell(value) -> str:
 def _badge(status: str) -> str:
     strong, light = STATUS_COLOURS.get(status, ("#57606a", "#eaeef2"))
     return f'<span class="st" style="background:{light};color:{strong}">{escape(status)}</span>'
+
+
+def _td(label: str, inner: str, cls: str = "") -> str:
+    """A cell that, on a phone, shows its column's name before its value."""
+    klass = f' class="{cls}"' if cls else ""
+    return f'<td{klass} data-label="{escape(label)}">{inner}</td>' if inner else f"<td{klass}></td>"
+
+
+def _rows_table(head: list[str], rows: list[str]) -> str:
+    heads = "".join(f"<th>{escape(h)}</th>" for h in head)
+    return f'<table class="rows"><thead><tr>{heads}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
 
 def chart_svg(report: Report) -> str:
@@ -94,25 +126,54 @@ def counts_table(report: Report) -> str:
         f"<tr><td>{escape(str(p))}</td>" + "".join(f'<td class="n">{int(counts.at[p, c])}</td>' for c in shown) + "</tr>"
         for p in counts.index
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f'<div class="wide"><table class="counts"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
 def failures_table(report: Report, limit: int) -> str:
+    """Who (row, number, name), where, the status, what went wrong and what to do; details last."""
     failures = report.failures
     if failures.empty:
-        return '<p class="ok">Nothing failed: every operation is done.</p>'
-    head = "<tr><th>row</th><th>number</th><th>provider</th><th>status</th><th>HTTP</th><th>code</th><th>message</th><th>attempts</th></tr>"
+        return '<p class="ok">Nothing needs attention: every operation was applied or unchanged.</p>'
+    names = names_by_row(report.inputs)
     rows = []
     for item in failures.head(limit).itertuples(index=False):
+        problem, remedy = problem_and_remedy(item.message, item.row)
+        code = " ".join(c for c in (shown(item.http_status), shown(item.error_code)) if c)
+        attempts = int(item.attempts) if shown(item.attempts) else 0
+        details = " · ".join(p for p in (code, counted(attempts, "attempt") if attempts else "") if p)
         rows.append(
-            f'<tr><td class="n">{_cell(item.row)}</td><td>{_cell(item.number)}</td><td>{_cell(item.provider)}</td>'
-            f"<td>{_badge(str(item.status))}</td><td>{_cell(item.http_status)}</td><td>{_cell(item.error_code)}</td>"
-            f'<td>{_cell(item.message)}</td><td class="n">{_cell(item.attempts)}</td></tr>'
+            "<tr>" + _td("row", _cell(item.row), "n") + _td("number", _cell(item.number), "k")
+            + _td("name", escape(names.get(int(item.row), ""))) + _td("provider", _cell(item.provider))
+            + _td("status", _badge(str(item.status))) + _td("what went wrong", escape(problem))
+            + _td("what to do", escape(remedy)) + _td("details", escape(details), "muted") + "</tr>"
         )
     more = ""
     if len(failures) > limit:
         more = f'<p class="muted">… and {len(failures) - limit} more: the XLSX report and the -errors.csv file hold them all.</p>'
-    return f"<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>{more}"
+    head = ["row", "number", "name", "provider", "status", "what went wrong", "what to do", "details"]
+    return _rows_table(head, rows) + more
+
+
+def applied_table(report: Report, limit: int) -> str:
+    """What was written: row, number, name, provider, what changed, when."""
+    results = report.results
+    applied = results[results["status"] == "applied"]
+    if applied.empty:
+        return '<p class="muted">Nothing was applied in this run.</p>'
+    names = names_by_row(report.inputs)
+    rows = []
+    for item in applied.head(limit).itertuples(index=False):
+        changed = shown(item.changed).replace(",", ", ")
+        what = f"{shown(item.action)}: {changed}" if changed else shown(item.message) or shown(item.action)
+        rows.append(
+            "<tr>" + _td("row", _cell(item.row), "n") + _td("number", _cell(item.number), "k")
+            + _td("name", escape(names.get(int(item.row), ""))) + _td("provider", _cell(item.provider))
+            + _td("what changed", escape(what)) + _td("when", escape(human_time(item.finished_at)), "muted") + "</tr>"
+        )
+    more = ""
+    if len(applied) > limit:
+        more = f'<p class="muted">… and {len(applied) - limit} more: the XLSX report\'s Applied sheet holds them all.</p>'
+    return _rows_table(["row", "number", "name", "provider", "what changed", "when"], rows) + more
 
 
 def changes_table(report: Report, limit: int) -> str:
@@ -135,8 +196,12 @@ def changes_table(report: Report, limit: int) -> str:
 
 def _tiles(report: Report) -> str:
     f = report.figures
+    totals = report.counts.sum() if len(report.counts) else None
+    applied = int(totals["applied"]) if totals is not None else 0
+    unchanged = int(totals["unchanged"]) if totals is not None else 0
     tiles = [
-        ("done", f.done, "ok"),
+        ("applied", applied, "ok"),
+        ("unchanged", unchanged, "ok"),
         ("needs attention", f.needs_attention, "bad" if f.needs_attention else "ok"),
         ("retries", f.retries, ""),
         ("median latency", fmt_ms(f.latency_median_ms), ""),
@@ -153,32 +218,45 @@ def _metadata(report: Report) -> str:
     i = report.info
     items = [
         ("run id", i.run_id), ("input file", i.source), ("input sha256", i.sha256),
-        ("started", i.started_at), ("finished", i.finished_at), ("cardkit", i.cardkit_version),
+        ("journal", i.journal or "none (this run kept none)"),
+        ("started", human_time(i.started_at)), ("finished", human_time(i.finished_at)), ("cardkit", i.cardkit_version),
     ]
     return "<dl>" + "".join(f"<dt>{escape(k)}</dt><dd>{_cell(v) or '—'}</dd>" for k, v in items) + "</dl>"
+
+
+def _interrupted(report: Report) -> str:
+    stopped = report.interruption
+    if stopped is None:
+        return ""
+    return f'<div class="stop"><b class="bad">{escape(stopped.headline())}</b><br>{escape(stopped.how_to_continue())}</div>'
 
 
 def _fix_hint(report: Report) -> str:
     if report.ok:
         return ""
+    step = next_step(report, "report.xlsx").replace("Fix the cells on the Failed sheet and run: ", "then run ")
+    retry = (f" <code>cardkit retry {escape(report.info.journal)}</code> re-sends the failed rows unchanged."
+             if report.info.journal else "")
     return (
         '<p class="muted">To finish the run: fix these rows on the <b>Failed</b> sheet of the XLSX report '
-        "(they are there as the spreadsheet had them, with these messages), then run "
-        "<code>cardkit apply report.xlsx --journal JOURNAL</code> with the same journal — rows already "
-        "applied are not sent again. <code>cardkit retry JOURNAL</code> re-sends failed rows unchanged.</p>"
+        f"(they are there as the spreadsheet had them, with these messages), {escape(step)}.{retry}</p>"
     )
 
 
 def render_document(report: Report) -> str:
-    """The whole page: summary, chart, counts, every failure (up to `PAGE_FAILURES`), run metadata."""
+    """The whole page: summary, chart, counts, every failure and what was applied (up to
+    `PAGE_FAILURES` each), run metadata. Readable from a phone (420 px) to a desktop."""
     title = f"cardkit report — {report.info.source or 'run ' + str(report.info.run_id or '')}"
+    applied = int((report.results["status"] == "applied").sum())
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f"<title>{escape(title)}</title><style>body{{margin:24px}}{_CSS}</style></head>"
-        f'<body><main class="ck"><h1>{escape(title)}</h1><p class="lead">{escape(outcome_phrase(report))}</p>'
+        f"<title>{escape(title)}</title><style>body{{margin:16px}}{_CSS}</style></head>"
+        f'<body><main class="ck"><h1>{escape(title)}</h1>{_interrupted(report)}'
+        f'<p class="lead">{escape(outcome_phrase(report))}</p>'
         f"{_tiles(report)}<h2>Outcomes per provider</h2>{chart_svg(report)}{counts_table(report)}"
         f"<h2>Needs attention ({len(report.failures)})</h2>{_fix_hint(report)}{failures_table(report, PAGE_FAILURES)}"
+        f"<h2>Applied ({applied})</h2>{applied_table(report, PAGE_FAILURES)}"
         f"{changes_table(report, PAGE_FAILURES)}<h2>Run</h2>{_metadata(report)}</main></body></html>\n"
     )
 
@@ -186,6 +264,7 @@ def render_document(report: Report) -> str:
 def render_fragment(report: Report, *, shown_failures: int) -> str:
     """What a notebook shows: the outcome line, the counts and the first failures."""
     return (
-        f'<div class="ck"><style>{_CSS}</style><p class="lead"><b>cardkit report</b> — {escape(outcome_phrase(report))}</p>'
+        f'<div class="ck"><style>{_NOTEBOOK_CSS}</style>{_interrupted(report)}'
+        f'<p class="lead"><b>cardkit report</b> — {escape(outcome_phrase(report))}</p>'
         f"{counts_table(report)}{failures_table(report, shown_failures)}</div>"
     )

@@ -70,6 +70,7 @@ def read_run(path: str | Path, run_id: str | None = None) -> tuple[pd.DataFrame,
         sha256=_text_or_none(run.get("sha256")),
         started_at=_text_or_none(run.get("started_at")),
         finished_at=_text_or_none(run.get("finished_at")),
+        journal=str(path),
     )
     return results, inputs_by_row(written.drop(columns="row"), written["row"]), info
 

@@ -11,8 +11,16 @@ from typing import Any
 
 import pandas as pd
 
+from cardkit.display import STATUS_COLOURS  # noqa: F401  (one palette for every view)
+
 # Counting lives with the results frame (the engine can't import faces); reports reuse it.
-from cardkit.engine.results import NO_PROVIDER, counts, nonzero_columns  # noqa: F401
+from cardkit.engine.results import (  # noqa: F401
+    NO_PROVIDER,
+    Interruption,
+    counts,
+    interruption,
+    nonzero_columns,
+)
 
 # "done" and "needs attention" are defined once, with the statuses (skipped needs attention)
 from cardkit.vocabulary import DONE, NEEDS_ATTENTION  # noqa: E402,F401
@@ -31,6 +39,7 @@ class RunInfo:
     sha256: str | None = None          # the input file's hash
     started_at: str | None = None      # ISO 8601, UTC
     finished_at: str | None = None
+    journal: str | None = None         # the run's journal file (how to continue), None if it kept none
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -104,14 +113,3 @@ def run_ids(results: pd.DataFrame) -> list[str]:
     """The run ids the frame holds, in order of appearance."""
     ids = results["run_id"].dropna().astype(str)
     return [i for i in dict.fromkeys(ids) if i]
-
-#: How each status is shown: (strong colour for charts and badges, light fill for table cells).
-STATUS_COLOURS = {
-    "applied": ("#2e7d32", "#c8e6c9"),
-    "unchanged": ("#66bb6a", "#e8f5e9"),
-    "partial": ("#8e24aa", "#e1bee7"),
-    "planned": ("#1e88e5", "#bbdefb"),
-    "invalid": ("#ef6c00", "#ffe0b2"),
-    "skipped": ("#757575", "#e0e0e0"),
-    "failed": ("#c62828", "#ffcdd2"),
-}

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
-import pandas as pd
-
-from cardkit.vocabulary import STATUSES
+from cardkit.display import blank, counted, human_time  # noqa: F401  (the formats every view shares)
 from cardkit.names import shorten
 from cardkit.reporting.summary import nonzero_columns
+from cardkit.vocabulary import STATUSES
 
 if TYPE_CHECKING:
     from cardkit.reporting.core import Report
@@ -19,13 +17,8 @@ if TYPE_CHECKING:
 MESSAGE_WIDTH = 200
 
 
-def shown(value) -> str:
-    """A cell as people read it: empty for missing, `403` rather than `403.0`."""
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+#: A cell as people read it: empty for missing, `403` rather than `403.0`.
+shown = blank
 
 
 def fmt_ms(value: float | None) -> str:
@@ -57,10 +50,22 @@ def outcome_phrase(report: Report) -> str:
     return f"{f.cards} {cards} → {f.operations} {ops}: " + (", ".join(parts) or "nothing to do")
 
 
+def next_step(report: Report, file: str = "<this file>") -> str:
+    """What to do with the Failed sheet, naming the run's journal (or saying it kept none)."""
+    journal = report.info.journal
+    if report.ok:
+        return "Nothing needs attention: every operation was applied or unchanged."
+    if journal:
+        return (f"Fix the cells on the Failed sheet and run: cardkit apply {file} --journal {journal} "
+                "(what was applied is not sent again)")
+    return (f"Fix the cells on the Failed sheet and run: cardkit apply {file} (this run kept no journal: "
+            "every row is read again, and what was applied comes back unchanged)")
+
+
 def timing_phrase(report: Report) -> str:
     f = report.figures
     return (
-        f"retries {f.retries} (on {f.retried_operations} operations) · latency median {fmt_ms(f.latency_median_ms)}, "
+        f"retries {f.retries} (on {counted(f.retried_operations, 'operation')}) · latency median {fmt_ms(f.latency_median_ms)}, "
         f"p95 {fmt_ms(f.latency_p95_ms)} · duration {fmt_seconds(f.duration_s)}, {fmt_rate(f.throughput_per_s)}"
     )
 
@@ -81,7 +86,9 @@ def _table(rows: list[list[str]]) -> list[str]:
 
 def summary_text(report: Report, *, shown_failures: int) -> str:
     """Run line, outcome line, provider x status table, timings, and the first failures."""
-    lines = [run_phrase(report), outcome_phrase(report)]
+    stopped = report.interruption
+    lines = [stopped.headline(), stopped.how_to_continue()] if stopped is not None else []
+    lines += [run_phrase(report), outcome_phrase(report)]
     counts = report.counts
     if len(counts):
         visible = nonzero_columns(counts)

@@ -97,7 +97,7 @@ def test_retry_sends_again_only_what_failed_and_exits_1_while_it_still_fails(dem
     assert data["totals"]["operations"] == 1
     assert [f["number"] for f in data["failures"]] == ["+12025550147"]
     failed = openpyxl.load_workbook(tmp_path / "retry.xlsx")["Failed"]
-    assert [c.value for c in failed[1]][:2] == ["Phone", "First Name"]   # the user's headers, from the journal
+    assert [c.value for c in failed[1]][:3] == ["cardkit_row", "Phone", "First Name"]   # the user's headers, from the journal
 
 
 def test_retry_refuses_a_second_journal(demo_dir):

@@ -33,8 +33,11 @@ def test_failed_run_fixed_in_the_xlsx_and_finished_by_feeding_it_back(loopback_s
 
     book = openpyxl.load_workbook(tmp_path / "report.xlsx")
     failed = book["Failed"]
-    assert failed.max_row == 2 and failed["B2"].value == "Ben"
-    failed["A2"].value = "(415) 555-2672"
+    # row, number and names first and frozen, the outcome beside them
+    assert [c.value for c in failed[1]][:4] == ["cardkit_row", "Phone", "First Name", "Last Name"]
+    assert failed.freeze_panes == "E2"
+    assert failed.max_row == 2 and failed["C2"].value == "Ben"
+    failed["B2"].value = "(415) 555-2672"
     book.save(tmp_path / "report.xlsx")
     before = httpx.get(f"{origin}/_sandbox/state").json()
 

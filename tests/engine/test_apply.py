@@ -9,6 +9,7 @@ from PIL import Image
 import cardkit
 from cardkit.columns import RESULT_COLUMNS
 from cardkit.engine import apply, plan
+from cardkit.engine.results import NOT_STARTED
 from cardkit.providers import Blooio, Linq
 from cardkit.sandbox import Sandbox
 
@@ -254,6 +255,36 @@ def test_url_photo_is_downloaded_prepared_and_sent_as_bytes_to_blooio(sandbox, t
     assert state["linq"]["cards"][LINQ]["image_url"] == url
 
 
+def test_an_interrupted_run_says_so_first_on_the_bar_and_in_its_summary(sandbox, tmp_path, monkeypatch):
+    """Cancelled at once: the bar ends 'interrupted — 3 not started' in red; the summary leads with it and the journal."""
+    import io
+    import sys
+    import threading
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    cards = cards_of([{"Phone": p, "First Name": "Ana"} for p in (BLOOIO, SENDBLUE, LINQ)], tmp_path)
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    stop = threading.Event()
+    stop.set()
+    journal = tmp_path / "cards.journal.sqlite"
+    results = apply(cards, sandbox=sandbox, journal=journal, cancel=stop)
+    drawn = terminal.getvalue()
+    # a worker may have picked one up before the cancel was seen: count what never started
+    never = int((results["message"] == NOT_STARTED).sum())
+    applied = int((results["status"] == "applied").sum())
+    assert never >= 1
+    assert f"interrupted — {never} not started" in drawn and "\x1b[38;2;198;40;40m" in drawn  # red, #c62828
+    lines = results.summary().splitlines()
+    assert lines[0].startswith(f"interrupted — {applied} applied") and f"{never} not started" in lines[0]
+    assert f"--journal {journal}" in lines[1]
+    text = cardkit.report(results).summary_text().splitlines()
+    assert text[0].startswith(f"interrupted — {applied} applied") and str(journal) in text[1]
+
+
 def test_progress_bar_shows_done_and_failed_on_a_terminal(sandbox, tmp_path, monkeypatch):
     """On a terminal a tqdm bar counts the cards and those that need attention; elsewhere none."""
     import io
@@ -268,7 +299,9 @@ def test_progress_bar_shows_done_and_failed_on_a_terminal(sandbox, tmp_path, mon
     monkeypatch.setattr(sys, "stderr", terminal)
     apply(cards, sandbox=sandbox)
     drawn = terminal.getvalue()
-    assert "applying" in drawn and "2/2" in drawn and "1 need attention" in drawn
+    assert "applying" in drawn and "2/2" in drawn
+    # it ends saying rows need attention, in orange (#ef6c00 as a 24-bit colour), not all green
+    assert "done — 1 needs attention" in drawn and "\x1b[38;2;239;108;0m" in drawn
     quiet = Terminal()
     monkeypatch.setattr(sys, "stderr", quiet)
     apply(cards, sandbox=Sandbox(), progress=False)
@@ -305,3 +338,28 @@ def test_results_frame_and_report_count_alike(tmp_path):
         for status in mine.columns:
             assert mine.loc[provider, status] == theirs.loc[provider, status]
     assert list(theirs.index)[-1] == "(no provider)" and "invalid" in mine.columns
+
+
+def test_notebook_bar_ends_orange_with_words_when_rows_need_attention(monkeypatch):
+    """The Jupyter widget (tqdm.notebook) is not left all green: orange bar, 'done — 1 needs attention'.
+
+    No kernel runs here, so the notebook check is forced; the widget itself is tqdm's real one.
+    """
+    import tqdm.auto
+    import tqdm.notebook
+
+    from cardkit.engine import progress
+
+    monkeypatch.setattr(progress, "_in_notebook", lambda: True)
+    monkeypatch.setattr(tqdm.auto, "tqdm", tqdm.notebook.tqdm)
+    from cardkit.engine import events
+
+    bar = progress.ProgressBar()
+    bar(events.Started(run_id="r", kind="cards", write=True, total=2, pending=2, providers=("blooio",)))
+    widget = bar._bar
+    bar(events.Finished({"status": "applied"}))
+    bar(events.Finished({"status": "failed"}))
+    bar(events.Done(run_id="r", counts={"applied": 1, "failed": 1}))
+    words, line, _ = widget.container.children
+    assert "done — 1 needs attention" in words.value.replace("\u2007", " ")
+    assert line.bar_style == "" and line.style.bar_color == "#ef6c00"

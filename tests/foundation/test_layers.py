@@ -15,7 +15,8 @@ PACKAGE = Path(__file__).resolve().parents[2] / "cardkit"
 LAYERS = {
     "model": ("cardkit.columns", "cardkit.errors", "cardkit.vocabulary", "cardkit.reading", "cardkit.encodings",
               "cardkit.workbook", "cardkit.phones",
-              "cardkit.names", "cardkit.photos", "cardkit.urls", "cardkit.validation"),
+              "cardkit.names", "cardkit.photos", "cardkit.photo_cache", "cardkit.urls", "cardkit.validation",
+              "cardkit.display"),
     "providers": ("cardkit.providers",),
     "engine": ("cardkit.engine", "cardkit.contacts"),
     "faces": ("cardkit.cli", "cardkit.__main__", "cardkit.widgets", "cardkit.reporting", "cardkit.pulling"),

@@ -9,6 +9,7 @@ sandbox, which is why they are checked here; the sandbox tests cover the same pa
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import email.utils
 import time
 
@@ -127,7 +128,7 @@ def test_linq_patch_without_a_card_falls_back_to_post():
                   Reply(200, {"phone_number": CARD.number, "first_name": "Augusta", "is_active": True}, {}))
     have = Current(known=True, exists=True, fields={"first_name": "Ada", "last_name": "Lovelace",
                                                     "photo": CARD.photo_url})
-    done = run(LINQ.write(send, Card(**{**CARD.__dict__, "first_name": "Augusta"}), have))
+    done = run(LINQ.write(send, dataclasses.replace(CARD, first_name="Augusta"), have))
     assert [r[0] for r in send.requests] == ["PATCH", "POST"] and done.action == "create"
 
 

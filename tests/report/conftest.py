@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
 from cardkit.columns import RESULT_COLUMNS
 from cardkit.reporting import Report
 from cardkit.reporting.summary import RunInfo
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+#: Screenshots of what the browser tests saw (gitignored; CI keeps test-artifacts/ as artifacts).
+SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
+CHROMIUM = Path(os.environ.get("CARDKIT_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-quic",
+]
 
 HOSTILE_MESSAGE = '=HYPERLINK("http://evil.example/x","click") <script>alert(1)</script>'
 
@@ -57,3 +69,41 @@ def inputs() -> pd.DataFrame:
 @pytest.fixture
 def rep(results, inputs) -> Report:
     return Report(results, inputs=inputs, info=RunInfo(source="cards.csv", sha256="ab" * 32))
+
+
+@pytest.fixture
+def chromium(tmp_path, monkeypatch):
+    """A headless Debian Chromium with a throw-away HOME; skipped without it unless CARDKIT_REQUIRE_BROWSER=1."""
+    if not CHROMIUM.exists():
+        if os.environ.get("CARDKIT_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{CHROMIUM} is missing and CARDKIT_REQUIRE_BROWSER=1: apt-get install -y chromium")
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    print(f"screenshots: {SCREENSHOTS}")
+    with sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def offline_page(browser, **options):
+    """A page that may load file:// and loopback only; `page.blocked` lists what it tried beyond."""
+    page = browser.new_page(**options)
+    page.blocked = []
+
+    def guard(route):
+        url = route.request.url
+        if url.startswith(("file://", "http://127.0.0.1", "data:")):
+            return route.continue_()
+        page.blocked.append(url)
+        return route.abort()
+
+    page.route("**/*", guard)
+    return page

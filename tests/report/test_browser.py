@@ -2,38 +2,9 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = REPO_ROOT / "test-artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
-]
-
-
-@pytest.fixture
-def chromium(tmp_path, monkeypatch):
-    """A headless Debian Chromium with a throw-away HOME; skipped without it unless CARDKIT_REQUIRE_BROWSER=1."""
-    if not CHROMIUM.exists():
-        if os.environ.get("CARDKIT_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{CHROMIUM} is missing and CARDKIT_REQUIRE_BROWSER=1: apt-get install -y chromium")
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
-
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    with sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield browser
-        finally:
-            browser.close()
+from tests.report.conftest import SCREENSHOTS, offline_page
 
 
 @pytest.mark.browser
@@ -52,8 +23,7 @@ def test_html_report_renders_offline_with_counts_chart_and_failures(chromium, re
     page = chromium.new_page(viewport={"width": 1200, "height": 900})
     page.route("**/*", guard)
     page.goto(path.resolve().as_uri())
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "report-html.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / "report-html.png"), full_page=True)
     text = page.inner_text("body")
     assert requested == []
     assert "6 cards → 7 operations: 2 applied, 1 unchanged, 1 invalid, 1 skipped, 2 failed" in text
@@ -65,3 +35,42 @@ def test_html_report_renders_offline_with_counts_chart_and_failures(chromium, re
     box = chart.bounding_box()
     assert box and box["width"] > 300 and box["height"] > 80
     assert page.locator("svg rect").count() >= 4
+
+
+def opened_report(chromium, rep, tmp_path, *, width: int):
+    """The report's page at `width` px, offline, with a full-page screenshot saved."""
+    path = rep.to_file(tmp_path / "report.html")[0]
+    page = offline_page(chromium, viewport={"width": width, "height": 900})
+    page.goto(path.resolve().as_uri())
+    page.screenshot(path=str(SCREENSHOTS / f"report-html-{width}px.png"), full_page=True)
+    assert page.blocked == []
+    return page
+
+
+@pytest.mark.browser
+def test_html_report_reads_on_a_phone_without_sideways_scrolling(chromium, rep, tmp_path):
+    """At 420 px the page never scrolls sideways; each failure shows who (with the name), why and what to do."""
+    page = opened_report(chromium, rep, tmp_path, width=420)
+    widths = page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    assert widths[0] <= widths[1], widths
+    remedy = page.locator("td[data-label='what to do']", has_text="add the area code")
+    assert remedy.is_visible()
+    clipped = page.eval_on_selector_all(
+        "main td", "cells => cells.filter(c => c.scrollWidth > c.clientWidth + 1).map(c => c.innerText)")
+    assert clipped == []
+    assert page.locator("td[data-label='name']", has_text="@Bob").is_visible()
+
+
+@pytest.mark.browser
+def test_html_report_names_who_lists_what_was_applied_and_aligns_text_left(chromium, rep, tmp_path):
+    """On a desktop: a name column in needs-attention, an Applied list with human times, left-aligned text."""
+    page = opened_report(chromium, rep, tmp_path, width=1366)
+    text = page.inner_text("body")
+    assert "Applied (2)" in text and "24 Nov 2026 06:00:00 UTC" in text
+    assert "2026-11-24T06" not in text                       # no ISO stamps for people to decode
+    headers = page.eval_on_selector_all("table.rows th", "ths => ths.map(t => t.innerText)")
+    assert headers[:4] == ["row", "number", "name", "provider"]
+    aligns = page.eval_on_selector_all(
+        "table.rows td[data-label='what went wrong']", "cells => cells.map(c => getComputedStyle(c).textAlign)")
+    assert aligns and set(aligns) == {"left"}
+    assert "done" not in [t.strip() for t in page.eval_on_selector_all(".tile span", "s => s.map(x => x.innerText)")]

@@ -44,17 +44,24 @@ def test_xlsx_all_sheet_equals_the_results(rep, results, tmp_path):
 
 
 def test_xlsx_failed_sheet_holds_input_columns_as_written_plus_outcome(rep, tmp_path):
-    """Failed: the user's headers and cells untouched, then cardkit_* columns with status and message."""
+    """Failed: row, number and name first, the outcome beside them, then the rest; cells as written."""
     path = rep.to_file(tmp_path / "report.xlsx")[0]
     rows = sheet_rows(openpyxl.load_workbook(path)["Failed"])
-    assert rows[0] == ["Phone", "First Name", "Notes", *OUTCOME_COLUMNS]
-    by_row = {r[3]: r for r in rows[1:]}
+    assert rows[0] == ["cardkit_row", "Phone", "First Name", "cardkit_status", "cardkit_message",
+                       "cardkit_what_to_do", "Notes", "cardkit_provider", "cardkit_error_code"]
+    assert sorted(rows[0]) == sorted(["Phone", "First Name", "Notes", *OUTCOME_COLUMNS])
+    by_row = {r[0]: dict(zip(rows[0], r)) for r in rows[1:]}
     assert sorted(by_row) == ["3", "4", "5", "7"]
-    assert by_row["3"][:3] == ["+1 202 555 0147", "@Bob", "=1+2"]
-    assert by_row["3"][4:] == ["blooio", "failed", "forbidden", HOSTILE_MESSAGE]
-    assert by_row["4"][5] == "invalid" and "add the area code" in by_row["4"][7]
+    bob = by_row["3"]
+    assert (bob["Phone"], bob["First Name"], bob["Notes"]) == ("+1 202 555 0147", "@Bob", "=1+2")
+    assert (bob["cardkit_provider"], bob["cardkit_status"], bob["cardkit_error_code"]) == ("blooio", "failed", "forbidden")
+    assert bob["cardkit_message"] == HOSTILE_MESSAGE
+    assert by_row["4"]["cardkit_status"] == "invalid"
+    assert by_row["4"]["cardkit_message"] == "Phone: '555' is not a complete number for region US"
+    assert by_row["4"]["cardkit_what_to_do"] == "add the area code"
     # row 5 applied at linq and failed at sendblue: only the failure is on this sheet
-    assert by_row["5"][4:7] == ["sendblue", "failed", "E500"]
+    five = by_row["5"]
+    assert (five["cardkit_provider"], five["cardkit_status"], five["cardkit_error_code"]) == ("sendblue", "failed", "E500")
 
 
 def test_xlsx_applied_sheet_holds_done_rows(rep, tmp_path):
@@ -72,9 +79,9 @@ def test_xlsx_sheets_have_frozen_headers_filters_widths_and_coloured_statuses(re
     """Table sheets freeze the header, filter every column, size columns and colour the status cells."""
     path = rep.to_file(tmp_path / "report.xlsx")[0]
     book = openpyxl.load_workbook(path)
-    for name in ("Failed", "Applied", "All"):
+    for name, frozen in (("Failed", "D2"), ("Applied", "A2"), ("All", "A2")):
         sheet = book[name]
-        assert sheet.freeze_panes == "A2"
+        assert sheet.freeze_panes == frozen
         assert sheet.auto_filter.ref == f"A1:{sheet.cell(1, sheet.max_column).column_letter}{sheet.max_row}"
         assert all(sheet.column_dimensions[c.column_letter].width >= 8 for c in sheet[1])
     all_sheet = book["All"]

@@ -67,11 +67,12 @@ def test_no_xlsx_cell_is_a_formula_and_values_read_back_exactly(tmp_path):
             for cell in row:
                 assert cell.data_type != "f", f"{sheet.title}!{cell.coordinate} is a formula: {cell.value!r}"
     failed = book["Failed"]
-    names = [failed.cell(r, 2) for r in range(2, failed.max_row + 1)]
+    column = {c.value: c.column for c in failed[1]}
+    names = [failed.cell(r, column["First Name"]) for r in range(2, failed.max_row + 1)]
     assert [c.value or "" for c in names] == xml_read(values)
     for cell, written in zip(names, values):
         assert cell.quotePrefix == is_dangerous(written)
-    phone_cells = [failed.cell(r, 1) for r in range(2, failed.max_row + 1)]
+    phone_cells = [failed.cell(r, column["Phone"]) for r in range(2, failed.max_row + 1)]
     assert {c.data_type for c in phone_cells} == {"s"} and not any(c.quotePrefix for c in phone_cells)
 
 
