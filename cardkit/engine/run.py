@@ -431,7 +431,8 @@ def _columns(ops: list[Op], run_id: str) -> dict[str, Any]:
         "row": column("row"), "number": column("number"), "provider": column("provider_name"),
         "action": column("action"), "status": status, "http_status": column("http_status"),
         "error_code": column("error_code"), "message": message, "attempts": column("attempts"),
-        "elapsed_ms": column("elapsed_ms"), "changed": column("changed"), "started_at": column("started_at"),
+        "elapsed_ms": column("elapsed_ms"), "changed": column("changed"), "changes": column("changes"),
+        "started_at": column("started_at"),
         "finished_at": column("finished_at"), "run_id": [run_id] * len(ops),
     }
 
