@@ -219,7 +219,7 @@ class Pool:
                 if "photo" in done.fields and provider.photo_transport == "bytes" and card.photo_digest:
                     await self._read_photo_back(op, connection, card.photo_digest)
                 message = _outcome_message(done.action, done.fields, done.reason, planned=False)
-                op.finish(Status.PARTIAL if done.refused or card.cannot else Status.APPLIED,
+                op.finish(str(Status.PARTIAL if done.refused or card.cannot else Status.APPLIED),
                           f"{message}; {card.cannot}" if card.cannot else message,
                           action=done.action, fields=done.fields)
             if op.repeated and op.status == "applied":
@@ -313,7 +313,8 @@ class Pool:
         """Finish an op whose outcome was decided without a write (or plan-only)."""
         cannot = op.card.cannot if op.card is not None else ""
         if change.action == "unchanged" and (change.refused or cannot):
-            op.finish(Status.PARTIAL, "; ".join(t for t in (change.reason, cannot) if t), action=Action.UNCHANGED)
+            op.finish(str(Status.PARTIAL), "; ".join(t for t in (change.reason, cannot) if t),
+                      action=str(Action.UNCHANGED))
         elif change.action == "unchanged":
             op.finish("unchanged", _unchanged_message(op), action="unchanged")
         elif change.action == "unsupported":
