@@ -25,7 +25,6 @@ import argparse
 import asyncio
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -126,6 +125,7 @@ def run_cardkit(server: Server, owned: list[str], tag: str, *, read_first: bool,
 def run_sdk(server: Server, owned: list[str], tag: str) -> float:
     """Seconds for the vendor SDK: AsyncBlooio, asyncio.gather + Semaphore(64)."""
     from blooio import AsyncBlooio
+
     from cardkit.sandbox import Sandbox
 
     async def main() -> float:
@@ -150,6 +150,7 @@ def run_bare(server: Server, owned: list[str], tag: str) -> float:
     """Seconds for bare one-connection workers on httpcore (no journal, no results, no retries):
     the most this machine lets any Python client do, the yardstick for the others."""
     import httpcore
+
     from cardkit.sandbox import Sandbox
 
     key = Sandbox().credentials["blooio"]["api_key"].encode()

@@ -291,7 +291,7 @@ def main() -> None:
                 found = rounds(server, cards_path, directory, args.repeat, read_first=False)
             finally:
                 server.stop()
-            print(f"\nequal work: no faults, cardkit read_first=False (one write per card, like the SDK), "
+            print("\nequal work: no faults, cardkit read_first=False (one write per card, like the SDK), "
                   "whole process:")
             show(found, timing="process_s")
             ratio = goodput(found["cardkit"], "process_s") / goodput(found["sdk"], "process_s")

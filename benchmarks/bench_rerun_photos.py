@@ -34,7 +34,6 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 import pandas as pd  # noqa: E402
-
 from bench_photos import camera_like_jpeg  # noqa: E402
 
 DISTINCT = 8

@@ -80,9 +80,9 @@ async def card_form_vs_engine(samples: int = 30) -> dict:
 
 async def batch_panel_vs_engine(count: int, repeat: int) -> dict:
     from cardkit.engine import apply_async
+    from cardkit.reading import read_cards
     from cardkit.sandbox import Sandbox
     from cardkit.validation import validate
-    from cardkit.reading import read_cards
     from cardkit.widgets import BatchPanel
 
     numbers = owned_numbers(count)

@@ -52,7 +52,6 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 import pandas as pd  # noqa: E402
-
 import soak  # noqa: E402  (benchmarks/soak.py: the sheet, the served sandbox, the comparison)
 
 Key = tuple[str, str]     # (provider, number)

@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -168,7 +168,7 @@ class ServedSandbox:
             if stream:
                 stream.close()
 
-    def __enter__(self) -> "ServedSandbox":
+    def __enter__(self) -> ServedSandbox:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -1,7 +1,7 @@
 """cardkit — set the iMessage contact card (Name & Photo) of many numbers at once.
 
     >>> import cardkit
-    >>> cards = cardkit.read_cards("sample_data/cards.csv")
+    >>> cards = cardkit.read_cards("cards.csv")
     >>> checked = cardkit.validate(cards)
     >>> results = cardkit.apply(checked, providers="auto", sandbox=True)
     >>> cardkit.report(results).to_file("report.html")
@@ -18,7 +18,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
@@ -102,45 +102,10 @@ if TYPE_CHECKING:  # the same names, imported for type checkers only (see the do
         PROBLEM_COLUMNS as PROBLEM_COLUMNS,
         RESULT_COLUMNS as RESULT_COLUMNS,
     )
-    from cardkit.vocabulary import Action as Action, Check as Check, Status as Status
-    from cardkit.vocabulary import CLEAR_MARKER as CLEAR_MARKER, KEEP_MARKER as KEEP_MARKER
-    from cardkit.vocabulary import RowAction as RowAction
-    from cardkit.pulling import pull as pull, pull_async as pull_async
-    from cardkit.engine.undo import undo as undo, undo_async as undo_async
-    from cardkit.errors import (
-        CardkitError as CardkitError,
-        ColumnError as ColumnError,
-        ConfigError as ConfigError,
-        InputError as InputError,
-        JournalError as JournalError,
-        ProviderError as ProviderError,
-        ValidationFailed as ValidationFailed,
-    )
-    from cardkit.reading import as_written as as_written, read_cards as read_cards, read_table as read_table
-    from cardkit.reading import ReadLimits as ReadLimits
-    from cardkit.phones import normalize_number as normalize_number
-    from cardkit.validation import (
-        find_problems as find_problems,
-        inspect_cards as inspect_cards,
-        validate as validate,
-    )
-    from cardkit.engine.results_view import show as show
-    from cardkit.photos import (
-        PhotoError as PhotoError,
-        PhotoSpec as PhotoSpec,
-        check_photo as check_photo,
-        prepare_photo as prepare_photo,
-        prepare_photo_result as prepare_photo_result,
-    )
-    from cardkit.sandbox import Sandbox as Sandbox
-    from cardkit.providers import (
-        Blooio as Blooio,
-        Linq as Linq,
-        PhotoHost as PhotoHost,
-        SandboxPhotoHost as SandboxPhotoHost,
-        S3PhotoHost as S3PhotoHost,
-        Sendblue as Sendblue,
-        capabilities as capabilities,
+    from cardkit.contacts import (
+        read_contacts as read_contacts,
+        update_contacts as update_contacts,
+        update_contacts_async as update_contacts_async,
     )
     from cardkit.engine import (
         Owners as Owners,
@@ -156,13 +121,52 @@ if TYPE_CHECKING:  # the same names, imported for type checkers only (see the do
         share_card as share_card,
         share_card_async as share_card_async,
     )
-    from cardkit.contacts import (
-        read_contacts as read_contacts,
-        update_contacts as update_contacts,
-        update_contacts_async as update_contacts_async,
+    from cardkit.engine.results_view import show as show
+    from cardkit.engine.undo import undo as undo, undo_async as undo_async
+    from cardkit.errors import (
+        CardkitError as CardkitError,
+        ColumnError as ColumnError,
+        ConfigError as ConfigError,
+        InputError as InputError,
+        JournalError as JournalError,
+        ProviderError as ProviderError,
+        ValidationFailed as ValidationFailed,
     )
-    from cardkit.widgets import BatchPanel as BatchPanel, CardForm as CardForm
+    from cardkit.phones import normalize_number as normalize_number
+    from cardkit.photos import (
+        PhotoError as PhotoError,
+        PhotoSpec as PhotoSpec,
+        check_photo as check_photo,
+        prepare_photo as prepare_photo,
+        prepare_photo_result as prepare_photo_result,
+    )
+    from cardkit.pulling import pull as pull, pull_async as pull_async
+    from cardkit.providers import (
+        Blooio as Blooio,
+        Linq as Linq,
+        PhotoHost as PhotoHost,
+        S3PhotoHost as S3PhotoHost,
+        SandboxPhotoHost as SandboxPhotoHost,
+        Sendblue as Sendblue,
+        capabilities as capabilities,
+    )
+    from cardkit.reading import (
+        ReadLimits as ReadLimits,
+        as_written as as_written,
+        read_cards as read_cards,
+        read_table as read_table,
+    )
     from cardkit.reporting import Report as Report, report as report
+    from cardkit.sandbox import Sandbox as Sandbox
+    from cardkit.validation import (
+        find_problems as find_problems,
+        inspect_cards as inspect_cards,
+        validate as validate,
+    )
+    from cardkit.vocabulary import Action as Action, Check as Check, Status as Status
+    from cardkit.vocabulary import CLEAR_MARKER as CLEAR_MARKER, KEEP_MARKER as KEEP_MARKER
+    from cardkit.vocabulary import RowAction as RowAction
+    from cardkit.widgets import BatchPanel as BatchPanel, CardForm as CardForm
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
 

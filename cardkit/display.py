@@ -267,7 +267,7 @@ class _ViewFrame(pd.DataFrame):
 
     def _repr_html_(self) -> str | None:
         if not set(self._needs) <= set(self.columns):
-            return pd.DataFrame(self)._repr_html_()
+            return pd.DataFrame(self)._repr_html_()  # type: ignore[operator]  # not in pandas-stubs
         return self._view()
 
 

@@ -42,9 +42,12 @@ class InputError(CardkitError, ValueError):
 class ColumnError(InputError):
     """A required column is missing from the spreadsheet."""
 
-    def __init__(self, message: str, *, seen: list[str] | None = None) -> None:
+    def __init__(self, message: str, *, seen: list[str] | None = None,
+                 missing: list[str] | None = None) -> None:
         super().__init__(message)
         self.seen = list(seen or [])
+        #: the canonical columns not found (e.g. ["number"]), for a form offering a mapping
+        self.missing = list(missing or [])
 
 
 class ValidationFailed(CardkitError):

@@ -61,6 +61,7 @@ def cache_dir() -> Path | None:
 def spec_version(spec: Any) -> str:
     """A short key for "the same spec, the same preparing code, the same Pillow"."""
     from PIL import __version__ as pillow
+
     from cardkit.photos import PREPARE_VERSION
 
     text = json.dumps([PREPARE_VERSION, pillow, dataclasses.astuple(spec)])
@@ -106,7 +107,7 @@ class PhotoCache:
         self._db = self._connect()
 
     @classmethod
-    def open(cls) -> "PhotoCache":
+    def open(cls) -> PhotoCache:
         folder = cache_dir()
         return cls(folder / FILE_NAME if folder is not None else None)
 

@@ -21,18 +21,24 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Union
 
-from PIL import Image, ImageOps, UnidentifiedImageError
 # Register exactly the formats we accept (Pillow loads the rest of its plugins lazily).
-from PIL import BmpImagePlugin, GifImagePlugin, JpegImagePlugin  # noqa: F401
-from PIL import PngImagePlugin, WebPImagePlugin  # noqa: F401
+from PIL import (  # noqa: F401  # noqa: F401
+    BmpImagePlugin,
+    GifImagePlugin,
+    Image,
+    ImageOps,
+    JpegImagePlugin,
+    PngImagePlugin,
+    UnidentifiedImageError,
+    WebPImagePlugin,
+)
 
 from cardkit.errors import InputError
 from cardkit.names import shorten
 from cardkit.urls import is_url, url_rule_problem
 
-PhotoSource = Union[str, os.PathLike, bytes]
+PhotoSource = str | os.PathLike | bytes
 
 #: What cardkit opens. (Cameras' multi-picture JPEGs open through JPEG as format "MPO".)
 ACCEPTED_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP")
@@ -218,7 +224,7 @@ class _Opened:
         self.warnings: list[PhotoProblem] = []
         self._fixes: list[str] = []
 
-    def __enter__(self) -> "_Opened":
+    def __enter__(self) -> _Opened:
         image = self._file_image = _open(self._source, self.label)
         try:
             self._decode(image)

@@ -17,8 +17,8 @@ import io
 import os
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping, Union
 
 import pandas as pd
 
@@ -26,7 +26,7 @@ from cardkit.columns import CARD_COLUMNS, REQUIRED_CARD_COLUMNS
 from cardkit.errors import ColumnError, InputError
 from cardkit.photos import expand_home
 
-Source = Union[str, os.PathLike, pd.DataFrame]
+Source = str | os.PathLike | pd.DataFrame
 
 _EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 _DELIMITERS = (",", ";", "\t", "|")
@@ -493,7 +493,7 @@ def _map_headers(
         raise ColumnError(
             f"no {names} column found; the sheet's headers are {_list(seen)} — rename a header "
             f"or pass columns={{{example}}}",
-            seen=seen,
+            seen=seen, missing=missing,
         )
     return mapping
 

@@ -19,8 +19,8 @@ import ipaddress
 import os
 import re
 import socket
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Mapping
 from urllib.parse import urlsplit, urlunsplit
 
 from cardkit.errors import InputError
@@ -164,7 +164,7 @@ class PrivateAllowance:
     networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
 
     @classmethod
-    def parse(cls, entries: "str | Iterable[str] | PrivateAllowance | None") -> "PrivateAllowance":
+    def parse(cls, entries: str | Iterable[str] | PrivateAllowance | None) -> PrivateAllowance:
         """`"http://127.0.0.1:8787, 10.0.0.0/8"` or a list of such → an allowance.
 
         Raises ValueError naming an entry that is neither an origin nor a network.
@@ -190,14 +190,14 @@ class PrivateAllowance:
         return cls(frozenset(origins), tuple(networks))
 
     @classmethod
-    def from_env(cls, env: "Mapping[str, str] | None" = None) -> "PrivateAllowance":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> PrivateAllowance:
         env = os.environ if env is None else env
         try:
             return cls.parse(env.get(ALLOW_PRIVATE_ENV, ""))
         except ValueError as exc:
             raise ValueError(f"{ALLOW_PRIVATE_ENV}: {exc}") from None
 
-    def __or__(self, other: "PrivateAllowance") -> "PrivateAllowance":
+    def __or__(self, other: PrivateAllowance) -> PrivateAllowance:
         return PrivateAllowance(self.origins | other.origins, self.networks + other.networks)
 
     def allows_origin(self, url: str) -> bool:

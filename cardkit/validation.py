@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -31,9 +31,9 @@ from cardkit.names import clean_name, shorten
 from cardkit.phones import _normalize_cached, check_region
 from cardkit.photo_cache import PhotoCache, checked_photo
 from cardkit.photos import PhotoCheck, photo_threads, resolve_photo_path
+from cardkit.reading import header_key, read_cards
 from cardkit.urls import is_url
 from cardkit.vocabulary import CLEAR_MARKER, Check, RowAction, marker
-from cardkit.reading import header_key, read_cards
 
 ON_INVALID = ("flag", "drop", "raise")
 
@@ -60,7 +60,7 @@ def find_problems(frame: pd.DataFrame, *, region: str = "US", check_photos: bool
 
 
 def inspect_cards(frame: pd.DataFrame, *, region: str = "US", check_photos: bool = True,
-                  photo_root: str | os.PathLike | None = None) -> "Inspection":
+                  photo_root: str | os.PathLike | None = None) -> Inspection:
     """Both results of one pass: `.cards` (as `validate` flags them) and `.problems`.
 
     For faces that show both (the command line, forms) without checking everything twice.
@@ -126,7 +126,7 @@ class Inspection:
     problems: pd.DataFrame
 
 
-class _Findings:
+class Findings:
     """Problems collected column by column, each written once as 'row N, Header: …'."""
 
     def __init__(self, cards: pd.DataFrame) -> None:
@@ -138,6 +138,10 @@ class _Findings:
     def header(self, column: str) -> str:
         return str(self._headers.get(column, column)).strip()
 
+    def error_rows(self) -> set[int]:
+        """The rows that have an error so far."""
+        return {p.row for p in self.items if CHECKS[p.check] == "error"}
+
     def add(self, column: str, check: str, positions: Iterable[int], values, details) -> None:
         header = self.header(column)
         for position, value, detail in zip(positions, values, details):
@@ -147,18 +151,17 @@ class _Findings:
 
 def _inspect(cards: pd.DataFrame, region: str, check_photos: bool,
              photo_root: str | os.PathLike | None = None) -> Inspection:
-    findings = _Findings(cards)
+    findings = Findings(cards)
     out = cards.copy()
     out.attrs = {"cardkit": {**cards.attrs.get("cardkit", {}), "region": region}}
 
-    out["number"] = _check_numbers(cards["number"], region, findings)
+    out["number"] = check_numbers(cards["number"], region, findings)
     actions = _check_actions(cards, findings)
     if actions is not None:
         out["action"] = actions
     for column, required, label in _NAME_FIELDS:
         if column in cards:
-            out[column] = _check_names(cards[column], column, required, label, findings)
-
+            out[column] = check_names(cards[column], column, required, label, findings)
     if "photo" in cards:
         meta = cards.attrs.get("cardkit", {})
         start = meta.get("base_dir") or os.getcwd()   # no sheet file: the current directory
@@ -177,6 +180,11 @@ def _inspect(cards: pd.DataFrame, region: str, check_photos: bool,
         findings.items = [p for p in findings.items if not (
             p.check in (Check.MISSING_NAME, Check.PROVIDER_NEEDS_FIELD) and p.row in cardless)]
     _check_fields_not_sent(out, findings)
+    return verdicts(out, findings)
+
+
+def verdicts(out: pd.DataFrame, findings: Findings) -> Inspection:
+    """The problems frame of the findings, and `out` with `valid` and `problems` set on every row."""
     problems = _problem_frame(findings.items)
     errors = problems.loc[problems["severity"] == "error", "row"]
     out["valid"] = ~out["row"].isin(errors).to_numpy()
@@ -204,7 +212,7 @@ def _problem_frame(items: list[_Problem]) -> pd.DataFrame:
     return ProblemsFrame(frame.astype({c: object for c in PROBLEM_COLUMNS if c != "row"}))
 
 
-def _per_unique(values: pd.Series, check: Callable[[str], object]) -> tuple[np.ndarray, list]:
+def per_unique(values: pd.Series, check: Callable[[str], object]) -> tuple[np.ndarray, list]:
     """Run `check` once per unique value; return (codes into the results, results)."""
     codes, uniques = pd.factorize(values, use_na_sentinel=False)
     return codes, [check(value) for value in uniques]
@@ -217,22 +225,27 @@ def _spread(codes: np.ndarray, results: list, attribute: str) -> np.ndarray:
 # --- numbers -----------------------------------------------------------------------------
 
 
-def _check_numbers(raw: pd.Series, region: str, findings: _Findings) -> np.ndarray:
-    codes, results = _per_unique(raw, lambda value: _normalize_cached(value, region))
+def check_numbers(raw: pd.Series, region: str, findings: Findings, *, column: str = "number",
+                  required: bool = True, unique: bool = True) -> np.ndarray:
+    """E.164 where the number is usable, else the value as written. `required=False`: a blank
+    cell is fine; `unique`: a number already on an earlier row is a `duplicate_number` error."""
+    codes, results = per_unique(raw, lambda value: _normalize_cached(value, region))
     e164 = _spread(codes, results, "e164")
     error = _spread(codes, results, "error")
     repair = _spread(codes, results, "repair")
     values = raw.to_numpy()
+    if not required:
+        error = np.where(error == "missing_number", "", error)
 
     for kind in (error, repair):
         flagged = np.flatnonzero(kind != "")
         for check in pd.unique(kind[flagged]):
             at = flagged[kind[flagged] == check]
-            findings.add("number", check, at, values[at], [results[codes[i]].message for i in at])
+            findings.add(column, check, at, values[at], [results[codes[i]].message for i in at])
 
     usable = e164 != ""
     duplicated = pd.Series(e164).where(usable).duplicated(keep="first").to_numpy() & usable
-    if duplicated.any():
+    if unique and duplicated.any():
         rows = findings.rows
         first_row = dict(zip(e164[usable][::-1], rows[usable][::-1]))  # earliest wins
         at = np.flatnonzero(duplicated)
@@ -240,14 +253,15 @@ def _check_numbers(raw: pd.Series, region: str, findings: _Findings) -> np.ndarr
             f"{shorten(str(values[i]))!r} is the same number as row {first_row[e164[i]]} ({e164[i]}) — keep one "
             "of the two rows" for i in at
         ]
-        findings.add("number", "duplicate_number", at, values[at], details)
+        findings.add(column, "duplicate_number", at, values[at], details)
     return np.where(usable, e164, values)
 
 
 # --- names -------------------------------------------------------------------------------
 
 
-def _check_names(raw: pd.Series, column: str, required: bool, label: str, findings: _Findings) -> np.ndarray:
+def check_names(raw: pd.Series, column: str, required: bool, label: str, findings: Findings) -> np.ndarray:
+    """Clean names where they pass, else the value as written; `[clear]`/`[keep]` kept canonical."""
     marked = np.array([marker(v) for v in raw.to_numpy()], dtype=object)
     if (marked != "").any():      # "[clear]" / "[keep]": checked on their own, kept canonical
         at = np.flatnonzero(marked != "")
@@ -257,9 +271,9 @@ def _check_names(raw: pd.Series, column: str, required: bool, label: str, findin
                          [f"the {label} can't be {'cleared' if marked[i] == CLEAR_MARKER else 'kept blank'}"
                           ": every card has one — write the name, or write delete or keep in the "
                           "action column" for i in at])
-        rest = _check_names(raw.where(marked == "", "x"), column, required, label, findings)
+        rest = check_names(raw.where(marked == "", "x"), column, required, label, findings)
         return np.where(marked == "", rest, marked)
-    codes, results = _per_unique(raw, lambda value: clean_name(value, required=required, label=label))
+    codes, results = per_unique(raw, lambda value: clean_name(value, required=required, label=label))
     error = _spread(codes, results, "error")
     flagged = np.flatnonzero(error != "")
     if len(flagged):
@@ -275,9 +289,9 @@ def _check_names(raw: pd.Series, column: str, required: bool, label: str, findin
 # --- photos ------------------------------------------------------------------------------
 
 
-def _check_photos(raw: pd.Series, start: str, root: str, check_photos: bool, findings: _Findings) -> np.ndarray:
+def _check_photos(raw: pd.Series, start: str, root: str, check_photos: bool, findings: Findings) -> np.ndarray:
     """Resolve each distinct photo once (from `start`, inside `root`), check each distinct file once (in threads)."""
-    codes, uniques = _per_unique(raw, lambda value: _resolve(value, start, root))
+    codes, uniques = per_unique(raw, lambda value: _resolve(value, start, root))
     resolved = np.array([path for path, _ in uniques], dtype=object)[codes]
     values = raw.to_numpy()
     outside = {path: problem for path, problem in uniques if problem}
@@ -318,8 +332,8 @@ def _resolve(value: str, start: str, root: str) -> tuple[str, str]:
 _SPLIT = re.compile(r"[\s,;/+&]+")
 
 
-def _check_providers(raw: pd.Series, findings: _Findings) -> np.ndarray:
-    codes, results = _per_unique(raw, _provider_value)
+def _check_providers(raw: pd.Series, findings: Findings) -> np.ndarray:
+    codes, results = per_unique(raw, _provider_value)
     normalized = np.array([r[0] for r in results], dtype=object)[codes]
     bad = np.array([r[1] for r in results], dtype=object)[codes]
     at = np.flatnonzero(bad != "")
@@ -342,7 +356,7 @@ def _provider_value(value: str) -> tuple[str, str]:
     return ",".join(dict.fromkeys(names)), unknown
 
 
-def _check_provider_needs(out: pd.DataFrame, findings: _Findings) -> None:
+def _check_provider_needs(out: pd.DataFrame, findings: Findings) -> None:
     """Sendblue replaces the whole profile and requires a last name and a photo."""
     providers = out["provider"].to_numpy()
     sendblue = np.array(["sendblue" in str(p).split(",") for p in providers], dtype=bool)
@@ -372,12 +386,12 @@ _ACTIONS = {"": RowAction.SET, **{str(a): a for a in RowAction}, "remove": RowAc
             "leave": RowAction.KEEP}
 
 
-def _check_actions(cards: pd.DataFrame, findings: _Findings) -> np.ndarray | None:
+def _check_actions(cards: pd.DataFrame, findings: Findings) -> np.ndarray | None:
     """The `action` column as `set`/`delete`/`keep` (blank = set); other words are errors."""
     if "action" not in cards:
         return None
     raw = cards["action"].astype(object).where(cards["action"].notna(), "").astype(str)
-    codes, results = _per_unique(raw, lambda v: _ACTIONS.get(v.strip().lower()))
+    codes, results = per_unique(raw, lambda v: _ACTIONS.get(v.strip().lower()))
     normalized = np.array(results, dtype=object)[codes]
     at = np.flatnonzero(pd.isna(normalized))
     values = raw.to_numpy()
@@ -393,7 +407,7 @@ def _check_actions(cards: pd.DataFrame, findings: _Findings) -> np.ndarray | Non
 _NO_DISPLAY_NAME = {"blooio": "Blooio", "linq": "Linq"}
 
 
-def _check_fields_not_sent(out: pd.DataFrame, findings: _Findings) -> None:
+def _check_fields_not_sent(out: pd.DataFrame, findings: Findings) -> None:
     """A display name on a row going only to Blooio or Linq is not sent: say so (a warning)."""
     if "display_name" not in out or "provider" not in out:
         return
@@ -417,9 +431,9 @@ SETTING_WORDS = {
 }
 
 
-def _check_choice(raw: pd.Series, column: str, choices: dict, what: str, findings: _Findings) -> np.ndarray:
+def _check_choice(raw: pd.Series, column: str, choices: dict, what: str, findings: Findings) -> np.ndarray:
     """A setting from a few words people use ('yes', 'Always ask'…) → its canonical value."""
-    codes, results = _per_unique(raw, lambda v: "" if not v.strip() else choices.get(header_key(v)))
+    codes, results = per_unique(raw, lambda v: "" if not v.strip() else choices.get(header_key(v)))
     normalized = np.array(results, dtype=object)[codes]
     at = np.flatnonzero(pd.isna(normalized))
     values = raw.to_numpy()

@@ -16,20 +16,7 @@ error/success files, the notebook forms):
 
 from __future__ import annotations
 
-import enum
-import sys
-
-if sys.version_info >= (3, 11):
-    from enum import StrEnum
-else:  # pragma: no cover - Python 3.10
-    class StrEnum(str, enum.Enum):
-        """`enum.StrEnum` of Python 3.11: members are their values, `str()` gives the value."""
-
-        def __str__(self) -> str:
-            return str.__str__(self)
-
-        def __format__(self, spec: str) -> str:
-            return str.__format__(str.__str__(self), spec)
+from enum import StrEnum
 
 
 class Status(StrEnum):
@@ -130,6 +117,10 @@ class Check(StrEnum):
     BAD_ACTION = "bad_action"
     CANNOT_CLEAR = "cannot_clear"                   # a clear marker where no field can be cleared
     FIELD_NOT_SENT = "field_not_sent"               # a value the row's provider has no field for
+    # Sendblue contact records (see cardkit.contacts.checks)
+    BAD_EMAIL = "bad_email"
+    TAG_TOO_LONG = "tag_too_long"
+    NOTHING_TO_UPDATE = "nothing_to_update"
 
     @property
     def severity(self) -> Severity:

@@ -19,7 +19,8 @@ import io
 import posixpath
 import re
 import zipfile
-from typing import TYPE_CHECKING, Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Literal
 from xml.etree.ElementTree import Element, ParseError, iterparse
 
 from cardkit.errors import InputError
@@ -39,7 +40,7 @@ def _local(tag: str) -> str:
 class SheetReader:
     """One workbook's sheets; `rows(chosen)` streams a sheet as (row number, [text, …])."""
 
-    def __init__(self, data: bytes, name: str, limits: "ReadLimits") -> None:
+    def __init__(self, data: bytes, name: str, limits: ReadLimits) -> None:
         self.name, self.limits = name, limits
         try:
             self.zip = zipfile.ZipFile(io.BytesIO(data))
@@ -56,7 +57,7 @@ class SheetReader:
 
     # --- the workbook's parts ----------------------------------------------------------
 
-    def _parts(self, member: str, events: tuple[str, ...] = ("end",)) -> Iterator[tuple[str, Element]]:
+    def _parts(self, member: str, events: tuple[Literal["start", "end"], ...] = ("end",)) -> Iterator[tuple[str, Element]]:
         """(event, element) of one XML member, streamed; a damaged part is an InputError."""
         if member not in self.members:
             return

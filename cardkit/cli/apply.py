@@ -124,7 +124,7 @@ def _run(args: argparse.Namespace, *, write: bool) -> int:
 def register(sub) -> None:
     apply_parser = add_command(
         sub, "apply", help="set every row's Name & Photo at its provider (concurrent, resumable)",
-        example="cardkit apply sample_data/cards.csv --provider auto --sandbox --report results.csv",
+        example="cardkit apply cards.csv --provider auto --sandbox --report results.csv",
         description="Read FILE (CSV/XLSX), validate it, and set each valid row's Name & Photo at its "
                     "provider, many at once within each provider's limits. A journal beside FILE "
                     "records every operation: run the same command again to resume; rows already "
@@ -138,7 +138,7 @@ def register(sub) -> None:
 
     plan_parser = add_command(
         sub, "plan", help="show what apply would change, per row and provider (writes nothing)",
-        example="cardkit plan sample_data/cards.csv --sandbox",
+        example="cardkit plan cards.csv --sandbox",
         description="Read FILE, validate it, read each number's current card where the provider "
                     "allows, and show per row × provider the action (create/update/replace/"
                     "unchanged/unsupported) and the fields that would change. Never writes.")

@@ -8,19 +8,8 @@ from pathlib import Path
 from cardkit.cli._common import EXIT_OK, add_command, add_output_options, print_json, say, write_reports
 from cardkit.errors import InputError
 
-#: The sample lives beside the package in a source checkout (and an editable install).
-SAMPLE = Path(__file__).resolve().parents[2] / "sample_data" / "cards.csv"
 JOURNAL_NAME = "demo.journal.sqlite"
 REPORT_NAMES = ("report.html", "report.xlsx")
-
-
-def sample_path() -> Path:
-    if not SAMPLE.is_file():
-        raise InputError(
-            f"the bundled sample data is not installed ({SAMPLE} is missing): run the demo from a "
-            "clone of cardkit (pip install -e .), or try your own file: cardkit apply FILE --sandbox"
-        )
-    return SAMPLE
 
 
 def _fresh_journal(folder: Path) -> Path:
@@ -34,8 +23,9 @@ def _fresh_journal(folder: Path) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     import cardkit
+    from cardkit.sample import sample_file
 
-    sample = sample_path()
+    sample = sample_file("cards.csv")
     folder = Path(args.out)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -72,9 +62,9 @@ def register(sub) -> None:
     parser = add_command(
         sub, "demo", help="run the whole flow on the bundled sample data against the built-in sandbox",
         example="cardkit demo --out cardkit-demo",
-        description="Read sample_data/cards.csv, validate it, apply every valid row at its provider "
-        "(routed automatically) in the built-in sandbox, and write report.html and report.xlsx into "
-        "the folder --out names. Nothing leaves the machine. The sample has invalid rows and "
+        description="Read the sample sheet that ships inside cardkit (cardkit/sample/cards.csv), validate it, "
+        "apply every valid row at its provider (routed automatically) in the built-in sandbox, and write "
+        "report.html and report.xlsx into the folder --out names. Nothing leaves the machine. The sample has invalid rows and "
         "provider failures on purpose, to show how they are reported. Exit 0 when the demo ran.",
     )
     parser.add_argument("--out", default="cardkit-demo", metavar="DIR",

@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 
 from cardkit.cli._common import (
-    EXIT_OK, add_command, add_output_options, print_json, report_paths, say, show_outcome, write_reports,
+    EXIT_OK,
+    add_command,
+    add_output_options,
+    print_json,
+    report_paths,
+    say,
+    show_outcome,
+    write_reports,
 )
 
 

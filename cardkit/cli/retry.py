@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+
 from cardkit.cli._common import EXIT_OK, add_command, print_json, report_paths, say, show_outcome, write_reports
 from cardkit.errors import InputError
 

@@ -23,7 +23,7 @@ def register(sub) -> None:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8787, help="port (default 8787; 0 picks a free one)")
     serve.add_argument("--seed", metavar="FILE.json|NAME", help="seed file: credentials and numbers per provider, "
-                       "or a packaged seed: default (owns the sample_data numbers) or accounts (the same "
+                       "or a packaged seed: default (owns the sample sheet's numbers) or accounts (the same "
                        "numbers across two Blooio and two Linq accounts)")
     serve.add_argument("--latency-ms", type=float, default=0.0, help="added latency per request (default 0)")
     serve.add_argument("--jitter-ms", type=float, default=None, help="random extra latency, up to (default latency/5)")

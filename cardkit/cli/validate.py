@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from cardkit.cli._common import add_command
 from cardkit.cli.apply import PHOTO_ROOT_HELP
 from cardkit.errors import InputError
+
+if TYPE_CHECKING:  # pandas is imported where a frame is built: `cardkit --help` stays fast
+    import pandas as pd
 
 
 def register(sub) -> None:
@@ -21,7 +23,7 @@ def register(sub) -> None:
         sub,
         "validate",
         help="check a cards spreadsheet row by row: numbers, names, photos",
-        example="cardkit validate sample_data/cards.csv --out checked.csv",
+        example="cardkit validate cards.csv --out checked.csv",
         description=(
             "Read a cards spreadsheet (CSV, TSV, semicolon CSV or XLSX), check every row "
             "(E.164 numbers, names, photos, provider and sharing settings) and print a summary "
@@ -65,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
 def output_frame(cards: pd.DataFrame, checked: pd.DataFrame, region: str) -> pd.DataFrame:
     """One line per input row: row, number (E.164, "" when unusable), the number as written,
     names, valid, problems, then the other card columns and the sheet's own extra columns."""
+    import pandas as pd
+
     from cardkit.phones import normalize_number
 
     number_ok = cards["number"].map(lambda raw: normalize_number(raw, region).ok).to_numpy()

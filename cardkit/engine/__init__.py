@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import functools
 import inspect
-from typing import Any, Callable, Coroutine, ParamSpec, TypeVar
+from collections.abc import Callable, Coroutine
+from typing import Any, ParamSpec, TypeVar
 
 from cardkit.engine.bridge import run_sync
 from cardkit.engine.changes import as_text as changes_text
@@ -31,8 +32,8 @@ from cardkit.engine.results import ResultsFrame
 from cardkit.engine.retry_failed import retry, retry_async
 from cardkit.engine.retry_policy import DEFAULT_MAX_ATTEMPTS, testing
 from cardkit.engine.run import Run
-from cardkit.providers.base import DEFAULT_TIMEOUT
 from cardkit.engine.sharing import share_card, share_card_async
+from cardkit.providers.base import DEFAULT_TIMEOUT
 
 __all__ = ["apply", "apply_async", "plan", "plan_async", "run", "run_async", "RunOptions", "Event",
            "Events", "read_current", "read_current_async", "owners", "owners_async", "Owners",
@@ -77,7 +78,7 @@ def _faces(build: Callable[P, RunOptions]) -> tuple[Callable[P, Coroutine[Any, A
         return run(*split(args, kwargs))
 
     for face in (async_face, sync_face):
-        setattr(face, "__signature__", signature)   # for help(): `-> ResultsFrame`, not `-> RunOptions`
+        setattr(face, "__signature__", signature)  # noqa: B010 (no type: ignore needed)  for help(): `-> ResultsFrame`, not `-> RunOptions`
     return async_face, sync_face
 
 

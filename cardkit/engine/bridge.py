@@ -19,7 +19,8 @@ import concurrent.futures
 import signal
 import sys
 import threading
-from typing import Awaitable, Callable, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 T = TypeVar("T")
 
@@ -53,7 +54,7 @@ async def _guarded(main: Callable[[], Awaitable[T]], partial: Callable[[], T]) -
             loop.remove_signal_handler(signum)
 
 
-def _stop_on_signals(task: "asyncio.Task[object] | None") -> list[int]:
+def _stop_on_signals(task: asyncio.Task[object] | None) -> list[int]:
     """Route SIGINT/SIGTERM/SIGHUP to a cancellation of `task` (main thread of a script only)."""
     if task is None or threading.current_thread() is not threading.main_thread():
         return []

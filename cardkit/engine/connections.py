@@ -20,10 +20,10 @@ import asyncio
 import functools
 import json as jsonlib
 import ssl
-import sys
 import time
 import urllib.request
-from typing import Any, Mapping, Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol
 from urllib.parse import urlencode, urlsplit
 
 import httpcore
@@ -67,7 +67,7 @@ class CoreWire:
         self._host_header = parts.netloc.rsplit("@", 1)[-1].encode()
         self._timeouts = {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}
         proxy = _proxy_for(parts.scheme, parts.hostname or "")
-        options = dict(ssl_context=ssl_context(), max_connections=1, max_keepalive_connections=1)
+        options: dict[str, Any] = dict(ssl_context=ssl_context(), max_connections=1, max_keepalive_connections=1)
         if proxy:
             self._pool: httpcore.AsyncConnectionPool = httpcore.AsyncHTTPProxy(proxy_url=proxy, **options)
         else:
@@ -231,13 +231,9 @@ class Connection:
         return reply_of(status, raw_headers, content)
 
 
-if sys.version_info >= (3, 11):
-    async def _within(awaitable: Any, seconds: float) -> Any:
-        async with asyncio.timeout(seconds):
-            return await awaitable
-else:  # pragma: no cover - Python 3.10
-    async def _within(awaitable: Any, seconds: float) -> Any:
-        return await asyncio.wait_for(awaitable, seconds)
+async def _within(awaitable: Any, seconds: float) -> Any:
+    async with asyncio.timeout(seconds):
+        return await awaitable
 
 
 def _proxy_for(scheme: str, host: str) -> str | None:

@@ -19,8 +19,9 @@ operations wait, and `Done` once at the end, however it ended.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Literal, Mapping, Union
+from typing import Any, Literal
 
 from cardkit.vocabulary import Status
 
@@ -94,7 +95,7 @@ class Done:
         return sum(self.counts.values())
 
 
-Event = Union[Started, Finished, Retried, Waiting, Done]
+Event = Started | Finished | Retried | Waiting | Done
 #: the type of `events=`
 Events = Callable[[Event], None]
 
@@ -116,4 +117,4 @@ def fan_out(sinks: Iterable[Events | None]) -> Events | None:
 
 def after(seconds: float) -> dt.datetime:
     """The UTC time `seconds` from now (when a wait ends)."""
-    return dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=max(seconds, 0.0))
+    return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=max(seconds, 0.0))

@@ -29,8 +29,9 @@ import json
 import os
 import sqlite3
 import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Iterable, Mapping, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 try:
@@ -81,7 +82,7 @@ def _sqlite_errors(method: F) -> F:
     """Turn SQLite's errors (a damaged page, a full disk) into one-line `JournalError`s."""
 
     @functools.wraps(method)
-    def guarded(self: "Journal", *args: Any, **kwargs: Any) -> Any:
+    def guarded(self: Journal, *args: Any, **kwargs: Any) -> Any:
         try:
             return method(self, *args, **kwargs)
         except sqlite3.Error as exc:
@@ -194,7 +195,7 @@ class Journal:
                 f"journal {str(self.path)!r} is in use by another cardkit run ({holder}) — wait for "
                 "it to end, or stop it; two runs on one journal would send the same writes twice"
             ) from None
-        started = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        started = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
         try:
             os.ftruncate(handle, 0)
             os.pwrite(handle, f"pid {os.getpid()}, started {started}\n".encode(), 0)
@@ -271,7 +272,7 @@ class Journal:
             self._db.close()
             self._unlock()
 
-    def __enter__(self) -> "Journal":
+    def __enter__(self) -> Journal:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -10,8 +10,9 @@ rate limit) and retry policy, exactly as a run would; the run's routing uses `di
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Iterable, Mapping, TypeVar
+from typing import Any, TypeVar
 
 from cardkit.engine import routing
 from cardkit.engine.bridge import run_sync

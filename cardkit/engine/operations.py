@@ -21,17 +21,18 @@ import dataclasses
 import hashlib
 import json
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Awaitable, Callable, Mapping
+from typing import Any
 
 import httpx
 
 from cardkit.errors import InputError, Permanent, ProviderError
 from cardkit.names import shorten
 from cardkit.photo_cache import PhotoCache, Prepared, content_key, file_key, spec_version
-from cardkit.urls import is_url, redact
 from cardkit.providers.base import Card, Change, Provider, Sharing
+from cardkit.urls import is_url, redact
 from cardkit.vocabulary import CLEAR_MARKER, KEEP_MARKER, Action, RowAction, Status, marker
 
 
@@ -281,7 +282,7 @@ class PhotoShop:
             op.desired = desired_hash(op.provider_name, op.card)
 
 
-async def _once(futures: dict[str, "asyncio.Future[Any]"], key: str, work: Callable[[], Awaitable[Any]]) -> Any:
+async def _once(futures: dict[str, asyncio.Future[Any]], key: str, work: Callable[[], Awaitable[Any]]) -> Any:
     """Run `work` once per key for the whole run (concurrent askers share it; a failure is
     remembered too, so one broken photo is reported to each of its rows without redoing it)."""
     future = futures.get(key)

@@ -13,12 +13,13 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence, Union
+from typing import TYPE_CHECKING, Any, Protocol, Union
 
 from cardkit.engine.retry_policy import DEFAULT_MAX_ATTEMPTS
-from cardkit.providers.base import DEFAULT_TIMEOUT
 from cardkit.errors import InputError
+from cardkit.providers.base import DEFAULT_TIMEOUT
 
 if TYPE_CHECKING:
     from cardkit.engine.events import Event

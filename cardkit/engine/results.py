@@ -8,8 +8,9 @@ and `summary()` for the command line. Anything pandas derives from it (a filter,
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import pandas as pd
 

@@ -120,5 +120,5 @@ def show(frame: pd.DataFrame) -> _Shown:
     elif set(CardsFrame._needs) <= columns:
         view = cards_html(frame)
     else:
-        view = pd.DataFrame(frame)._repr_html_() or ""
+        view = pd.DataFrame(frame)._repr_html_() or ""  # type: ignore[operator]  # not in pandas-stubs
     return _Shown(view, frame)

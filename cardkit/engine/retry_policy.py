@@ -23,8 +23,9 @@ import asyncio
 import contextlib
 import logging
 import random
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from typing import Awaitable, Callable, Generic, Iterator, TypeVar
+from typing import Generic, TypeVar
 
 from cardkit.errors import ProviderError, Transient
 

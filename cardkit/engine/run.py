@@ -12,28 +12,33 @@ import asyncio
 import dataclasses
 import os
 import uuid
+from collections.abc import Awaitable, Iterable
 from pathlib import Path
-from typing import Any, Awaitable, Iterable, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import pandas as pd
 
-from cardkit.engine import doubt, routing
+from cardkit.engine import doubt, events as ev, routing
 from cardkit.engine.journal import Journal
 from cardkit.engine.limits import WriteBudget
 from cardkit.engine.lookups import discover
 from cardkit.engine.operations import Op, PhotoShop, build_card, card_fields, parse_sharing
-from cardkit.engine import events as ev
 from cardkit.engine.options import RunOptions
 from cardkit.engine.progress import ProgressBar, visible as progress_visible
+
 # the two messages an interrupted run leaves (results.interruption() recognises them)
-from cardkit.engine.results import CANCELLED_IN_FLIGHT as _CANCELLED_IN_FLIGHT
-from cardkit.engine.results import NOT_STARTED as _CANCELLED
-from cardkit.engine.results import ResultsFrame, results_frame
+from cardkit.engine.results import (
+    CANCELLED_IN_FLIGHT as _CANCELLED_IN_FLIGHT,
+    NOT_STARTED as _CANCELLED,
+    ResultsFrame,
+    results_frame,
+)
 from cardkit.engine.retry_policy import RetryPolicy
 from cardkit.engine.workers import Hooks, Pool, now_iso
 from cardkit.errors import InputError
 from cardkit.vocabulary import Action, RowAction, Status, marker
 from cardkit.urls import local_origins
+from cardkit.vocabulary import Action, Status
 
 _BUILD_CHUNK = 500
 
@@ -394,7 +399,7 @@ def _gives_card(fields: dict[str, str]) -> bool:
                for c in ("first_name", "last_name", "photo"))
 
 
-def _retrieve(future: "asyncio.Future[Any]") -> None:
+def _retrieve(future: asyncio.Future[Any]) -> None:
     """Collect a finished helper future's outcome so asyncio doesn't log it as lost."""
     if not future.cancelled():
         future.exception()

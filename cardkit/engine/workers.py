@@ -17,8 +17,8 @@ import asyncio
 import datetime as dt
 import functools
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Awaitable, Callable
 
 import httpx
 
@@ -39,7 +39,7 @@ GIVE_UP_REMEDY = "run `cardkit retry JOURNAL` later to try the failed rows again
 
 def now_iso() -> str:
     """The current UTC time as ISO text (what the journal and results keep)."""
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
 
 @dataclass

@@ -14,8 +14,7 @@ from cardkit.providers.capabilities import capabilities
 from cardkit.providers.config import Secret
 from cardkit.providers.linq import Linq
 from cardkit.providers.media import PhotoHost, SandboxPhotoHost, fetch_photo, url_problem
-from cardkit.providers.registry import (parse_names, providers_from_env, providers_from_sandbox,
-                                        resolve_providers)
+from cardkit.providers.registry import parse_names, providers_from_env, providers_from_sandbox, resolve_providers
 from cardkit.providers.replies import http_send
 from cardkit.providers.s3_host import S3PhotoHost
 from cardkit.providers.sendblue import Sendblue

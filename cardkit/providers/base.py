@@ -15,8 +15,9 @@ with that message) — both `cardkit.errors.ProviderError`s, built from the repl
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Iterable, Mapping, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 #: Seconds one request may take (the engine's deadline per request, a photo download's in all).
 DEFAULT_TIMEOUT = 30.0

@@ -10,7 +10,8 @@ Setting name or photo needs a Dedicated plan; other plans get 403 — the same s
 from __future__ import annotations
 
 import base64
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from cardkit.errors import Permanent, Transient
 from cardkit.photos import BLOOIO_PHOTO
@@ -210,7 +211,7 @@ def _as_compared(current: Current, given: Sharing | None) -> Current:
     return Current(current.known, current.exists, {**current.fields, "sharing": seen})
 
 
-def _body(card: Card, fields: tuple[str, ...], avatars: "_Avatars") -> dict[str, Any]:
+def _body(card: Card, fields: tuple[str, ...], avatars: _Avatars) -> dict[str, Any]:
     """The PUT body for the fields to change (partial merge: nothing else is sent)."""
     body: dict[str, Any] = {}
     if "first_name" in fields:

@@ -11,8 +11,8 @@ the adapters can import it without a cycle.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from cardkit.errors import ConfigError
 from cardkit.urls import base_url_problem, redact

@@ -9,7 +9,8 @@ means the upstream write is rate-limited — wait at least 30 s, since hammering
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from cardkit.errors import Permanent, Transient
 from cardkit.providers import replies

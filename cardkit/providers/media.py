@@ -26,9 +26,17 @@ from cardkit.errors import Permanent, Transient
 from cardkit.providers.base import DEFAULT_TIMEOUT, Card
 from cardkit.providers.config import SANDBOX_ORIGIN
 from cardkit.providers.replies import temporary_status
+
 # The URL rule lives in the model layer so validation applies the very same one.
-from cardkit.urls import LOCAL_HOSTS, is_local_host, redact, url_problem  # noqa: F401
-from cardkit.urls import PrivateAddress, PrivateAllowance, checked_addresses
+from cardkit.urls import (  # noqa: F401
+    LOCAL_HOSTS,
+    PrivateAddress,
+    PrivateAllowance,
+    checked_addresses,
+    is_local_host,
+    redact,
+    url_problem,
+)
 
 DEFAULT_MAX_BYTES = 10_000_000
 MAX_REDIRECTS = 5
@@ -70,7 +78,7 @@ class SandboxPhotoHost:
         self.cache_key: str | None = None
 
     @classmethod
-    def for_sandbox(cls, sandbox, origin: str = SANDBOX_ORIGIN) -> "SandboxPhotoHost":
+    def for_sandbox(cls, sandbox, origin: str = SANDBOX_ORIGIN) -> SandboxPhotoHost:
         """The media host of an in-process `Sandbox` (reached through its transport)."""
         transport = sandbox.transport() if origin == SANDBOX_ORIGIN else None
         host = cls(sandbox.base_urls(origin)["media"], transport=transport)
@@ -132,7 +140,7 @@ def resolve_photo_host(spec: object, *, base_url: str | None = None) -> object:
 
 
 # each in-process sandbox's own id (a fresh sandbox never sees URLs meant for another)
-_sandbox_ids: "weakref.WeakKeyDictionary[object, str]" = weakref.WeakKeyDictionary()
+_sandbox_ids: weakref.WeakKeyDictionary[object, str] = weakref.WeakKeyDictionary()
 
 
 def has_photo(card: Card) -> bool:
@@ -174,7 +182,7 @@ async def fetch_photo(url: str, *, client: httpx.AsyncClient, max_bytes: int = D
         raise Permanent(f"allowed private photo hosts: {exc}") from None
     try:
         return await asyncio.wait_for(_fetch(url, client, max_bytes, timeout, allowance), timeout)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         raise Transient(f"downloading the photo {redact(url)} took longer than {timeout:g} s — "
                         "check the link, or try again") from None
     except httpx.TransportError as exc:

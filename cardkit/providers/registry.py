@@ -12,7 +12,8 @@ equal. Imports go one way: registry → adapters → `_adapter` → `config`.
 from __future__ import annotations
 
 import os
-from typing import Any, Iterable, Mapping, Sequence, cast
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, cast
 
 from cardkit.errors import ConfigError
 from cardkit.providers._adapter import Adapter

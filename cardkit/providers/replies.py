@@ -15,8 +15,9 @@ from __future__ import annotations
 import email.utils
 import json as jsonlib
 import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 from urllib.parse import quote
 
 import httpx

@@ -9,7 +9,8 @@ Not in the vendor SDK: spoken raw with the SDK's two auth headers.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from cardkit.errors import Permanent, Transient
 from cardkit.providers import replies

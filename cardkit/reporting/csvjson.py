@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 #: UTF-8 with a byte-order mark so Excel shows accents right; RFC 4180 line ends, so a cell
 #: holding a bare CR is quoted instead of silently starting a new row.
-_CSV_OPTIONS = {"index": False, "encoding": "utf-8-sig", "lineterminator": "\r\n"}
+_CSV_OPTIONS: dict[str, Any] = {"index": False, "encoding": "utf-8-sig", "lineterminator": "\r\n"}
 
 
 def split_paths(path: Path) -> tuple[Path, Path]:

@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING
 from cardkit.display import problem_and_remedy
 from cardkit.reporting.outcome import names_by_row
 from cardkit.reporting.summary import STATUS_COLOURS, nonzero_columns
-from cardkit.reporting.text import (counted, fmt_ms, fmt_rate, fmt_seconds, human_time, next_step,
-                                    outcome_phrase, shown)
+from cardkit.reporting.text import counted, fmt_ms, fmt_rate, fmt_seconds, human_time, next_step, outcome_phrase, shown
 
 if TYPE_CHECKING:
     from cardkit.reporting.core import Report

@@ -91,4 +91,4 @@ def names_by_row(inputs: pd.DataFrame | None) -> dict[int, str]:
         return {}
     cells = inputs[parts].astype(object).map(shown)
     names = cells.apply(lambda r: " ".join(v.strip() for v in r if v.strip()), axis=1)
-    return {int(row): name for row, name in names.items()}
+    return {int(row): name for row, name in names.items()}  # type: ignore[call-overload]  # the index is the row

@@ -78,7 +78,6 @@ def read_run(path: str | Path, run_id: str | None = None) -> tuple[pd.DataFrame,
 def list_runs(path: str | Path) -> pd.DataFrame:
     """Every run of a journal, oldest first, with its input file and outcome counts."""
     from cardkit.engine.journal import Journal
-
     from cardkit.reporting.summary import DONE, NEEDS_ATTENTION
 
     with Journal(existing_journal(path), readonly=True) as journal:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import base64
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -63,7 +63,7 @@ class BlooioEmulator(Emulator):
         self.avatar_mode = avatar
         self.idempotency = idempotency
         self._reencoded: dict[str, tuple[str, dict]] = {}  # sha256 sent -> (base64 stored, its digest); kept
-        self.started = datetime.now(timezone.utc).isoformat()
+        self.started = datetime.now(UTC).isoformat()
         super().__init__(seed, shared)
 
     def reset(self) -> None:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -250,6 +251,6 @@ async def wait_for_disconnect(request: Request, limit_s: float) -> bool:
 
     try:
         await asyncio.wait_for(until_disconnect(), timeout=limit_s)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return False
     return True

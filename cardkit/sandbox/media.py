@@ -27,8 +27,9 @@ import ssl
 import struct
 import zlib
 from collections import deque
-from dataclasses import dataclass
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TypeGuard
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -144,12 +145,13 @@ class MediaStore:
     def get(self, media_id: str) -> Upload | None:
         return self.uploads.get(media_id)
 
-    def needs_download(self, url: object) -> bool:
+    def needs_download(self, url: object) -> TypeGuard[str]:
         """Whether `url` is one the emulators really download: http(s) on a loopback address."""
         if not isinstance(url, str):
             return False
         parts = urlsplit(url)
-        return parts.scheme in ("http", "https") and bool(parts.hostname) and is_loopback(parts.hostname)
+        host = parts.hostname or ""
+        return parts.scheme in ("http", "https") and bool(host) and is_loopback(host)
 
     async def download(self, url: str) -> Downloaded:
         """Really GET a loopback `url` (async, so a URL served by this very process can answer),

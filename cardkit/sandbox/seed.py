@@ -20,7 +20,7 @@ its own credential and the numbers it owns (a number under two accounts is owned
      "sendblue": {"accounts": [{"name": "…", "key_id": "…", "secret": "…", "numbers": [...]}]}}
 
 Without a seed the packaged ``default_seed.json`` is used: it owns the numbers of
-``sample_data/`` (see docs/ARCHITECTURE.md). A packaged seed can also be named instead of a path:
+the sample sheet in ``cardkit/sample/`` (see docs/ARCHITECTURE.md). A packaged seed can also be named instead of a path:
 ``"default"``, or ``"accounts"`` (the same numbers split between two Blooio and two Linq
 accounts). A malformed seed raises :class:`SeedError` naming the key at fault.
 """
@@ -29,10 +29,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 BLOOIO_PLANS = ("dedicated_commercial", "dedicated_enterprise", "standard")

@@ -26,7 +26,7 @@ credential's → 403. Errors are ``{"status": "ERROR", "message": …}``.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -46,7 +46,7 @@ def error(status: int, message: str) -> Response:
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 class SendblueEmulator(Emulator):

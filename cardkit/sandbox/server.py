@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 import uvicorn
 
@@ -77,7 +77,7 @@ class LoopbackServer:
     def base_urls(self) -> dict[str, str]:
         return self.sandbox.base_urls(self.origin)
 
-    def start(self, timeout: float = 10.0) -> "LoopbackServer":
+    def start(self, timeout: float = 10.0) -> LoopbackServer:
         """Start serving and wait until the server accepts connections (once; later calls do nothing)."""
         if self._thread.ident is not None:
             return self
@@ -96,7 +96,7 @@ class LoopbackServer:
         self._thread.join(timeout=10)
         self._sock.close()
 
-    def __enter__(self) -> "LoopbackServer":
+    def __enter__(self) -> LoopbackServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -8,7 +8,8 @@ retries as a run): one GET per provider, no write.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from cardkit.engine import read_current_async
 from cardkit.engine.options import RunOptions
@@ -23,7 +24,7 @@ async def current_cards(number: str, names: Iterable[str], options: RunOptions) 
     """{provider name: its Current card, or the message saying why it couldn't be read}, for the
     providers `names` among those `options` run with (adapters given in code are used as given)."""
     given = options.providers
-    listed = given if isinstance(given, (list, tuple)) else [given]
+    listed: list[Any] = list(given) if isinstance(given, (list, tuple)) else [given]
     adapters = {p.name: p for p in listed if p is not None and not isinstance(p, str)}
     found: dict[str, Current | str] = {}
     for name in names:

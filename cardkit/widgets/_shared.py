@@ -14,7 +14,8 @@ import base64
 import functools
 import html
 import traceback
-from typing import Any, Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
 import ipywidgets as widgets
 
@@ -198,10 +199,14 @@ def frame_html(frame: Any, *, max_rows: int = 50, caption: str = "") -> str:
     more = len(frame) - len(shown)
     tail = f"<div style='color:#555'>… and {more} more rows</div>" if more > 0 else ""
     head = f"<div><b>{html.escape(caption)}</b></div>" if caption else ""
+    # Messages wrap inside the box (whole, never clipped nor pushed out of sight to the right).
     return (
-        "<style>.cardkit-table{border-collapse:collapse;font-size:90%}"
-        ".cardkit-table th,.cardkit-table td{border:1px solid #ddd;padding:2px 6px;text-align:left !important}"
-        "</style>" + head + f"<div style='max-height:380px;overflow:auto'>{table}</div>" + tail
+        "<style>.cardkit-table{border-collapse:collapse;font-size:90%;width:100%;table-layout:auto}"
+        ".cardkit-table th,.cardkit-table td{border:1px solid #ddd;padding:2px 6px;text-align:left !important;"
+        "vertical-align:top;white-space:normal !important;overflow-wrap:anywhere}"
+        "</style>" + head
+        + f"<div class='cardkit-table-box' style='max-height:380px;overflow-y:auto;overflow-x:hidden'>{table}</div>"
+        + tail
     )
 
 
@@ -214,3 +219,61 @@ def download_link(data: bytes, filename: str, mime: str, label: str) -> str:
         "style='display:inline-block;padding:4px 10px;margin-right:6px;border:1px solid #1565c0;"
         f"border-radius:3px;text-decoration:none'>⬇ {html.escape(label)}</a>"
     )
+
+
+class Snapshot:
+    """A form that also offers a static HTML picture of itself (`text/html` beside the live widget).
+
+    Jupyter and Voilà show the live widget. Where no widget manager runs — an executed notebook
+    exported with nbconvert and opened offline — the picture shows what the form held when the
+    notebook ran (fields, status, tables), with a note saying it is a snapshot.
+    """
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        bundle = super()._repr_mimebundle_(**kwargs)  # type: ignore[misc]
+        if isinstance(bundle, tuple):
+            data, metadata = bundle
+            return {**data, "text/html": self.snapshot_html()}, metadata
+        return {**(bundle or {}), "text/html": self.snapshot_html()}
+
+    def snapshot_html(self) -> str:
+        """The form's state as plain HTML (no script), for places without a widget manager."""
+        note = ("<div style='color:#555;font-size:85%;margin-bottom:4px'>A snapshot of this form when the "
+                "notebook ran — open the notebook in Jupyter or Voilà to use it.</div>")
+        return (f"<div class='cardkit-snapshot' style='border:1px solid #ccc;padding:6px;max-width:60em'>"
+                f"{note}{_snapshot_of(self)}</div>")
+
+
+def _snapshot_of(widget: Any) -> str:
+    """One widget (and its children) as static HTML."""
+    layout = getattr(widget, "layout", None)
+    if layout is not None and getattr(layout, "display", None) == "none":
+        return ""
+    if isinstance(widget, widgets.Box):
+        parts = [_snapshot_of(child) for child in widget.children]
+        gap = "display:flex;gap:8px;flex-wrap:wrap" if isinstance(widget, widgets.HBox) else ""
+        return f"<div style='{gap}'>{''.join(parts)}</div>"
+    if isinstance(widget, widgets.HTML):
+        return f"<div>{widget.value}</div>" if widget.value else ""
+    if isinstance(widget, widgets.Button):
+        return (f"<span style='border:1px solid #bbb;border-radius:2px;padding:1px 8px;color:#555'>"
+                f"{html.escape(widget.description)}</span>")
+    if isinstance(widget, widgets.FileUpload):
+        return ""
+    if isinstance(widget, widgets.IntProgress):
+        return (f"<div><b>{html.escape(widget.description)}</b> "
+                f"<progress value='{widget.value}' max='{widget.max}'></progress></div>")
+    if isinstance(widget, widgets.Image):
+        if not widget.value:
+            return ""
+        data = base64.b64encode(bytes(widget.value)).decode("ascii")
+        return f"<img alt='photo' width='{widget.width or 96}' src='data:image/{widget.format};base64,{data}'>"
+    if isinstance(widget, widgets.Dropdown):
+        shown = widget.label or ""
+    elif isinstance(widget, widgets.Text):
+        shown = widget.value
+    else:
+        return ""
+    value = html.escape(str(shown)) or "<span style='color:#999'>(empty)</span>"
+    return (f"<div><b style='display:inline-block;min-width:8em'>{html.escape(widget.description)}</b> "
+            f"{value}</div>")

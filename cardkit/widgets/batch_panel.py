@@ -9,6 +9,7 @@ the partial results and their report.
 from __future__ import annotations
 
 import asyncio
+import functools
 import html
 import time
 from pathlib import Path
@@ -17,20 +18,31 @@ from typing import Any
 import ipywidgets as widgets
 import pandas as pd
 
+from cardkit.display import problems_html
 from cardkit.engine.events import Done, Event, Finished, Started
 from cardkit.engine.options import RunOptions
+from cardkit.errors import ColumnError
 from cardkit.vocabulary import Status as RowStatus, needs_attention
 from cardkit.widgets._shared import (
-    SHOWN_RESULT_COLUMNS, RunsWithOptions, Status, Tasks, download_link, frame_html, guarded, heading,
+    RunsWithOptions,
+    Snapshot,
+    Status,
+    Tasks,
+    download_link,
+    guarded,
+    heading,
     sandbox_for,
 )
 from cardkit.widgets._uploads import ScratchFolder, sheet_in_upload
 
 _ALL = "(all)"
+_CHOOSE = "(choose a column)"
+#: How the mapping row names the columns cardkit needs.
+_NEEDED = {"number": "the phone number", "first_name": "the first name"}
 _WIDE = {"description_width": "90px"}
 
 
-class BatchPanel(RunsWithOptions, widgets.VBox):
+class BatchPanel(Snapshot, RunsWithOptions, widgets.VBox):
     """Load a spreadsheet (upload or path) → problems (filterable) → Plan → Apply (progress, Cancel) → report.
 
     The options are `cardkit.apply`'s: `providers`, `sandbox` (True = an in-process sandbox for
@@ -76,6 +88,13 @@ class BatchPanel(RunsWithOptions, widgets.VBox):
         self.path = widgets.Text(description="or path", placeholder="cards.xlsx", style=_WIDE)
         self.load_button = widgets.Button(description="Load", icon="folder-open")
         self.summary = widgets.HTML()
+        # shown when a required column is not found: one dropdown per missing column
+        self.mapping_dropdowns: dict[str, widgets.Dropdown] = {}
+        self.mapping_button = widgets.Button(description="Use these columns", icon="check",
+                                             tooltip="Read the sheet again with the columns chosen",
+                                             layout={"width": "auto"})
+        self.mapping = widgets.VBox(layout={"display": "none"})
+        self.mapping.add_class("cardkit-column-mapping")
         # 2. problems
         self.severity_filter = widgets.Dropdown(options=[_ALL], description="Severity", style=_WIDE)
         self.column_filter = widgets.Dropdown(options=[_ALL], description="Column", style=_WIDE)
@@ -99,6 +118,7 @@ class BatchPanel(RunsWithOptions, widgets.VBox):
         self._tasks = Tasks(self.status, busy=[self.load_button, self.plan_button, self.apply_button])
 
         self.load_button.on_click(self._on_load)
+        self.mapping_button.on_click(self._on_mapping)
         self.upload.observe(self._on_upload, names="value")
         for control in (self.severity_filter, self.column_filter, self.text_filter):
             control.observe(self._show_problems, names="value")
@@ -111,6 +131,7 @@ class BatchPanel(RunsWithOptions, widgets.VBox):
             [
                 heading("1. Spreadsheet"),
                 widgets.HBox([self.upload, self.path, self.load_button]),
+                self.mapping,
                 self.summary,
                 heading("2. Problems"),
                 widgets.HBox([self.severity_filter, self.column_filter, self.text_filter]),
@@ -157,7 +178,14 @@ class BatchPanel(RunsWithOptions, widgets.VBox):
             self.status.error("Type the spreadsheet's path or upload it first.")
             return
         # Reading and checking photos is blocking work: keep it off the kernel's loop.
-        cards = await asyncio.to_thread(read_cards, source, sheet=self.sheet, columns=self.columns)
+        try:
+            cards = await asyncio.to_thread(read_cards, source, sheet=self.sheet, columns=self.columns)
+        except ColumnError as missing:
+            if not (missing.missing and missing.seen):
+                raise
+            self._offer_mapping(missing)
+            return
+        self.mapping.layout.display = "none"
         inspection = await asyncio.to_thread(inspect_cards, cards, region=self.region)  # one pass, both views
         checked, problems = inspection.cards, inspection.problems
         self.cards, self.checked, self.problems = cards, checked, problems
@@ -173,6 +201,33 @@ class BatchPanel(RunsWithOptions, widgets.VBox):
         self.column_filter.options = [_ALL, *sorted(problems["column"].unique())]
         self._show_problems()
         self.status.ok(f"Loaded {Path(source).name}: {valid} of {len(cards)} rows ready.")
+
+    def _offer_mapping(self, missing: ColumnError) -> None:
+        """A required column was not found: offer the sheet's headers to choose it from."""
+        self.mapping_dropdowns = {
+            column: widgets.Dropdown(options=[_CHOOSE, *missing.seen], value=_CHOOSE,
+                                     description=f"Column for {_NEEDED.get(column, column)}",
+                                     style={"description_width": "190px"}, layout={"width": "480px"})
+            for column in missing.missing
+        }
+        needed = " and ".join(_NEEDED.get(column, column) for column in missing.missing)
+        self.mapping.children = [
+            widgets.HTML(f"<span class='cardkit-mapping-note'>No column for {html.escape(needed)} was "
+                         "recognised in this sheet — choose which of its columns holds it:</span>"),
+            *self.mapping_dropdowns.values(),
+            self.mapping_button,
+        ]
+        self.mapping.layout.display = ""
+        self.status.warning(f"Choose the column for {needed} below, then Use these columns.")
+
+    def _on_mapping(self, _button: Any = None) -> None:
+        chosen = {column: box.value for column, box in self.mapping_dropdowns.items()}
+        unchosen = [_NEEDED.get(column, column) for column, header in chosen.items() if header == _CHOOSE]
+        if unchosen:
+            self.status.error(f"Choose the column for {' and '.join(unchosen)} first.")
+            return
+        self.columns = {**(self.columns or {}), **{header: column for column, header in chosen.items()}}
+        self._on_load()
 
     # -- 2. problems ----------------------------------------------------------------------------
 
@@ -198,7 +253,9 @@ class BatchPanel(RunsWithOptions, widgets.VBox):
         if self.problems is not None and self.problems.empty:
             self.problems_table.value = "<span style='color:#2e7d32'>No problems found.</span>"
         else:
-            self.problems_table.value = frame_html(shown, caption=f"{len(shown)} of {len(self.problems)} problems")
+            # the notebook's message-first view (whole messages, wrapped), of what the filters keep
+            caption = f"<div><b>{len(shown)} of {len(self.problems)} problems</b> (filters above)</div>"
+            self.problems_table.value = caption + problems_html(shown)
 
     # -- 3. plan and apply ----------------------------------------------------------------------
 
@@ -232,10 +289,10 @@ class BatchPanel(RunsWithOptions, widgets.VBox):
         elif self.last_task is not None:
             self.last_task.cancel()
 
-    def _on_progress(self, done: int, total: int) -> None:
+    def _on_progress(self, done: int, total: int, *, planning: bool = False) -> None:
         self.progress.max = max(total, 1)
         self.progress.value = min(done, self.progress.max)
-        self.progress_note.value = f"{done} / {total} done"
+        self.progress_note.value = f"{done} / {total} {'planned' if planning else 'finished'}"
 
     async def _run(self, *, write: bool) -> None:
         """Plan (`write=False`, reads only) or apply, with the progress bar and Cancel."""
@@ -246,8 +303,8 @@ class BatchPanel(RunsWithOptions, widgets.VBox):
             return
         self._cancel = asyncio.Event()
         self.cancel_button.disabled = False
-        self._on_progress(0, len(checked))
-        watcher = _ProgressWatcher(self._on_progress)
+        self._on_progress(0, len(checked), planning=not write)
+        watcher = _ProgressWatcher(functools.partial(self._on_progress, planning=not write))
         # The journal records applies; a plan writes none unless one is given (as `cardkit.plan`).
         options = self.options.replace(providers=self._providers(), dry_run=not write, cancel=self._cancel,
                                        journal=self.options.journal if write else (self.options.journal or False),
@@ -265,7 +322,8 @@ class BatchPanel(RunsWithOptions, widgets.VBox):
         cancelled = self._cancel.is_set()
         self._cancel = None
         finished = int((results["status"] != RowStatus.SKIPPED).sum()) if cancelled else len(results)
-        self._on_progress(finished, len(results))
+        self._on_progress(finished, len(results), planning=not write)
+        self.progress_note.value = html.escape(_ending(results, finished, write=write, cancelled=cancelled))
         if watcher.broken is not None:  # the bar broke, not the run: say so beside it, keep going
             broken = watcher.broken
             self.progress_note.value += html.escape(f" (live progress failed: {type(broken).__name__}: {broken})")
@@ -312,7 +370,7 @@ class BatchPanel(RunsWithOptions, widgets.VBox):
             return
         if self.status_filter.value != _ALL:
             frame = frame[frame["status"] == self.status_filter.value]
-        self.results_table.value = frame_html(frame[SHOWN_RESULT_COLUMNS], caption=f"{len(frame)} rows")
+        self.results_table.value = _results_view(frame)
 
     async def _make_report(self, results: pd.DataFrame) -> None:
         """Build the report and its XLSX and HTML files (in a thread: writing XLSX takes a while)."""
@@ -362,6 +420,31 @@ class _ProgressWatcher:
                 self._on_progress(self.finished, self.total)
         except Exception as exc:   # noqa: BLE001 - shown beside the bar once the run ends
             self.broken = self.broken or exc
+
+
+def _results_view(results: pd.DataFrame) -> str:
+    """The notebook's message-first view of a results frame (whole messages, wrapped)."""
+    from cardkit import show
+
+    return show(results)._repr_html_()
+
+
+def _ending(results: pd.DataFrame, finished: int, *, write: bool, cancelled: bool) -> str:
+    """What the line beside the bar says once a run ends, in the one vocabulary.
+
+    A plan: "27 planned — nothing written yet". An apply: "27 of 27 finished — 16 applied,
+    11 need attention" (done and needs-attention as `cardkit.vocabulary` defines them).
+    """
+    total = len(results)
+    if not write:
+        line = f"{finished} planned — nothing written yet"
+        return line + (f" (cancelled: {total - finished} not planned)" if cancelled else "")
+    attention = int(results["status"].map(needs_attention).sum())
+    done = total - attention
+    line = f"{finished} of {total} finished — {done} done"
+    if attention:
+        line += f", {attention} need{'s' if attention == 1 else ''} attention"
+    return line + (" (cancelled)" if cancelled else "")
 
 
 def _report_files(made: Any, folder: Path) -> dict[str, bytes]:

@@ -12,20 +12,31 @@ from __future__ import annotations
 
 import asyncio
 import html
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import ipywidgets as widgets
 import pandas as pd
 
+from cardkit.display import without_row
 from cardkit.engine.options import RunOptions
 from cardkit.errors import ConfigError
 from cardkit.providers.base import Current
-from cardkit.vocabulary import Action, Status as RowStatus, needs_attention
+from cardkit.providers.capabilities import capabilities
 from cardkit.providers.registry import ADAPTERS
+from cardkit.vocabulary import Action, Severity, Status as RowStatus, needs_attention
 from cardkit.widgets._current import current_cards, shown_value
 from cardkit.widgets._shared import (
-    SHOWN_RESULT_COLUMNS, RunsWithOptions, Status, Tasks, frame_html, guarded, heading, sandbox_for,
+    SHOWN_RESULT_COLUMNS,
+    RunsWithOptions,
+    Snapshot,
+    Status,
+    Tasks,
+    frame_html,
+    guarded,
+    heading,
+    sandbox_for,
 )
 from cardkit.widgets._uploads import ScratchFolder
 
@@ -34,10 +45,19 @@ _SHARING_ENABLED = [("leave as is", ""), ("on", "true"), ("off", "false")]
 _SHARING_AUDIENCE = [("leave as is", ""), ("contacts only", "0"), ("always ask", "1")]
 _SHARING_NAME_FORMAT = [("leave as is", ""), ("first & last name", "0"), ("first name only", "1")]
 _LABEL = {"description_width": "110px"}
+#: The form's own words for each column, used in its messages ("First name: …", not "first_name").
+_FIELD_LABELS = {"number": "Number", "first_name": "First name", "last_name": "Last name", "photo": "Photo",
+                 "display_name": "Display name", "provider": "Provider", "sharing_enabled": "Share name",
+                 "sharing_audience": "Share with", "sharing_name_format": "Name shown"}
+#: Providers whose card has a display name of its own (from `cardkit.capabilities()`).
+_SHOWS_DISPLAY_NAME = frozenset(capabilities().query("display_name").index)
 
 
-class CardForm(RunsWithOptions, widgets.VBox):
+class CardForm(Snapshot, RunsWithOptions, widgets.VBox):
     """A form for one card: number, names, photo, Blooio sharing, target provider; Plan and Apply.
+
+    A display-name field appears when the card goes to a provider that has one (Sendblue);
+    left empty, the provider keeps the display name it has.
 
     `providers` is what `cardkit.apply` takes ("auto" routes the number to its owner, which the
     form shows as soon as the number is valid); `sandbox=True` rehearses without any account or
@@ -72,6 +92,11 @@ class CardForm(RunsWithOptions, widgets.VBox):
         self.number_note = widgets.HTML()
         self.first_name = widgets.Text(description="First name", style=_LABEL)
         self.last_name = widgets.Text(description="Last name", style=_LABEL)
+        self.display_name = widgets.Text(
+            description="Display name", placeholder="empty: keep the current one", style=_LABEL,
+            tooltip="Shown alongside the card (" + ", ".join(sorted(_SHOWS_DISPLAY_NAME)) + " only)",
+            layout={"display": "none"},
+        )
         self.photo_upload = widgets.FileUpload(accept="image/*", multiple=False, description="Photo…")
         self.photo_url = widgets.Text(
             description="or photo URL", placeholder="https://…", continuous_update=False, style=_LABEL
@@ -95,6 +120,7 @@ class CardForm(RunsWithOptions, widgets.VBox):
         self._previews = Tasks(self.status, quiet=True)
 
         self.number.observe(self._on_number, names="value")
+        self.provider.observe(self._show_display_name, names="value")
         self.photo_upload.observe(self._on_upload, names="value")
         self.photo_url.observe(self._on_photo_url, names="value")
         self.plan_button.on_click(self._on_plan)
@@ -110,6 +136,7 @@ class CardForm(RunsWithOptions, widgets.VBox):
                 widgets.HBox([self.number, self.number_note]),
                 self.first_name,
                 self.last_name,
+                self.display_name,
                 widgets.HBox([self.photo_upload, self.photo_url]),
                 widgets.HBox([self.photo_preview, self.photo_note]),
                 sharing,
@@ -152,8 +179,10 @@ class CardForm(RunsWithOptions, widgets.VBox):
         self.number.value = text("number")
         self.first_name.value = text("first_name")
         self.last_name.value = text("last_name")
+        self.display_name.value = text("display_name")
         provider = text("provider").lower()
         self.provider.value = provider if provider in dict(_PROVIDERS).values() else "auto"
+        self._show_display_name()
         unread = []
         for widget, column in ((self.sharing_enabled, "sharing_enabled"), (self.sharing_audience, "sharing_audience"),
                                (self.sharing_name_format, "sharing_name_format")):
@@ -161,10 +190,11 @@ class CardForm(RunsWithOptions, widgets.VBox):
             known = wanted in [value for _, value in widget.options]
             widget.value = wanted if known else ""
             if not known:
-                unread.append(f"{column}={wanted!r}")
+                unread.append(f"{_FIELD_LABELS[column]} ({wanted!r})")
         if unread:
-            self.status.warning(f"Left as is: {', '.join(unread)} — fill in a row of cardkit.validate(...), "
-                                "which writes these settings the way the form reads them.")
+            self.status.warning(f"Left as is: {', '.join(unread)} — the form could not read "
+                                f"{'this setting' if len(unread) == 1 else 'these settings'}; "
+                                "pick the value in the list.")
         photo = text("photo")
         if photo and not photo.lower().startswith(("http://", "https://")):
             self._uploaded_photo = Path(photo)
@@ -184,7 +214,7 @@ class CardForm(RunsWithOptions, widgets.VBox):
             "last_name": self.last_name.value.strip(),
             "photo": self._photo_source(),
             "provider": "" if self.provider.value == "auto" else self.provider.value,
-            "display_name": "",
+            "display_name": self.display_name.value.strip() if self.shows_display_name else "",
             "sharing_enabled": self.sharing_enabled.value,
             "sharing_audience": self.sharing_audience.value,
             "sharing_name_format": self.sharing_name_format.value,
@@ -193,7 +223,7 @@ class CardForm(RunsWithOptions, widgets.VBox):
         frame["row"] = frame["row"].astype("int64")
         frame.attrs["cardkit"] = {
             "source": None, "sha256": None, "base_dir": None,
-            "headers": {column: column for column in row if column != "row"},
+            "headers": {column: _FIELD_LABELS[column] for column in row if column != "row"},
             # the file the user picked in this form (no shared sheet): its own folder is the photo folder
             "photo_root": str(self._uploaded_photo.resolve().parent) if self._uploaded_photo is not None else None,
         }
@@ -203,6 +233,19 @@ class CardForm(RunsWithOptions, widgets.VBox):
         if self._uploaded_photo is not None:
             return str(self._uploaded_photo)
         return self.photo_url.value.strip()
+
+    @property
+    def targets(self) -> list[str]:
+        """The providers the card would go to: the one picked, or the number's owners on "auto"."""
+        return self.owners if self.provider.value == "auto" else [self.provider.value]
+
+    @property
+    def shows_display_name(self) -> bool:
+        """Whether the display-name field is offered (a target provider has a display name)."""
+        return bool(_SHOWS_DISPLAY_NAME.intersection(self.targets))
+
+    def _show_display_name(self, _change: Any = None) -> None:
+        self.display_name.layout.display = "" if self.shows_display_name else "none"
 
     def _provider_options(self, owner_text: str = "owner (auto)") -> list[tuple[str, str]]:
         return [(owner_text, "auto"), *_PROVIDERS]
@@ -267,6 +310,7 @@ class CardForm(RunsWithOptions, widgets.VBox):
         chosen = self.provider.value
         self.provider.options = self._provider_options(text)
         self.provider.value = chosen
+        self._show_display_name()
 
     @guarded(lambda self: self.status)
     def _on_upload(self, change: dict) -> None:
@@ -290,8 +334,8 @@ class CardForm(RunsWithOptions, widgets.VBox):
         """Download the photo as `apply` will (checked, size-capped) and preview it."""
         import httpx
 
-        from cardkit.photos import check_photo
         from cardkit.errors import ProviderError
+        from cardkit.photos import check_photo
         from cardkit.providers.media import fetch_photo
         from cardkit.urls import local_origins
 
@@ -346,12 +390,15 @@ class CardForm(RunsWithOptions, widgets.VBox):
 
     async def _checked(self) -> pd.DataFrame | None:
         """The validated one-row frame, or None after showing what is wrong."""
-        from cardkit.validation import validate
+        from cardkit.validation import inspect_cards
 
         # Checking a photo decodes it: keep that off the kernel's loop.
-        checked = await asyncio.to_thread(validate, self.card_frame(), region=self.region)
+        inspection = await asyncio.to_thread(inspect_cards, self.card_frame(), region=self.region)
+        checked, problems = inspection.cards, inspection.problems
         if not bool(checked["valid"].iloc[0]):
-            self.status.error(f"Not sent: {checked['problems'].iloc[0]}")
+            errors = problems[problems["severity"] == Severity.ERROR]
+            self.status.error("Not sent — " + "; ".join(_for_the_form(p.message, p.column)
+                                                         for p in errors.itertuples()))
             return None
         return checked
 
@@ -391,7 +438,7 @@ class CardForm(RunsWithOptions, widgets.VBox):
             if row.changed:
                 line += f" ({row.changed.replace(',', ', ')})"
             if needs_attention(row.status) and row.message:
-                line += f" — {row.message}"
+                line += f" — {_for_the_form(row.message)}"
             parts.append(line)
         text = "; ".join(parts) or "Nothing to do."
         if results["status"].map(needs_attention).any():
@@ -444,6 +491,25 @@ def _change_text(field: str, changes: Mapping[str, Any]) -> str:
 
     mine = {k: v for k, v in changes.items() if k == field or (field == "sharing" and k.startswith("sharing_"))}
     return f"changes: {changes_text(mine)}" if mine else "changes"
+
+
+def _for_the_form(message: str, label: str = "") -> str:
+    """A message of the sheet-wide vocabulary, said to a person editing this one card.
+
+    "row 2, First name: the first name is empty — fill it in" → "The first name is empty — fill it in";
+    "… put its provider in the provider column" → "… pick its provider in the Provider list".
+    """
+    text = str(message)
+    if label:
+        detail = without_row(text, 2, label)
+        if detail != text:
+            if detail.lower().startswith(f"the {label.lower()}"):
+                text = detail[:1].upper() + detail[1:]
+            elif detail.startswith("'' — "):
+                text = f"{label} is empty — {detail[5:]}"
+            else:
+                text = f"{label}: {detail}"
+    return text.replace("put its provider in the provider column", "pick its provider in the Provider list")
 
 
 def _span(css_class: str, colour: str, text: str) -> str:

@@ -106,20 +106,6 @@ def test_retry_refuses_a_second_journal(demo_dir):
     assert done.returncode == 2 and "drop --journal" in one_line_error(done, "retry")
 
 
-def test_demo_without_the_sample_data_says_how_to_get_it(monkeypatch, tmp_path, capsys):
-    """A non-editable install has no sample_data/: one line naming the remedy, exit 2.
-
-    The missing folder is simulated by pointing the demo at a path that does not exist
-    (removing the real sample data would break the other tests running beside this one)."""
-    from cardkit.cli import demo, main
-
-    monkeypatch.setattr(demo, "SAMPLE", tmp_path / "sample_data" / "cards.csv")
-    assert main(["demo", "--out", str(tmp_path / "out")]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "sample data is not installed" in err[0] and "pip install -e ." in err[0]
-    assert not (tmp_path / "out").exists()
-
-
 def test_demo_runs_from_any_folder(tmp_path):
     """The sample is found beside the package, not the working directory; --out defaults to ./cardkit-demo."""
     done = cardkit("demo", "--quiet", cwd=tmp_path)

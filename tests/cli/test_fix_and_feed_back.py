@@ -22,7 +22,7 @@ SHEET = """Phone,First Name,Last Name,Photo
 def test_failed_run_fixed_in_the_xlsx_and_finished_by_feeding_it_back(loopback_sandbox, tmp_path):
     """Only Ben's fixed row is written on the second apply; the first run's rows are not sent again."""
     origin, env = loopback_sandbox
-    shutil.copytree(REPO_ROOT / "sample_data" / "photos", tmp_path / "photos")
+    shutil.copytree(REPO_ROOT / "cardkit" / "sample" / "photos", tmp_path / "photos")
     (tmp_path / "cards.csv").write_text(SHEET, encoding="utf-8")
     journal = tmp_path / "cards.journal.sqlite"
 

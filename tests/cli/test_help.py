@@ -10,6 +10,7 @@ from cardkit.cli import build_parser
 
 from .conftest import cardkit
 
+
 def subcommands() -> dict[str, argparse.ArgumentParser]:
     parser = build_parser()
     action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))

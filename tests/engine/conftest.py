@@ -108,7 +108,7 @@ class Served:
                 return
             except httpx.HTTPError:
                 if self.process.poll() is not None:
-                    raise RuntimeError("sandbox serve exited: " + self.process.stderr.read().decode())
+                    raise RuntimeError("sandbox serve exited: " + self.process.stderr.read().decode()) from None
                 time.sleep(0.1)
         raise RuntimeError("sandbox serve did not start within 30 s")
 

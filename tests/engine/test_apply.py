@@ -6,15 +6,13 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-import cardkit
 from cardkit.columns import RESULT_COLUMNS
 from cardkit.engine import apply, plan
 from cardkit.engine.results import NOT_STARTED
 from cardkit.providers import Blooio, Linq
 from cardkit.sandbox import Sandbox
 
-from .conftest import (BLOOIO, BLOOIO_2, BLOOIO_STANDARD, LINQ, LINQ_2, NOBODY, SENDBLUE, SENDBLUE_2,
-                       cards_of, writes)
+from .conftest import BLOOIO, BLOOIO_2, BLOOIO_STANDARD, LINQ, LINQ_2, NOBODY, SENDBLUE, SENDBLUE_2, cards_of, writes
 
 
 @pytest.fixture
@@ -260,6 +258,8 @@ def test_an_interrupted_run_says_so_first_on_the_bar_and_in_its_summary(sandbox,
     import io
     import sys
     import threading
+
+    import cardkit
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import _thread
 import asyncio
-import os
 import signal
 import subprocess
 import sys

@@ -94,7 +94,7 @@ def test_every_command_has_help_with_an_example():
 
 def test_sample_data_runs_end_to_end(tmp_path):
     """The bundled messy sheet: every row gets a verdict; the valid ones land (exit 1: some invalid)."""
-    done = cardkit("apply", str(REPO / "sample_data" / "cards.csv"), "--sandbox", "--json")
+    done = cardkit("apply", str(REPO / "cardkit" / "sample" / "cards.csv"), "--sandbox", "--json")
     payload = json.loads(done.stdout)
     results = pd.DataFrame(payload["results"])
     assert done.returncode == 1

@@ -107,7 +107,7 @@ def _stop_after_sendblue_write(stop: threading.Event):
     return after
 
 
-def _run_stopped_mid_write(tmp_path, rows, journal, box: "_Watched | None" = None) -> "_Watched":
+def _run_stopped_mid_write(tmp_path, rows, journal, box: _Watched | None = None) -> _Watched:
     """Apply `rows` until the Sendblue write has landed, then stop (cancel) with it unanswered."""
     stop = threading.Event()
     box = box if box is not None else _Watched()

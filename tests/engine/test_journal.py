@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 
 import pytest
@@ -97,9 +96,9 @@ def test_plan_keeps_no_journal_unless_asked(sandbox, tmp_path):
 
 def test_default_journal_sits_beside_the_sheet(tmp_path):
     """Against a served (or real) provider the journal defaults to NAME.journal.sqlite beside it."""
+    import cardkit
     from cardkit.engine.options import RunOptions
     from cardkit.engine.run import Run
-    import cardkit
 
     path = write_sheet(tmp_path / "team.csv", ROWS)
     run = Run(cardkit.read_cards(path), RunOptions(providers="blooio"))

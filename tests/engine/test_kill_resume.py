@@ -4,7 +4,6 @@ nothing written twice where the provider can be read back."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sqlite3
 import subprocess

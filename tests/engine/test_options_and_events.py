@@ -87,7 +87,7 @@ def test_retries_are_told_with_attempt_reason_and_next_time(tmp_path):
     box = Sandbox(fault_rate=1.0, fault_mix={"error": 1.0})
     seen: list = []
     cards = cards_of([{"Phone": BLOOIO, "First Name": "Ana"}], tmp_path)
-    before = dt.datetime.now(dt.timezone.utc)
+    before = dt.datetime.now(dt.UTC)
     results = apply(cards, "blooio", sandbox=box, progress=False, max_attempts=3, events=seen.append)
     assert results.loc[0, "status"] == "failed"
     retried = [e for e in seen if isinstance(e, Retried)]
@@ -126,7 +126,7 @@ def test_waiting_for_linqs_budget_is_told_as_such(tmp_path):
             apply(cards_of([{"Phone": LINQ, "First Name": f"W{i}"}], tmp_path, f"w{i}.csv"), [linq],
                   sandbox=box, progress=False, journal=journal, events=seen.append)
     budget = [e for e in seen if isinstance(e, Waiting) and e.reason == "budget"]
-    assert budget and budget[0].until > dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=window + 5)
+    assert budget and budget[0].until > dt.datetime.now(dt.UTC) - dt.timedelta(seconds=window + 5)
     assert "budget" in budget[0].message
 
 

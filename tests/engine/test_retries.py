@@ -9,8 +9,7 @@ import time
 import pandas as pd
 
 from cardkit.engine import apply, apply_async
-from cardkit.engine.retry_policy import RetryPolicy
-from cardkit.engine.retry_policy import testing as backoff_off
+from cardkit.engine.retry_policy import RetryPolicy, testing as backoff_off
 from cardkit.providers import Linq
 from cardkit.providers.base import Limits
 from cardkit.sandbox import Sandbox

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-SAMPLES = REPO / "sample_data"
+SAMPLES = REPO / "cardkit" / "sample"
 
 
 @pytest.fixture

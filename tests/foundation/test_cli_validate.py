@@ -97,4 +97,4 @@ def test_help_ends_with_an_example(capsys):
     except SystemExit as exit_:
         assert exit_.code == 0
     out = capsys.readouterr().out
-    assert "--region" in out and "--out" in out and "example:\n  cardkit validate sample_data/cards.csv" in out
+    assert "--region" in out and "--out" in out and "example:\n  cardkit validate cards.csv" in out

@@ -16,9 +16,9 @@ LAYERS = {
     "model": ("cardkit.columns", "cardkit.errors", "cardkit.vocabulary", "cardkit.reading", "cardkit.encodings",
               "cardkit.workbook", "cardkit.phones",
               "cardkit.names", "cardkit.photos", "cardkit.photo_cache", "cardkit.urls", "cardkit.validation",
-              "cardkit.display"),
-    "providers": ("cardkit.providers",),
-    "engine": ("cardkit.engine", "cardkit.contacts"),
+              "cardkit.display", "cardkit.contacts.checks", "cardkit.sample"),
+    "providers": ("cardkit.providers", "cardkit.contacts.adapter"),
+    "engine": ("cardkit.engine", "cardkit.contacts"),       # contacts' batch and public face
     "faces": ("cardkit.cli", "cardkit.__main__", "cardkit.widgets", "cardkit.reporting", "cardkit.pulling"),
 }
 ORDER = list(LAYERS)

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from cardkit.errors import InputError
 from cardkit.phones import NUMBER_ERRORS, NUMBER_REPAIRS, normalize_number

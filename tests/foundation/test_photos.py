@@ -9,8 +9,7 @@ import zlib
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from PIL import Image
 
 from cardkit.photos import (
@@ -294,7 +293,7 @@ def test_provider_specs_fit_blooios_base64_limit():
 
 def test_sample_photos_get_the_verdicts_the_demo_shows(repo_root):
     """Each sample photo shows exactly the finding it was made for."""
-    photos = repo_root / "sample_data" / "photos"
+    photos = repo_root / "cardkit" / "sample" / "photos"
     expected = {
         "ana.jpg": [], "ben.png": [], "rotated_exif.jpg": [], "big_wide.jpg": ["photo_not_square"],
         "cmyk.jpg": ["photo_cmyk"], "transparent.png": ["photo_transparent"],

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import openpyxl
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from cardkit.columns import CARD_COLUMNS
 from cardkit.errors import ColumnError, InputError

@@ -74,7 +74,7 @@ def test_sample_sheet_has_provider_and_sharing_columns_mostly_blank(sample_csv):
 
 def test_sample_data_stays_small(repo_root):
     """The bundled folder is a demo, not a dataset: under 300 kB of files."""
-    files = [p for p in (repo_root / "sample_data").rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    files = [p for p in (repo_root / "cardkit" / "sample").rglob("*") if p.is_file() and "__pycache__" not in p.parts]
     assert sum(p.stat().st_size for p in files) < 300_000
 
 

@@ -6,8 +6,7 @@ import os
 
 import pandas as pd
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 import cardkit
 from cardkit.columns import PROBLEM_COLUMNS

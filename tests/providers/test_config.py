@@ -8,8 +8,7 @@ import pickle
 import pytest
 
 from cardkit.errors import ConfigError
-from cardkit.providers import (Blooio, Linq, Secret, Sendblue, parse_names, providers_from_env,
-                               resolve_providers)
+from cardkit.providers import Blooio, Linq, Secret, Sendblue, parse_names, providers_from_env, resolve_providers
 
 SECRETS = {
     "BLOOIO_API_KEY": "bl_live_TOPSECRET_blooio",

@@ -52,11 +52,28 @@ def test_read_contacts_maps_headers_normalizes_and_gives_every_row_a_verdict(she
     assert rows[2]["tags"] == "vip, customer" and rows[2]["valid"]
     assert rows[3]["number"] == "+14155552674" and rows[3]["valid"]
     assert not rows[4]["valid"] and rows[4]["problems"].startswith("row 4, Phone: '555-01'")
-    assert "also on row 2" in rows[5]["problems"]
+    assert "is the same number as row 2" in rows[5]["problems"]  # the cards' duplicate_number check
     assert "row 6, Assignee: 'not-an-email' is not an email address" in rows[6]["problems"]
     assert rows[7]["valid"] and rows[7]["tags"] == "-"
     assert "nothing to update" in rows[8]["problems"]
     assert contacts.attrs["cardkit"]["headers"]["company_name"] == "Company"
+
+
+def test_contact_problems_share_the_cards_problem_frame_and_check_codes(sheet):
+    """Every bad contact cell is a row of find_problems' frame, coded from the cards' one list of checks."""
+    from cardkit.contacts import contacts_schema, find_contact_problems
+    from cardkit.reading import read_table
+    from cardkit.validation import CHECKS
+
+    problems = find_contact_problems(read_table(sheet, schema=contacts_schema()))
+    assert tuple(problems.columns) == cardkit.PROBLEM_COLUMNS
+    assert set(problems["check"]) <= set(CHECKS)
+    found = {(int(p["row"]), p["column"], p["check"]) for p in problems.to_dict("records")}
+    assert found == {(4, "Phone", "too_short"), (5, "Phone", "duplicate_number"),
+                     (6, "Assignee", "bad_email"), (8, "Phone", "nothing_to_update")}
+    assert (problems["severity"] == "error").all()
+    bad_email = problems[problems["check"] == "bad_email"].iloc[0]
+    assert bad_email["value"] == "not-an-email" and bad_email["message"].startswith("row 6, Assignee: ")
 
 
 def test_read_contacts_reads_a_real_xlsx_with_numbers_as_text(tmp_path):
@@ -189,7 +206,7 @@ def test_contacts_run_as_a_plain_engine_run_through_its_public_batch_hook(sheet)
     """update_contacts builds a plain `Run` given a `Batch` (no subclass overriding private steps)."""
     import asyncio
 
-    from cardkit.contacts import ContactsBatch, _contacts_run
+    from cardkit.contacts.batch import ContactsBatch, _contacts_run
     from cardkit.engine.run import Batch, Run
 
     assert isinstance(ContactsBatch(), Batch)

@@ -7,7 +7,7 @@ import asyncio
 import httpx
 import pytest
 
-from cardkit.providers import (Card, SandboxPhotoHost, fetch_photo, http_send, providers_from_sandbox)
+from cardkit.providers import Card, SandboxPhotoHost, fetch_photo, http_send, providers_from_sandbox
 from cardkit.sandbox import Sandbox
 
 from .conftest import jpeg_bytes, serve

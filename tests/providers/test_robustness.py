@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
-from cardkit.providers import (Blooio, Card, Current, Linq, ProviderError, Reply, Sendblue, Sharing)
 from cardkit.contacts import Contact, SendblueContacts
+from cardkit.providers import Blooio, Card, Current, Linq, ProviderError, Reply, Sendblue, Sharing
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),

@@ -6,12 +6,12 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import threading
 from datetime import timedelta
-import shutil
 from pathlib import Path
 
 import httpx
@@ -24,8 +24,11 @@ pytest.importorskip("moto.moto_server.werkzeug_app")
 
 import cardkit  # noqa: E402
 from cardkit.engine import retry_policy  # noqa: E402
-from cardkit.errors import ConfigError  # noqa: E402
-from cardkit.errors import Permanent, Transient  # noqa: E402
+from cardkit.errors import (  # noqa: E402
+    ConfigError,  # noqa: E402
+    Permanent,
+    Transient,
+)
 from cardkit.providers.media import PhotoHost, SandboxPhotoHost, resolve_photo_host  # noqa: E402
 from cardkit.providers.s3_host import S3PhotoHost, without_signature  # noqa: E402
 from cardkit.sandbox import Sandbox  # noqa: E402
@@ -257,7 +260,7 @@ def test_spec_strings_resolve_to_the_right_host(s3):
 def sheet(tmp_path: Path) -> pd.DataFrame:
     # photos must sit in the sheet's folder (a sheet may not reach files outside it)
     photos = tmp_path / "photos"
-    shutil.copytree(REPO / "sample_data" / "photos", photos, dirs_exist_ok=True)
+    shutil.copytree(REPO / "cardkit" / "sample" / "photos", photos, dirs_exist_ok=True)
     rows = [{"Phone": SENDBLUE, "First Name": "Ana", "Last Name": "Ruiz", "Photo": str(photos / "ana.jpg"),
              "Provider": "sendblue"},
             {"Phone": LINQ, "First Name": "Ben", "Last Name": "Okafor", "Photo": str(photos / "ben.png"),

@@ -9,8 +9,19 @@ import hashlib
 import httpx
 import pytest
 
-from cardkit.providers import (Blooio, Card, Current, Linq, Permanent, SandboxPhotoHost, Sendblue,
-                               Sharing, Transient, http_send, providers_from_sandbox)
+from cardkit.providers import (
+    Blooio,
+    Card,
+    Current,
+    Linq,
+    Permanent,
+    SandboxPhotoHost,
+    Sendblue,
+    Sharing,
+    Transient,
+    http_send,
+    providers_from_sandbox,
+)
 from cardkit.sandbox import Sandbox
 
 from .conftest import jpeg_bytes

@@ -15,7 +15,7 @@ from cardkit.providers import Card, Sharing
 from cardkit.sandbox import Sandbox
 
 from .test_contacts import SHEET
-from .test_sandbox_adapters import JPEG, DIGEST, Wire
+from .test_sandbox_adapters import DIGEST, JPEG, Wire
 
 
 def wire_names(params_type) -> set[str]:
@@ -80,9 +80,10 @@ def test_sendblue_profile_body_has_the_documented_fields():
 
 def test_sendblue_contact_bodies_match_the_sdk(tmp_path):
     """Contacts: POST keys ⊆ ContactCreateParams (no company_name there), PUT ⊆ ContactUpdateParams."""
-    import cardkit
     from sendblue_api.types.contact_create_params import ContactCreateParams
     from sendblue_api.types.contact_update_params import ContactUpdateParams
+
+    import cardkit
 
     sheet = tmp_path / "contacts.csv"
     sheet.write_text(SHEET, encoding="utf-8")

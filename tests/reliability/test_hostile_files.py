@@ -96,7 +96,7 @@ def test_one_invalid_byte_in_a_utf8_sheet_is_named_not_garbled(tmp_path):
 
 def test_the_cli_says_which_line_and_exits_2(tmp_path):
     """`cardkit validate` on that file: one line on stderr, exit 2, no traceback, no mojibake."""
-    data = "Phone,First Name\n+14155552671,Zoë\n+14155552672,Ren\xe9e\n".encode("utf-8").replace(b"Ren\xc3\xa9e",
+    data = "Phone,First Name\n+14155552671,Zoë\n+14155552672,Ren\xe9e\n".encode().replace(b"Ren\xc3\xa9e",
                                                                                                   b"Ren\xe9e")
     done = _cli("validate", str(_csv(tmp_path, data)), cwd=tmp_path)
     assert done.returncode == 2 and "line 3" in done.stderr and "Traceback" not in done.stderr, done.stderr

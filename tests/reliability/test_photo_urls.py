@@ -16,13 +16,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, example, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 from PIL import Image
 
-from cardkit.errors import InputError
+from cardkit.errors import InputError, Permanent, Transient
 from cardkit.photos import prepare_photo
-from cardkit.errors import Permanent, Transient
 from cardkit.providers.media import fetch_photo
 from cardkit.urls import origin_of
 

@@ -220,7 +220,7 @@ def test_xlsx_summary_has_a_stacked_chart_of_the_counts_table(rep, tmp_path):
     titles = [c.value for c in header[1:-1]]                  # every status shown, not the total
     assert len(chart.series) == len(titles)
     first, last = header[0].row + 1, header[0].row + len(rep.counts)
-    for series, title, column in zip(chart.series, titles, "BCDEFG"):
+    for series, _title, column in zip(chart.series, titles, "BCDEFG"):
         assert series.val.numRef.f == f"'Summary'!${column}${first}:${column}${last}"
         assert series.tx.strRef.f == f"'Summary'!{column}{header[0].row}"
     assert chart.series[titles.index("failed")].graphicalProperties.solidFill.srgbClr == "C62828"

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import pandas as pd
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from cardkit.columns import RESULT_COLUMNS
-from cardkit.vocabulary import STATUSES
 from cardkit.reporting import Report
 from cardkit.reporting.summary import DONE, NEEDS_ATTENTION
+from cardkit.vocabulary import STATUSES
 
 RESULT = st.fixed_dictionaries({
     "row": st.integers(2, 12),

@@ -18,7 +18,7 @@ import cardkit
 from cardkit.reporting import OUTCOME_COLUMNS, Report
 from cardkit.sandbox import Sandbox
 
-SAMPLE_PHOTOS = Path(__file__).resolve().parents[2] / "sample_data" / "photos"
+SAMPLE_PHOTOS = Path(__file__).resolve().parents[2] / "cardkit" / "sample" / "photos"
 
 SHEET = """Phone,First Name,Last Name,Photo,Notes
 (415) 555-2671,Ana,Ruiz,photos/ana.jpg,blooio

@@ -5,8 +5,7 @@ from __future__ import annotations
 import io
 
 import openpyxl
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from cardkit.reporting.safe import FORMULA_TRIGGERS, csv_safe, is_dangerous
 from cardkit.reporting.xlsx import _data_cell, ooxml_escape

@@ -88,7 +88,6 @@ def test_cardkit_report_is_the_function_even_after_the_package_was_imported(resu
     import cardkit
     import cardkit.reporting
     import cardkit.reporting.xlsx  # noqa: F401
-
     from cardkit.reporting import report
 
     assert cardkit.report is report and isinstance(cardkit.report, types.FunctionType)

@@ -17,7 +17,7 @@ from openpyxl.utils import column_index_from_string
 import cardkit
 from cardkit.sandbox import Sandbox
 
-SAMPLE_PHOTOS = Path(__file__).resolve().parents[2] / "sample_data" / "photos"
+SAMPLE_PHOTOS = Path(__file__).resolve().parents[2] / "cardkit" / "sample" / "photos"
 #: Excel's default column width is 8.43 characters ≈ 64 px, so one unit ≈ 7.6 px.
 PX_PER_WIDTH = 7.6
 LAPTOP_SHEET_PX = 1366 - 60    # the window less Excel's row headers and scroll bar

@@ -263,7 +263,7 @@ async def test_async_linq_sdk_under_faults_never_double_writes_and_state_tells_t
     assert set(state["linq"]["cards"]) == set(numbers)
     hung_and_applied = [entry for entry in state["faults"] if entry["fault"] == "hang" and entry["applied"]]
     assert len(hung_and_applied) == 1, state["faults"]
-    assert [n for n, result in results.items() if result != True] == ["+16465550188"]
+    assert [n for n, result in results.items() if result is not True] == ["+16465550188"]
     assert results["+16465550188"] == "ConflictError"
 
 

@@ -18,7 +18,7 @@ from cardkit.widgets import BatchPanel
 
 pytestmark = pytest.mark.timeout(60)
 
-SAMPLE = Path(__file__).resolve().parents[2] / "sample_data" / "cards.csv"
+SAMPLE = Path(__file__).resolve().parents[2] / "cardkit" / "sample" / "cards.csv"
 
 
 def run(coro):
@@ -40,7 +40,7 @@ async def loaded(panel: BatchPanel, path: Path = SAMPLE) -> BatchPanel:
 def upload_value(name: str, data: bytes) -> tuple[dict, ...]:
     """What the browser sends when a user picks a file (ipywidgets 8 FileUpload value)."""
     return ({"name": name, "type": "application/octet-stream", "size": len(data), "content": memoryview(data),
-             "last_modified": datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)},)
+             "last_modified": datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)},)
 
 
 def links(html: str) -> dict[str, bytes]:
@@ -58,7 +58,7 @@ def test_loading_the_sample_counts_rows_and_lists_every_problem():
         valid = int(panel.checked["valid"].sum())
         assert f"{valid} of {len(panel.cards)} rows ready" in panel.status.text
         assert len(panel.filtered_problems()) == len(panel.problems) > 0
-        assert "row 22, Phone: '555-0100' is not a complete number" in panel.problems_table.value
+        assert "&#x27;555-0100&#x27; is not a complete number for region US — add the area code" in panel.problems_table.value
 
     run(body())
 
@@ -260,18 +260,29 @@ def test_a_zip_without_exactly_one_sheet_is_refused_with_what_to_do():
     run(body())
 
 
-def test_unknown_headers_are_named_and_a_column_mapping_fixes_them(tmp_path: Path):
-    """A sheet with 'Line' for the number: the error names the headers seen; columns= maps it."""
+def test_unknown_headers_offer_a_column_mapping_that_reads_the_sheet_again(tmp_path: Path):
+    """A sheet naming the first name 'Who': a dropdown of its headers appears; choosing re-reads it, no code."""
     sheet = tmp_path / "crm-export.csv"
     sheet.write_text("Line,Who,Family\n(408) 555-0111,Nia,Brown\n", encoding="utf-8")
 
     async def body():
         panel = await loaded(BatchPanel(sandbox=True), sheet)
-        assert panel.status.kind == "error" and "Line" in panel.status.text and panel.status.detail == ""
+        assert panel.status.kind == "warning" and "Choose the column for" in panel.status.text
+        assert panel.mapping.layout.display == "" and set(panel.mapping_dropdowns) == {"first_name"}
+        assert list(panel.mapping_dropdowns["first_name"].options)[1:] == ["Line", "Who", "Family"]
+        assert "columns=" not in panel.status.text and "{" not in panel.status.text  # no Python in a widget
+        panel.mapping_button.click()  # nothing chosen yet: says what is missing, reads nothing
+        assert panel.status.kind == "error" and "the first name" in panel.status.text
+        panel.mapping_dropdowns["first_name"].value = "Who"
+        await click(panel, panel.mapping_button)
+        assert panel.status.kind == "ok" and "1 of 1 rows ready" in panel.status.text
+        assert panel.columns == {"Who": "first_name"}
+        assert panel.mapping.layout.display == "none"
+        await click(panel, panel.apply_button)
+        assert panel.last_results[["provider", "status"]].values.tolist() == [["linq", "applied"]]
+        # the same mapping given in code
         mapped = await loaded(BatchPanel(sandbox=True, columns={"Line": "number", "Who": "first_name",
                                                                  "Family": "last_name"}), sheet)
         assert mapped.status.kind == "ok" and "1 of 1 rows ready" in mapped.status.text
-        await click(mapped, mapped.apply_button)
-        assert mapped.last_results[["provider", "status"]].values.tolist() == [["linq", "applied"]]
 
     run(body())

@@ -16,7 +16,7 @@ from cardkit.widgets import CardForm
 
 pytestmark = pytest.mark.timeout(60)
 
-PHOTOS = Path(__file__).resolve().parents[2] / "sample_data" / "photos"
+PHOTOS = Path(__file__).resolve().parents[2] / "cardkit" / "sample" / "photos"
 
 
 def run(coro):
@@ -39,7 +39,7 @@ def upload(widget, path: Path) -> None:
     """What the browser sends when a user picks a file (ipywidgets 8 FileUpload value)."""
     data = path.read_bytes()
     widget.value = ({"name": path.name, "type": "image/jpeg", "size": len(data), "content": memoryview(data),
-                     "last_modified": datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)},)
+                     "last_modified": datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)},)
 
 
 def test_number_is_normalized_as_the_field_is_left_and_its_owner_shown():
@@ -193,7 +193,8 @@ def test_sendblue_without_photo_is_refused_naming_what_to_fill_in():
         form.provider.value = "sendblue"
         await click(form, form.apply_button)
         assert form.status.kind == "error" and form.status.text.startswith("Not sent")
-        assert "last_name" in form.status.text and "photo" in form.status.text
+        assert "Last name is empty — Sendblue needs a last name" in form.status.text
+        assert "Photo is empty — Sendblue needs a photo" in form.status.text and "row 2" not in form.status.text
         assert form.sandbox.state()["sendblue"]["writes"] == 0
 
     run(body())
@@ -406,4 +407,87 @@ def test_fill_with_unvalidated_sharing_words_says_what_it_left_alone():
     form = CardForm(sandbox=True).fill({"number": "+14155552671", "first_name": "Ana",
                                         "sharing_enabled": "yes", "sharing_audience": "contacts only"})
     assert form.sharing_enabled.value == "" and form.status.kind == "warning"
-    assert "sharing_enabled='yes'" in form.status.text and "cardkit.validate" in form.status.text
+    assert "Share name ('yes')" in form.status.text and "pick the value in the list" in form.status.text
+
+
+async def _seed_sendblue_profile(box: Sandbox, number: str, display_name: str) -> None:
+    """Give a Sendblue number a profile with a display name, as another tool would have (real HTTP)."""
+    import httpx
+
+    creds, url = box.credentials["sendblue"], box.base_urls()["sendblue"]
+    async with httpx.AsyncClient(transport=box.transport(), base_url=url, headers={
+            "sb-api-key-id": creds["key_id"], "sb-api-secret-key": creds["secret"]}) as client:
+        reply = await client.post("/api/v2/contact-sharing/profile", json={
+            "fromNumber": number, "firstName": "Carol", "lastName": "Shaw",
+            "photoUrl": "https://images.example.com/carol.jpg", "displayName": display_name})
+        assert reply.status_code == 200
+
+
+def test_display_name_field_is_offered_only_where_the_provider_has_one():
+    """Sendblue (owner or picked) shows the display-name field; Blooio and Linq don't."""
+
+    async def body():
+        form = CardForm(sandbox=True)
+        assert form.display_name.layout.display == "none"
+        form.number.value = "+13125550182"  # Sendblue's in the sandbox
+        await form.lookup_task
+        assert form.owners == ["sendblue"] and form.display_name.layout.display == ""
+        form.provider.value = "blooio"
+        assert form.display_name.layout.display == "none"
+        form.provider.value = "sendblue"
+        assert form.display_name.layout.display == ""
+        assert "keep the current one" in form.display_name.placeholder
+
+    run(body())
+
+
+def test_a_display_name_the_form_did_not_set_is_kept():
+    """'Carol at Acme' set elsewhere survives a form that changes only the last name (Sendblue replaces whole)."""
+
+    async def body():
+        box = Sandbox()
+        await _seed_sendblue_profile(box, "+14155552674", "Carol at Acme")
+        form = CardForm(sandbox=box)
+        fill(form, "+14155552674", "Carol", "Shaw-Lee")
+        form.photo_url.value = "https://images.example.com/carol.jpg"
+        await form.lookup_task
+        await click(form, form.plan_button)
+        assert "display_name" not in set(form.last_difference["field"])
+        await click(form, form.apply_button)
+        assert form.status.kind == "ok" and "sendblue: applied (last_name, photo)" in form.status.text
+        card = box.state()["sendblue"]["cards"]["+14155552674"]
+        assert (card["lastName"], card["displayName"]) == ("Shaw-Lee", "Carol at Acme")
+        form.display_name.value = "Carol — Acme sales"  # typed: it replaces the old one
+        await click(form, form.apply_button)
+        assert box.state()["sendblue"]["cards"]["+14155552674"]["displayName"] == "Carol — Acme sales"
+
+    run(body())
+
+
+def test_messages_speak_to_the_person_editing_the_card():
+    """An empty first name reads 'The first name is empty — fill it in'; an unowned number points at the Provider list."""
+
+    async def body():
+        form = CardForm(sandbox=True)
+        fill(form, "+14155552671", "")
+        await click(form, form.apply_button)
+        assert form.status.kind == "error" and form.status.text.startswith("Not sent — The first name is empty")
+        assert "row 2" not in form.status.text and "first_name" not in form.status.text
+        fill(form, "+12025550199", "Ada")  # nobody in the sandbox owns it
+        await form.lookup_task
+        await click(form, form.apply_button)
+        assert form.status.kind == "error" and "pick its provider in the Provider list" in form.status.text
+        assert "provider column" not in form.status.text
+
+    run(body())
+
+
+def test_a_form_offers_a_static_snapshot_for_pages_without_widgets():
+    """Its mime bundle has text/html: the fields as filled, the status, and a note that it is a snapshot."""
+    form = CardForm(sandbox=True).fill({"number": "+14155552671", "first_name": "Grace", "last_name": "Hopper"})
+    bundle = form._repr_mimebundle_()
+    data = bundle[0] if isinstance(bundle, tuple) else bundle
+    assert "application/vnd.jupyter.widget-view+json" in data
+    snapshot = data["text/html"]
+    assert "A snapshot of this form" in snapshot and "Grace" in snapshot and "Hopper" in snapshot
+    assert "+14155552671" in snapshot and "<script" not in snapshot

@@ -41,7 +41,7 @@ def test_apply_runs_in_the_background_while_the_next_cells_execute(kernel_env_fo
             "from cardkit.widgets import BatchPanel\n"
             "box = Sandbox(latency_ms=200)\n"
             "panel = BatchPanel(sandbox=box, max_at_once=1)\n"
-            "panel.path.value = '../sample_data/cards.csv'\n"
+            "panel.path.value = '../cardkit/sample/cards.csv'\n"
             "panel.load_button.click()\n"
             "await panel.last_task\n"
             "requests = lambda: sum(box.state()[p]['requests'] for p in ('blooio', 'sendblue', 'linq'))"

@@ -159,7 +159,7 @@ def test_scratch_folder_saves_the_uploaded_bytes_under_the_file_name():
     upload = widgets.FileUpload()
     upload.value = ({"name": "../../evil/cards.csv", "type": "text/csv", "size": 5,
                      "content": memoryview(b"a,b\n"),
-                     "last_modified": datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)},)
+                     "last_modified": datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)},)
     saved = ScratchFolder("cardkit-test-").save(upload)
     assert saved is not None and saved.name == "cards.csv" and saved.read_bytes() == b"a,b\n"
     assert ScratchFolder("cardkit-test-").save(widgets.FileUpload()) is None

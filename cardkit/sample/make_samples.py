@@ -1,4 +1,4 @@
-"""Regenerate the sample data: `python sample_data/make_samples.py`.
+"""Regenerate the sample data: `python -m cardkit.sample.make_samples` (from a checkout).
 
 Writes `cards.csv` (the rows below, numbers as people type them), `cards.xlsx` (the same
 rows with numbers stored as numbers, as Excel does when nobody formats the column as
