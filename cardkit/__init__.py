@@ -140,7 +140,6 @@ if TYPE_CHECKING:  # the same names, imported for type checkers only (see the do
         prepare_photo as prepare_photo,
         prepare_photo_result as prepare_photo_result,
     )
-    from cardkit.pulling import pull as pull, pull_async as pull_async
     from cardkit.providers import (
         Blooio as Blooio,
         Linq as Linq,
@@ -150,6 +149,7 @@ if TYPE_CHECKING:  # the same names, imported for type checkers only (see the do
         Sendblue as Sendblue,
         capabilities as capabilities,
     )
+    from cardkit.pulling import pull as pull, pull_async as pull_async
     from cardkit.reading import (
         ReadLimits as ReadLimits,
         as_written as as_written,
@@ -163,9 +163,14 @@ if TYPE_CHECKING:  # the same names, imported for type checkers only (see the do
         inspect_cards as inspect_cards,
         validate as validate,
     )
-    from cardkit.vocabulary import Action as Action, Check as Check, Status as Status
-    from cardkit.vocabulary import CLEAR_MARKER as CLEAR_MARKER, KEEP_MARKER as KEEP_MARKER
-    from cardkit.vocabulary import RowAction as RowAction
+    from cardkit.vocabulary import (
+        CLEAR_MARKER as CLEAR_MARKER,
+        KEEP_MARKER as KEEP_MARKER,
+        Action as Action,
+        Check as Check,
+        RowAction as RowAction,
+        Status as Status,
+    )
     from cardkit.widgets import BatchPanel as BatchPanel, CardForm as CardForm
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

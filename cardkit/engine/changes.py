@@ -35,8 +35,12 @@ def describe(card: Card | None, current: Current, fields: tuple[str, ...] | list
     """The changes `fields` make to `current` when `card` is applied (empty when none)."""
     if card is None:
         return {}
-    out: Changes = {}
     have = current.fields if current.known else {}
+    if not isinstance(card, Card):        # another batch kind (contacts): its own `wanted()`
+        wanted = card.wanted() if callable(getattr(card, "wanted", None)) else {}
+        return {name: {"from": _plain(have.get(name)) if current.known else None, "to": _plain(wanted.get(name))}
+                for name in fields}
+    out: Changes = {}
     for name in fields:
         if name == "sharing":
             out.update(_sharing(card.sharing, have.get("sharing"), current.known))
@@ -50,6 +54,17 @@ def describe(card: Card | None, current: Current, fields: tuple[str, ...] | list
             before = str(have.get(name) or "") if current.known else None
             out[name] = {"from": before, "to": str(getattr(card, name, "") or "")}
     return out
+
+
+def _plain(value: Any) -> Any:
+    """A value JSON keeps as it is (text, numbers, lists of text), else its text."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_plain(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return str(value)
 
 
 def photo_text(value: Any) -> str:

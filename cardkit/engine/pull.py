@@ -27,13 +27,11 @@ from typing import Any
 import pandas as pd
 
 from cardkit.columns import CARD_COLUMNS
-from cardkit.engine import events as ev
-from cardkit.engine import routing
+from cardkit.engine import events as ev, routing
 from cardkit.engine.changes import sharing_words
 from cardkit.engine.limits import RateLimiter
 from cardkit.engine.lookups import connect
-from cardkit.engine.progress import ProgressBar
-from cardkit.engine.progress import visible as progress_visible
+from cardkit.engine.progress import ProgressBar, visible as progress_visible
 from cardkit.engine.retry_policy import (
     DEFAULT_MAX_ATTEMPTS,
     RetryPolicy,

@@ -36,9 +36,9 @@ from cardkit.engine.results import (
 from cardkit.engine.retry_policy import RetryPolicy
 from cardkit.engine.workers import Hooks, Pool, now_iso
 from cardkit.errors import InputError
-from cardkit.vocabulary import Action, RowAction, Status, marker
+from cardkit.providers.base import Card
 from cardkit.urls import local_origins
-from cardkit.vocabulary import Action, Status
+from cardkit.vocabulary import Action, RowAction, Status, marker
 
 _BUILD_CHUNK = 500
 
@@ -208,7 +208,8 @@ class Run:
         """Skip what earlier runs applied with the same desired state; flag writes left in doubt."""
         if self.journal is None:
             return
-        self._add_photo_aliases(self.journal.photo_aliases(self._base_urls))
+        if self.batch is None:
+            self._add_photo_aliases(self.journal.photo_aliases(self._base_urls))
         if not self.write:
             return
         applied = self.journal.applied(self._base_urls) if self.options.resume else {}
@@ -333,7 +334,7 @@ class Run:
         """Photos the provider re-encoded in earlier runs count as the photo sent (photo sameness)."""
         for op in self.ops:
             card = op.card
-            if card is not None and card.photo_digest and (op.provider_name, card.photo_digest) in aliases:
+            if isinstance(card, Card) and card.photo_digest and (op.provider_name, card.photo_digest) in aliases:
                 op.card = dataclasses.replace(card, photo_aliases=card.photo_aliases
                                               | aliases[(op.provider_name, card.photo_digest)])
 

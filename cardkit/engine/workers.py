@@ -216,11 +216,13 @@ class Pool:
                 self._finish_decided(op, done)
             else:
                 op.changes = describe(card, current, done.fields)
-                if "photo" in done.fields and provider.photo_transport == "bytes" and card.photo_digest:
-                    await self._read_photo_back(op, connection, card.photo_digest)
+                digest = getattr(card, "photo_digest", "")
+                if "photo" in done.fields and provider.photo_transport == "bytes" and digest:
+                    await self._read_photo_back(op, connection, digest)
+                cannot = getattr(card, "cannot", "")
                 message = _outcome_message(done.action, done.fields, done.reason, planned=False)
-                op.finish(str(Status.PARTIAL if done.refused or card.cannot else Status.APPLIED),
-                          f"{message}; {card.cannot}" if card.cannot else message,
+                op.finish(str(Status.PARTIAL if done.refused or cannot else Status.APPLIED),
+                          f"{message}; {cannot}" if cannot else message,
                           action=done.action, fields=done.fields)
             if op.repeated and op.status == "applied":
                 op.message += " — " + doubt.repeat_note(provider.name, op.in_doubt_run)
@@ -311,7 +313,7 @@ class Pool:
 
     def _finish_decided(self, op: Op, change: Change) -> None:
         """Finish an op whose outcome was decided without a write (or plan-only)."""
-        cannot = op.card.cannot if op.card is not None else ""
+        cannot = getattr(op.card, "cannot", "")
         if change.action == "unchanged" and (change.refused or cannot):
             op.finish(str(Status.PARTIAL), "; ".join(t for t in (change.reason, cannot) if t),
                       action=str(Action.UNCHANGED))

@@ -16,8 +16,7 @@ from typing import Any
 from cardkit.errors import Permanent, Transient
 from cardkit.photos import BLOOIO_PHOTO
 from cardkit.providers import replies
-from cardkit.providers._adapter import (BearerAdapter, bytes_of_base64, decide, digest, digest_of_base64,
-                                        list_numbers_at)
+from cardkit.providers._adapter import BearerAdapter, bytes_of_base64, decide, digest, digest_of_base64, list_numbers_at
 from cardkit.providers.base import Card, Change, Current, Limits, Reply, Send, Sharing
 from cardkit.providers.config import EnvNames
 from cardkit.providers.media import has_photo

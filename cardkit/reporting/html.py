@@ -183,14 +183,15 @@ def changes_table(report: Report, limit: int) -> str:
     changed = results[[bool(c) for c in results["changes"]]]
     if changed.empty:
         return ""
-    rows = "".join(
-        f'<tr><td class="n">{_cell(item.row)}</td><td>{_cell(item.number)}</td><td>{_cell(item.provider)}</td>'
-        f"<td>{_badge(str(item.status))}</td><td>{escape(as_text(item.changes))}</td></tr>"
+    rows = [
+        "<tr>" + _td("row", _cell(item.row), "n") + _td("number", _cell(item.number), "k")
+        + _td("provider", _cell(item.provider)) + _td("status", _badge(str(item.status)))
+        + _td("before → after", escape(as_text(item.changes))) + "</tr>"
         for item in changed.head(limit).itertuples(index=False)
-    )
+    ]
     more = f'<p class="muted">… and {len(changed) - limit} more rows with changes.</p>' if len(changed) > limit else ""
-    return (f"<h2>Before → after ({len(changed)})</h2><table><thead><tr><th>row</th><th>number</th>"
-            f"<th>provider</th><th>status</th><th>changes</th></tr></thead><tbody>{rows}</tbody></table>{more}")
+    return (f"<h2>Before → after ({len(changed)})</h2>"
+            + _rows_table(["row", "number", "provider", "status", "before → after"], rows) + more)
 
 
 def _tiles(report: Report) -> str:
