@@ -281,7 +281,7 @@ def journal_disagreements(results: pd.DataFrame, path: Path) -> int:
 
 
 def soak(cards: int = 10_000, *, fault_rate: float = 0.15, fault_seed: int = 7, latency_ms: float = 5.0,
-         timeout: float = 1.0, wait_scale: float = 0.01, workdir: Path | None = None,
+         timeout: float = 5.0, wait_scale: float = 0.01, workdir: Path | None = None,
          max_at_once: int | None = None, linq_window: float | None = None) -> dict:
     """Run one soak and return its figures (see the module docstring)."""
     import cardkit
@@ -334,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fault-rate", type=float, default=0.15)
     parser.add_argument("--fault-seed", type=int, default=7)
     parser.add_argument("--latency-ms", type=float, default=5.0)
-    parser.add_argument("--timeout", type=float, default=1.0, help="engine's per-request deadline (s)")
+    parser.add_argument("--timeout", type=float, default=5.0, help="engine's per-request deadline (s)")
     parser.add_argument("--wait-scale", type=float, default=0.01, help="retry waits × this (testing mode)")
     parser.add_argument("--linq-window", type=float, default=None,
                         help="engine's Linq per-number budget window in s (default: Linq's own 600)")

@@ -84,6 +84,10 @@ _EXPORTS: dict[str, str] = {
     "RowAction": "cardkit.vocabulary",
     "CLEAR_MARKER": "cardkit.vocabulary",
     "KEEP_MARKER": "cardkit.vocabulary",
+    "share": "cardkit.engine",
+    "share_async": "cardkit.engine",
+    "read_chats": "cardkit.engine",
+    "read_accounts": "cardkit.providers.accounts",
     "read_contacts": "cardkit.contacts",
     "update_contacts": "cardkit.contacts",
     "update_contacts_async": "cardkit.contacts",
@@ -116,8 +120,11 @@ if TYPE_CHECKING:  # the same names, imported for type checkers only (see the do
         owners_async as owners_async,
         plan as plan,
         plan_async as plan_async,
+        read_chats as read_chats,
         read_current as read_current,
         read_current_async as read_current_async,
+        share as share,
+        share_async as share_async,
         share_card as share_card,
         share_card_async as share_card_async,
     )
@@ -149,6 +156,7 @@ if TYPE_CHECKING:  # the same names, imported for type checkers only (see the do
         Sendblue as Sendblue,
         capabilities as capabilities,
     )
+    from cardkit.providers.accounts import read_accounts as read_accounts
     from cardkit.pulling import pull as pull, pull_async as pull_async
     from cardkit.reading import (
         ReadLimits as ReadLimits,

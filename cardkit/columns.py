@@ -25,11 +25,15 @@ REQUIRED_CARD_COLUMNS = ("number", "first_name")
 #: `find_problems` returns exactly these columns.
 PROBLEM_COLUMNS = ("row", "column", "check", "severity", "value", "message")
 
-#: `apply`/`plan` return exactly these columns, one row per card x provider.
+#: `apply`/`plan` return exactly these columns, one row per card x provider (`share`: per chat).
+#: `account` is the account's name (the provider's own for the vendors' variables), never a key;
+#: `chat` is the chat a share went into ("" for cards and contacts).
 RESULT_COLUMNS = (
     "row",
     "number",
     "provider",
+    "account",
+    "chat",
     "action",
     "status",
     "http_status",
@@ -44,3 +48,12 @@ RESULT_COLUMNS = (
     "run_id",
 )
 PROVIDERS = ("blooio", "sendblue", "linq")
+
+#: A report's Failed sheet fed back keeps its identity: `cardkit_row` holds each row's line
+#: number in the original sheet, `cardkit_sheet` that sheet's name and hash, and the workbook's
+#: hidden sheet `IDENTITY_SHEET` (key, value lines: `IDENTITY_KEYS`) where the original sheet
+#: lived and which journal recorded the run.
+ORIGINAL_ROW = "cardkit_row"
+ORIGINAL_SHEET = "cardkit_sheet"
+IDENTITY_SHEET = "cardkit run"
+IDENTITY_KEYS = ("source", "sha256", "folder", "photo_root", "journal", "run_id")

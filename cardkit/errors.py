@@ -43,11 +43,16 @@ class ColumnError(InputError):
     """A required column is missing from the spreadsheet."""
 
     def __init__(self, message: str, *, seen: list[str] | None = None,
-                 missing: list[str] | None = None) -> None:
+                 missing: list[str] | None = None, suggested: dict[str, str] | None = None,
+                 problem: str = "") -> None:
         super().__init__(message)
         self.seen = list(seen or [])
         #: the canonical columns not found (e.g. ["number"]), for a form offering a mapping
         self.missing = list(missing or [])
+        #: header → column to map, the likeliest fix (the CLI words it as --column 'Header=name')
+        self.suggested = dict(suggested or {})
+        #: the message without its Python remedy (`columns=…`)
+        self.problem = problem or message
 
 
 class ValidationFailed(CardkitError):

@@ -93,3 +93,14 @@ def shorten(value: str, keep: int = 40) -> str:
     The one helper for this: validation, the engine, photo errors and the terminal summary
     all quote long values through it."""
     return value if len(value) <= keep else value[: keep - 1] + "…"
+
+
+def quoted(value: str, keep: int = 40) -> str:
+    """`value` as a message quotes it: shortened, in quotes, control characters made visible
+    (`'Rosa\\x07'`), backslashes as the user typed them (`'Fotos\\Sven.jpg'`, never doubled),
+    and an empty cell as "(empty)"."""
+    text = shorten(str(value).strip(), keep)
+    if not text:
+        return "(empty)"
+    shown = repr(text)
+    return shown.replace("\\\\", "\\")

@@ -19,6 +19,7 @@ import hashlib
 import io
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -375,6 +376,11 @@ def resolve_photo_path(cell: str, root: str | os.PathLike, *, start: str | os.Pa
 
         parts = urlsplit(text)
         text = unquote(parts.path) if parts.netloc in ("", "localhost") else f"//{parts.netloc}{unquote(parts.path)}"
+    if os.sep == "/" and "\\" in text:
+        if re.match(r"^[A-Za-z]:[\\/]|^\\\\", text):
+            return text, ("is a path on a Windows computer — copy the photo into the spreadsheet's folder and "
+                          "write its path from there (Fotos\\name.jpg or Fotos/name.jpg), or use an https URL")
+        text = text.replace("\\", "/")   # Fotos\Sven.jpg written on Windows: the same file here
     base = os.path.realpath(expand_home(root))
     path = expand_home(text)
     if not path.is_absolute():

@@ -20,9 +20,10 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
-from cardkit.columns import CARD_COLUMNS, REQUIRED_CARD_COLUMNS
+from cardkit.columns import CARD_COLUMNS, IDENTITY_KEYS, IDENTITY_SHEET, ORIGINAL_ROW, REQUIRED_CARD_COLUMNS
 from cardkit.errors import ColumnError, InputError
 from cardkit.photos import expand_home
 
@@ -100,14 +101,21 @@ _CARD_ALIASES: dict[str, tuple[str, ...]] = {
         "mobile phone", "cell", "cell phone", "cellphone", "telephone", "tel", "telefon",
         "telefonnummer", "handy", "handynummer", "numero", "numéro", "número", "e164",
         "imessage number", "business number", "line", "phone_number", "msisdn",
+        # what CRM, Outlook, Google and HR exports call it
+        "business phone", "business phone number", "work phone", "work number", "office phone",
+        "primary phone", "main phone", "mobile phone number", "cell number", "contact number",
+        "sms number", "whatsapp", "whatsapp number", "phone 1 - value", "telephone number",
+        "téléphone", "téléphone portable", "portable", "numéro de téléphone", "mobiltelefon",
+        "mobilnummer", "handy nr", "telefonnr", "teléfono", "telefono", "móvil", "movil",
+        "celular", "número de teléfono", "telemóvel", "cellulare",
     ),
     "first_name": (
         "first name", "firstname", "first", "given name", "givenname", "forename",
-        "vorname", "prénom", "prenom", "nombre",
+        "vorname", "prénom", "prenom", "nombre", "given", "first name(s)", "nome",
     ),
     "last_name": (
         "last name", "lastname", "last", "family name", "surname", "nachname", "nom",
-        "apellido", "apellidos",
+        "apellido", "apellidos", "family", "familienname", "nom de famille", "cognome",
     ),
     "photo": (
         "photo url", "photo path", "photo file", "picture", "picture url", "avatar",
@@ -140,6 +148,7 @@ CARDS_SCHEMA = TableSchema(
 def read_cards(
     source: Source, *, sheet: str | int | None = None, columns: Mapping[str, str] | None = None,
     photo_root: str | os.PathLike | None = None, limits: ReadLimits | None = None, encoding: str | None = None,
+    header_row: int | None = None,
 ) -> pd.DataFrame:
     """Read a cards spreadsheet (path or DataFrame) into a cards frame of text.
 
@@ -147,11 +156,13 @@ def read_cards(
     folder photo files must be in (default: the sheet's folder; for a frame, the current
     directory) — `validate` refuses paths leading out of it. `limits` bounds what a file may
     hold (`ReadLimits`); `encoding` forces a CSV's encoding (by default it is decided on
-    evidence: see `cardkit.encodings`). Raises `InputError` for a file it cannot read and
+    evidence: see `cardkit.encodings`). `header_row` is the sheet line holding the headers (by
+    default the first non-blank line, or — when that is a title — the first of the next ten lines
+    that names the required columns). Raises `InputError` for a file it cannot read and
     `ColumnError` (naming the headers it saw) when `number` or `first_name` cannot be found.
     """
     frame = read_table(source, schema=CARDS_SCHEMA, sheet=sheet, columns=columns, limits=limits,
-                       encoding=encoding)
+                       encoding=encoding, header_row=header_row)
     if photo_root is not None:
         root = expand_home(photo_root)
         if not root.is_dir():
@@ -168,10 +179,12 @@ def read_table(
     columns: Mapping[str, str] | None = None,
     limits: ReadLimits | None = None,
     encoding: str | None = None,
+    header_row: int | None = None,
 ) -> pd.DataFrame:
     """Read any sheet described by `schema` into a frame of text with a `row` column."""
     raw, info = _load(source, sheet, limits or ReadLimits(), encoding)
-    mapping = _map_headers(list(raw.columns), schema, columns or {})
+    raw, mapping = _header_and_mapping(raw, info, schema, columns or {}, header_row)
+    raw.attrs.pop("header_line", None)
     frame = raw.rename(columns=mapping)
     canonical = [name for name in schema.names if name in mapping.values()]
     others = [c for c in frame.columns if c not in canonical and c != "row"]
@@ -196,6 +209,9 @@ def as_written(frame: pd.DataFrame) -> pd.DataFrame:
     from cardkit.validation import SETTING_WORDS
 
     meta = frame.attrs.get("cardkit", {})
+    if "photo" in frame.columns and meta.get("base_dir"):
+        frame = frame.assign(photo=_relative_photos(frame["photo"], meta["base_dir"]))
+        frame.attrs = {"cardkit": meta}
     coded = {c: words for c, words in SETTING_WORDS.items() if c in frame.columns}
     if coded:
         frame = frame.assign(**{c: frame[c].map(lambda v, w=words: w.get(v, v) if isinstance(v, str) else v)
@@ -211,6 +227,24 @@ def as_written(frame: pd.DataFrame) -> pd.DataFrame:
     if "row" in frame.columns:
         written.index = pd.Index(frame["row"].to_numpy(), name="row")
     return written
+
+
+def _relative_photos(photos: pd.Series, base_dir: str) -> pd.Series:
+    """Photo paths `validate` made absolute, written relative to the sheet's folder again (with
+    `/`, which every OS reads): the user's own form, valid wherever the folder is moved."""
+    from pathlib import PurePath
+
+    base = PurePath(base_dir)
+
+    def relative(value: object) -> object:
+        if not isinstance(value, str) or not value.startswith(("/", "\\")) and ":" not in value[1:3]:
+            return value
+        try:
+            return PurePath(value).relative_to(base).as_posix()
+        except ValueError:
+            return value
+
+    return photos.map(relative)
 
 
 # --- loading -----------------------------------------------------------------------------
@@ -245,11 +279,47 @@ def _load(source: Source, sheet: str | int | None, limits: ReadLimits,
         raise InputError(
             f"{path.name} is an old .xls workbook — open it in Excel and save it as .xlsx or CSV"
         )
+    identity: dict[str, str] = {}
     if suffix in _EXCEL_SUFFIXES or data[:4] == b"PK\x03\x04":
-        frame, info["sheet"] = _read_xlsx(data, path.name, sheet, limits)
+        frame, info["sheet"], identity = _read_xlsx(data, path.name, sheet, limits)
     else:
         frame, info["encoding"] = _read_text(data, path.name, tab=suffix == ".tsv", limits=limits,
                                              encoding=encoding)
+    if ORIGINAL_ROW in frame.columns:
+        frame, info = _fed_back(frame, info, identity, path)
+    return frame, info
+
+
+def _fed_back(frame: pd.DataFrame, info: dict, identity: dict[str, str], path) -> tuple[pd.DataFrame, dict]:
+    """A report's Failed sheet (or errors CSV) fed back keeps its identity: each row is known by
+    its line in the original sheet (`cardkit_row`), photo paths resolve in the original sheet's
+    folder when it is there (else beside this file), and the run's journal is remembered."""
+    cells = frame[ORIGINAL_ROW].str.strip()
+    numbers = pd.to_numeric(cells.where(cells != ""), errors="coerce")
+    bad = cells[(cells != "") & (numbers.isna() | (numbers % 1 != 0) | (numbers < 1))]
+    if len(bad):
+        line = int(frame.loc[bad.index[0], "row"])
+        raise InputError(f"{path.name}, line {line}: {ORIGINAL_ROW} {bad.iloc[0]!r} is not a row number — "
+                         f"leave the {ORIGINAL_ROW} column as cardkit wrote it (empty for a row you added)")
+    twice = numbers[numbers.notna() & numbers.duplicated(keep=False)]
+    if len(twice):
+        lines = ", ".join(str(int(frame.loc[i, "row"])) for i in twice.index)
+        raise InputError(f"{path.name}, lines {lines}: both say {ORIGINAL_ROW} {int(twice.iloc[0])} — a copied "
+                         f"row keeps its original's number; clear {ORIGINAL_ROW} in the copy")
+    # rows the user added get numbers after the original sheet's last row
+    last = int(numbers.max()) if numbers.notna().any() else 1
+    added = numbers.isna().to_numpy().nonzero()[0]
+    numbers = numbers.to_numpy(copy=True)
+    for k, position in enumerate(added, start=1):
+        numbers[position] = last + k
+    frame = frame.assign(row=numbers.astype("int64"))
+    known = {key: identity.get(key, "") for key in IDENTITY_KEYS}
+    folder, root = known["folder"], known["photo_root"]
+    if folder and os.path.isdir(folder):
+        info["base_dir"] = folder
+    if root and os.path.isdir(root):
+        info["photo_root"] = root
+    info["fed_back"] = {**known, "report": str(path.resolve())}
     return frame, info
 
 
@@ -266,7 +336,7 @@ def _from_frame(source: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
         rows = pd.Series(range(2, len(frame) + 2))
     frame = _with_rows(frame.reset_index(drop=True), rows.astype("int64").to_numpy())
     previous = source.attrs.get("cardkit", {})
-    info = {key: previous.get(key) for key in ("source", "sha256", "base_dir", "sheet", "photo_root")}
+    info = {key: previous.get(key) for key in ("source", "sha256", "base_dir", "sheet", "photo_root", "fed_back")}
     return frame, info
 
 
@@ -332,6 +402,7 @@ def _read_text(data: bytes, name: str, *, tab: bool, limits: ReadLimits,
         raise limits.refused(name, f"has more than {limits.max_cells:,} cells", "max_cells")
     _check_cell_sizes(frame, name, limits, first_row=above + 2)
     frame = _with_rows(frame, range(above + 2, above + len(frame) + 2))
+    frame.attrs["header_line"] = above + 1
     return _drop_blank(frame), codec
 
 
@@ -344,12 +415,17 @@ def _check_cell_sizes(chunk: pd.DataFrame, name: str, limits: ReadLimits, first_
                                  f"{int(lengths.iloc[at]):,} characters", "max_cell_chars")
 
 
-def _read_xlsx(data: bytes, name: str, sheet: str | int | None, limits: ReadLimits) -> tuple[pd.DataFrame, str]:
+def _read_xlsx(data: bytes, name: str, sheet: str | int | None,
+               limits: ReadLimits) -> tuple[pd.DataFrame, str, dict[str, str]]:
     from cardkit.workbook import SheetReader
 
     workbook = SheetReader(data, name, limits)
+    identity: dict[str, str] = {}
     try:
         names = [sheet_name for sheet_name, _ in workbook.sheets]
+        if IDENTITY_SHEET in names:   # a cardkit report: where its rows came from
+            member = workbook.sheets[names.index(IDENTITY_SHEET)][1]
+            identity = {values[0]: values[1] for _, values in workbook.rows(member) if len(values) >= 2}
         if sheet is None:
             index = 0
         elif isinstance(sheet, int):
@@ -389,7 +465,8 @@ def _read_xlsx(data: bytes, name: str, sheet: str | int | None, limits: ReadLimi
     if not body:
         frame = pd.DataFrame({h: pd.Series([], dtype=object) for h in headers})
     frame = _with_rows(frame, [index for index, _ in body])
-    return _drop_blank(frame), chosen
+    frame.attrs["header_line"] = rows[0][0]
+    return _drop_blank(frame), chosen, identity
 
 
 def _with_rows(frame: pd.DataFrame, rows) -> pd.DataFrame:
@@ -446,6 +523,56 @@ def _drop_blank(frame: pd.DataFrame) -> pd.DataFrame:
 
 # --- headers -----------------------------------------------------------------------------
 
+_TITLE_LOOKAHEAD = 10    # lines below a title row searched for the real header
+
+
+def _header_and_mapping(raw: pd.DataFrame, info: dict, schema: TableSchema, overrides: Mapping[str, str],
+                        header_row: int | None) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The table under its real header, and the header mapping.
+
+    Exports often put a title, a date or a logo row above the header: with `header_row`
+    the caller names the header's line; without it, when the first line does not name the
+    required columns, the first of the next lines that does is taken as the header."""
+    line = raw.attrs.get("header_line")
+    if header_row is not None and header_row != line:
+        if header_row < 1:
+            raise InputError(f"header row {header_row}: lines are counted from 1")
+        if line is not None and header_row < line:
+            raise InputError(f"header row {header_row}: line {header_row} is blank — the table starts at "
+                             f"line {line}")
+        at = np.flatnonzero(raw["row"].to_numpy() == header_row)
+        if not len(at):
+            raise InputError(f"header row {header_row}: that line is blank or past the end of the sheet")
+        raw = _promote(raw, int(at[0]))
+        return raw, _map_headers(list(raw.columns), schema, overrides)
+    try:
+        return raw, _map_headers(list(raw.columns), schema, overrides)
+    except ColumnError:
+        if header_row is not None:
+            raise
+        closest: ColumnError | None = None
+        for position in range(min(_TITLE_LOOKAHEAD, len(raw))):
+            promoted = _promote(raw, position)
+            try:
+                return promoted, _map_headers(list(promoted.columns), schema, overrides)
+            except ColumnError as exc:   # a line holding the headers the caller named is the header
+                named = {header_key(c) for c in promoted.columns}
+                if (closest is None and overrides and exc.problem.startswith("no ")
+                        and all(header_key(theirs) in named for theirs in overrides)):
+                    closest = exc
+        if closest is not None:
+            raise closest from None
+        raise
+
+
+def _promote(raw: pd.DataFrame, position: int) -> pd.DataFrame:
+    """The frame with its `position`-th row as the header (the lines above it dropped)."""
+    headers = _unique_headers([str(v).strip() for v in raw.iloc[position].drop("row")])
+    body = raw.iloc[position + 1:].copy()
+    body.columns = ["row", *headers]
+    return _drop_blank(body)
+
+
 
 def _map_headers(
     headers: list[str], schema: TableSchema, overrides: Mapping[str, str]
@@ -464,11 +591,10 @@ def _map_headers(
             )
         header = theirs if theirs in seen else by_key.get(header_key(theirs))
         if header is None:
-            raise ColumnError(
-                f"columns= names {theirs!r}, but the sheet has no such header; "
-                f"its headers are {_list(seen)}",
-                seen=seen,
-            )
+            problem = (f"{theirs!r} (to be read as {canonical!r}) is not a header of the sheet; "
+                       f"its headers are {_list(seen)}")
+            raise ColumnError(f"columns= names {theirs!r}, but the sheet has no such header; its headers are "
+                              f"{_list(seen)}", seen=seen, problem=problem + " — check the spelling")
         mapping[header] = canonical
     lookup = schema.lookup()
     taken = set(mapping.values())
@@ -480,23 +606,33 @@ def _map_headers(
             continue  # not ours, or the caller chose another header for it
         if canonical in taken:
             first = next(h for h, c in mapping.items() if c == canonical)
-            raise InputError(
-                f"both {first!r} and {header!r} look like the {canonical!r} column — say which "
-                f"one to use, e.g. columns={{{first!r}: {canonical!r}}}"
-            )
+            problem = f"both {first!r} and {header!r} look like the {canonical!r} column"
+            raise ColumnError(f"{problem} — say which one to use, e.g. columns={{{first!r}: {canonical!r}}}",
+                              seen=seen, suggested={first: canonical}, problem=problem + " — say which one to use")
         mapping[header] = canonical
         taken.add(canonical)
     missing = [name for name in schema.required if name not in taken]
     if missing:
         names = " and ".join(repr(m) for m in missing)
-        example = ", ".join(f"'<your header>': {m!r}" for m in missing)
-        raise ColumnError(
-            f"no {names} column found; the sheet's headers are {_list(seen)} — rename a header "
-            f"or pass columns={{{example}}}",
-            seen=seen, missing=missing,
-        )
+        free = [h for h in seen if h not in mapping and not re.fullmatch(r"Unnamed: \d+", h)]
+        suggested = {(free[i] if i < len(free) else f"<your {m} header>"): m for i, m in enumerate(missing)}
+        problem = f"no {names} column found; the sheet's headers are {_list(seen)}"
+        example = ", ".join(f"{h!r}: {m!r}" for h, m in suggested.items())
+        raise ColumnError(f"{problem} — rename a header or pass columns={{{example}}}",
+                          seen=seen, missing=missing, suggested=suggested, problem=problem)
     return mapping
 
 
 def _list(headers: list[str]) -> str:
-    return ", ".join(repr(h) for h in headers) if headers else "(none)"
+    return ", ".join(shown_header(h) for h in headers) if headers else "(none)"
+
+
+def shown_header(header: str) -> str:
+    """A header as a message shows it: quoted, and a blank one by its column letter (pandas'
+    `Unnamed: 1` means nothing to the person who made the sheet)."""
+    match = re.fullmatch(r"Unnamed: (\d+)", str(header))
+    if match is None:
+        return repr(str(header))
+    from openpyxl.utils import get_column_letter
+
+    return f"(column {get_column_letter(int(match.group(1)) + 1)}, no header)"

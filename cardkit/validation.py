@@ -20,15 +20,18 @@ import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import phonenumbers
+from phonenumbers import geocoder
 
 from cardkit.columns import PROBLEM_COLUMNS, PROVIDERS
 from cardkit.display import CardsFrame, ProblemsFrame
 from cardkit.errors import ColumnError, InputError, ValidationFailed
-from cardkit.names import clean_name, shorten
-from cardkit.phones import _normalize_cached, check_region
+from cardkit.names import clean_name, quoted, shorten
+from cardkit.phones import _normalize_cached, check_region, normalize_number
 from cardkit.photo_cache import PhotoCache, checked_photo
 from cardkit.photos import PhotoCheck, photo_threads, resolve_photo_path
 from cardkit.reading import header_key, read_cards
@@ -60,12 +63,31 @@ def find_problems(frame: pd.DataFrame, *, region: str = "US", check_photos: bool
 
 
 def inspect_cards(frame: pd.DataFrame, *, region: str = "US", check_photos: bool = True,
-                  photo_root: str | os.PathLike | None = None) -> Inspection:
+                  photo_root: str | os.PathLike | None = None, providers: Any = None) -> Inspection:
     """Both results of one pass: `.cards` (as `validate` flags them) and `.problems`.
 
     For faces that show both (the command line, forms) without checking everything twice.
     """
-    return _inspect(_as_cards(frame), check_region(region), check_photos, photo_root)
+    return _inspect(_as_cards(frame), check_region(region), check_photos, photo_root,
+                    _named_providers(providers))
+
+
+def _named_providers(providers: Any) -> tuple[str, ...]:
+    """`providers=` as names: "sendblue,linq" or a list → ("sendblue", "linq"); None/"auto" → ()
+    (who owns a number is known only by asking: `plan` does)."""
+    if providers is None:
+        return ()
+    if isinstance(providers, str):
+        names = [n for n in _SPLIT.split(providers.strip().lower()) if n]
+    else:
+        names = [str(getattr(p, "name", p)).strip().lower() for p in providers]
+    if names in ([], ["auto"]):
+        return ()
+    unknown = [n for n in names if n not in PROVIDERS]
+    if unknown:
+        raise InputError(f"providers={providers!r}: {unknown[0]!r} is not a provider cardkit knows — use "
+                         f"{', '.join(PROVIDERS)} or several separated by commas")
+    return tuple(dict.fromkeys(names))
 
 
 def validate(
@@ -75,18 +97,26 @@ def validate(
     on_invalid: str = "flag",
     check_photos: bool = True,
     photo_root: str | os.PathLike | None = None,
+    providers: Any = None,
+    accounts: Iterable[str] = (),
 ) -> pd.DataFrame:
     """The cards with normalized values plus `valid` (bool) and `problems` (text).
 
+    `providers="sendblue"` (names, comma-separated or a list) adds those providers' own rules
+    for the rows whose provider cell is empty — the verdict `plan` and `apply` will give (a
+    row's own provider cell is checked against its provider's rules in any case).
     `on_invalid`: "flag" keeps every row, "drop" keeps only valid rows, "raise" raises
     `ValidationFailed` (its `.problems` is the problems frame) when any row is invalid.
     Photo files must lie inside `photo_root`: by default the sheet's folder (for a frame
     built in Python without a file, the current directory); see `photos.resolve_photo_path`.
+    `accounts`: account names a `provider` cell may hold besides the providers' (an accounts
+    file's names: `cardkit.read_accounts(path).names()`).
     """
     if on_invalid not in ON_INVALID:
         raise InputError(f"on_invalid={on_invalid!r}: use one of {', '.join(map(repr, ON_INVALID))}")
     region = check_region(region)
-    inspection = _inspect(_as_cards(frame), region, check_photos, photo_root)
+    inspection = _inspect(_as_cards(frame), region, check_photos, photo_root, _named_providers(providers),
+                          tuple(accounts))
     checked = inspection.cards
     if on_invalid == "raise" and not checked["valid"].all():
         raise ValidationFailed(_summary(checked, inspection.problems), problems=inspection.problems)
@@ -150,12 +180,14 @@ class Findings:
 
 
 def _inspect(cards: pd.DataFrame, region: str, check_photos: bool,
-             photo_root: str | os.PathLike | None = None) -> Inspection:
+             photo_root: str | os.PathLike | None = None, named: tuple[str, ...] = (),
+             accounts: tuple[str, ...] = ()) -> Inspection:
     findings = Findings(cards)
     out = cards.copy()
     out.attrs = {"cardkit": {**cards.attrs.get("cardkit", {}), "region": region}}
 
-    out["number"] = check_numbers(cards["number"], region, findings)
+    done_elsewhere = cards.attrs.get("cardkit", {}).get("done_rows") or {}
+    out["number"] = check_numbers(cards["number"], region, findings, done_elsewhere=done_elsewhere)
     actions = _check_actions(cards, findings)
     if actions is not None:
         out["action"] = actions
@@ -169,8 +201,9 @@ def _inspect(cards: pd.DataFrame, region: str, check_photos: bool,
         out.attrs["cardkit"]["photo_root"] = root
         out["photo"] = _check_photos(cards["photo"], start, root, check_photos, findings)
     if "provider" in cards:
-        out["provider"] = _check_providers(cards["provider"], findings)
-        _check_provider_needs(out, findings)
+        out["provider"] = _check_providers(cards["provider"], findings, accounts)
+    if "provider" in cards or named:
+        _check_provider_needs(out, findings, named)
     for column, choices, what in _SHARING:
         if column in cards:
             out[column] = _check_choice(cards[column], column, choices, what, findings)
@@ -188,7 +221,9 @@ def verdicts(out: pd.DataFrame, findings: Findings) -> Inspection:
     problems = _problem_frame(findings.items)
     errors = problems.loc[problems["severity"] == "error", "row"]
     out["valid"] = ~out["row"].isin(errors).to_numpy()
-    joined = problems.groupby("row", sort=False)["message"].agg("; ".join)
+    # a row's errors first, then its warnings: whoever cuts the text keeps what blocks the row
+    ordered = problems.assign(_warning=problems["severity"] != "error").sort_values(["row", "_warning"], kind="stable")
+    joined = ordered.groupby("row", sort=False)["message"].agg("; ".join)
     texts = out["row"].map(joined).astype(object)
     out["problems"] = texts.where(texts.notna(), "").astype(str).to_numpy()
     return Inspection(CardsFrame.of(out), problems)
@@ -226,9 +261,13 @@ def _spread(codes: np.ndarray, results: list, attribute: str) -> np.ndarray:
 
 
 def check_numbers(raw: pd.Series, region: str, findings: Findings, *, column: str = "number",
-                  required: bool = True, unique: bool = True) -> np.ndarray:
+                  required: bool = True, unique: bool = True,
+                  done_elsewhere: dict[str, int] | None = None) -> np.ndarray:
     """E.164 where the number is usable, else the value as written. `required=False`: a blank
-    cell is fine; `unique`: a number already on an earlier row is a `duplicate_number` error."""
+    cell is fine; `unique`: a number already on an earlier row is a `duplicate_number` error.
+    `done_elsewhere` (number → row) holds the rows of the original sheet that are not here because
+    they are done (a fed-back report's Failed sheet): a row repeating one of their numbers stays a
+    duplicate."""
     codes, results = per_unique(raw, lambda value: _normalize_cached(value, region))
     e164 = _spread(codes, results, "e164")
     error = _spread(codes, results, "error")
@@ -237,11 +276,13 @@ def check_numbers(raw: pd.Series, region: str, findings: Findings, *, column: st
     if not required:
         error = np.where(error == "missing_number", "", error)
 
+    hints = _other_region_hints(results, region, e164)
     for kind in (error, repair):
         flagged = np.flatnonzero(kind != "")
         for check in pd.unique(kind[flagged]):
             at = flagged[kind[flagged] == check]
-            findings.add(column, check, at, values[at], [results[codes[i]].message for i in at])
+            findings.add(column, check, at, values[at],
+                         [hints.get(codes[i]) or results[codes[i]].message for i in at])
 
     usable = e164 != ""
     duplicated = pd.Series(e164).where(usable).duplicated(keep="first").to_numpy() & usable
@@ -254,7 +295,49 @@ def check_numbers(raw: pd.Series, region: str, findings: Findings, *, column: st
             "of the two rows" for i in at
         ]
         findings.add(column, "duplicate_number", at, values[at], details)
+    if done_elsewhere:
+        rows = findings.rows
+        at = np.array([i for i in np.flatnonzero(usable & ~duplicated)
+                       if done_elsewhere.get(e164[i], rows[i]) != rows[i]], dtype=int)
+        details = [
+            f"{shorten(str(values[i]))!r} is the same number as row {done_elsewhere[e164[i]]} ({e164[i]}), "
+            "whose card is already applied — give this row its own number, or delete it" for i in at
+        ]
+        findings.add(column, "duplicate_number", at, values[at], details)
     return np.where(usable, e164, values)
+
+
+_WRONG_FOR_REGION = ("too_long", "invalid_number")   # not "too short": that is digits missing, not a region
+
+
+def _other_region_hints(results: list, region: str, e164: np.ndarray) -> dict[int, str]:
+    """For numbers wrong only for `region`: the message naming the region they are valid in.
+
+    Likely regions are those of the sheet's numbers written with + (most common first) and
+    the computer's locale; a number valid in one of them is almost surely from there."""
+    wrong = [i for i, r in enumerate(results) if r.error in _WRONG_FOR_REGION and not r.raw.strip().startswith("+")]
+    if not wrong:
+        return {}
+    counts: dict[str, int] = {}
+    for number in pd.unique(e164[e164 != ""])[:5000]:
+        code = phonenumbers.region_code_for_country_code(phonenumbers.parse(number).country_code)
+        counts[code] = counts.get(code, 0) + 1
+    likely = sorted((c for c in counts if c != region), key=lambda c: -counts[c])
+    local = (os.environ.get("LC_ALL") or os.environ.get("LANG") or "").split(".")[0].rpartition("_")[2].upper()
+    if local in phonenumbers.SUPPORTED_REGIONS and local != region and local not in likely:
+        likely.append(local)
+    hints = {}
+    for i in wrong:
+        for other in likely[:5]:
+            there = normalize_number(results[i].raw, other)
+            if there.ok and not there.repaired:
+                country = geocoder.country_name_for_number(phonenumbers.parse(there.e164), "en") or other
+                prefix = phonenumbers.country_code_for_region(other)
+                hints[i] = (f"{shorten(results[i].raw.strip())!r} is not a number in region {region}, but is a valid "
+                            f"number in {country} ({there.e164}) — pass --region {other} (region={other!r}), or "
+                            f"write it with +{prefix}")
+                break
+    return hints
 
 
 # --- names -------------------------------------------------------------------------------
@@ -297,7 +380,7 @@ def _check_photos(raw: pd.Series, start: str, root: str, check_photos: bool, fin
     outside = {path: problem for path, problem in uniques if problem}
     for position in np.flatnonzero(pd.Series(resolved).isin(list(outside)).to_numpy()):
         findings.add("photo", "photo_outside_folder", [position], [values[position]],
-                     [f"{shorten(values[position].strip(), 160)!r} {outside[resolved[position]]}"])
+                     [f"{_photo_shown(values[position], resolved[position])} {outside[resolved[position]]}"])
     wanted = list(dict.fromkeys(p for p, problem in uniques
                                 if p and not problem and not marker(p)))  # never open what's outside
     if not check_photos or not wanted:
@@ -313,8 +396,16 @@ def _check_photos(raw: pd.Series, start: str, root: str, check_photos: bool, fin
         check = checks.get(resolved[position])
         for problem in check.problems if check is not None else ():
             findings.add("photo", problem.check, [position], [values[position]],
-                         [f"{shorten(values[position].strip(), 160)!r} {problem.message}"])
+                         [f"{_photo_shown(values[position], resolved[position])} {problem.message}"])
     return resolved
+
+
+def _photo_shown(value: str, path: str) -> str:
+    """A photo cell as a message quotes it; a file:// link says which file it was read as
+    (a provider can't fetch a link to a file on this computer)."""
+    if value.strip().lower().startswith("file://"):
+        return f"{quoted(value, 160)} (a file:// link to a file on this computer, read as {quoted(path, 160)})"
+    return quoted(value, 160)
 
 
 def _resolve(value: str, start: str, root: str) -> tuple[str, str]:
@@ -332,8 +423,9 @@ def _resolve(value: str, start: str, root: str) -> tuple[str, str]:
 _SPLIT = re.compile(r"[\s,;/+&]+")
 
 
-def _check_providers(raw: pd.Series, findings: Findings) -> np.ndarray:
-    codes, results = per_unique(raw, _provider_value)
+def _check_providers(raw: pd.Series, findings: Findings, accounts: tuple[str, ...] = ()) -> np.ndarray:
+    known = {a.lower() for a in accounts}
+    codes, results = per_unique(raw, lambda value: _provider_value(value, known))
     normalized = np.array([r[0] for r in results], dtype=object)[codes]
     bad = np.array([r[1] for r in results], dtype=object)[codes]
     at = np.flatnonzero(bad != "")
@@ -347,23 +439,28 @@ def _check_providers(raw: pd.Series, findings: Findings) -> np.ndarray:
     return np.where(bad == "", normalized, values)
 
 
-def _provider_value(value: str) -> tuple[str, str]:
-    """'Blooio, Linq' → ('blooio,linq', ''); 'auto'/'' → ('', ''); unknowns → (…, 'name')."""
+def _provider_value(value: str, accounts: set[str] = frozenset()) -> tuple[str, str]:  # type: ignore[assignment]
+    """'Blooio, Linq' → ('blooio,linq', ''); 'auto'/'' → ('', ''); unknowns → (…, 'name').
+    An account name (of `accounts`) counts as known."""
     names = [n for n in _SPLIT.split(value.strip().lower()) if n]
     if names in ([], ["auto"]):
         return "", ""
-    unknown = next((n for n in names if n not in PROVIDERS), "")
+    unknown = next((n for n in names if n not in PROVIDERS and n not in accounts), "")
     return ",".join(dict.fromkeys(names)), unknown
 
 
-def _check_provider_needs(out: pd.DataFrame, findings: Findings) -> None:
-    """Sendblue replaces the whole profile and requires a last name and a photo."""
-    providers = out["provider"].to_numpy()
-    sendblue = np.array(["sendblue" in str(p).split(",") for p in providers], dtype=bool)
+def _check_provider_needs(out: pd.DataFrame, findings: Findings, named: tuple[str, ...] = ()) -> None:
+    """Sendblue replaces the whole profile and requires a last name and a photo. A row goes to
+    its provider cell's providers, or (empty cell) to the providers the caller named."""
+    cells = out["provider"].to_numpy() if "provider" in out else np.full(len(out), "", dtype=object)
+    sendblue = np.array([
+        "sendblue" in (str(p).split(",") if str(p).strip() else named) for p in cells], dtype=bool)
     for column, label in (("last_name", "a last name"), ("photo", "a photo")):
         values = out[column].to_numpy() if column in out else np.full(len(out), "", dtype=object)
         at = np.flatnonzero(sendblue & (values == ""))
-        details = [f"'' — Sendblue needs {label} on every card; fill it in or choose another provider"] * len(at)
+        where = "" if column in out else f" (the sheet has no {column} column: add one)"
+        detail = f"(empty) — Sendblue needs {label} on every card{where}; fill it in or choose another provider"
+        details = [detail] * len(at)
         findings.add(column, "provider_needs_field", at, values[at], details)
 
 

@@ -40,6 +40,7 @@ class Action(StrEnum):
     DELETE = "delete"
     UNCHANGED = "unchanged"
     UNSUPPORTED = "unsupported"
+    SHARE = "share"           # the card shared into a chat (`cardkit.share`)
     NONE = "none"
 
 

@@ -22,6 +22,7 @@ _COMMAND_MODULES = (
     "cardkit.cli.pull",          # pull
     "cardkit.cli.apply",         # plan, apply
     "cardkit.cli.contacts",      # contacts (Sendblue contact records)
+    "cardkit.cli.share",         # share (the card into chats)
     "cardkit.cli.report",        # report
     "cardkit.cli.retry",         # retry
     "cardkit.cli.undo",          # undo
@@ -46,9 +47,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _command_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The sub-command's parser (the deepest one named: `sandbox serve`), or the top level's."""
+    current = parser
+    for action in current._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            chosen = action.choices.get(getattr(args, "command", None) or "")
+            if chosen is None:
+                return current
+            current = chosen
+            nested = [a for a in current._actions if isinstance(a, argparse._SubParsersAction)]
+            if nested and getattr(args, nested[0].dest, None) in nested[0].choices:
+                current = nested[0].choices[getattr(args, nested[0].dest)]
+            return current
+    return current
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        # the command's own usage, not the top level's: that is where the right options are
+        _command_parser(parser, args).error(f"unrecognized arguments: {' '.join(unknown)}")
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

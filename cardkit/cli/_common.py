@@ -50,6 +50,73 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print a machine-readable summary (JSON) on stdout")
 
 
+PHOTO_ROOT_HELP = ("the folder photo files must be in (default: the spreadsheet's folder); a photo path "
+                   "leading outside it — ../, an absolute path, a symlink — is refused")
+
+
+def add_input_options(parser: argparse.ArgumentParser, *, photos: bool = True) -> None:
+    """The options every command that reads a sheet takes, the same everywhere (validate, plan,
+    apply, contacts, and any command that reads a FILE): which sheet, which header row, how
+    your headers map, the region of numbers without +country code, and the photo folder."""
+    group = parser.add_argument_group("reading the sheet")
+    group.add_argument("--sheet", metavar="NAME|N", help="XLSX sheet name or 0-based index (default: the first)")
+    group.add_argument("--header-row", type=positive_int, metavar="N",
+                       help="the line holding the headers (default: the first line, or the first of the "
+                            "next ten that names the needed columns when a title is above them)")
+    group.add_argument("--column", action="append", default=[], metavar="'HEADER=NAME'",
+                       help="map one of your headers to a cardkit column, e.g. --column 'Cell=number' "
+                            "(repeat for more)")
+    group.add_argument("--region", default="US", metavar="CC",
+                       help="country of numbers written without +country code (default: US)")
+    if photos:
+        group.add_argument("--photo-root", metavar="FOLDER", help=PHOTO_ROOT_HELP)
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def parse_columns(pairs: list[str]) -> dict[str, str]:
+    """--column 'Their Header=number' options → {header: name}."""
+    columns = {}
+    for pair in pairs:
+        header, sep, name = pair.rpartition("=")
+        if not sep or not header.strip() or not name.strip():
+            raise InputError(f"--column {pair!r}: write it as 'Your header=number'")
+        columns[header.strip()] = name.strip()
+    return columns
+
+
+def read_input(args: argparse.Namespace, reader: Any = None, **more: Any):
+    """Read `args.file` with the input options (`reader`: `read_cards` by default, or another
+    reader taking the same keywords). A missing or ambiguous column is worded for the command
+    line: the headers seen and the exact --column option to map one."""
+    from cardkit.errors import ColumnError
+
+    if reader is None:
+        from cardkit.reading import read_cards as reader
+    sheet = args.sheet
+    if isinstance(sheet, str) and sheet.isdigit():
+        sheet = int(sheet)
+    keywords = {"sheet": sheet, "columns": parse_columns(args.column), "header_row": args.header_row, **more}
+    if getattr(args, "photo_root", None) is not None:
+        keywords["photo_root"] = args.photo_root
+    try:
+        return reader(args.file, **keywords)
+    except ColumnError as exc:
+        options = " ".join(f"--column {f'{header}={name}'!r}" for header, name in exc.suggested.items())
+        remedy = f" — rename a header or pass {options}" if options and "say which" not in exc.problem \
+            else (f": pass {options}" if options else "")
+        raise InputError(f"{exc.problem}{remedy}") from None
+
+
 def say(args: argparse.Namespace, *lines: str) -> None:
     """Print for a person: nothing with --quiet or --json (stdout then carries only the JSON)."""
     if not (getattr(args, "quiet", False) or getattr(args, "json", False)):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cardkit.cli._common import add_command
+from cardkit.cli._common import add_command, add_input_options, read_input
 from cardkit.cli.apply import add_run_options
 
 
@@ -21,6 +21,7 @@ def register(sub) -> None:
     parser.add_argument("--create-missing", action="store_true",
                         help="create contacts Sendblue doesn't have (default: report them)")
     parser.add_argument("--dry-run", action="store_true", help="read and decide, write nothing")
+    add_input_options(parser, photos=False)
     add_run_options(parser, cards=False)
     parser.set_defaults(func=run)
 
@@ -30,6 +31,6 @@ def run(args) -> int:
     from cardkit.contacts import read_contacts, update_contacts
 
     options = run_options(args, dry_run=args.dry_run)
-    contacts = read_contacts(args.file, region=options.region)
+    contacts = read_input(args, read_contacts, region=options.region)
     results = update_contacts(contacts, create_missing=args.create_missing, options=options)
     return finish(args, results, contacts)

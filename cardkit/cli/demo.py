@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         f"  {xlsx}   Failed sheet first: fix cells there and feed the file back",
         f"journal: {journal}", "",
         "next:", f"  cardkit report {journal} --out summary.json",
-        f"  cardkit apply {xlsx} --sandbox --journal {journal}   # after fixing the Failed sheet")
+        f"  cardkit apply {xlsx} --sandbox   # after fixing the Failed sheet: it finds its journal")
     return EXIT_OK  # the demo ran; its failed and invalid rows are part of the show
 
 

@@ -1,7 +1,7 @@
 """`cardkit validate FILE`: check a spreadsheet row by row, print a summary, optionally write it out.
 
-Exit 0 when the file was checked (invalid rows are a result, not a failure); exit 2 with a
-one-line reason for an unreadable file or bad arguments.
+Exit codes as every command's: 0 every row valid, 1 some row invalid (as a linter does, so a
+script can stop before apply), 2 an unreadable file or bad arguments (one line).
 """
 
 from __future__ import annotations
@@ -10,8 +10,16 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cardkit.cli._common import add_command
-from cardkit.cli.apply import PHOTO_ROOT_HELP
+from cardkit.cli._common import (
+    EXIT_OK,
+    EXIT_ROWS_FAILED,
+    add_command,
+    add_input_options,
+    add_output_options,
+    print_json,
+    read_input,
+    say,
+)
 from cardkit.errors import InputError
 
 if TYPE_CHECKING:  # pandas is imported where a frame is built: `cardkit --help` stays fast
@@ -23,45 +31,52 @@ def register(sub) -> None:
         sub,
         "validate",
         help="check a cards spreadsheet row by row: numbers, names, photos",
-        example="cardkit validate cards.csv --out checked.csv",
+        example="cardkit validate cards.csv --out checked.csv\n"
+                "cardkit validate export.xlsx --header-row 3 --column 'Work Mobile=number' --provider sendblue",
         description=(
             "Read a cards spreadsheet (CSV, TSV, semicolon CSV or XLSX), check every row "
             "(E.164 numbers, names, photos, provider and sharing settings) and print a summary "
-            "with the first problems. Invalid rows are reported, not fatal: the exit code is 0 "
-            "whenever the file could be read."
+            "with the first problems. With --provider, the named providers' own rules are checked "
+            "too (Sendblue needs a last name and a photo, …). Exit 0 when every row is valid, 1 "
+            "when some row is invalid, 2 when the file can't be read or an option is wrong."
         ),
     )
     parser.add_argument("file", metavar="FILE", help="the spreadsheet (.csv, .tsv, .txt or .xlsx)")
-    parser.add_argument("--region", default="US",
-                        help="country for numbers written without +country code (default: US)")
+    add_input_options(parser)
+    parser.add_argument("--provider", metavar="NAME[,NAME]",
+                        help="also check the rules of these providers (blooio, sendblue, linq) for "
+                             "every row, as apply would")
     parser.add_argument("--out", metavar="OUT",
                         help="write one line per input row (.csv, or .xlsx) with row, number (E.164), "
                         "names, valid and problems")
-    parser.add_argument("--sheet", help="XLSX sheet name or 0-based index (default: the first)")
-    parser.add_argument("--column", action="append", default=[], metavar="HEADER=NAME",
-                        help="map one of your headers to a cardkit column, e.g. --column 'Cell=number' "
-                        "(repeat for more)")
     parser.add_argument("--no-photos", action="store_true",
                         help="don't open photo files (faster; paths are still resolved)")
-    parser.add_argument("--photo-root", metavar="FOLDER", help=PHOTO_ROOT_HELP)
     parser.add_argument("--show", type=int, default=10, metavar="N",
                         help="how many problems to print (default: 10; 0 for all)")
+    add_output_options(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from cardkit.reading import read_cards
     from cardkit.validation import inspect_cards
 
-    columns = _parse_columns(args.column)
-    sheet = int(args.sheet) if args.sheet is not None and args.sheet.isdigit() else args.sheet
-    cards = read_cards(args.file, sheet=sheet, columns=columns, photo_root=args.photo_root)
-    inspection = inspect_cards(cards, region=args.region, check_photos=not args.no_photos)
-    print(_report(args.file, cards, inspection.cards, inspection.problems, args.show))
+    cards = read_input(args)
+    inspection = inspect_cards(cards, region=args.region, check_photos=not args.no_photos,
+                               providers=args.provider)
+    checked, problems = inspection.cards, inspection.problems
     if args.out:
-        _write(output_frame(cards, inspection.cards, args.region), args.out)
-        print(f"wrote {args.out}")
-    return 0
+        _write(output_frame(cards, checked, args.region), args.out)
+    if args.json:
+        from cardkit.reporting.core import records
+
+        print_json({"file": args.file, "rows": len(checked), "valid": int(checked["valid"].sum()),
+                    "invalid": int((~checked["valid"]).sum()), "problems": records(problems),
+                    "written": [args.out] if args.out else []})
+    else:
+        say(args, _report(args.file, cards, checked, problems, args.show))
+        if args.out:
+            say(args, f"wrote {args.out}")
+    return EXIT_OK if bool(checked["valid"].all()) else EXIT_ROWS_FAILED
 
 
 def output_frame(cards: pd.DataFrame, checked: pd.DataFrame, region: str) -> pd.DataFrame:
@@ -112,16 +127,6 @@ def _report(source: str, cards: pd.DataFrame, checked: pd.DataFrame, problems: p
         if len(shown) < len(problems):
             lines.append(f"… and {len(problems) - len(shown)} more (--show 0 prints all, --out writes every row)")
     return "\n".join(lines)
-
-
-def _parse_columns(pairs: list[str]) -> dict[str, str]:
-    columns = {}
-    for pair in pairs:
-        header, sep, name = pair.rpartition("=")
-        if not sep or not header.strip() or not name.strip():
-            raise InputError(f"--column {pair!r}: write it as 'Your header=number'")
-        columns[header.strip()] = name.strip()
-    return columns
 
 
 def _write(frame: pd.DataFrame, out: str) -> None:

@@ -31,6 +31,7 @@ class SendblueContacts:
 
     def __init__(self, sendblue: Any, *, create_missing: bool = False) -> None:
         self.sendblue = sendblue
+        self.account = getattr(sendblue, "account", "sendblue")
         self.base_url = sendblue.base_url
         self.create_missing = create_missing
 

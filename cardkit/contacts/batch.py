@@ -24,12 +24,12 @@ class ContactsBatch:
     async def operations(self, validated: pd.DataFrame, setup: Any) -> list:
         from cardkit.engine.operations import Op
 
-        target = setup.providers["sendblue"]
+        (account, target), = setup.providers.items()
         ops: list[Op] = []
         for record in validated.to_dict("records"):
             fields = {c: str(record.get(c) or "") for c in CONTACT_COLUMNS}
             op = Op(seq=len(ops), row=int(record["row"]), number=fields["number"].strip(),
-                    provider=target, provider_name="sendblue", record=fields)
+                    provider=target, provider_name="sendblue", account=account, record=fields)
             ops.append(op)
             if not record.get("valid", True):
                 op.finish("invalid", str(record.get("problems") or "the row did not pass the checks"),
@@ -51,8 +51,8 @@ def _contacts_run(contacts: Any, *, sendblue: Any = None, create_missing: bool =
     chosen = options.replace(**more) if options is not None else RunOptions(**more)
     frame = _checked(contacts, chosen.region)
     box = _sandbox(chosen.sandbox)
-    adapter = SendblueContacts(_sendblue(sendblue, box), create_missing=create_missing)
-    return Run(frame, chosen.replace(providers=[adapter], sandbox=box), batch=ContactsBatch())
+    adapter = SendblueContacts(_sendblue(sendblue, box, chosen.accounts), create_missing=create_missing)
+    return Run(frame, chosen.replace(providers=[adapter], sandbox=box, accounts=None), batch=ContactsBatch())
 
 
 async def update_contacts_async(contacts: Any, **options: Any) -> pd.DataFrame:
@@ -93,11 +93,20 @@ def _sandbox(sandbox: Any) -> Any:
     return None if sandbox in (None, False) else sandbox
 
 
-def _sendblue(sendblue: Any, box: Any) -> Any:
+def _sendblue(sendblue: Any, box: Any, accounts: Any = None) -> Any:
     if sendblue is not None:
         return sendblue
-    from cardkit.providers.registry import providers_from_env, providers_from_sandbox
+    from cardkit.providers.registry import providers_from_accounts, providers_from_env, providers_from_sandbox
 
+    if accounts is not None:
+        from cardkit.errors import ConfigError
+
+        found = providers_from_accounts(accounts, "sendblue", sandbox=box)
+        if len(found) > 1:
+            raise ConfigError(f"the accounts file has {len(found)} Sendblue accounts "
+                              f"({', '.join(getattr(a, 'account', a.name) for a in found)}): contacts are "
+                              "updated in one account per run — give a file with that one account")
+        return found[0]
     if box is not None:
         return providers_from_sandbox(box, "sendblue")[0]
     return providers_from_env("sendblue")[0]

@@ -80,7 +80,7 @@ def contacts_schema() -> Any:
 
 
 def read_contacts(source: Any, *, sheet: str | int | None = None, columns: Mapping[str, str] | None = None,
-                  region: str = "US") -> pd.DataFrame:
+                  region: str = "US", header_row: int | None = None) -> pd.DataFrame:
     """Read and check a contacts sheet (CSV/XLSX path or DataFrame).
 
     Returns the rows as text with numbers in E.164, plus `valid` and `problems` ("row N,
@@ -89,7 +89,7 @@ def read_contacts(source: Any, *, sheet: str | int | None = None, columns: Mappi
     """
     from cardkit.reading import read_table
 
-    frame = read_table(source, schema=contacts_schema(), sheet=sheet, columns=columns)
+    frame = read_table(source, schema=contacts_schema(), sheet=sheet, columns=columns, header_row=header_row)
     return check_contacts(frame, region=region)
 
 

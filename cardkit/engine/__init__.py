@@ -27,17 +27,17 @@ from cardkit.engine.changes import as_text as changes_text
 from cardkit.engine.events import Event, Events
 from cardkit.engine.journal import Journal
 from cardkit.engine.lookups import Owners, owners, owners_async, read_current, read_current_async
-from cardkit.engine.options import Cancel, JournalSpec, Providers, RunOptions
+from cardkit.engine.options import AccountsSpec, Cancel, JournalSpec, Providers, RunOptions
 from cardkit.engine.results import ResultsFrame
 from cardkit.engine.retry_failed import retry, retry_async
 from cardkit.engine.retry_policy import DEFAULT_MAX_ATTEMPTS, testing
 from cardkit.engine.run import Run
-from cardkit.engine.sharing import share_card, share_card_async
+from cardkit.engine.sharing import read_chats, share, share_async, share_card, share_card_async
 from cardkit.providers.base import DEFAULT_TIMEOUT
 
 __all__ = ["apply", "apply_async", "plan", "plan_async", "run", "run_async", "RunOptions", "Event",
            "Events", "read_current", "read_current_async", "owners", "owners_async", "Owners",
-           "share_card", "share_card_async", "retry", "retry_async", "Journal", "ResultsFrame",
+           "share_card", "share_card_async", "share", "share_async", "read_chats", "retry", "retry_async", "Journal", "ResultsFrame",
            "testing", "DEFAULT_MAX_ATTEMPTS", "changes_text"]
 
 P = ParamSpec("P")
@@ -88,7 +88,8 @@ def _apply_options(cards: Any, providers: Providers = "auto", *, sandbox: Any = 
                    dry_run: bool = False, max_at_once: int | None = None,
                    max_per_second: float | None = None, progress: bool = True, cancel: Cancel | None = None,
                    read_first: bool = True, max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-                   timeout: float = DEFAULT_TIMEOUT, events: Events | None = None) -> RunOptions:
+                   timeout: float = DEFAULT_TIMEOUT, events: Events | None = None,
+                   limit: int | None = None, accounts: AccountsSpec = None) -> RunOptions:
     """Apply every valid card at its provider(s); one results row per card × provider.
 
     `cards`: a frame from `read_cards`/`validate` (validated here if it isn't) or a file path.
@@ -107,6 +108,9 @@ def _apply_options(cards: Any, providers: Providers = "auto", *, sandbox: Any = 
     the provider before writing (one request per card; a card already right is written again).
     `cancel`: an event whose `is_set()` stops the run cleanly. `progress`: a progress bar on a
     terminal or in a notebook. `events`: called with each `cardkit.engine.events` event.
+    `limit=N`: a trial batch of the first N valid rows (journaled; run again without it to go on).
+    `accounts`: an accounts file (TOML) naming several accounts per provider, their secrets in
+    environment variables (None: the vendors' own variables, one account per provider).
 
     The sync `apply` works in scripts and inside a running loop (Jupyter); Ctrl-C / a kernel
     interrupt stops the run cleanly and returns the partial results, the rows that never ran
@@ -116,7 +120,8 @@ def _apply_options(cards: Any, providers: Providers = "auto", *, sandbox: Any = 
                       photo_base_url=photo_base_url, region=region,
                       journal=journal, resume=resume, dry_run=dry_run, max_at_once=max_at_once,
                       max_per_second=max_per_second, progress=progress, cancel=cancel,
-                      read_first=read_first, max_attempts=max_attempts, timeout=timeout, events=events)
+                      read_first=read_first, max_attempts=max_attempts, timeout=timeout, events=events,
+                      limit=limit, accounts=accounts)
 
 
 def _plan_options(cards: Any, providers: Providers = "auto", *, sandbox: Any = None, photo_host: Any = None,
@@ -125,7 +130,8 @@ def _plan_options(cards: Any, providers: Providers = "auto", *, sandbox: Any = N
                   max_at_once: int | None = None, max_per_second: float | None = None,
                   progress: bool = True, cancel: Cancel | None = None, read_first: bool = True,
                   max_attempts: int = DEFAULT_MAX_ATTEMPTS, timeout: float = DEFAULT_TIMEOUT,
-                  events: Events | None = None) -> RunOptions:
+                  events: Events | None = None, limit: int | None = None,
+                  accounts: AccountsSpec = None) -> RunOptions:
     """What `apply` would do, per card × provider — reads only, never writes.
 
     Same options as `apply` (without `dry_run`: a plan is one); no journal unless one is given.
@@ -135,7 +141,8 @@ def _plan_options(cards: Any, providers: Providers = "auto", *, sandbox: Any = N
                           photo_base_url=photo_base_url, region=region,
                           journal=journal, resume=resume, dry_run=True, max_at_once=max_at_once,
                           max_per_second=max_per_second, progress=progress, cancel=cancel,
-                          read_first=read_first, max_attempts=max_attempts, timeout=timeout, events=events)
+                          read_first=read_first, max_attempts=max_attempts, timeout=timeout, events=events,
+                          limit=limit, accounts=accounts)
 
 
 apply_async, apply = _faces(_apply_options)

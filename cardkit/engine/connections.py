@@ -195,21 +195,25 @@ class Connection:
         await self._wire.aclose()
 
     async def send(self, method: str, path: str, *, params: Mapping[str, str] | None = None,
-                   json: Any = None) -> Reply:
-        """One request; connection trouble and the deadline become `Transient`."""
+                   json: Any = None, headers: Mapping[str, str] | None = None) -> Reply:
+        """One request; connection trouble and the deadline become `Transient`. `headers` adds
+        request headers (an `Idempotency-Key`); the credentials are the connection's own."""
         await self._limiter.acquire()
         writes = method.upper() not in _READ_METHODS
         self.requests += 1
         target = path + ("?" + urlencode(params) if params else "")
         body = None if json is None else jsonlib.dumps(json, separators=(",", ":")).encode()
-        headers = self._headers if body is None else self._json_headers
+        sent = self._headers if body is None else self._json_headers
+        if headers:
+            sent = sent + [(k.lower().encode(), str(v).encode()) for k, v in headers.items()]
+        headers = None
         label = self.provider.name
         learn = self._read_deadline if not writes else None
         deadline = learn.seconds() if learn is not None else self._deadline
         began = time.perf_counter()
         try:
             status, raw_headers, content = await _within(
-                self._wire.exchange(method, target, headers, body), deadline)
+                self._wire.exchange(method, target, sent, body), deadline)
         except Exception as exc:
             kind = failure_kind(exc)
             if learn is not None and kind == "timeout":

@@ -4,8 +4,10 @@ One journal holds many runs. For each run: its metadata (`runs`), the user's inp
 written (`inputs`), and one row per card × provider (`ops`) that moves
 `pending → sending → done`. The engine marks an operation *sending* — with the card as it was
 read just before (its *before-state*) — and that mark is **committed before the write leaves**
-(`mark_sending` returns an awaitable: a group commit shared by every mark queued in the same
-turn of the event loop). Outcomes are batched (a commit per ~50 changes or ~200 ms), in order.
+(`mark_sending` returns an awaitable: a group commit shared by every mark queued meanwhile).
+Outcomes are batched (a commit per ~50 changes or ~200 ms), in order. During a run, commits
+happen in one committer thread, one at a time: the event loop (every worker's requests and
+deadlines) never waits on SQLite, and the marks queued while a commit runs share the next one.
 In WAL mode a kill -9 keeps every committed batch; on resume each write left *sending* is
 resolved by reading the provider back and comparing with its before-state (`engine/doubt.py`).
 A failed commit keeps its changes queued (never dropped) and stops the run.
@@ -23,6 +25,7 @@ stored: runs keep the providers' names and base URLs only.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import datetime as dt
 import functools
 import json
@@ -56,7 +59,8 @@ CREATE TABLE IF NOT EXISTS ops (
     run_id TEXT, seq INTEGER, row INTEGER, number TEXT, provider TEXT, base_url TEXT, desired TEXT,
     card TEXT, state TEXT, action TEXT, status TEXT, http_status INTEGER, error_code TEXT,
     message TEXT, attempts INTEGER, elapsed_ms REAL, changed TEXT, started_at TEXT,
-    finished_at TEXT, before_state TEXT, changes TEXT, PRIMARY KEY (run_id, seq)
+    finished_at TEXT, before_state TEXT, account TEXT, chat TEXT, idempotency_key TEXT, changes TEXT,
+    PRIMARY KEY (run_id, seq)
 );
 CREATE INDEX IF NOT EXISTS ops_by_target ON ops (provider, base_url, number, state);
 CREATE TABLE IF NOT EXISTS photos (digest TEXT PRIMARY KEY, data BLOB);
@@ -68,6 +72,10 @@ CREATE INDEX IF NOT EXISTS writes_by_target ON writes (provider, base_url, at);
 
 #: the columns of `ops` that carry a result, in RESULT_COLUMNS order (run_id comes from the run)
 _RESULT_FIELDS = tuple(c for c in RESULT_COLUMNS if c != "run_id")
+#: columns later versions added to `ops` (added to older journals when opened)
+_ADDED_COLUMNS = ("before_state", "account", "chat", "idempotency_key", "changes")
+#: an operation's account: older journals have none, their accounts were named after providers
+_ACCOUNT = "COALESCE(NULLIF(o.account, ''), o.provider)"
 
 #: run kinds that share a journal with another kind: an undo is a cards run putting cards back
 _FAMILY = {"undo": "cards"}
@@ -103,7 +111,11 @@ class Journal:
         self._lock_fd: int | None = None
         self._pending: list[tuple[str, tuple[Any, ...]]] = []
         self._last_commit = time.monotonic()
-        self._group: asyncio.Future[None] | None = None
+        self._group: asyncio.Future[None] | None = None      # marks waiting for the next commit
+        # the commit running in the committer thread: (its future, its batch, the marks it makes durable)
+        self._inflight: tuple[concurrent.futures.Future[None], list[tuple[str, tuple[Any, ...]]],
+                              asyncio.Future[None] | None] | None = None
+        self._committer: concurrent.futures.ThreadPoolExecutor | None = None
         self._identity: dict[str, tuple[int, int]] = {}
         self._broken: JournalError | None = None
         if lock:
@@ -115,10 +127,9 @@ class Journal:
                 self._db.execute("PRAGMA synchronous=NORMAL")
                 self._db.executescript(_SCHEMA)
                 columns = {c[1] for c in self._db.execute("PRAGMA table_info(ops)")}
-                if "before_state" not in columns:      # a journal written by cardkit < 1.1
-                    self._db.execute("ALTER TABLE ops ADD COLUMN before_state TEXT")
-                if "changes" not in columns:           # a journal written before before → after
-                    self._db.execute("ALTER TABLE ops ADD COLUMN changes TEXT")
+                for column in _ADDED_COLUMNS:
+                    if column not in columns:      # a journal written by an older cardkit
+                        self._db.execute(f"ALTER TABLE ops ADD COLUMN {column} TEXT")
             if not self._sound():
                 raise sqlite3.DatabaseError("database disk image is malformed")
         except sqlite3.Error as exc:
@@ -269,6 +280,10 @@ class Journal:
             if self._broken is None and not self.readonly:
                 self.flush(force=True)
         finally:
+            self._settle(wait=True)
+            if self._committer is not None:
+                self._committer.shutdown(wait=True)
+                self._committer = None
             self._db.close()
             self._unlock()
 
@@ -341,6 +356,8 @@ class Journal:
         records = []
         for values in rows:
             record = dict(zip(fields, values[:-1]))
+            record["account"] = record.get("account") or record["provider"]
+            record["chat"] = record.get("chat") or ""
             if values[-1] != "done":        # the process ended before this one finished
                 record["status"] = "skipped"
                 record["message"] = ("the run stopped while this was being sent — run again with the "
@@ -368,8 +385,11 @@ class Journal:
         With `only_unfinished`, only the cards with an operation that did not end applied,
         unchanged or invalid — what `retry` sends again."""
         run_id = self._run_id(run_id)
-        query = "SELECT row, card, provider, status, state FROM ops WHERE run_id = ? ORDER BY seq"
+        query = ("SELECT row, card, COALESCE(NULLIF(account, ''), provider), status, state FROM ops "
+                 "WHERE run_id = ? ORDER BY seq")
         seen: dict[int, dict[str, Any]] = {}
+        # the provider cell gets the account (a provider's own name for the vendors' variables),
+        # so that a retry goes to the same account
         for row, card, provider, status, state in self._db.execute(query, (run_id,)):
             if only_unfinished and state == "done" and status in ("applied", "unchanged", "invalid"):
                 continue
@@ -407,16 +427,21 @@ class Journal:
             )
 
     @_sqlite_errors
-    def add_ops(self, run_id: str, ops: Iterable[tuple[int, int, str, str, str, str, dict]]) -> None:
-        """Record the run's operations as pending:
-        (seq, row, number, provider, base_url, desired, card columns)."""
+    def add_ops(self, run_id: str, ops: Iterable[tuple[Any, ...]]) -> None:
+        """Record the run's operations as pending: (seq, row, number, provider, base_url,
+        desired, card columns[, account, chat, idempotency key])."""
+        def rows() -> Iterable[tuple[Any, ...]]:
+            for seq, row, number, provider, base_url, desired, card, *more in ops:
+                account, chat, key = (list(more) + ["", "", ""])[:3]
+                yield (run_id, seq, row, number, provider, base_url, desired, json.dumps(card, default=str),
+                       account or provider, chat or "", key or "")
+
         with self._db:
             self._db.execute("BEGIN")
             self._db.executemany(
-                "INSERT INTO ops (run_id, seq, row, number, provider, base_url, desired, card, state, "
-                "attempts) VALUES (?,?,?,?,?,?,?,?, 'pending', 0)",
-                ((run_id, seq, row, number, provider, base_url, desired, json.dumps(card, default=str))
-                 for seq, row, number, provider, base_url, desired, card in ops),
+                "INSERT INTO ops (run_id, seq, row, number, provider, base_url, desired, card, account, "
+                "chat, idempotency_key, state, attempts) VALUES (?,?,?,?,?,?,?,?,?,?,?, 'pending', 0)",
+                rows(),
             )
 
     def mark_sending(self, run_id: str, seq: int, started_at: str,
@@ -424,7 +449,8 @@ class Journal:
         """Mark an operation as being sent, with the card as read just before (`before`, JSON).
 
         Returns what to await before the request goes out: the commit that makes the mark
-        durable, shared by every mark queued in the same turn of the event loop (group commit).
+        durable, shared by every mark queued until it starts (group commit; it runs in the
+        committer thread, so the loop goes on serving the other workers meanwhile).
         Outside an event loop the mark is committed at once (and None returned)."""
         self._pending.append(("UPDATE ops SET state='sending', started_at=?, before_state=? "
                               "WHERE run_id=? AND seq=?", (started_at, before, run_id, seq)))
@@ -435,7 +461,9 @@ class Journal:
             return None
         if self._group is None:
             self._group = loop.create_future()
-            loop.call_soon(self._group_commit)
+            if self._inflight is None:
+                loop.call_soon(self._start_commit)   # the marks of this turn join it
+            # else: the running commit's end starts the next one, with every mark queued until then
         return asyncio.shield(self._group)
 
     def keep_photo(self, digest: str, data: bytes) -> None:
@@ -482,17 +510,72 @@ class Journal:
             item["card"] = json.loads(item["card"] or "{}")
         return found
 
-    def _group_commit(self) -> None:
-        group, self._group = self._group, None
-        if group is None:
-            return
+    def commit_soon(self) -> None:
+        """Commit what is buffered in the committer thread, without waiting (in a running loop;
+        at once otherwise). A commit already running: the next one takes it."""
         try:
+            asyncio.get_running_loop()
+        except RuntimeError:
             self.flush(force=True)
-        except Exception as exc:      # the waiting writes must not leave: hand them the error
-            group.set_exception(exc)
-            group.exception()         # retrieved here too: every waiter raises it
             return
-        group.set_result(None)
+        if self._inflight is None:
+            self._start_commit()
+
+    def _start_commit(self) -> None:
+        """Hand everything buffered to the committer thread (loop thread; one commit at a time,
+        so batches commit in the order they were queued)."""
+        if self._inflight is not None:
+            return
+        group, self._group = self._group, None
+        if self._broken is not None:
+            if group is not None:
+                _fail(group, self._broken)
+            return
+        if not self._pending:
+            if group is not None and not group.done():
+                group.set_result(None)            # a synchronous flush already committed them
+            return
+        pending, self._pending = self._pending, []
+        if self._committer is None:
+            self._committer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="cardkit-journal")
+        future = self._committer.submit(self._commit, pending)
+        self._inflight = (future, pending, group)
+        loop = asyncio.get_running_loop()
+
+        def wake(_: concurrent.futures.Future[None]) -> None:
+            try:
+                loop.call_soon_threadsafe(self._committed, future)
+            except RuntimeError:      # the loop is gone (a second Ctrl-C quits at once): close() settles
+                pass
+
+        future.add_done_callback(wake)
+
+    def _committed(self, future: concurrent.futures.Future[None]) -> None:
+        """(loop thread) A commit ended: tell its marks, then start the next group's."""
+        if self._inflight is not None and self._inflight[0] is future:
+            self._settle(wait=False)
+        if self._group is not None and self._inflight is None:
+            self._start_commit()
+
+    def _settle(self, *, wait: bool) -> None:
+        """Take the outcome of the running commit (waiting for it with `wait`): its marks are told;
+        a failed batch goes back to the front of the queue — never dropped — and its marks raise."""
+        if self._inflight is None:
+            return
+        future, pending, group = self._inflight
+        if not wait and not future.done():
+            return
+        concurrent.futures.wait([future])
+        self._inflight = None
+        failure = future.exception()
+        if failure is not None:
+            self._pending[:0] = pending
+            if group is not None:
+                _fail(group, failure)
+        else:
+            self._last_commit = time.monotonic()
+            if group is not None and not group.done():
+                group.set_result(None)
 
     def done(self, run_id: str, seq: int, result: Mapping[str, Any]) -> None:
         """Record an operation's outcome."""
@@ -517,16 +600,27 @@ class Journal:
     def _queue(self, sql: str, params: tuple[Any, ...]) -> None:
         self._pending.append((sql, params))
         if len(self._pending) >= _FLUSH_EVERY or time.monotonic() - self._last_commit >= _FLUSH_AFTER:
-            self.flush(force=True)
+            self.commit_soon()
 
     def flush(self, force: bool = False) -> None:
-        """Commit buffered changes (in order, in one transaction). On failure they stay queued
-        for the next commit — never dropped — and a `JournalError` says what went wrong."""
+        """Commit buffered changes now (in order, in one transaction), after any commit running in
+        the committer thread. On failure they stay queued for the next commit — never dropped —
+        and a `JournalError` says what went wrong."""
+        self._settle(wait=True)           # the batch before ours commits first (or comes back)
         if self._broken is not None:
             raise self._broken
         if not self._pending or not (force or len(self._pending) >= _FLUSH_EVERY):
             return
         pending, self._pending = self._pending, []
+        try:
+            self._commit(pending)
+        except BaseException:
+            self._pending[:0] = pending
+            raise
+        self._last_commit = time.monotonic()
+
+    def _commit(self, pending: list[tuple[str, tuple[Any, ...]]]) -> None:
+        """One transaction of `pending` (the loop thread or the committer thread, never both)."""
         try:
             gone = self._replaced_files() if self._identity else []
             with self._db:
@@ -537,12 +631,8 @@ class Journal:
                     if end == len(pending) or pending[end][0] != pending[start][0]:
                         self._db.executemany(pending[start][0], [p for _, p in pending[start:end]])
                         start = end
-        except BaseException as exc:
-            self._pending[:0] = pending
-            if isinstance(exc, sqlite3.Error):
-                raise self._explain(exc) from None
-            raise
-        self._last_commit = time.monotonic()
+        except sqlite3.Error as exc:
+            raise self._explain(exc) from None
         if gone:                                  # committed to what we hold; now save it and stop
             self._broken = self._stop_replaced(gone)
             raise self._broken
@@ -550,37 +640,57 @@ class Journal:
     # ---- what earlier runs did (resume) -------------------------------------------------------
 
     @_sqlite_errors
-    def applied(self, base_urls: Mapping[str, str]) -> dict[tuple[str, str], tuple[str, str]]:
-        """(provider, number) → (desired, run_id) of the latest confirmed state of each target.
+    def applied(self, base_urls: Mapping[str, str]) -> dict[tuple[str, str, str], tuple[str, str]]:
+        """(account, number, chat) → (desired, run_id) of the latest confirmed state of each
+        target (chat is "" for cards).
 
-        `base_urls` ({provider: base URL}) keeps a rehearsal against a sandbox from counting as
-        applied at the real provider."""
-        found: dict[tuple[str, str], tuple[str, str]] = {}
+        `base_urls` ({account: base URL}) keeps a rehearsal against a sandbox from counting as
+        applied at the real provider; matching on the account keeps one account's run from
+        counting for another's."""
+        found: dict[tuple[str, str, str], tuple[str, str]] = {}
         for name, url in base_urls.items():
             rows = self._db.execute(
-                "SELECT o.number, o.desired, o.run_id FROM ops o JOIN runs r USING (run_id) "
-                "WHERE o.provider=? AND o.base_url=? AND o.state='done' "
+                "SELECT o.number, COALESCE(o.chat, ''), o.desired, o.run_id FROM ops o JOIN runs r "
+                f"USING (run_id) WHERE {_ACCOUNT}=? AND o.base_url=? AND o.state='done' "
                 "AND o.status IN ('applied','unchanged') AND r.dry_run = 0 ORDER BY o.finished_at",
                 (name, url))
-            for number, desired, run_id in rows:
-                found[(name, number)] = (desired, run_id)
+            for number, chat, desired, run_id in rows:
+                found[(name, number, chat)] = (desired, run_id)
         return found
 
     @_sqlite_errors
-    def in_doubt(self, base_urls: Mapping[str, str]) -> dict[tuple[str, str], tuple[str, str, str | None]]:
-        """(provider, number) → (run_id, desired, before-state JSON) of the latest write a stopped
-        run left *sending* (outcome unknown) that no later operation on that number settled."""
-        found: dict[tuple[str, str], tuple[str, str, str | None]] = {}
+    def in_doubt(self, base_urls: Mapping[str, str]
+                 ) -> dict[tuple[str, str, str], tuple[str, str, str | None]]:
+        """(account, number, chat) → (run_id, desired, before-state JSON) of the latest write a
+        stopped run left *sending* (outcome unknown) that no later operation on that target settled."""
+        found: dict[tuple[str, str, str], tuple[str, str, str | None]] = {}
+        later = _ACCOUNT.replace("o.", "l.")
         for name, url in base_urls.items():
             rows = self._db.execute(
-                "SELECT o.number, o.run_id, o.desired, o.before_state FROM ops o JOIN runs r USING (run_id) "
-                "WHERE o.provider=? AND o.base_url=? AND o.state='sending' AND NOT EXISTS ("
-                " SELECT 1 FROM ops l WHERE l.provider=o.provider AND l.base_url=o.base_url "
-                " AND l.number=o.number AND l.state='done' AND l.action NOT IN ('none') "
-                " AND l.started_at > o.started_at) ORDER BY r.started_at, r.rowid",
+                "SELECT o.number, COALESCE(o.chat, ''), o.run_id, o.desired, o.before_state FROM ops o "
+                f"JOIN runs r USING (run_id) WHERE {_ACCOUNT}=? AND o.base_url=? AND o.state='sending' "
+                f"AND NOT EXISTS (SELECT 1 FROM ops l WHERE {later}={_ACCOUNT} AND l.base_url=o.base_url "
+                " AND l.number=o.number AND COALESCE(l.chat, '')=COALESCE(o.chat, '') AND l.state='done' "
+                " AND l.action NOT IN ('none') AND l.started_at > o.started_at) ORDER BY r.started_at, r.rowid",
                 (name, url))
-            for number, run_id, desired, before in rows:
-                found[(name, number)] = (run_id, desired, before)
+            for number, chat, run_id, desired, before in rows:
+                found[(name, number, chat)] = (run_id, desired, before)
+        return found
+
+    @_sqlite_errors
+    def idempotency_keys(self, base_urls: Mapping[str, str]) -> dict[tuple[tuple[str, str, str], str], str]:
+        """((account, number, chat), desired) → the idempotency key an earlier run gave that very
+        send, when it did not end confirmed (sending, failed, skipped): a resumed or retried send
+        reuses it, so the provider can refuse a second copy."""
+        found: dict[tuple[tuple[str, str, str], str], str] = {}
+        for name, url in base_urls.items():
+            rows = self._db.execute(
+                f"SELECT o.number, COALESCE(o.chat, ''), o.desired, o.idempotency_key FROM ops o "
+                f"WHERE {_ACCOUNT}=? AND o.base_url=? AND COALESCE(o.idempotency_key, '') != '' "
+                "AND o.state != 'pending' AND NOT (o.state = 'done' AND o.status IN ('applied', "
+                "'unchanged', 'invalid', 'planned')) ORDER BY o.rowid", (name, url))
+            for number, chat, desired, key in rows:
+                found.setdefault(((name, number, chat), desired), key)    # the first run's key wins
         return found
 
     @_sqlite_errors
@@ -593,3 +703,10 @@ class Journal:
         for number, at in rows:
             ages.setdefault(number, []).append(now - at)
         return ages
+
+
+def _fail(group: asyncio.Future[None], failure: BaseException) -> None:
+    """Hand every write waiting on `group` the commit's error (and mark it retrieved)."""
+    if not group.done():
+        group.set_exception(failure)
+        group.exception()

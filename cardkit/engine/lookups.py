@@ -70,9 +70,11 @@ async def discover(setup: routing.Setup, connection: Callable[[str], Connection]
 
 
 async def owners_async(numbers: Iterable[str], providers: Providers = "auto", *, sandbox: Any = None,
-                       max_attempts: int = DEFAULT_MAX_ATTEMPTS, timeout: float = DEFAULT_TIMEOUT) -> Owners:
-    """Which of `providers` (default: every configured one) owns each of `numbers` (E.164)."""
-    setup = routing.setup(providers, sandbox=sandbox, photo_host=False)
+                       max_attempts: int = DEFAULT_MAX_ATTEMPTS, timeout: float = DEFAULT_TIMEOUT,
+                       accounts: Any = None) -> Owners:
+    """Which of `providers` (default: every configured one) owns each of `numbers` (E.164).
+    With `accounts` (an accounts file) the answers name accounts."""
+    setup = routing.setup(providers, sandbox=sandbox, photo_host=False, accounts=accounts)
     await discover(setup, lambda name: connect(setup.providers[name], setup, timeout=timeout),
                    RetryPolicy(max_attempts=max_attempts))
     asked = [str(n).strip() for n in numbers]
@@ -80,10 +82,11 @@ async def owners_async(numbers: Iterable[str], providers: Providers = "auto", *,
 
 
 def owners(numbers: Iterable[str], providers: Providers = "auto", *, sandbox: Any = None,
-           max_attempts: int = DEFAULT_MAX_ATTEMPTS, timeout: float = DEFAULT_TIMEOUT) -> Owners:
+           max_attempts: int = DEFAULT_MAX_ATTEMPTS, timeout: float = DEFAULT_TIMEOUT,
+           accounts: Any = None) -> Owners:
     """Sync `owners_async` (scripts and notebooks alike)."""
     return _sync(lambda: owners_async(numbers, providers, sandbox=sandbox, max_attempts=max_attempts,
-                                      timeout=timeout))
+                                      timeout=timeout, accounts=accounts))
 
 
 async def read_current_async(number: str, provider: str | Provider, *, sandbox: Any = None,

@@ -44,8 +44,11 @@ class Op:
     row: int                              # the spreadsheet's own row number
     number: str
     provider: Provider | None
-    provider_name: str
+    provider_name: str                    # the provider ("blooio")
     card: Card | None = None
+    account: str = ""                     # the account (the pool it runs on); "" = provider_name
+    chat: str = ""                        # a share's chat ("" for cards)
+    idempotency_key: str = ""             # a message send's key, kept across retries and resumes
     desired: str = ""                     # hash of the desired state (card incl. photo digest)
     record: dict[str, Any] = field(default_factory=dict)   # the validated row, for the journal
     # outcome
@@ -78,6 +81,11 @@ class Op:
         # the status and code of the failure that ended it (none for a success after retries)
         self.http_status = failure.http_status if failure is not None else None
         self.error_code = (failure.error_code or "") if failure is not None else ""
+
+    @property
+    def target(self) -> tuple[str, str, str]:
+        """What the journal matches earlier runs on: (account, number, chat)."""
+        return (self.account or self.provider_name, self.number, self.chat)
 
 
 def card_fields(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from cardkit.providers.base import DEFAULT_TIMEOUT
 
 if TYPE_CHECKING:
     from cardkit.engine.events import Event
+    from cardkit.providers.accounts import Accounts
     from cardkit.providers.base import Provider
     from cardkit.providers.media import PhotoHost
     from cardkit.sandbox import Sandbox
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
 Providers = Union[str, Sequence[Union[str, "Provider"]], "Provider", None]
 #: a path, False for none, None for the default (beside the input file).
 JournalSpec = Union[str, "os.PathLike[str]", bool, None]
+#: an accounts file's path, its parsed `Accounts`, or None (the vendors' variables).
+AccountsSpec = Union[str, "os.PathLike[str]", "Accounts", None]
 #: anything that is called with each `cardkit.engine.events` event.
 EventSink = Callable[["Event"], None]
 
@@ -68,6 +71,11 @@ class RunOptions:
     timeout: seconds one request may take (enforced by the engine).
     events: called with each `cardkit.engine.events` event (started, finished, retried,
         waiting, done), on the run's event loop; keep it quick.
+    limit: a trial batch — only the first `limit` valid rows run (the rest are `skipped`,
+        saying so); journaled like any run, so running again without it continues.
+    accounts: an accounts file (TOML path, or `cardkit.providers.accounts.Accounts`): several
+        named accounts per provider, their secrets in the environment variables it names;
+        None: the vendors' own variables, one account per provider.
     """
 
     providers: Providers = "auto"
@@ -86,8 +94,11 @@ class RunOptions:
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     timeout: float = DEFAULT_TIMEOUT
     events: EventSink | None = None
+    limit: int | None = None
+    accounts: AccountsSpec = None
 
     def __post_init__(self) -> None:
+        _whole_at_least("limit", self.limit, 1, optional=True)
         _whole_at_least("max_at_once", self.max_at_once, 1, optional=True)
         _whole_at_least("max_attempts", self.max_attempts, 1)
         _positive("max_per_second", self.max_per_second, optional=True)
@@ -101,6 +112,10 @@ class RunOptions:
             raise InputError(f"events={self.events!r}: give a function that takes one event")
         if not isinstance(self.journal, (str, os.PathLike, bool, type(None))):
             raise InputError(f"journal={self.journal!r}: give a path, False for none, or None for the default")
+        if self.accounts is not None:
+            from cardkit.providers.accounts import read_accounts
+
+            read_accounts(self.accounts)       # a bad file fails here, naming what is wrong
 
     @property
     def write(self) -> bool:
@@ -113,8 +128,12 @@ class RunOptions:
 
     def recorded(self) -> dict[str, Any]:
         """The options a journal keeps with the run (no objects, no secrets)."""
-        return {"region": self.region, "read_first": self.read_first, "max_at_once": self.max_at_once,
-                "max_per_second": self.max_per_second, "max_attempts": self.max_attempts}
+        recorded = {"region": self.region, "read_first": self.read_first, "max_at_once": self.max_at_once,
+                     "max_per_second": self.max_per_second, "max_attempts": self.max_attempts,
+                     "limit": self.limit}
+        if isinstance(self.accounts, (str, os.PathLike)):
+            recorded["accounts"] = os.fspath(self.accounts)     # a path; the file names variables only
+        return recorded
 
 
 def _whole_at_least(name: str, value: Any, least: int, *, optional: bool = False) -> None:

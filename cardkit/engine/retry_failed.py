@@ -41,6 +41,9 @@ def _retry_run(journal_path: str | os.PathLike[str], providers: Any, run_id: str
         options = RunOptions(**{**more, "region": more.get("region") or info["options"].get("region", "US")})
     elif more:
         options = options.replace(**more)
+    recorded = info["options"].get("accounts")
+    if options.accounts is None and recorded:     # the retried run's accounts file (it names variables only)
+        options = options.replace(accounts=recorded)
     return Run(cards, options.replace(providers=providers, journal=journal_path), as_written=written)
 
 

@@ -18,7 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import pandas as pd
 
-from cardkit.engine import doubt, events as ev, routing
+from cardkit.engine import doubt, events as ev, feedback, routing
 from cardkit.engine.journal import Journal
 from cardkit.engine.limits import WriteBudget
 from cardkit.engine.lookups import discover
@@ -34,7 +34,8 @@ from cardkit.engine.results import (
     results_frame,
 )
 from cardkit.engine.retry_policy import RetryPolicy
-from cardkit.engine.workers import Hooks, Pool, now_iso
+from cardkit.engine.sharing import idempotency_key
+from cardkit.engine.workers import GIVE_UP_REMEDY, Hooks, Pool, now_iso
 from cardkit.errors import InputError
 from cardkit.providers.base import Card
 from cardkit.urls import local_origins
@@ -93,15 +94,22 @@ class Run:
         self._results: ResultsFrame | None = None
         self._journal_started = False
         self._base_urls: dict[str, str] = {}      # provider → base URL (journal keys)
+        self._remembered: Path | None = None      # the journal a fed-back report names
         self.interrupted = False                  # Ctrl-C, SIGTERM/SIGHUP, a kernel interrupt
 
     # ---- the whole run ------------------------------------------------------------------------
 
     async def execute(self) -> ResultsFrame:
         """Run to the end (or until cancelled) and return the results frame."""
-        validated = _validated(self.cards, self.options.region)
+        cards = _read(self.cards)
+        # a report fed back finds its journal itself, and its rows are checked against the whole
+        # original run (a duplicate of a row already applied stays a duplicate)
+        self._remembered = feedback.remembered_journal(cards) if self.options.journal is None else None
+        given = self.options.journal if isinstance(self.options.journal, (str, os.PathLike)) else None
+        validated = _validated(feedback.with_original_run(cards, given or self._remembered), self.options.region,
+                               self.options.accounts)
         setup = routing.setup(self.options.providers, sandbox=self.options.sandbox, photo_host=self.photo_host,
-                              photo_base_url=self.photo_base_url)
+                              photo_base_url=self.photo_base_url, accounts=self.options.accounts)
         photos = PhotoShop(photo_host=setup.photo_host, transport=setup.transport,
                            allow_private=local_origins(setup.base_urls().values()))  # the sandbox's media
         self.journal = self._open_journal(validated, setup)
@@ -133,6 +141,9 @@ class Run:
     # ---- steps --------------------------------------------------------------------------------
 
     def _pool(self, provider: Any, setup: routing.Setup, photos: PhotoShop | None = None) -> Pool:
+        target = getattr(self.batch, "target", None)
+        if target is not None:          # a batch kind that drives its own target per account
+            provider = target(provider)
         limits = provider.limits
         budget = None
         if self.write and limits.writes_per_window and limits.window_seconds:
@@ -145,7 +156,8 @@ class Run:
                                 waiting=self._on_waiting if self._emit else None,
                                 before_write=photos.complete if photos is not None else None,
                                 photo_alias=self._on_photo_alias if self.journal is not None else None),
-                    write=self.write, read_first=options.read_first, budget=budget, deadline=options.timeout)
+                    write=self.write, read_first=options.read_first, budget=budget, deadline=options.timeout,
+                    remedy=getattr(self.batch, "remedy", GIVE_UP_REMEDY))
 
     async def _discover(self, validated: pd.DataFrame, setup: routing.Setup) -> None:
         """Ask each provider for its numbers when some row must be routed by ownership."""
@@ -163,6 +175,10 @@ class Run:
             self.ops = list(await self.batch.operations(validated, setup))
             for seq, op in enumerate(self.ops):
                 op.seq = seq
+                op.account = op.account or op.provider_name
+                if op.idempotency_key:
+                    # stable for this run, row and chat; a resumed run takes the journal's (_resume)
+                    self._set_key(op, idempotency_key(self.run_id, op.row, op.chat))
             return
         has_valid = "valid" in validated.columns
         pending: list[tuple[Op, dict[str, str], Any]] = []
@@ -177,8 +193,10 @@ class Run:
             valid = bool(row.get("valid")) if has_valid else True
             row_number = int(row["row"])
             for name in names or [fields["provider"].strip().lower()]:
-                op = Op(seq=len(self.ops), row=row_number, number=number,
-                        provider=setup.providers.get(name), provider_name=name, record=fields)
+                adapter = setup.providers.get(name)
+                op = Op(seq=len(self.ops), row=row_number, number=number, provider=adapter,
+                        provider_name=adapter.name if adapter is not None else name, account=name,
+                        record=fields)
                 self.ops.append(op)
                 if not valid:
                     op.finish(Status.INVALID, problems or "the row did not pass validation", action=Action.NONE)
@@ -200,6 +218,20 @@ class Run:
                                   "its card is applied — remove one of the two rows", action=Action.NONE)
                     else:
                         pending.append((op, fields, sharing))
+        limit = self.options.limit
+        if limit is not None:
+            trial: set[int] = set()
+            kept: list[tuple[Op, dict[str, str], Any]] = []
+            for item in pending:
+                op = item[0]
+                if op.row in trial or len(trial) < limit:
+                    trial.add(op.row)
+                    kept.append(item)
+                else:
+                    op.finish(Status.SKIPPED, f"not in this trial batch (the first {limit} valid rows) — run "
+                              "again without --limit (limit=) to go on; the journal knows what was done",
+                              action=Action.NONE)
+            pending = kept
         for start in range(0, len(pending), _BUILD_CHUNK):
             await asyncio.gather(*(build_card(op, fields, sharing, photos)
                                    for op, fields, sharing in pending[start:start + _BUILD_CHUNK]))
@@ -214,10 +246,15 @@ class Run:
             return
         applied = self.journal.applied(self._base_urls) if self.options.resume else {}
         in_doubt = self.journal.in_doubt(self._base_urls)
+        keys = self.journal.idempotency_keys(self._base_urls)
         for op in self.ops:
             if op.status or op.card is None:
                 continue
-            key = (op.provider_name, op.number)
+            key = op.target
+            if op.idempotency_key and (key, op.desired) in keys:
+                # an earlier run sent (or may have sent) this very message: send it again, if at
+                # all, under the same key, so that the provider can refuse a second copy
+                self._set_key(op, keys[(key, op.desired)])
             done = applied.get(key)
             if done is not None and done[0] == op.desired:
                 op.finish(Status.UNCHANGED, f"already applied in run {done[1]}", action=Action.UNCHANGED)
@@ -226,18 +263,27 @@ class Run:
                 # the card as it was before that write (doubt.py) before anything is sent again
                 op.in_doubt_run = in_doubt[key][0]
                 op.before = doubt.before_from_json(in_doubt[key][2])
+                if hasattr(op.card, "in_doubt"):     # a share: its target decides what a refusal means
+                    op.card.in_doubt = True  # type: ignore[union-attr]
         for name, pool in self.pools.items():
             if pool.budget is not None:
-                for number, ages in self.journal.recent_writes(name, self._base_urls[name],
+                for number, ages in self.journal.recent_writes(pool.provider.name, self._base_urls[name],
                                                                 pool.budget.window).items():
                     pool.budget.preload(number, ages)
+
+    @staticmethod
+    def _set_key(op: Op, key: str) -> None:
+        """Give an operation (and the item its target sends) its idempotency key."""
+        op.idempotency_key = key
+        if hasattr(op.card, "idempotency_key"):
+            op.card.idempotency_key = key  # type: ignore[union-attr]
 
     async def _run_pools(self) -> None:
         todo = [op for op in self.ops if not op.status]
         self._start_events(pending=len(todo))
         by_provider: dict[str, list[Op]] = {}
         for op in todo:
-            by_provider.setdefault(op.provider_name, []).append(op)
+            by_provider.setdefault(op.account, []).append(op)
         active = []
         for name, ops in by_provider.items():
             pool = self.pools[name]
@@ -253,7 +299,7 @@ class Run:
                     break
                 await asyncio.wait([waiting], timeout=0.2)
                 if self.journal is not None:
-                    self.journal.flush(force=True)     # the ~200 ms commit while requests wait
+                    self.journal.commit_soon()     # the ~200 ms commit, in the journal's thread
         finally:
             waiting.cancel()
             waiting.add_done_callback(_retrieve)
@@ -291,6 +337,8 @@ class Run:
         path = self.options.journal
         if path is False:
             return None
+        if path is None and self._remembered is not None:
+            return Journal(self._remembered)
         if path is None or path is True:
             source = validated.attrs.get("cardkit", {}).get("source")
             # no journal by default for the in-process sandbox: its state dies with the process
@@ -313,8 +361,8 @@ class Run:
         }
         self.journal.start_run(self.run_id, meta, _as_written_rows(validated, self.as_written))
         self.journal.add_ops(self.run_id, (
-            (op.seq, op.row, op.number, op.provider_name, self._base_urls.get(op.provider_name, ""),
-             op.desired, op.record) for op in self.ops))
+            (op.seq, op.row, op.number, op.provider_name, self._base_urls.get(op.account, ""),
+             op.desired, op.record, op.account, op.chat, op.idempotency_key) for op in self.ops))
         self._journal_started = True
         for op in self.ops:
             op.record = {}
@@ -344,7 +392,7 @@ class Run:
 
     def _on_wrote(self, op: Op) -> None:
         if self.journal is not None:
-            self.journal.wrote(op.provider_name, self._base_urls[op.provider_name], op.number)
+            self.journal.wrote(op.provider_name, self._base_urls[op.account], op.number)
 
     def _on_finished(self, op: Op) -> None:
         op.finished_at = now_iso()
@@ -412,7 +460,8 @@ def _record(op: Op, run_id: str) -> dict[str, Any]:
         status, message = Status.SKIPPED, _CANCELLED_IN_FLIGHT if op.sent else _CANCELLED
     return {
         # plain text (a StrEnum member would ride along in the frame as itself)
-        "row": op.row, "number": op.number, "provider": op.provider_name, "action": str(op.action),
+        "row": op.row, "number": op.number, "provider": op.provider_name,
+        "account": op.account or op.provider_name, "chat": op.chat, "action": str(op.action),
         "status": str(status), "http_status": op.http_status, "error_code": op.error_code,
         "message": message, "attempts": op.attempts, "elapsed_ms": round(op.elapsed_ms, 1),
         "changed": op.changed, "changes": dict(op.changes), "started_at": op.started_at, "finished_at": op.finished_at,
@@ -435,6 +484,7 @@ def _columns(ops: list[Op], run_id: str) -> dict[str, Any]:
         message = message.mask(unfinished & sent, _CANCELLED_IN_FLIGHT).mask(unfinished & ~sent, _CANCELLED)
     return {
         "row": column("row"), "number": column("number"), "provider": column("provider_name"),
+        "account": [op.account or op.provider_name for op in ops], "chat": column("chat"),
         "action": column("action"), "status": status, "http_status": column("http_status"),
         "error_code": column("error_code"), "message": message, "attempts": column("attempts"),
         "elapsed_ms": column("elapsed_ms"), "changed": column("changed"), "changes": column("changes"),
@@ -443,23 +493,38 @@ def _columns(ops: list[Op], run_id: str) -> dict[str, Any]:
     }
 
 
-def _validated(cards: Any, region: str) -> pd.DataFrame:
-    """The cards as a validated frame: read a path, validate a frame that isn't yet."""
+def _read(cards: Any) -> Any:
+    """A path read as a cards frame; anything else as given."""
     if isinstance(cards, (str, os.PathLike)):
         from cardkit.reading import read_cards
 
-        cards = read_cards(cards)
+        return read_cards(cards)
+    return cards
+
+
+def _validated(cards: Any, region: str, accounts: Any = None) -> pd.DataFrame:
+    """The cards as a validated frame: validate a frame that isn't yet (or that was validated
+    before it learnt the original run of a fed-back report)."""
     if not isinstance(cards, pd.DataFrame):
         raise InputError(f"cards must be a frame from cardkit.read_cards (or a file path), "
                          f"not {type(cards).__name__}")
     if "row" not in cards.columns or "number" not in cards.columns:
         raise InputError("the cards frame needs the columns 'row' and 'number' — build it with "
                          "cardkit.read_cards(path)")
+    meta = cards.attrs.get("cardkit") or {}
     if "valid" in cards.columns:
-        return cards
+        if not meta.get("done_rows"):
+            return cards
+        cards = cards.drop(columns=["valid", "problems"])
+        cards.attrs = {"cardkit": meta}
     from cardkit.validation import validate
 
-    return validate(cards, region=region)
+    names: tuple[str, ...] = ()
+    if accounts is not None:
+        from cardkit.providers.accounts import read_accounts
+
+        names = tuple(read_accounts(accounts).names())
+    return validate(cards, region=region, accounts=names)
 
 
 def _as_written_rows(validated: pd.DataFrame, given: pd.DataFrame | None = None) -> Iterable[tuple[int, dict]]:

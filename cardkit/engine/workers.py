@@ -66,7 +66,7 @@ class Pool:
     def __init__(self, provider: Provider, *, size: int, transport: httpx.AsyncBaseTransport | None,
                  per_second: float | None, policy: RetryPolicy, hooks: Hooks, write: bool,
                  read_first: bool = True, budget: WriteBudget | None = None,
-                 deadline: float = DEFAULT_TIMEOUT) -> None:
+                 deadline: float = DEFAULT_TIMEOUT, remedy: str = GIVE_UP_REMEDY) -> None:
         self.provider = provider
         self.size = max(1, size)
         self._transport = transport
@@ -77,6 +77,7 @@ class Pool:
         self._read_first = read_first
         self.budget = budget
         self._deadline = deadline
+        self._remedy = remedy
         self._read_deadline = ReadDeadline(deadline)
         self._numbers: set[str] = set()                   # what the listing read is asked for
         self._listing: asyncio.Task[dict[str, Current] | None] | None = None
@@ -181,7 +182,10 @@ class Pool:
                 current = Current(known=False)
             op.current = current
             change = provider.change(card, current)
-            if op.in_doubt_run and self._write and change.action not in ("unchanged", "unsupported"):
+            if (op.in_doubt_run and self._write and change.action not in ("unchanged", "unsupported")
+                    and not getattr(provider, "guards_repeats", False)):
+                # (a target that guards repeats itself — shares: Idempotency-Key, Linq's limit —
+                # sends again and lets the provider refuse a second copy)
                 found = doubt.verdict(change, current, op.before)
                 if found == doubt.LANDED:
                     op.finish("unchanged", doubt.landed_message(provider.name, op.in_doubt_run),
@@ -301,7 +305,7 @@ class Pool:
         if failure.wrote_maybe:
             op.in_doubt_run = op.in_doubt_run or "this run"   # read back before re-sending
             op.current = None
-        decision = self._policy.after(failure, op.attempts, remedy=GIVE_UP_REMEDY)
+        decision = self._policy.after(failure, op.attempts, remedy=self._remedy)
         if not decision.retry:
             op.finish("failed", decision.message, failure=failure)
             return 0.0
@@ -341,7 +345,7 @@ def _unchanged_message(op: Op) -> str:
     return "the provider already has this card: nothing sent"
 
 
-_DONE = {"create": "created", "update": "updated", "replace": "replaced", "delete": "deleted"}
+_DONE = {"create": "created", "update": "updated", "replace": "replaced", "delete": "deleted", "share": "shared"}
 
 
 @functools.lru_cache(maxsize=256)   # one string shared by the many rows that read alike

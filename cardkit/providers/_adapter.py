@@ -29,19 +29,23 @@ class Adapter:
     photo_transport: str
     sets_display_name: bool = False      # whether the card has a display name cardkit can set
 
-    def __init__(self, *, base_url: str | None, env: Mapping[str, str] | None,
+    def __init__(self, *, base_url: str | None, env: Mapping[str, str] | None, account: str | None = None,
                  **secrets: str | None) -> None:
         self._secrets, self.base_url = resolve_settings(self.name, self.env, secrets, base_url, env)
+        #: the account's name (results, journal, routing); the provider's own name when not given
+        self.account = (account or "").strip() or self.name
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(base_url={self.base_url!r})"
+        named = f"account={self.account!r}, " if self.account != self.name else ""
+        return f"{type(self).__name__}({named}base_url={self.base_url!r})"
 
     def __eq__(self, other: object) -> bool:
         return (type(other) is type(self) and other.base_url == self.base_url  # type: ignore[attr-defined]
+                and other.account == self.account  # type: ignore[attr-defined]
                 and other._secrets == self._secrets)  # type: ignore[attr-defined]
 
     def __hash__(self) -> int:
-        return hash((type(self).__name__, self.base_url))
+        return hash((type(self).__name__, self.account, self.base_url))
 
     def __reduce__(self):
         raise TypeError(f"a {type(self).__name__} holds credentials and cannot be pickled; "
@@ -70,8 +74,8 @@ class BearerAdapter(Adapter):
     sandbox_credentials = {"api_key": "api_key"}
 
     def __init__(self, api_key: str | None = None, *, base_url: str | None = None,
-                 env: Mapping[str, str] | None = None) -> None:
-        super().__init__(base_url=base_url, env=env, api_key=api_key)
+                 env: Mapping[str, str] | None = None, account: str | None = None) -> None:
+        super().__init__(base_url=base_url, env=env, account=account, api_key=api_key)
 
     def auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._secret('api_key')}"}

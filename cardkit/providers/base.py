@@ -67,7 +67,8 @@ class Send(Protocol):
     """One authenticated request through the engine. Returns the reply whatever its status."""
 
     def __call__(
-        self, method: str, path: str, *, params: Mapping[str, str] | None = None, json: Any = None
+        self, method: str, path: str, *, params: Mapping[str, str] | None = None, json: Any = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Awaitable[Reply]: ...
 
 
@@ -90,6 +91,17 @@ class Change:
     fields: tuple[str, ...] = ()
     reason: str = ""                  # why unsupported / invalid for this provider
     refused: tuple[str, ...] = ()     # fields the provider would not take (the rest were set)
+
+
+@dataclass(frozen=True)
+class Shared:
+    """What a share did: the provider's confirmation, and the number it went from ("" when the
+    provider chose it — Blooio's staging endpoint takes none). `landed_before` is True when the
+    provider said an earlier attempt of this same share had already landed."""
+
+    message: str
+    from_number: str = ""
+    landed_before: bool = False
 
 
 @dataclass(frozen=True)
@@ -129,8 +141,12 @@ class Provider(Protocol):
     async def write(self, send: Send, card: Card, current: Current) -> Change:
         """Apply the card; return what was done. Raises Transient or Permanent."""
 
-    async def share(self, send: Send, chat: str, *, text: str = "", from_number: str = "") -> str:
-        """Share the card into a chat; returns the provider's confirmation. Permanent if it can't."""
+    async def share(self, send: Send, chat: str, *, text: str = "", from_number: str = "",
+                    idempotency_key: str = "") -> Shared:
+        """Share the card into a chat; returns what was done. Permanent if it can't.
+
+        `idempotency_key` goes with a message send (the same key on a retry or a resumed run:
+        the provider refuses a second copy)."""
 
     # Optional: `async def delete(self, send, number) -> None` removes the whole card (Sendblue).
 

@@ -17,7 +17,7 @@ from cardkit.errors import Permanent, Transient
 from cardkit.photos import BLOOIO_PHOTO
 from cardkit.providers import replies
 from cardkit.providers._adapter import BearerAdapter, bytes_of_base64, decide, digest, digest_of_base64, list_numbers_at
-from cardkit.providers.base import Card, Change, Current, Limits, Reply, Send, Sharing
+from cardkit.providers.base import Card, Change, Current, Limits, Reply, Send, Shared, Sharing
 from cardkit.providers.config import EnvNames
 from cardkit.providers.media import has_photo
 
@@ -44,8 +44,8 @@ class Blooio(BearerAdapter):
     limits = Limits(max_at_once=64, max_per_second=2000.0)
 
     def __init__(self, api_key: str | None = None, *, base_url: str | None = None,
-                 env: Mapping[str, str] | None = None) -> None:
-        super().__init__(api_key, base_url=base_url, env=env)
+                 env: Mapping[str, str] | None = None, account: str | None = None) -> None:
+        super().__init__(api_key, base_url=base_url, env=env, account=account)
         self._limited_plan: set[str] = set()   # numbers a 403 showed can't take name/photo
         self._avatars = _Avatars()
 
@@ -140,26 +140,44 @@ class Blooio(BearerAdapter):
     async def _put(self, send: Send, card: Card, body: dict[str, Any]) -> Reply:
         return await send("PUT", f"/me/numbers/{replies.path_number(card.number)}/contact-card", json=body)
 
-    async def share(self, send: Send, chat: str, *, text: str = "", from_number: str = "") -> str:
+    async def share(self, send: Send, chat: str, *, text: str = "", from_number: str = "",
+                    idempotency_key: str = "") -> Shared:
+        """With `text`: one message carrying the card (`share_contact: true`), from `from_number`
+        when given, under `idempotency_key` (Blooio's documented `Idempotency-Key`: a second
+        send with the same key is refused with 409, so a retried or resumed send can't post
+        twice). Without: the card is staged for the next message in the chat."""
         chat_path = f"/chats/{replies.path_number(chat)}"
         if text:
             body: dict[str, Any] = {"text": text, "share_contact": True}
             if from_number:
                 body["from_number"] = from_number
-            reply = await send("POST", f"{chat_path}/messages", json=body)
+            extra = {"headers": {"Idempotency-Key": idempotency_key}} if idempotency_key else {}
+            reply = await send("POST", f"{chat_path}/messages", json=body, **extra)
+            if reply.status == 409 and idempotency_key and _duplicate_key(reply):
+                return Shared(f"already sent to {chat}: Blooio refused a second copy of this message "
+                              "(same Idempotency-Key), so an earlier attempt had landed", from_number,
+                              landed_before=True)
         else:
+            # Staging is idempotent by Blooio's docs ("calling it multiple times is harmless"):
+            # a retried or resumed stage can't put the card into the chat twice, so it needs no key.
+            # The endpoint takes no sending number: the card goes with the next message, from
+            # whichever of the key's numbers sends it — so no number is reported for it.
             reply = await send("POST", f"{chat_path}/contact-card")
         if reply.status == 403:
             raise _failure(reply, f"sharing the card into {chat}", todo=(
                 "Blooio shares cards only from Dedicated Commercial/Enterprise plans — check the "
-                "number's plan"))
+                "number's plan" + (" and that from_number is one of this API key's numbers"
+                                   if text and from_number else "")))
         if not 200 <= reply.status < 300:
             raise _failure(reply, f"sharing the card into {chat}")
-        said = reply.body.get("message") if isinstance(reply.body, dict) else ""
         if text:
             status = reply.body.get("status", "queued") if isinstance(reply.body, dict) else "queued"
-            return f"card shared with a message to {chat} (message {status})"
-        return replies.provider_text(said) or f"card staged for {chat}: it goes with the next message"
+            return Shared(f"card sent with a message to {chat} (message {status})", from_number)
+        said = reply.body.get("message") if isinstance(reply.body, dict) else ""
+        staged = replies.provider_text(said) or "it goes with the next message"
+        return Shared(f"card staged in {chat}: {staged}"
+                      + (f" (Blooio's staging takes no sending number: from_number {from_number} was "
+                         "not used)" if from_number else ""))
 
     async def _explain_403(self, send: Send, reply: Reply, card: Card,
                            fields: tuple[str, ...]) -> tuple[Permanent, bool | None]:
@@ -245,6 +263,13 @@ class _Avatars:
                 self._recent.pop(next(iter(self._recent)))
             self._recent[photo] = text
         return text
+
+
+def _duplicate_key(reply: Reply) -> bool:
+    """A 409 that says the Idempotency-Key was used (the documented "duplicate idempotency key");
+    a 409 saying nothing more on a keyed send means the same."""
+    text = str(reply.body).lower() if reply.body is not None else ""
+    return "idempotency" in text or "duplicate" in text or not text.strip("{}' ")
 
 
 def _coming_soon(reply: Reply) -> bool:

@@ -15,7 +15,7 @@ from typing import Any
 from cardkit.errors import Permanent, Transient
 from cardkit.providers import replies
 from cardkit.providers._adapter import BearerAdapter, differing, list_numbers_at
-from cardkit.providers.base import Card, Change, Current, Limits, Reply, Send
+from cardkit.providers.base import Card, Change, Current, Limits, Reply, Send, Shared
 from cardkit.providers.config import EnvNames
 from cardkit.providers.media import photo_url_problem
 from cardkit.providers.s3_host import without_signature
@@ -116,14 +116,20 @@ class Linq(BearerAdapter):
         _check_applied(reply, f"updating the card of {card.number}")
         return Change("update", fields)
 
-    async def share(self, send: Send, chat: str, *, text: str = "", from_number: str = "") -> str:
+    async def share(self, send: Send, chat: str, *, text: str = "", from_number: str = "",
+                    idempotency_key: str = "") -> Shared:
+        """`POST /v3/chats/{chat}/share_contact_card`: Linq sends the card of the chat's own line.
+
+        Not a message: it takes no Idempotency-Key. Linq allows one share per chat per 5 minutes
+        (429 otherwise); the engine reads a 429 after an attempt whose outcome is unknown as
+        "that attempt landed" (`cardkit.engine.sharing.ShareTarget`)."""
         if text:
-            raise Permanent("Linq shares the card on its own, without a message: call share "
-                            "without text (Linq has no share flag on messages)")
+            raise Permanent("Linq shares the card on its own, without a message (it has no share "
+                            "flag on messages): leave the message empty for Linq chats")
         reply = await send("POST", f"/v3/chats/{replies.path_number(chat)}/share_contact_card")
         if not 200 <= reply.status < 300:
             raise _failure(reply, f"sharing the card into chat {chat}")
-        return f"card shared into chat {chat}"
+        return Shared(f"card shared into chat {chat} (from the chat's own line)")
 
 
 def _current(cards: list[Any], number: str) -> Current:

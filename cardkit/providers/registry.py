@@ -17,6 +17,7 @@ from typing import Any, cast
 
 from cardkit.errors import ConfigError
 from cardkit.providers._adapter import Adapter
+from cardkit.providers.accounts import read_accounts
 from cardkit.providers.base import Provider
 from cardkit.providers.blooio import Blooio
 from cardkit.providers.config import SANDBOX_ORIGIN
@@ -27,6 +28,11 @@ from cardkit.providers.sendblue import Sendblue
 ADAPTERS: dict[str, type[Adapter]] = {cls.name: cls for cls in (Blooio, Sendblue, Linq)}
 #: Their names, in display order.
 NAMES: tuple[str, ...] = tuple(ADAPTERS)
+
+
+def account_of(adapter: Any) -> str:
+    """The account name of an adapter: its `account`, or its provider's name (one account each)."""
+    return str(getattr(adapter, "account", "") or adapter.name)
 
 
 def credential_variables() -> list[str]:
@@ -93,21 +99,66 @@ def providers_from_sandbox(sandbox: Any, names: str | Iterable[str] | None = Non
     return built
 
 
-def resolve_providers(spec: Any = None, *, sandbox: Any = None,
-                      origin: str = SANDBOX_ORIGIN) -> list[Provider]:
-    """What the engine calls with the user's `providers=` and `sandbox=` arguments.
+def providers_from_accounts(accounts: Any, names: str | Iterable[str] | None = None, *,
+                            sandbox: Any = None, origin: str = SANDBOX_ORIGIN,
+                            env: Mapping[str, str] | None = None) -> list[Provider]:
+    """One adapter per account of an accounts file (`cardkit.providers.accounts`).
+
+    `names` picks among them: provider names (every account of that provider) and/or account
+    names; None/"auto"/"all" → every account. With a `sandbox`, each account is pointed at the
+    sandbox's base URL for its provider (its credentials still come from its variables)."""
+    book = read_accounts(accounts)
+    wanted = _words(names)
+    if wanted:
+        known = set(NAMES) | set(book.names())
+        unknown = [w for w in wanted if w not in known]
+        if unknown:
+            raise ConfigError(f"unknown provider or account {unknown[0]!r}: choose from "
+                              f"{', '.join([*NAMES, *book.names()])} (or 'auto')")
+    chosen = [a for a in book if not wanted or a.name in wanted or a.provider in wanted]
+    if not chosen:
+        raise ConfigError(f"no account in {book.source} is a {', '.join(wanted or [])} account")
+    built = []
+    for account in chosen:
+        if sandbox is not None and sandbox is not False:
+            from dataclasses import replace
+
+            account = replace(account, base_url=sandbox.base_urls(origin)[account.provider])
+        adapter = ADAPTERS[account.provider](base_url=account.base_url, env={},  # type: ignore[call-arg]
+                                             account=account.name, **account.credentials(env))
+        built.append(cast(Provider, adapter))
+    return built
+
+
+def _words(names: str | Iterable[str] | None) -> list[str]:
+    """`"blooio,east"` → ["blooio", "east"]; None/"auto"/"all" → []."""
+    if names is None:
+        return []
+    if isinstance(names, str):
+        names = names.split(",")
+    words = [n.strip() for n in names if n and n.strip()]
+    return [] if [w.lower() for w in words] in (["auto"], ["all"]) else [
+        w.lower() if w.lower() in ADAPTERS else w for w in words]
+
+
+def resolve_providers(spec: Any = None, *, sandbox: Any = None, origin: str = SANDBOX_ORIGIN,
+                      accounts: Any = None) -> list[Provider]:
+    """What the engine calls with the user's `providers=`, `sandbox=` and `accounts=` arguments.
 
     `spec`: None/"auto" (all configured, or all three with a sandbox), "blooio,linq", a list of
-    names and/or adapters. `sandbox`: None, or a Sandbox (True is the engine's to turn into one).
+    names and/or adapters; with `accounts` (an accounts file), names may also be account names.
+    `sandbox`: None, or a Sandbox (True is the engine's to turn into one).
     """
     if isinstance(spec, Sequence) and not isinstance(spec, str):
         built = [p for p in spec if not isinstance(p, str)]
         names = [p for p in spec if isinstance(p, str)]
         if names:
-            built += resolve_providers(",".join(names), sandbox=sandbox, origin=origin)
+            built += resolve_providers(",".join(names), sandbox=sandbox, origin=origin, accounts=accounts)
         return built
     if hasattr(spec, "auth_headers"):
         return [spec]
+    if accounts is not None:
+        return providers_from_accounts(accounts, spec, sandbox=sandbox, origin=origin)
     if sandbox is not None and sandbox is not False:
         return providers_from_sandbox(sandbox, spec, origin=origin)
     return providers_from_env(spec)

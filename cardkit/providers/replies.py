@@ -163,8 +163,8 @@ def http_send(client: httpx.AsyncClient, provider: Any) -> Send:
     base = provider.base_url.rstrip("/")
 
     async def send(method: str, path: str, *, params: Mapping[str, str] | None = None,
-                   json: Any = None) -> Reply:
-        headers = dict(provider.auth_headers())
+                   json: Any = None, headers: Mapping[str, str] | None = None) -> Reply:
+        headers = {**provider.auth_headers(), **(headers or {})}
         kwargs: dict[str, Any] = {"params": params, "headers": headers}
         if json is not None:
             kwargs["content"] = jsonlib.dumps(json).encode()

@@ -15,7 +15,7 @@ from typing import Any
 from cardkit.errors import Permanent, Transient
 from cardkit.providers import replies
 from cardkit.providers._adapter import Adapter, differing, list_numbers_at
-from cardkit.providers.base import Card, Change, Current, Limits, Reply, Send
+from cardkit.providers.base import Card, Change, Current, Limits, Reply, Send, Shared
 from cardkit.providers.config import EnvNames
 from cardkit.providers.media import photo_url_problem, redact
 
@@ -40,8 +40,9 @@ class Sendblue(Adapter):
     limits = Limits(max_at_once=16, max_per_second=50.0)
 
     def __init__(self, api_key: str | None = None, api_secret: str | None = None, *,
-                 base_url: str | None = None, env: Mapping[str, str] | None = None) -> None:
-        super().__init__(base_url=base_url, env=env, api_key=api_key, api_secret=api_secret)
+                 base_url: str | None = None, env: Mapping[str, str] | None = None,
+                 account: str | None = None) -> None:
+        super().__init__(base_url=base_url, env=env, account=account, api_key=api_key, api_secret=api_secret)
 
     def auth_headers(self) -> dict[str, str]:
         return {"sb-api-key-id": self._secret("api_key"),
@@ -129,7 +130,8 @@ class Sendblue(Adapter):
         if not 200 <= reply.status < 300:
             raise failure(reply, f"deleting the profile of {number}")
 
-    async def share(self, send: Send, chat: str, *, text: str = "", from_number: str = "") -> str:
+    async def share(self, send: Send, chat: str, *, text: str = "", from_number: str = "",
+                    idempotency_key: str = "") -> Shared:
         raise Permanent("Sendblue has no API to share the card into a chat: its profile is shared "
                         "automatically in the number's subsequent iMessage conversations")
 

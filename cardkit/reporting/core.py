@@ -138,7 +138,16 @@ class Report:
 
     def failed_rows(self) -> pd.DataFrame:
         """The error file: input rows as written that need attention, plus `cardkit_*` outcome columns."""
-        return outcome_frame(self.results, self.inputs, fig.NEEDS_ATTENTION)
+        failed = outcome_frame(self.results, self.inputs, fig.NEEDS_ATTENTION)
+        failed["cardkit_sheet"] = self.sheet_identity
+        return failed
+
+    @property
+    def sheet_identity(self) -> str:
+        """Which sheet the rows come from, for the fed-back file's `cardkit_sheet` column:
+        the input file's name and the start of its hash ("" when unknown)."""
+        info = self.info
+        return " ".join(p for p in (info.source or "", f"sha256:{info.sha256[:12]}" if info.sha256 else "") if p)
 
     def applied_rows(self) -> pd.DataFrame:
         """The success file: input rows as written that are applied or unchanged, plus outcome columns."""
@@ -290,8 +299,9 @@ def report(
         raise InputError("nothing to report: pass a results frame (what cardkit.apply returned) or journal=PATH")
     journal_of_run = (results.attrs.get("cardkit") or {}).get("journal")
     if journal_of_run and not info.journal:
-        info = replace(info, journal=str(journal_of_run))
+        info = replace(info, journal=str(Path(journal_of_run).resolve()))
     if cards is not None:
         inputs, card_info = from_cards(cards)
-        info = replace(info, source=card_info.source or info.source, sha256=card_info.sha256 or info.sha256)
+        info = replace(info, source=card_info.source or info.source, sha256=card_info.sha256 or info.sha256,
+                       folder=card_info.folder or info.folder, photo_root=card_info.photo_root)
     return Report(results, inputs=inputs, info=info)

@@ -67,7 +67,8 @@ def outcome_frame(
         numbers = chosen.drop_duplicates("row").set_index("row")["number"].map(shown)
         user = pd.DataFrame({"number": numbers.reindex(outcome["cardkit_row"]).to_numpy()})
     else:
-        kept = inputs.drop(columns=[c for c in OUTCOME_COLUMNS if c in inputs.columns])
+        # a fed-back file's own cardkit_* columns are replaced, never doubled
+        kept = inputs.drop(columns=[c for c in inputs.columns if str(c).startswith("cardkit_")])
         user = kept.reindex(outcome["cardkit_row"]).reset_index(drop=True)
         user = user.astype(object).where(user.notna(), "")
     return pd.concat([user.reset_index(drop=True), outcome], axis=1)

@@ -23,15 +23,12 @@ def from_cards(cards: pd.DataFrame) -> tuple[pd.DataFrame, RunInfo]:
 
     if "row" not in cards.columns:
         raise InputError("cards= needs the frame read_cards() or validate() returned (it has a 'row' column)")
-    if "valid" not in cards.columns:
-        # cells as the run used them: relative photo paths made absolute, so an errors file
-        # saved in another folder still finds its photos when it is fed back (photos not re-checked)
-        from cardkit.validation import validate
-
-        cards = validate(cards, check_photos=False)
+    # cells as the user wrote them (photo paths stay relative to the sheet's folder, which the
+    # report records: a fed-back report resolves them there, wherever the report now lives)
     meta = cards.attrs.get("cardkit") or {}
     source = meta.get("source")
-    info = RunInfo(source=Path(source).name if source else None, sha256=meta.get("sha256"))
+    info = RunInfo(source=Path(source).name if source else None, sha256=meta.get("sha256"),
+                   folder=meta.get("base_dir"), photo_root=meta.get("photo_root"))
     return inputs_by_row(as_written(cards), cards["row"]), info
 
 
@@ -70,7 +67,8 @@ def read_run(path: str | Path, run_id: str | None = None) -> tuple[pd.DataFrame,
         sha256=_text_or_none(run.get("sha256")),
         started_at=_text_or_none(run.get("started_at")),
         finished_at=_text_or_none(run.get("finished_at")),
-        journal=str(path),
+        journal=str(Path(path).resolve()),
+        folder=str(Path(source).resolve().parent) if source else None,
     )
     return results, inputs_by_row(written.drop(columns="row"), written["row"]), info
 

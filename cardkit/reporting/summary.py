@@ -39,7 +39,9 @@ class RunInfo:
     sha256: str | None = None          # the input file's hash
     started_at: str | None = None      # ISO 8601, UTC
     finished_at: str | None = None
-    journal: str | None = None         # the run's journal file (how to continue), None if it kept none
+    journal: str | None = None         # the run's journal (how to continue; a fed-back report finds it here)
+    folder: str | None = None          # the input file's folder: photo paths as written resolve against it
+    photo_root: str | None = None      # the folder photo files had to be in, when not `folder`
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

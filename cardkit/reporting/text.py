@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import TYPE_CHECKING
 
 from cardkit.display import blank, counted, human_time  # noqa: F401  (the formats every view shares)
-from cardkit.names import shorten
 from cardkit.reporting.summary import nonzero_columns
 from cardkit.vocabulary import STATUSES
 
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 
 #: A terminal line shows this much of a message; the report files hold all of it.
-MESSAGE_WIDTH = 200
+MESSAGE_WIDTH = 96   # the needs-attention list wraps messages at this width (never cuts them)
 
 
 #: A cell as people read it: empty for missing, `403` rather than `403.0`.
@@ -45,9 +45,16 @@ def outcome_phrase(report: Report) -> str:
     f = report.figures
     totals = report.counts.sum() if len(report.counts) else None
     parts = [f"{int(totals[s])} {s}" for s in STATUSES if totals is not None and totals[s]]
-    cards = "card" if f.cards == 1 else "cards"
+    noun = "chat" if _shares(report) else "card"
+    cards = noun if f.cards == 1 else noun + "s"
     ops = "operation" if f.operations == 1 else "operations"
     return f"{f.cards} {cards} → {f.operations} {ops}: " + (", ".join(parts) or "nothing to do")
+
+
+def _shares(report: Report) -> bool:
+    """Whether the report is of a share run (its results name chats)."""
+    chats = report.results["chat"] if "chat" in report.results.columns else None
+    return chats is not None and bool((chats.fillna("").astype(str) != "").any())
 
 
 def next_step(report: Report, file: str = "<this file>") -> str:
@@ -55,10 +62,12 @@ def next_step(report: Report, file: str = "<this file>") -> str:
     journal = report.info.journal
     if report.ok:
         return "Nothing needs attention: every operation was applied or unchanged."
+    command = "share" if _shares(report) else "apply"
     if journal:
-        return (f"Fix the cells on the Failed sheet and run: cardkit apply {file} --journal {journal} "
-                "(what was applied is not sent again)")
-    return (f"Fix the cells on the Failed sheet and run: cardkit apply {file} (this run kept no journal: "
+        return (f"Fix the cells on the Failed sheet and run: cardkit {command} {file} — it finds its journal "
+                f"({journal}) and its photos itself; what was applied is not sent again, and the "
+                "cardkit_* columns are best left as they are")
+    return (f"Fix the cells on the Failed sheet and run: cardkit {command} {file} (this run kept no journal: "
             "every row is read again, and what was applied comes back unchanged)")
 
 
@@ -101,8 +110,15 @@ def summary_text(report: Report, *, shown_failures: int) -> str:
         for item in failures.head(shown_failures).itertuples(index=False):
             code = " ".join(c for c in (shown(item.http_status), shown(item.error_code)) if c)
             where = f"{item.provider} " if isinstance(item.provider, str) and item.provider else ""
-            message = shorten(shown(item.message), MESSAGE_WIDTH)
-            lines.append(f"  row {item.row} {item.number} {where}{item.status}{' ' + code if code else ''}: {message}")
+            head = f"  row {item.row} {item.number} {where}{item.status}{' ' + code if code else ''}:"
+            message = shown(item.message)
+            if len(head) + 1 + len(message) <= MESSAGE_WIDTH + 20:
+                lines.append(f"{head} {message}")
+            else:   # on its own lines, wrapped, never cut: the remedy is at its end
+                lines.append(head)
+                lines += textwrap.wrap(message, MESSAGE_WIDTH, initial_indent="      ",
+                                       subsequent_indent="      ", break_on_hyphens=False)
         if len(failures) > shown_failures:
-            lines.append(f"  … and {len(failures) - shown_failures} more (write the report to a file to see them all)")
+            lines.append(f"  … and {len(failures) - shown_failures} more (--report r.xlsx, or report.to_file(…), "
+                         "writes them all)")
     return "\n".join(lines)

@@ -201,6 +201,21 @@ def _outcome_chart(sheet, header_row: int, providers: int, statuses: list[str]) 
     return chart
 
 
+def _identity_sheet(book: Workbook, report: Report) -> None:
+    """The hidden sheet a fed-back report is recognised by: the original sheet's name, hash and
+    folder, its photo folder, the journal and the run (read back by `cardkit.reading`)."""
+    from cardkit.columns import IDENTITY_KEYS, IDENTITY_SHEET
+
+    sheet = book.create_sheet(IDENTITY_SHEET)
+    sheet.sheet_state = "hidden"
+    sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0   # printed like the others if shown
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    info = report.info.as_dict()
+    sheet.append([_cell(sheet, "key"), _cell(sheet, "value")])
+    for key in IDENTITY_KEYS:
+        sheet.append([_cell(sheet, key), _cell(sheet, info.get(key) or "")])
+
+
 def write_table_xlsx(frame: pd.DataFrame, path: Path, title: str = "Sheet1") -> Path:
     """Any frame as a one-sheet workbook under the same rules (no live formula, control
     characters escaped): what `cardkit validate --out x.xlsx` writes."""
@@ -223,6 +238,7 @@ def write_xlsx(report: Report, path: Path) -> Path:
     _summary_sheet(book, report)
     _table_sheet(book, "Applied", report.applied_rows())
     _table_sheet(book, "All", report.shown_results)
+    _identity_sheet(book, report)
     book.active = 1
     book.save(path)
     return path

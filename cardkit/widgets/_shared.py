@@ -156,8 +156,8 @@ class Tasks:
 
 
 #: The results-frame columns the forms show (timings and run ids stay in the frame and the report).
-SHOWN_RESULT_COLUMNS = ["row", "number", "provider", "action", "status", "http_status", "error_code",
-                        "message", "attempts", "changed"]
+SHOWN_RESULT_COLUMNS = ["row", "number", "provider", "account", "action", "status", "http_status",
+                        "error_code", "message", "attempts", "changed"]
 
 
 class RunsWithOptions:

@@ -1,5 +1,9 @@
 """`BatchPanel`: a guided bulk run — load a sheet, see its problems, plan, apply, download the report.
 
+Two modes (the switch at the top): **cards** sets each row's Name & Photo (`cardkit.apply`);
+**share** shares the card into each row's chat (`cardkit.share`, a chats sheet), with an
+optional message.
+
 Each step is a background task on the kernel's loop. The panel builds its `RunOptions` once;
 Plan and Apply feed a progress bar from the engine's events and can be cancelled: Cancel sets
 the engine's `cancel` event, the engine stops cleanly (journal consistent) and the panel keeps
@@ -24,11 +28,13 @@ from cardkit.engine.options import RunOptions
 from cardkit.errors import ColumnError
 from cardkit.vocabulary import Status as RowStatus, needs_attention
 from cardkit.widgets._shared import (
+    SHOWN_RESULT_COLUMNS,
     RunsWithOptions,
     Snapshot,
     Status,
     Tasks,
     download_link,
+    frame_html,
     guarded,
     heading,
     sandbox_for,
@@ -46,8 +52,9 @@ class BatchPanel(Snapshot, RunsWithOptions, widgets.VBox):
     """Load a spreadsheet (upload or path) → problems (filterable) → Plan → Apply (progress, Cancel) → report.
 
     The options are `cardkit.apply`'s: `providers`, `sandbox` (True = an in-process sandbox for
-    this panel), `region`, `photo_host`, `journal`, `max_at_once`, `max_per_second`; and
-    `read_cards`'s `sheet` and `columns` ({"their header": "number", …}). After a click,
+    this panel), `region`, `photo_host`, `journal`, `max_at_once`, `max_per_second`, `accounts`;
+    and `read_cards`'s `sheet` and `columns` ({"their header": "number", …}). `mode="share"`
+    starts in share mode (a chats sheet; `message` is sent with the card). After a click,
     `last_task` is the running step; `cards`, `checked`, `problems`, `last_plan`, `last_results`
     hold the frames, and `report_files` the downloadable bytes.
     """
@@ -64,11 +71,14 @@ class BatchPanel(Snapshot, RunsWithOptions, widgets.VBox):
         max_per_second: float | None = None,
         sheet: str | int | None = None,
         columns: dict[str, str] | None = None,
+        accounts: Any = None,
+        mode: str = "cards",
+        message: str = "",
     ) -> None:
         #: what every Plan/Apply of this panel runs with (the Providers box aside)
         self.options = RunOptions(providers=providers, sandbox=sandbox_for(sandbox), region=region,
                                   photo_host=photo_host, journal=journal, max_at_once=max_at_once,
-                                  max_per_second=max_per_second, progress=False)
+                                  max_per_second=max_per_second, progress=False, accounts=accounts)
         self.sheet = sheet
         self.columns = columns
         self._given_providers = None if isinstance(providers, str) or providers is None else list(providers)
@@ -82,6 +92,13 @@ class BatchPanel(Snapshot, RunsWithOptions, widgets.VBox):
         self._cancel: asyncio.Event | None = None
         self._scratch = ScratchFolder("cardkit-batch-")
 
+        # 0. what the run does: set cards, or share them into chats
+        self.mode = widgets.ToggleButtons(options=[("Set cards", "cards"), ("Share into chats", "share")],
+                                          value=mode, description="Mode", style=_WIDE)
+        self.message = widgets.Text(value=message, description="Message", style=_WIDE,
+                                    placeholder="sent with the card (Blooio); empty: staged")
+        self.message.layout.display = "" if mode == "share" else "none"
+        self.mode.observe(self._on_mode, names="value")
         # 1. load
         self.upload = widgets.FileUpload(accept=".csv,.xlsx,.zip", multiple=False, description="Upload sheet…",
                                          tooltip="A .csv or .xlsx, or a .zip of the sheet with its photos")
@@ -129,6 +146,7 @@ class BatchPanel(Snapshot, RunsWithOptions, widgets.VBox):
 
         super().__init__(
             [
+                widgets.HBox([self.mode, self.message]),
                 heading("1. Spreadsheet"),
                 widgets.HBox([self.upload, self.path, self.load_button]),
                 self.mapping,
@@ -156,6 +174,16 @@ class BatchPanel(Snapshot, RunsWithOptions, widgets.VBox):
         """The latest step (an asyncio task); await it to wait for the outcome."""
         return self._tasks.last
 
+    # -- 0. mode -------------------------------------------------------------------------------
+
+    def _on_mode(self, change: dict) -> None:
+        """Another kind of sheet: show the message box for shares, and load the sheet again."""
+        self.message.layout.display = "" if change["new"] == "share" else "none"
+        self.checked = self.cards = self.problems = None
+        self.summary.value = self.problems_table.value = ""
+        self.status.ok(f"Mode: {'share the card into chats' if change['new'] == 'share' else 'set cards'}"
+                       " — load the sheet.")
+
     # -- 1. load --------------------------------------------------------------------------------
 
     @guarded(lambda self: self.status)
@@ -177,17 +205,24 @@ class BatchPanel(Snapshot, RunsWithOptions, widgets.VBox):
         if not source:
             self.status.error("Type the spreadsheet's path or upload it first.")
             return
-        # Reading and checking photos is blocking work: keep it off the kernel's loop.
-        try:
-            cards = await asyncio.to_thread(read_cards, source, sheet=self.sheet, columns=self.columns)
-        except ColumnError as missing:
-            if not (missing.missing and missing.seen):
-                raise
-            self._offer_mapping(missing)
-            return
-        self.mapping.layout.display = "none"
-        inspection = await asyncio.to_thread(inspect_cards, cards, region=self.region)  # one pass, both views
-        checked, problems = inspection.cards, inspection.problems
+        if self.mode.value == "share":
+            from cardkit.engine import read_chats
+
+            cards = checked = await asyncio.to_thread(read_chats, source, sheet=self.sheet, columns=self.columns,
+                                                      region=self.region)
+            problems = _row_problems(checked)
+        else:
+            # Reading and checking photos is blocking work: keep it off the kernel's loop.
+            try:
+                cards = await asyncio.to_thread(read_cards, source, sheet=self.sheet, columns=self.columns)
+            except ColumnError as missing:
+                if not (missing.missing and missing.seen):
+                    raise
+                self._offer_mapping(missing)
+                return
+            self.mapping.layout.display = "none"
+            inspection = await asyncio.to_thread(inspect_cards, cards, region=self.region)  # one pass, both views
+            checked, problems = inspection.cards, inspection.problems
         self.cards, self.checked, self.problems = cards, checked, problems
         self.last_plan = self.last_results = None
         self.report_files = {}
@@ -310,7 +345,13 @@ class BatchPanel(Snapshot, RunsWithOptions, widgets.VBox):
                                        journal=self.options.journal if write else (self.options.journal or False),
                                        events=watcher)
         try:
-            results = await run_async(checked, options)
+            if self.mode.value == "share":
+                from cardkit.engine import share_async
+
+                results = await share_async(checked, message=self.message.value.strip(),
+                                            options=options.replace(photo_host=False))
+            else:
+                results = await run_async(checked, options)
         except asyncio.CancelledError:  # "Stop now": the engine has wound down; keep what it did
             self._cancel.set()
             if watcher.results is None:
@@ -370,7 +411,11 @@ class BatchPanel(Snapshot, RunsWithOptions, widgets.VBox):
             return
         if self.status_filter.value != _ALL:
             frame = frame[frame["status"] == self.status_filter.value]
-        self.results_table.value = _results_view(frame)
+        if self.mode.value == "share":
+            shown = SHOWN_RESULT_COLUMNS[:2] + ["chat"] + SHOWN_RESULT_COLUMNS[2:]
+            self.results_table.value = frame_html(frame[shown], caption=f"{len(frame)} rows")
+        else:
+            self.results_table.value = _results_view(frame)
 
     async def _make_report(self, results: pd.DataFrame) -> None:
         """Build the report and its XLSX and HTML files (in a thread: writing XLSX takes a while)."""
@@ -445,6 +490,16 @@ def _ending(results: pd.DataFrame, finished: int, *, write: bool, cancelled: boo
     if attention:
         line += f", {attention} need{'s' if attention == 1 else ''} attention"
     return line + (" (cancelled)" if cancelled else "")
+
+
+def _row_problems(checked: pd.DataFrame) -> pd.DataFrame:
+    """A chats sheet's problems as a problems frame (one per invalid row, its message as written)."""
+    from cardkit.columns import PROBLEM_COLUMNS
+
+    bad = checked[~checked["valid"].astype(bool)]
+    return pd.DataFrame({"row": bad["row"].astype(int), "column": "", "check": "chat_row", "severity": "error",
+                         "value": bad["chat"].astype(str), "message": bad["problems"].astype(str)},
+                        columns=list(PROBLEM_COLUMNS))
 
 
 def _report_files(made: Any, folder: Path) -> dict[str, bytes]:

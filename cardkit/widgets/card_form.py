@@ -505,8 +505,8 @@ def _for_the_form(message: str, label: str = "") -> str:
         if detail != text:
             if detail.lower().startswith(f"the {label.lower()}"):
                 text = detail[:1].upper() + detail[1:]
-            elif detail.startswith("'' — "):
-                text = f"{label} is empty — {detail[5:]}"
+            elif detail.startswith(("'' — ", "(empty) — ")):
+                text = f"{label} is empty — {detail.split(' — ', 1)[1]}"
             else:
                 text = f"{label}: {detail}"
     return text.replace("put its provider in the provider column", "pick its provider in the Provider list")

@@ -23,7 +23,8 @@ def test_demo_writes_both_reports_and_tells_where(demo_dir, tmp_path):
     done = cardkit("demo", "--out", str(tmp_path / "d"))
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "d" / "report.html").stat().st_size > 1000
-    assert openpyxl.load_workbook(tmp_path / "d" / "report.xlsx").sheetnames == ["Failed", "Summary", "Applied", "All"]
+    assert openpyxl.load_workbook(tmp_path / "d" / "report.xlsx").sheetnames == ["Failed", "Summary", "Applied", "All",
+                                                                                 "cardkit run"]
     out = done.stdout
     assert "read 27 rows (18 pass the checks)" in out
     assert "needs attention" in out and "row 22 555-0100 invalid" in out

@@ -92,11 +92,11 @@ class Served:
     """`cardkit sandbox serve` running in its own process on a loopback port."""
 
     def __init__(self, latency_ms: float = 0, seed: Path | None = None, fault_rate: float = 0.0,
-                 fault_seed: int = 0) -> None:
+                 fault_seed: int = 0, more: tuple[str, ...] = ()) -> None:
         self.port = free_port()
         self.origin = f"http://127.0.0.1:{self.port}"
         extra = ["--seed", str(seed)] if seed is not None else []
-        extra += ["--fault-rate", str(fault_rate), "--fault-seed", str(fault_seed)]
+        extra += ["--fault-rate", str(fault_rate), "--fault-seed", str(fault_seed), *more]
         self.process = subprocess.Popen(
             [sys.executable, "-m", "cardkit", "sandbox", "serve", "--port", str(self.port),
              "--latency-ms", str(latency_ms), *extra],

@@ -196,3 +196,78 @@ def test_retry_of_a_contacts_run_says_how_to_resume_it(tmp_path):
         journal.start_run("c1", {"started_at": "2026-01-01T00:00:00+00:00", "kind": "contacts"})
     with pytest.raises(JournalError, match="contacts run: run its sheet again"):
         retry(journal_path, sandbox=True)
+
+
+def _journal_with_ops(path, count: int) -> Journal:
+    journal = Journal(path, lock=True)
+    journal.start_run("r1", {"started_at": "2026-01-01T00:00:00+00:00", "kind": "apply"})
+    journal.add_ops("r1", [(seq, seq + 2, f"+1212555{1000 + seq}", "blooio", "https://b", "{}", {})
+                           for seq in range(count)])
+    return journal
+
+
+def _sending(path) -> set[int]:
+    with sqlite3.connect(path) as db:
+        return {seq for (seq,) in db.execute("SELECT seq FROM ops WHERE state='sending'")}
+
+
+def test_a_slow_commit_leaves_the_event_loop_free_and_marks_queued_meanwhile_share_the_next(tmp_path):
+    """While another connection holds the journal's write lock, the first mark's commit waits in
+    the committer thread: the loop goes on running other tasks, and the marks queued meanwhile
+    are durable (seen from a second connection) when their awaitables return."""
+    import asyncio
+
+    path = tmp_path / "j.sqlite"
+    journal = _journal_with_ops(path, 3)
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")            # the next commit must wait for this lock
+
+    async def scenario() -> tuple[int, set[int], set[int]]:
+        first = journal.mark_sending("r1", 0, "2026-01-01T00:00:01+00:00", '{"known": false}')
+        ticks = 0
+        while ticks < 20:                       # the loop turns while the commit waits on the lock
+            await asyncio.sleep(0)
+            ticks += 1
+        later = [journal.mark_sending("r1", seq, "2026-01-01T00:00:02+00:00") for seq in (1, 2)]
+        assert not first.done() and _sending(path) == set()
+        blocker.rollback()                      # the lock goes: the waiting commit goes through
+        await first
+        after_first = _sending(path)
+        await asyncio.gather(*later)
+        return ticks, after_first, _sending(path)
+
+    try:
+        ticks, after_first, after_all = asyncio.run(scenario())
+    finally:
+        if blocker.in_transaction:
+            blocker.rollback()
+        blocker.close()
+        journal.close()
+    assert ticks == 20
+    assert 0 in after_first
+    assert after_all == {0, 1, 2}
+
+
+def test_a_failed_background_commit_keeps_its_changes_for_the_next(tmp_path):
+    """A commit that fails in the committer thread hands its marks the error, and its changes go
+    back to the queue: the next commit (once the lock is free) writes them all."""
+    import asyncio
+
+    path = tmp_path / "j.sqlite"
+    journal = _journal_with_ops(path, 2)
+    journal._db.execute("PRAGMA busy_timeout=0")   # fail at once instead of waiting 5 s
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+
+    async def scenario() -> None:
+        with pytest.raises(JournalError, match="can't be written"):
+            await journal.mark_sending("r1", 0, "2026-01-01T00:00:01+00:00")
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        blocker.rollback()
+        blocker.close()
+    journal.mark_sending("r1", 1, "2026-01-01T00:00:02+00:00")     # outside a loop: at once
+    assert _sending(path) == {0, 1}
+    journal.close()

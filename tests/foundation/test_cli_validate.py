@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_summary_counts_rows_and_lists_first_problems_with_row_numbers(sample_csv, capsys):
     """27 rows, 18 valid; the first problems read 'row N  Header  severity  message'."""
-    assert main(["validate", str(sample_csv)]) == 0
+    assert main(["validate", str(sample_csv)]) == 1   # the sample has invalid rows: exit 1, as the README says
     out = capsys.readouterr().out
     assert "27 rows — 18 valid, 9 invalid (9 errors, 6 warnings)" in out
     assert "row 22   Phone       error    '555-0100' is not a complete number for region US — add the area code" in out
@@ -35,7 +35,7 @@ def test_show_zero_prints_every_problem(sample_csv, capsys):
 def test_out_file_has_one_line_per_input_row_with_the_contract_columns(sample_csv, tmp_path, capsys):
     """row, number (E.164, empty when unusable), names, valid true/false, problems — for every row."""
     out_path = tmp_path / "checked.csv"
-    assert main(["validate", str(sample_csv), "--out", str(out_path)]) == 0
+    assert main(["validate", str(sample_csv), "--out", str(out_path)]) == 1
     written = pd.read_csv(out_path, dtype=str, keep_default_na=False)
     assert list(written.columns[:7]) == ["row", "number", "number_as_written", "first_name", "last_name", "valid", "problems"]
     assert len(written) == 27
@@ -51,7 +51,7 @@ def test_out_file_has_one_line_per_input_row_with_the_contract_columns(sample_cs
 def test_out_xlsx_is_written_too(sample_xlsx, tmp_path, capsys):
     """--out with .xlsx writes a workbook that reads back with all rows."""
     out_path = tmp_path / "checked.xlsx"
-    assert main(["validate", str(sample_xlsx), "--out", str(out_path), "--no-photos"]) == 0
+    assert main(["validate", str(sample_xlsx), "--out", str(out_path), "--no-photos"]) == 1
     assert len(pd.read_excel(out_path, dtype=str)) == 27
 
 
@@ -79,12 +79,12 @@ def test_unreadable_input_and_bad_arguments_exit_2_with_one_line(tmp_path, capsy
         assert err.startswith("cardkit validate: ") and err.count("\n") == 1 and "Traceback" not in err
 
 
-def test_real_process_exits_0_on_invalid_rows_and_2_on_a_missing_file(sample_csv, tmp_path):
-    """Through `python -m cardkit` as a user runs it: invalid rows are a result, not a failure."""
+def test_real_process_exits_1_on_invalid_rows_and_2_on_a_missing_file(sample_csv, tmp_path):
+    """Through `python -m cardkit` as a user runs it: invalid rows exit 1 (a script can stop before apply)."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     done = subprocess.run([sys.executable, "-m", "cardkit", "validate", str(sample_csv)],
                           capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
-    assert done.returncode == 0 and "18 valid" in done.stdout
+    assert done.returncode == 1 and "18 valid" in done.stdout
     missing = subprocess.run([sys.executable, "-m", "cardkit", "validate", "nope.csv"],
                              capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
     assert missing.returncode == 2 and "does not exist" in missing.stderr and "Traceback" not in missing.stderr

@@ -51,12 +51,12 @@ def _live_cells_xlsx(path: Path) -> list[str]:
 
 
 def test_validate_out_writes_no_live_formula_to_csv_or_xlsx_and_keeps_control_characters(tmp_path):
-    """`cardkit validate --out x.csv/x.xlsx` on a sheet of formulas: exit 0, 0 live cells, headers too;
+    """`cardkit validate --out x.csv/x.xlsx` on a sheet of formulas: exit 1 (invalid rows), 0 live cells, headers too;
     the bell character survives in the XLSX (escaped as Excel does) instead of crashing it."""
     sheet = _hostile_sheet(tmp_path)
     for name in ("checked.csv", "checked.xlsx"):
         done = _cli("validate", str(sheet), "--out", name, cwd=tmp_path)
-        assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+        assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
     assert _live_cells_csv(tmp_path / "checked.csv") == []
     assert _live_cells_xlsx(tmp_path / "checked.xlsx") == []
     header = next(csv.reader((tmp_path / "checked.csv").open(encoding="utf-8-sig")))

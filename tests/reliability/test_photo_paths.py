@@ -93,12 +93,12 @@ def test_a_frame_built_in_python_takes_the_current_directory_as_its_root(tmp_pat
 
 
 def test_the_cli_refuses_them_and_takes_photo_root(shared):
-    """`cardkit validate` names the refused rows; `--photo-root` accepts them; a bad root is one line, exit 2."""
+    """`cardkit validate` names the refused rows (exit 1); `--photo-root` accepts them (exit 0); a bad root is one line, exit 2."""
     sheet, _ = shared
     run = [sys.executable, "-m", "cardkit", "validate", str(sheet), "--show", "0"]
     env = subprocess_env()
     done = subprocess.run(run, capture_output=True, text=True, env=env, timeout=120)
-    assert done.returncode == 0 and done.stdout.count("outside the photo folder") == 5, done.stdout
+    assert done.returncode == 1 and done.stdout.count("outside the photo folder") == 5, done.stdout
     wide = subprocess.run([*run, "--photo-root", str(sheet.parent.parent)], capture_output=True, text=True, env=env,
                           timeout=120)
     assert wide.returncode == 0 and "outside the photo folder" not in wide.stdout and "7 valid" in wide.stdout

@@ -16,7 +16,7 @@ CI_CARDS = 2_000
 def test_soak_2000_cards_at_15_percent_faults_loses_nothing_and_doubles_nothing(tmp_path):
     """Every row ends applied/unchanged or failed-with-why (and the journal file says the same); what landed equals the sheet; no
     readable number written twice; Sendblue re-sends only after an attempt left a write in doubt."""
-    figures = soak.soak(CI_CARDS, fault_rate=0.15, fault_seed=11, latency_ms=5, timeout=1.0, wait_scale=0.01,
+    figures = soak.soak(CI_CARDS, fault_rate=0.15, fault_seed=11, latency_ms=5, timeout=5.0, wait_scale=0.01,
                         linq_window=6.0, workdir=tmp_path)
     publish("soak_ci", figures)
 

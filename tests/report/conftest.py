@@ -29,7 +29,8 @@ def result(row, number, provider, status, *, action="update", http_status=None, 
     """One results row; times are seconds after 06:00:00 UTC."""
     base = pd.Timestamp("2026-11-24T06:00:00Z")
     return {
-        "row": row, "number": number, "provider": provider, "action": action, "status": status,
+        "row": row, "number": number, "provider": provider, "account": provider, "chat": "",
+        "action": action, "status": status,
         "http_status": http_status, "error_code": error_code, "message": message, "attempts": attempts,
         "elapsed_ms": elapsed_ms, "changed": changed,
         "started_at": None if start is None else (base + pd.Timedelta(seconds=start)).isoformat(),

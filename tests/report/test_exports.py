@@ -31,7 +31,8 @@ def test_xlsx_has_the_four_sheets_and_opens_on_summary(rep, tmp_path):
     """The workbook holds Failed (first, for feeding back), Summary, Applied, All and opens on Summary."""
     path = rep.to_file(tmp_path / "report.xlsx")[0]
     book = openpyxl.load_workbook(path)
-    assert book.sheetnames == ["Failed", "Summary", "Applied", "All"]
+    assert book.sheetnames == ["Failed", "Summary", "Applied", "All", "cardkit run"]
+    assert book["cardkit run"].sheet_state == "hidden"     # the identity a fed-back report keeps
     assert book.active.title == "Summary"
 
 
@@ -48,8 +49,8 @@ def test_xlsx_failed_sheet_holds_input_columns_as_written_plus_outcome(rep, tmp_
     path = rep.to_file(tmp_path / "report.xlsx")[0]
     rows = sheet_rows(openpyxl.load_workbook(path)["Failed"])
     assert rows[0] == ["cardkit_row", "Phone", "First Name", "cardkit_status", "cardkit_message",
-                       "cardkit_what_to_do", "Notes", "cardkit_provider", "cardkit_error_code"]
-    assert sorted(rows[0]) == sorted(["Phone", "First Name", "Notes", *OUTCOME_COLUMNS])
+                       "cardkit_what_to_do", "Notes", "cardkit_provider", "cardkit_error_code", "cardkit_sheet"]
+    assert sorted(rows[0]) == sorted(["Phone", "First Name", "Notes", *OUTCOME_COLUMNS, "cardkit_sheet"])
     by_row = {r[0]: dict(zip(rows[0], r)) for r in rows[1:]}
     assert sorted(by_row) == ["3", "4", "5", "7"]
     bob = by_row["3"]
@@ -59,6 +60,7 @@ def test_xlsx_failed_sheet_holds_input_columns_as_written_plus_outcome(rep, tmp_
     assert by_row["4"]["cardkit_status"] == "invalid"
     assert by_row["4"]["cardkit_message"] == "Phone: '555' is not a complete number for region US"
     assert by_row["4"]["cardkit_what_to_do"] == "add the area code"
+    assert bob["cardkit_sheet"] == "cards.csv sha256:abababababab"   # the original sheet, for feeding back
     # row 5 applied at linq and failed at sendblue: only the failure is on this sheet
     five = by_row["5"]
     assert (five["cardkit_provider"], five["cardkit_status"], five["cardkit_error_code"]) == ("sendblue", "failed", "E500")
@@ -121,7 +123,7 @@ def test_csv_split_writes_success_and_error_files(rep, tmp_path):
     assert [p.name for p in written] == ["run-success.csv", "run-errors.csv"]
     success = pd.read_csv(written[0], dtype=str, keep_default_na=False)
     errors = pd.read_csv(written[1], dtype=str, keep_default_na=False)
-    assert list(errors.columns) == ["Phone", "First Name", "Notes", *OUTCOME_COLUMNS]
+    assert list(errors.columns) == ["Phone", "First Name", "Notes", *OUTCOME_COLUMNS, "cardkit_sheet"]
     assert errors["cardkit_row"].tolist() == ["3", "4", "5", "7"]
     assert errors["cardkit_status"].tolist() == ["failed", "invalid", "failed", "skipped"]
     assert success["cardkit_row"].tolist() == ["2", "5", "6"]
@@ -205,7 +207,7 @@ def test_an_errors_file_fed_back_gets_its_outcome_columns_replaced_not_doubled(r
 
     second_round = inputs.assign(cardkit_row="9", cardkit_status="failed", cardkit_message="old news")
     rows = Report(results, inputs=second_round).failed_rows()
-    assert list(rows.columns) == ["Phone", "First Name", "Notes", *OUTCOME_COLUMNS]
+    assert list(rows.columns) == ["Phone", "First Name", "Notes", *OUTCOME_COLUMNS, "cardkit_sheet"]
     assert "old news" not in rows["cardkit_message"].tolist()
     assert rows["cardkit_row"].tolist() == [3, 4, 5, 7]
 

@@ -66,7 +66,7 @@ def test_xlsx_errors_sheet_fixed_in_place_and_fed_back_writes_only_the_fixed_row
     book = openpyxl.load_workbook(path)
     failed = book["Failed"]
     headers = [c.value for c in failed[1]]
-    assert sorted(headers) == sorted(["Phone", "First Name", "Last Name", "Photo", "Notes", *OUTCOME_COLUMNS])
+    assert sorted(headers) == sorted(["Phone", "First Name", "Last Name", "Photo", "Notes", *OUTCOME_COLUMNS, "cardkit_sheet"])
     ben = next(r for r in failed.iter_rows(min_row=2) if r[headers.index("First Name")].value == "Ben")
     assert ben[headers.index("cardkit_message")].value.startswith("Phone: '(415) 555-267'")
     ben[headers.index("Phone")].value = "(415) 555-2672"   # the user's fix, typed in Excel
@@ -177,8 +177,8 @@ def test_json_records_of_a_real_run_read_back_equal(first_run, tmp_path):
 
 
 def test_an_errors_file_saved_in_another_folder_still_finds_its_photos(tmp_path):
-    """Report of unvalidated cards (what `cardkit apply --report` has): photo paths come out absolute;
-    fed back from another folder they are outside its photo folder until photo_root= names theirs."""
+    """Report of unvalidated cards (what `cardkit apply --report` has): photo paths stay as written
+    and, fed back from another folder, resolve in the original sheet's folder the report records."""
     shutil.copytree(SAMPLE_PHOTOS, tmp_path / "photos")
     (tmp_path / "cards.csv").write_text(
         "Phone,First Name,Photo\n(415) 555-2671,Ana,photos/ana.jpg\n(415) 555-267,Ben,photos/ben.png\n", encoding="utf-8"
@@ -188,7 +188,9 @@ def test_an_errors_file_saved_in_another_folder_still_finds_its_photos(tmp_path)
     (tmp_path / "out").mkdir()
     path = cardkit.report(results, cards=cards).to_file(tmp_path / "out" / "report.xlsx")[0]
     failed = cardkit.read_cards(path)
-    assert failed["photo"].tolist() == [str(tmp_path / "photos" / "ben.png")]
+    assert failed["photo"].tolist() == ["photos/ben.png"]
+    assert failed["row"].tolist() == [3]
     failed.loc[:, "number"] = "(415) 555-2672"
-    assert "photo_root" in cardkit.validate(failed)["problems"].iloc[0]
-    assert cardkit.validate(failed, photo_root=tmp_path)["valid"].all()
+    checked = cardkit.validate(failed)
+    assert checked["valid"].all()
+    assert checked["photo"].tolist() == [str(tmp_path / "photos" / "ben.png")]

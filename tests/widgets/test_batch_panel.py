@@ -286,3 +286,30 @@ def test_unknown_headers_offer_a_column_mapping_that_reads_the_sheet_again(tmp_p
         assert mapped.status.kind == "ok" and "1 of 1 rows ready" in mapped.status.text
 
     run(body())
+
+
+def test_share_mode_shares_a_chats_sheet_with_the_message_and_shows_the_chat(tmp_path: Path):
+    """The mode switch turns the panel to a chats sheet: Plan shares nothing, Apply shares each
+    chat once (with the message box's text) and the results show the chat column."""
+    sheet = tmp_path / "chats.csv"
+    sheet.write_text("number,chat\n+14155552671,+15551230001\n+14155552672,+15551230002\n"
+                     "+17025550144,+15551230003\n+14155552671,\n")
+
+    async def body():
+        panel = BatchPanel(sandbox=True)
+        panel.mode.value = "share"
+        panel.message.value = "Hello from the panel"
+        await loaded(panel, sheet)
+        assert "<b>3</b> ready, <b>1</b> with errors" in panel.summary.value
+        assert "row 5, chat: empty" in panel.problems_table.value
+        await click(panel, panel.plan_button)
+        assert set(panel.last_plan["status"]) == {"planned", "invalid"}
+        await click(panel, panel.apply_button)
+        results = panel.last_results
+        assert results["status"].tolist() == ["applied", "applied", "invalid", "invalid"]
+        assert "no configured provider owns +17025550144" in results.loc[2, "message"]
+        assert ">chat<" in panel.results_table.value and "+15551230002" in panel.results_table.value
+        shares = panel.sandbox.state()["blooio"]["shares"]["with_message"]
+        assert shares == {"+15551230001": 1, "+15551230002": 1}
+
+    run(body())
