@@ -26,14 +26,14 @@ from cardkit.providers.base import DEFAULT_TIMEOUT
 SHEET_SUFFIXES = (".xlsx", ".csv")
 
 
-async def pull_async(providers: Any = "auto", *, sandbox: Any = None, out: str | os.PathLike[str] | None = None,
+async def pull_async(providers: Any = "auto", *, accounts: Any = None, sandbox: Any = None, out: str | os.PathLike[str] | None = None,
                      max_at_once: int | None = None, max_attempts: int = DEFAULT_MAX_ATTEMPTS,
                      timeout: float = DEFAULT_TIMEOUT, progress: bool = True,
                      events: Callable[[Any], None] | None = None) -> pd.DataFrame:
     """Every number `providers` hold with its current card; written to `out` (.xlsx/.csv) when
     given, Blooio's photos as `photos/<number>.jpg` beside it."""
     path = _sheet_path(out) if out is not None else None
-    frame = await _pull_frame(providers, sandbox=sandbox, photo_folder=path.parent if path else None,
+    frame = await _pull_frame(providers, accounts=accounts, sandbox=sandbox, photo_folder=path.parent if path else None,
                               max_at_once=max_at_once, max_attempts=max_attempts, timeout=timeout,
                               progress=progress, events=events)
     if path is not None:
@@ -42,7 +42,7 @@ async def pull_async(providers: Any = "auto", *, sandbox: Any = None, out: str |
     return frame
 
 
-def pull(providers: Any = "auto", *, sandbox: Any = None, out: str | os.PathLike[str] | None = None,
+def pull(providers: Any = "auto", *, accounts: Any = None, sandbox: Any = None, out: str | os.PathLike[str] | None = None,
          max_at_once: int | None = None, max_attempts: int = DEFAULT_MAX_ATTEMPTS,
          timeout: float = DEFAULT_TIMEOUT, progress: bool = True,
          events: Callable[[Any], None] | None = None) -> pd.DataFrame:
@@ -50,7 +50,7 @@ def pull(providers: Any = "auto", *, sandbox: Any = None, out: str | os.PathLike
     def interrupted() -> pd.DataFrame:
         raise KeyboardInterrupt
 
-    return run_sync(lambda: pull_async(providers, sandbox=sandbox, out=out, max_at_once=max_at_once,
+    return run_sync(lambda: pull_async(providers, accounts=accounts, sandbox=sandbox, out=out, max_at_once=max_at_once,
                                        max_attempts=max_attempts, timeout=timeout, progress=progress,
                                        events=events), partial=interrupted)
 

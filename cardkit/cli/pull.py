@@ -22,6 +22,9 @@ def register(sub) -> None:
     parser.add_argument("--provider", default="auto", metavar="NAME[,NAME]|auto",
                         help="blooio, sendblue, linq, several comma-separated, or auto (default: every "
                              "configured provider)")
+    parser.add_argument("--accounts", metavar="FILE",
+                        help="an accounts file (several accounts per provider; see docs) — default: the "
+                             "vendors' environment variables")
     parser.add_argument("--out", required=True, metavar="FILE", help="the sheet to write (.xlsx or .csv)")
     parser.add_argument("--sandbox", action="store_true",
                         help="pull from the built-in provider sandbox (no account, no network)")
@@ -35,7 +38,7 @@ def register(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from cardkit.pulling import pull
 
-    frame = pull(args.provider, sandbox=True if args.sandbox else None, out=args.out,
+    frame = pull(args.provider, accounts=args.accounts, sandbox=True if args.sandbox else None, out=args.out,
                  max_at_once=args.concurrency, progress=not (args.quiet or args.json))
     unread = frame[frame["note"].str.startswith("could not be read")]
     unlisted = frame.attrs.get("cardkit", {}).get("unlisted", {})

@@ -500,11 +500,12 @@ class Journal:
         run_id = self._run_id(run_id)
         self.flush(force=True)
         rows = self._db.execute(
-            "SELECT seq, row, number, provider, base_url, state, status, action, changed, before_state, card "
+            "SELECT seq, row, number, provider, base_url, state, status, action, changed, before_state, card, "
+            "COALESCE(NULLIF(account, ''), provider) "
             "FROM ops WHERE run_id = ? AND state IN ('sending', 'done') AND before_state IS NOT NULL "
             "ORDER BY seq", (run_id,)).fetchall()
         keys = ("seq", "row", "number", "provider", "base_url", "state", "status", "action", "changed",
-                "before", "card")
+                "before", "card", "account")
         found = [dict(zip(keys, values)) for values in rows]
         for item in found:
             item["card"] = json.loads(item["card"] or "{}")

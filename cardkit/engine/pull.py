@@ -52,7 +52,8 @@ def keep_photo_cell(label: str) -> str:
     return f"{KEEP_MARKER[:-1]}: {label} does not return photos]"
 
 
-async def pull_async(providers: Any = "auto", *, sandbox: Any = None, photo_folder: Path | None = None,
+async def pull_async(providers: Any = "auto", *, accounts: Any = None, sandbox: Any = None,
+                     photo_folder: Path | None = None,
                      max_at_once: int | None = None, max_attempts: int = DEFAULT_MAX_ATTEMPTS,
                      timeout: float = DEFAULT_TIMEOUT, progress: bool = True,
                      events: Callable[[ev.Event], None] | None = None) -> pd.DataFrame:
@@ -60,7 +61,7 @@ async def pull_async(providers: Any = "auto", *, sandbox: Any = None, photo_fold
 
     `photo_folder`: where `photos/<number>.jpg` go (the folder of the sheet that will hold the
     frame); None keeps photos out of the file system and marks them `[keep: …]`."""
-    setup = routing.setup(providers, sandbox=sandbox, photo_host=False)
+    setup = routing.setup(providers, sandbox=sandbox, photo_host=False, accounts=accounts)
     if not setup.providers:
         raise InputError("no provider is configured: set its credentials (see `cardkit providers`) "
                          "or pass --sandbox")
@@ -78,6 +79,7 @@ async def pull_async(providers: Any = "auto", *, sandbox: Any = None, photo_fold
                   timeout, max_at_once, photo_folder, rows, emit)
         for name in setup.providers))
     frame = pd.DataFrame([rows[t] for t in targets], columns=list(PULLED_COLUMNS))
+    frame["provider"] = [setup.providers[account].name for account, _ in targets]   # the provider, not the account
     unlisted = {name: why for name, why in setup.unlisted.items()}
     frame.attrs["cardkit"] = {"kind": "pull", "unlisted": unlisted}
     if emit is not None:

@@ -73,6 +73,10 @@ class UndoBatch:
             self.sent = _last_per_target(book.sent(self.run_id))
             self.photos = {d: book.photo(d) for d in {_blooio_digest(s) for s in self.sent} if d}
 
+    def provider_names(self) -> list[str]:
+        """The providers the undone run wrote to (their accounts are resolved as for any run)."""
+        return list(dict.fromkeys(s["provider"] for s in self.sent)) or list(self.providers)
+
     def cards(self) -> pd.DataFrame:
         """The cards frame the run is given (its rows are what the journal keeps as inputs)."""
         rows = [{"row": s["row"], **{c: "" for c in CARD_COLUMNS}, "number": s["number"],
@@ -93,13 +97,14 @@ class UndoBatch:
         return ops
 
     async def _operation(self, seq: int, sent: dict[str, Any], setup: Any, photos: PhotoShop) -> Op:
-        name = sent["provider"]
-        provider = setup.providers.get(name)
-        op = Op(seq=seq, row=int(sent["row"]), number=sent["number"], provider=provider, provider_name=name)
+        name, account = sent["provider"], sent.get("account") or sent["provider"]
+        provider = setup.providers.get(account)          # the account the run wrote with
+        op = Op(seq=seq, row=int(sent["row"]), number=sent["number"], provider=provider, provider_name=name,
+                account=account)
         before = doubt.before_from_json(sent["before"])
         if provider is None:
-            op.finish(Status.INVALID, f"{name} is not configured here: give its credentials (or the "
-                      "same --sandbox) to undo this row", action=Action.NONE)
+            op.finish(Status.INVALID, f"account {account} ({name}) is not configured here: give its "
+                      "credentials (or the same --sandbox / --accounts) to undo this row", action=Action.NONE)
             return op
         if before is None or not before.known:
             op.finish(Status.INVALID, f"{provider_label(provider)} could not be read before run {self.run_id} "
@@ -220,7 +225,7 @@ def _last_per_target(sent: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One operation per provider × number (a run has one; kept defensive)."""
     seen: dict[tuple[str, str], dict[str, Any]] = {}
     for item in sent:
-        seen.setdefault((item["provider"], item["number"]), item)
+        seen.setdefault((item.get("account") or item["provider"], item["number"]), item)
     return list(seen.values())
 
 
@@ -243,7 +248,7 @@ async def undo_async(journal: str | os.PathLike[str], run_id: str | None = None,
     if not path.exists():
         raise JournalError(f"journal {str(path)!r} does not exist — give the .journal.sqlite a run wrote")
     batch = UndoBatch(path, run_id)
-    chosen = undo_options(path, providers=options.pop("providers", None) or list(batch.providers), **options)
+    chosen = undo_options(path, providers=options.pop("providers", None) or batch.provider_names(), **options)
     return await Run(batch.cards(), chosen, batch=batch).execute()
 
 
@@ -256,6 +261,6 @@ def undo(journal: str | os.PathLike[str], run_id: str | None = None, **options: 
     if not path.exists():
         raise JournalError(f"journal {str(path)!r} does not exist — give the .journal.sqlite a run wrote")
     batch = UndoBatch(path, run_id)
-    chosen = undo_options(path, providers=options.pop("providers", None) or list(batch.providers), **options)
+    chosen = undo_options(path, providers=options.pop("providers", None) or batch.provider_names(), **options)
     one = Run(batch.cards(), chosen, batch=batch)
     return run_sync(one.execute, partial=one.partial_results)
