@@ -12,7 +12,7 @@ import pandas as pd
 
 from cardkit.contacts.adapter import SendblueContacts
 from cardkit.contacts.checks import CONTACT_COLUMNS, contact_from, read_contacts
-from cardkit.errors import InputError
+from cardkit.engine.inputs import checked_input
 
 
 class ContactsBatch:
@@ -49,7 +49,7 @@ def _contacts_run(contacts: Any, *, sendblue: Any = None, create_missing: bool =
     from cardkit.engine.run import Run
 
     chosen = options.replace(**more) if options is not None else RunOptions(**more)
-    frame = _checked(contacts, chosen.region)
+    frame = checked_input(contacts, read_contacts, chosen.region, "contacts")
     box = _sandbox(chosen.sandbox)
     adapter = SendblueContacts(_sendblue(sendblue, box, chosen.accounts), create_missing=create_missing)
     return Run(frame, chosen.replace(providers=[adapter], sandbox=box, accounts=None), batch=ContactsBatch())
@@ -74,15 +74,6 @@ def update_contacts(contacts: Any, **options: Any) -> pd.DataFrame:
 
     run = _contacts_run(contacts, **options)
     return run_sync(run.execute, partial=run.partial_results)
-
-
-def _checked(contacts: Any, region: str) -> pd.DataFrame:
-    if isinstance(contacts, pd.DataFrame) and "valid" in contacts.columns:
-        return contacts
-    if isinstance(contacts, (pd.DataFrame, str)) or hasattr(contacts, "__fspath__"):
-        return read_contacts(contacts, region=region)
-    raise InputError(f"contacts must be a frame from cardkit.read_contacts or a file path, "
-                     f"not {type(contacts).__name__}")
 
 
 def _sandbox(sandbox: Any) -> Any:

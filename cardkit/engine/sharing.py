@@ -35,9 +35,10 @@ import pandas as pd
 
 from cardkit.engine import routing
 from cardkit.engine.bridge import run_sync
+from cardkit.engine.inputs import checked_input
 from cardkit.engine.operations import Op
 from cardkit.engine.results import ResultsFrame
-from cardkit.errors import InputError, Transient
+from cardkit.errors import Transient
 from cardkit.providers.base import Change, Current, Limits, Send
 from cardkit.vocabulary import Action, Status
 
@@ -336,7 +337,7 @@ def _share_run(chats: Any, *, message: str = "", options: Any = None, remedy: st
     from cardkit.engine.run import Run
 
     chosen = options.replace(**more) if options is not None else RunOptions(**more)
-    frame = _checked(chats, chosen.region)
+    frame = checked_input(chats, read_chats, chosen.region, "chats")
     return Run(frame, chosen.replace(photo_host=False), batch=ShareBatch(message or "", remedy=remedy))
 
 
@@ -390,12 +391,3 @@ def share_card(chat: str, **options: Any) -> ResultsFrame:
     from cardkit.engine.results import results_frame
 
     return run_sync(main, partial=lambda: holder[0] if holder else results_frame([]))
-
-
-def _checked(chats: Any, region: str) -> pd.DataFrame:
-    if isinstance(chats, pd.DataFrame) and "valid" in chats.columns:
-        return chats
-    if isinstance(chats, (pd.DataFrame, str)) or hasattr(chats, "__fspath__"):
-        return read_chats(chats, region=region)
-    raise InputError(f"chats must be a frame from cardkit.read_chats or a file path, "
-                     f"not {type(chats).__name__}")
