@@ -132,6 +132,7 @@ _CARD_ALIASES: dict[str, tuple[str, ...]] = {
     "sharing_name_format": (
         "sharing name format", "name format", "nameformat", "sharing.name_format",
     ),
+    "action": ("row action", "what to do"),
 }
 
 #: The cards sheet: `number` and `first_name` required, the rest optional.

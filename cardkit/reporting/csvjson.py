@@ -35,6 +35,6 @@ def write_csv(report: Report, path: Path, *, split: bool = False) -> list[Path]:
     Every text cell passes the formula-injection rule of `safe.py`.
     """
     if not split:
-        return [write_table_csv(report.results, path)]
+        return [write_table_csv(report.shown_results, path)]
     success, errors = split_paths(path)
     return [write_table_csv(report.applied_rows(), success), write_table_csv(report.failed_rows(), errors)]

@@ -237,7 +237,7 @@ def write_xlsx(report: Report, path: Path) -> Path:
     _table_sheet(book, "Failed", failed, frozen_columns=frozen)
     _summary_sheet(book, report)
     _table_sheet(book, "Applied", report.applied_rows())
-    _table_sheet(book, "All", report.results)
+    _table_sheet(book, "All", report.shown_results)
     _identity_sheet(book, report)
     book.active = 1
     book.save(path)

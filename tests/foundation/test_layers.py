@@ -19,7 +19,7 @@ LAYERS = {
               "cardkit.display", "cardkit.contacts.checks", "cardkit.sample"),
     "providers": ("cardkit.providers", "cardkit.contacts.adapter"),
     "engine": ("cardkit.engine", "cardkit.contacts"),       # contacts' batch and public face
-    "faces": ("cardkit.cli", "cardkit.__main__", "cardkit.widgets", "cardkit.reporting"),
+    "faces": ("cardkit.cli", "cardkit.__main__", "cardkit.widgets", "cardkit.reporting", "cardkit.pulling"),
 }
 ORDER = list(LAYERS)
 SANDBOX = "cardkit.sandbox"
