@@ -133,29 +133,41 @@ def failure_kind(exc: BaseException) -> str | None:
 
 class ReadDeadline:
     """How long a card read may take before it is abandoned and tried again: a multiple of
-    what the provider's reads take lately, never more than the write deadline.
+    what the provider's reads take lately, never more than the write deadline — and after how
+    long a read is slow enough to be worth a second copy (`hedge_after`).
 
     A read changes nothing, so giving up on it early is safe — and a hung read that holds a
     worker for the whole 30 s write deadline is the costliest thing a misbehaving provider
     does to a run. It learns from the pool's own reads: `FACTOR` × their 90th percentile,
     between `FLOOR` and the write deadline, starting at `START` until enough reads were seen.
     A read that times out counts as having taken the whole deadline, so a provider whose
-    reads are all slow soon gets a deadline that fits them."""
+    reads are all slow soon gets a deadline that fits them.
+
+    `hedge_after()` is the 95th percentile of the same reads ("The Tail at Scale": a request
+    slower than p95 gets a second copy; first answer wins), or None until `_EVERY` reads were
+    seen. A read abandoned because its copy answered first counts with the time it had taken,
+    so hedging does not pull the percentile down onto itself."""
 
     FLOOR = 1.0
     START = 2.0
     FACTOR = 8.0
+    HEDGE_FLOOR = 0.01
     _WINDOW = 256
     _EVERY = 16
 
     def __init__(self, ceiling: float) -> None:
         self.ceiling = ceiling
         self._seconds = min(ceiling, self.START)
+        self._hedge: float | None = None
         self._seen: list[float] = []
         self._count = 0
 
     def seconds(self) -> float:
         return self._seconds
+
+    def hedge_after(self) -> float | None:
+        """Seconds after which a read still unanswered gets a second copy (None: not yet known)."""
+        return self._hedge
 
     def observe(self, took: float) -> None:
         """One read took `took` seconds (or timed out after them)."""
@@ -168,6 +180,7 @@ class ReadDeadline:
             ranked = sorted(self._seen)
             p90 = ranked[int(len(ranked) * 0.9)]
             self._seconds = min(self.ceiling, max(self.FLOOR, self.FACTOR * p90))
+            self._hedge = min(self._seconds, max(self.HEDGE_FLOOR, ranked[int(len(ranked) * 0.95)]))
 
 
 class Connection:
@@ -214,6 +227,10 @@ class Connection:
         try:
             status, raw_headers, content = await _within(
                 self._wire.exchange(method, target, sent, body), deadline)
+        except asyncio.CancelledError:
+            if learn is not None:          # a hedged read whose copy answered first: it was slow
+                learn.observe(time.perf_counter() - began)
+            raise
         except Exception as exc:
             kind = failure_kind(exc)
             if learn is not None and kind == "timeout":

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import dataclasses
+import functools
 import hashlib
 import json
 from collections import OrderedDict
@@ -77,7 +78,7 @@ class Op:
         self.message = message
         if action is not None:
             self.action = action
-        self.changed = ",".join(fields)
+        self.changed = _joined(tuple(fields))
         # the status and code of the failure that ended it (none for a success after retries)
         self.http_status = failure.http_status if failure is not None else None
         self.error_code = (failure.error_code or "") if failure is not None else ""
@@ -86,6 +87,11 @@ class Op:
     def target(self) -> tuple[str, str, str]:
         """What the journal matches earlier runs on: (account, number, chat)."""
         return (self.account or self.provider_name, self.number, self.chat)
+
+
+@functools.lru_cache(maxsize=256)   # one string shared by the many rows that changed alike
+def _joined(fields: tuple[str, ...]) -> str:
+    return ",".join(fields)
 
 
 def card_fields(row: Mapping[str, Any]) -> dict[str, Any]:

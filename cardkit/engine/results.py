@@ -88,6 +88,8 @@ def results_frame(records: Iterable[Mapping[str, Any]] | Mapping[str, Any]) -> R
 
 def _changes(value: Any) -> dict[str, Any]:
     """A `changes` cell as a dict (the journal keeps JSON text; missing → {})."""
+    if isinstance(value, dict):
+        return value            # a run's own (its operations are done with it): not copied
     if isinstance(value, Mapping):
         return dict(value)
     if isinstance(value, str) and value.startswith("{"):

@@ -29,7 +29,7 @@ from typing import Generic, TypeVar
 
 from cardkit.errors import ProviderError, Transient
 
-#: Five attempts: enough to ride out a provider's brief 5xx burst (≈ 0.5+1+2+4 s of backoff),
+#: Five attempts: enough to ride out a provider's brief 5xx burst (≈ 0.1+1+2+4 s of backoff),
 #: few enough that a broken row fails within seconds instead of holding up the batch.
 DEFAULT_MAX_ATTEMPTS = 5
 
@@ -72,16 +72,25 @@ class RetryPolicy:
     """How many attempts an operation gets and how long to wait between them."""
 
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
-    initial: float = 0.5        # first backoff, seconds
-    maximum: float = 30.0       # backoff cap (Linq: "start at 1 second, max 30 seconds")
+    initial: float = 0.5        # the backoff's base, seconds: the n-th retry waits initial × 2^(n-1) …
+    maximum: float = 30.0       # … up to this cap (Linq: "start at 1 second, max 30 seconds")
     jitter: float = 0.25        # up to this fraction is taken off at random
+    first: float = 0.1          # … except the first retry, which waits only this long
 
     def delay(self, attempts_done: int, retry_after: float | None = None) -> float:
         """Seconds to wait before the next attempt, `attempts_done` ≥ 1 attempts in; the
-        provider's own wait (`retry_after`) when it gave one."""
+        provider's own wait (`retry_after`, or a documented least wait) when it gave one.
+
+        Most faults come alone (a dropped connection, one 502), so the first retry goes out
+        almost at once — measured on the goodput benchmark, a 0.5 s first step put every
+        faulted card behind by half a second and lengthened the run's tail; the steps after
+        it (1, 2, 4 … s) are the exponential backoff as before, for a provider in trouble."""
         if retry_after is not None and retry_after > 0:
             return float(retry_after) * _wait_scale
-        base = min(self.initial * 2 ** max(attempts_done - 1, 0), self.maximum)
+        if attempts_done <= 1:
+            base = min(self.first, self.maximum)
+        else:
+            base = min(self.initial * 2 ** (attempts_done - 1), self.maximum)
         return base * (1 - self.jitter * random.random()) * _wait_scale
 
     def exhausted(self, attempts_done: int) -> bool:

@@ -7,7 +7,9 @@ current card (where the provider can be read), decides, and writes.
 
 An operation that must wait — backoff, the provider's Retry-After, Linq's per-number write
 budget — is put back on the queue at its not-before time (`loop.call_later`), so a worker is
-never held by a long wait. Every request has the engine's own deadline, since the in-process
+never held by a long wait. Once due, it goes **ahead of** the operations not yet tried: a card
+that met a fault early is finished while fresh work still fills the workers, instead of
+waiting behind the whole queue and ending the run alone (issue 15: the run's tail). Every request has the engine's own deadline, since the in-process
 ASGI transport ignores httpx timeouts.
 """
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import functools
+import itertools
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -82,13 +85,17 @@ class Pool:
         self._numbers: set[str] = set()                   # what the listing read is asked for
         self._listing: asyncio.Task[dict[str, Current] | None] | None = None
         self._listing_due = 0.0                            # loop time workers stop waiting for it
-        self._queue: asyncio.Queue[Op] = asyncio.Queue()
+        # (0 for a retry that is due, 1 for a first try; order of arrival; the op)
+        self._queue: asyncio.PriorityQueue[tuple[int, int, Op]] = asyncio.PriorityQueue()
+        self._arrivals = itertools.count()
         self.crashed: Exception | None = None
         self._outstanding = 0
         self._idle = asyncio.Event()
         self._idle.set()
         self._tasks: list[asyncio.Task[None]] = []
         self._timers: set[asyncio.TimerHandle] = set()
+        self._spares: list[Connection] = []                # idle connections for hedged reads
+        self._spares_made = 0
 
     def connection(self, *, learning: bool = False) -> Connection:
         """A connection like the workers' (for discovery and one-off calls: every request gets
@@ -109,16 +116,20 @@ class Pool:
 
     def _requeue(self, op: Op, delay: float) -> None:
         if delay <= 0:
-            self._queue.put_nowait(op)
+            self._enqueue(op)
             return
         handle: asyncio.TimerHandle
 
         def due() -> None:
             self._timers.discard(handle)
-            self._queue.put_nowait(op)
+            self._enqueue(op)
 
         handle = asyncio.get_running_loop().call_later(delay, due)
         self._timers.add(handle)
+
+    def _enqueue(self, op: Op) -> None:
+        """Due now: a retry before the first tries, each kind in order of arrival."""
+        self._queue.put_nowait((0 if op.attempts else 1, next(self._arrivals), op))
 
     async def join(self) -> None:
         await self._idle.wait()
@@ -134,16 +145,20 @@ class Pool:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        spares, self._spares = self._spares, []
+        for spare in spares:
+            await spare.aclose()
 
     async def _work(self) -> None:
         connection = self.connection(learning=True)
         try:
             while True:
-                op = await self._queue.get()
+                _, _, op = await self._queue.get()
                 delay = await self._attempt(op, connection)
                 if op.status:
                     self._hooks.finished(op)
-                    op.current = op.card = None        # not needed any more: 100,000 of them add up
+                    # not needed any more (the journal has the before-state): 100,000 of them add up
+                    op.current = op.card = op.before = None
                     self._outstanding -= 1
                     if self._outstanding == 0:
                         self._idle.set()
@@ -284,7 +299,49 @@ class Pool:
                 current = listed.pop(op.number, None) if listed is not None else None
                 if current is not None:
                     return current
-        return await self.provider.read(connection.send, op.number)
+        return await self._read_number(op.number, connection)
+
+    #: At most this share of the workers' count reads a hedge at once (at least one).
+    HEDGE_SHARE = 8
+
+    async def _read_number(self, number: str, connection: Connection) -> Current:
+        """One read of `number` — hedged: a read still unanswered after the recent reads' p95
+        gets a second copy on a spare connection, and the first answer wins (a read changes
+        nothing, so two copies are harmless; "The Tail at Scale"). Without a spare free, or
+        before enough reads were seen to know the p95, the read simply runs to its deadline."""
+        after = self._read_deadline.hedge_after()
+        if after is None:
+            return await self.provider.read(connection.send, number)
+        tasks = [asyncio.ensure_future(self.provider.read(connection.send, number))]
+        spare = None
+        try:
+            done, _ = await asyncio.wait(tasks, timeout=after)
+            if not done:
+                spare = self._take_spare()
+                if spare is not None:
+                    tasks.append(asyncio.ensure_future(self.provider.read(spare.send, number)))
+                done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            winner = next((t for t in tasks if t in done and t.exception() is None), next(iter(done)))
+            return winner.result()
+        finally:
+            late = [t for t in tasks if not t.done()]
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)   # the connection is free again
+            for task in tasks:
+                if task.done() and not task.cancelled():
+                    task.exception()           # the loser's failure: seen, not logged as lost
+            if spare is not None:
+                self._spares.append(spare)
+
+    def _take_spare(self) -> Connection | None:
+        """An idle spare connection for a hedge, opening one while fewer than the limit exist."""
+        if self._spares:
+            return self._spares.pop()
+        if self._spares_made >= max(1, self.size // self.HEDGE_SHARE):
+            return None
+        self._spares_made += 1
+        return self.connection(learning=True)
 
     async def _list_all(self) -> dict[str, Current] | None:
         """Every queued number's card with one listing request (None when it fails)."""

@@ -134,3 +134,53 @@ def test_a_refused_write_gives_its_budget_slot_back():
         assert budget.next_slot("+14085550111") == 0
         budget.refund("+19175550133")            # nothing counted: nothing to give back
         assert budget.next_slot("+19175550133") == 0
+
+
+def test_a_card_whose_first_try_failed_is_retried_before_the_cards_not_yet_tried(tmp_path):
+    """With one worker and errors on some requests, cards finish in sheet order: a retry goes
+    ahead of the first tries still queued instead of behind all of them."""
+    box = Sandbox(seed_with_numbers("blooio", BLOOIO_NUMBERS), fault_rate=0.3, fault_seed=5,
+                  fault_mix={"error": 1.0})
+    finished: list[str] = []
+
+    def watch(event) -> None:
+        if type(event).__name__ == "Finished":
+            finished.append(event.result["number"])
+
+    results = apply(cards_of(_rows(BLOOIO_NUMBERS, "blooio"), tmp_path), "blooio", sandbox=box, progress=False,
+                    max_at_once=1, max_attempts=10, events=watch)
+    assert (results["status"] == "applied").all()
+    assert (results["attempts"] > 1).any(), "no card was retried: the test would prove nothing"
+    assert finished == results["number"].tolist()
+
+
+def test_a_hung_read_gets_a_second_copy_and_the_first_answer_wins():
+    """Once the pool knows how long reads take, a read slower than their p95 is sent again on a
+    spare connection: every card is read at its one attempt although some reads hang (without
+    the copy, a hung read fails at the read deadline), and each hung read was abandoned."""
+    from cardkit.engine.retry_policy import RetryPolicy
+    from cardkit.engine.workers import Hooks, Pool
+    from cardkit.providers import Blooio
+
+    box = Sandbox(seed_with_numbers("blooio", BLOOIO_NUMBERS), fault_rate=0.3, fault_seed=20,
+                  fault_mix={"hang": 1.0}, hang_seconds=120)   # (seeded: no read hangs twice)
+    provider = Blooio(api_key=box.credentials["blooio"]["api_key"], base_url=box.base_urls()["blooio"])
+    pool = Pool(provider, size=8, transport=box.transport(), per_second=None, policy=RetryPolicy(),
+                hooks=Hooks(sending=lambda op: None, wrote=lambda op: None, finished=lambda op: None), write=False)
+
+    async def read_all():
+        for _ in range(16):              # what 16 quick reads would have taught it
+            pool._read_deadline.observe(0.02)
+        connection = pool.connection(learning=True)
+        try:
+            return [await pool._read_number(number, connection) for number in BLOOIO_NUMBERS]
+        finally:
+            await connection.aclose()
+            await pool.stop()
+
+    currents = asyncio.run(read_all())
+    assert all(current.known for current in currents)
+    hung = [f for f in box.state()["faults"] if f["fault"] == "hang"]
+    assert hung, "no read hung: the test would prove nothing"
+    assert all(f["hang_ended_by"] == "client" for f in hung)
+    assert box.state()["blooio"]["requests"] >= len(BLOOIO_NUMBERS) + len(hung)   # a copy per hung read
