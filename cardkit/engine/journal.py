@@ -429,11 +429,12 @@ class Journal:
     @_sqlite_errors
     def add_ops(self, run_id: str, ops: Iterable[tuple[Any, ...]]) -> None:
         """Record the run's operations as pending: (seq, row, number, provider, base_url,
-        desired, card columns[, account, chat, idempotency key])."""
+        desired, card columns (a dict, or its JSON text)[, account, chat, idempotency key])."""
         def rows() -> Iterable[tuple[Any, ...]]:
             for seq, row, number, provider, base_url, desired, card, *more in ops:
                 account, chat, key = (list(more) + ["", "", ""])[:3]
-                yield (run_id, seq, row, number, provider, base_url, desired, json.dumps(card, default=str),
+                text = card if isinstance(card, str) else json.dumps(card, default=str)
+                yield (run_id, seq, row, number, provider, base_url, desired, text,
                        account or provider, chat or "", key or "")
 
         with self._db:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import os
 import uuid
 from collections.abc import Awaitable, Iterable
@@ -192,11 +193,12 @@ class Run:
             problems = str(row.get("problems") or "") if has_valid else ""
             valid = bool(row.get("valid")) if has_valid else True
             row_number = int(row["row"])
+            record = _journal_text(fields)    # kept as the journal's text: a dict per row costs 3×
             for name in names or [fields["provider"].strip().lower()]:
                 adapter = setup.providers.get(name)
                 op = Op(seq=len(self.ops), row=row_number, number=number, provider=adapter,
                         provider_name=adapter.name if adapter is not None else name, account=name,
-                        record=fields)
+                        record=record)
                 self.ops.append(op)
                 if not valid:
                     op.finish(Status.INVALID, problems or "the row did not pass validation", action=Action.NONE)
@@ -232,9 +234,9 @@ class Run:
                               "again without --limit (limit=) to go on; the journal knows what was done",
                               action=Action.NONE)
             pending = kept
-        for start in range(0, len(pending), _BUILD_CHUNK):
-            await asyncio.gather(*(build_card(op, fields, sharing, photos)
-                                   for op, fields, sharing in pending[start:start + _BUILD_CHUNK]))
+        while pending:         # each chunk let go of once built: its rows' dicts are not needed again
+            chunk, pending[:_BUILD_CHUNK] = pending[:_BUILD_CHUNK], []
+            await asyncio.gather(*(build_card(op, fields, sharing, photos) for op, fields, sharing in chunk))
 
     def _resume(self) -> None:
         """Skip what earlier runs applied with the same desired state; flag writes left in doubt."""
@@ -365,7 +367,7 @@ class Run:
              op.desired, op.record, op.account, op.chat, op.idempotency_key) for op in self.ops))
         self._journal_started = True
         for op in self.ops:
-            op.record = {}
+            op.record = ""
             if op.status:
                 self.journal.done(self.run_id, op.seq, _record(op, self.run_id))
 
@@ -452,6 +454,11 @@ def _retrieve(future: asyncio.Future[Any]) -> None:
     """Collect a finished helper future's outcome so asyncio doesn't log it as lost."""
     if not future.cancelled():
         future.exception()
+
+
+def _journal_text(fields: dict[str, Any]) -> str:
+    """A row's card columns as the journal keeps them (JSON)."""
+    return json.dumps(fields, default=str)
 
 
 def _record(op: Op, run_id: str) -> dict[str, Any]:
