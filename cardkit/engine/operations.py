@@ -62,8 +62,8 @@ class Op:
     changes: dict[str, Any] = field(default_factory=dict)   # field → {"from", "to"} (engine/changes.py)
     attempts: int = 0
     elapsed_ms: float = 0.0
-    started_at: str | None = None
-    finished_at: str | None = None
+    started_at: float | None = None       # time.time() moments (`workers.iso` gives the text)
+    finished_at: float | None = None
     # scheduling
     in_doubt_run: str = ""                # an earlier run left this write "sending"
     sent: bool = False                    # journal already says "sending"

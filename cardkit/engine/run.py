@@ -12,6 +12,7 @@ import asyncio
 import dataclasses
 import json
 import os
+import time
 import uuid
 from collections.abc import Awaitable, Iterable
 from pathlib import Path
@@ -36,7 +37,7 @@ from cardkit.engine.results import (
 )
 from cardkit.engine.retry_policy import RetryPolicy
 from cardkit.engine.sharing import idempotency_key
-from cardkit.engine.workers import GIVE_UP_REMEDY, Hooks, Pool, now_iso
+from cardkit.engine.workers import GIVE_UP_REMEDY, Hooks, Pool, iso, now_iso
 from cardkit.errors import InputError
 from cardkit.providers.base import Card
 from cardkit.urls import local_origins
@@ -378,7 +379,7 @@ class Run:
         before = doubt.before_json(op.before) if op.before is not None else None
         if op.before is not None and op.before.photo_bytes:     # for undo: Blooio returns the bytes
             self.journal.keep_photo(str(op.before.fields.get("photo") or ""), op.before.photo_bytes)
-        return self.journal.mark_sending(self.run_id, op.seq, op.started_at or now_iso(), before)
+        return self.journal.mark_sending(self.run_id, op.seq, iso(op.started_at) or now_iso(), before)
 
     def _add_photo_aliases(self, aliases: dict[tuple[str, str], set[str]]) -> None:
         """Photos the provider re-encoded in earlier runs count as the photo sent (photo sameness)."""
@@ -397,7 +398,7 @@ class Run:
             self.journal.wrote(op.provider_name, self._base_urls[op.account], op.number)
 
     def _on_finished(self, op: Op) -> None:
-        op.finished_at = now_iso()
+        op.finished_at = time.time()
         if op.card is not None and getattr(op.card, "photo_bytes", None) is not None:
             op.card = dataclasses.replace(op.card, photo_bytes=None)   # sent: don't hold ~1 MB per row
         if self.journal is not None and self._journal_started:
@@ -471,7 +472,8 @@ def _record(op: Op, run_id: str) -> dict[str, Any]:
         "account": op.account or op.provider_name, "chat": op.chat, "action": str(op.action),
         "status": str(status), "http_status": op.http_status, "error_code": op.error_code,
         "message": message, "attempts": op.attempts, "elapsed_ms": round(op.elapsed_ms, 1),
-        "changed": op.changed, "changes": dict(op.changes), "started_at": op.started_at, "finished_at": op.finished_at,
+        "changed": op.changed, "changes": dict(op.changes), "started_at": iso(op.started_at),
+        "finished_at": iso(op.finished_at),
         "run_id": run_id,
     }
 
@@ -495,9 +497,15 @@ def _columns(ops: list[Op], run_id: str) -> dict[str, Any]:
         "action": column("action"), "status": status, "http_status": column("http_status"),
         "error_code": column("error_code"), "message": message, "attempts": column("attempts"),
         "elapsed_ms": column("elapsed_ms"), "changed": column("changed"), "changes": column("changes"),
-        "started_at": column("started_at"),
-        "finished_at": column("finished_at"), "run_id": [run_id] * len(ops),
+        "started_at": _moments(column("started_at")),
+        "finished_at": _moments(column("finished_at")), "run_id": [run_id] * len(ops),
     }
+
+
+def _moments(moments: list[float | None]) -> pd.Series:
+    """`time.time()` moments as UTC timestamps to the millisecond (what `iso` writes), at once."""
+    seconds = pd.Series(moments, dtype="float64")
+    return pd.to_datetime(seconds, unit="s", utc=True).dt.floor("ms")
 
 
 def _read(cards: Any) -> Any:

@@ -45,6 +45,15 @@ def now_iso() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
 
+def iso(moment: float | None) -> str | None:
+    """A `time.time()` moment as the same ISO text (None stays None). Operations keep their
+    moments as floats — 24 bytes instead of a 75-byte string, twice per card — and the results
+    frame converts them in one vectorised step."""
+    if moment is None:
+        return None
+    return dt.datetime.fromtimestamp(moment, dt.UTC).isoformat(timespec="milliseconds")
+
+
 @dataclass
 class Hooks:
     """What a pool reports to the run: journal marks and progress (all synchronous, cheap).
@@ -177,7 +186,7 @@ class Pool:
         assert card is not None
         started = time.perf_counter()
         if op.started_at is None:
-            op.started_at = now_iso()
+            op.started_at = time.time()
         if self._write and self.budget is not None:
             wait = self.budget.next_slot(op.number)
             if wait > 0:          # the write would exceed the number's budget: come back then
