@@ -368,7 +368,7 @@ class Run:
              op.desired, op.record, op.account, op.chat, op.idempotency_key) for op in self.ops))
         self._journal_started = True
         for op in self.ops:
-            op.record = ""
+            op.record = op.desired = ""       # the journal has them; resuming is decided
             if op.status:
                 self.journal.done(self.run_id, op.seq, _record(op, self.run_id))
 

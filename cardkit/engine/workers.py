@@ -92,6 +92,7 @@ class Pool:
         self._remedy = remedy
         self._read_deadline = ReadDeadline(deadline)
         self._numbers: set[str] = set()                   # what the listing read is asked for
+        self._lists = isinstance(provider, ReadsMany)      # (only then are they collected)
         self._listing: asyncio.Task[dict[str, Current] | None] | None = None
         self._listing_due = 0.0                            # loop time workers stop waiting for it
         # (0 for a retry that is due, 1 for a first try; order of arrival; the op)
@@ -120,7 +121,8 @@ class Pool:
         """Queue an operation now, or after `delay` seconds (without holding a worker)."""
         self._outstanding += 1
         self._idle.clear()
-        self._numbers.add(op.number)
+        if self._lists:
+            self._numbers.add(op.number)
         self._requeue(op, delay)
 
     def _requeue(self, op: Op, delay: float) -> None:
@@ -296,7 +298,7 @@ class Pool:
         The listing runs once, in the background; workers wait for it until one read deadline
         after it began, then read their numbers themselves until it is back, so a slow listing
         idles no one for long."""
-        if not op.in_doubt_run and isinstance(self.provider, ReadsMany):
+        if not op.in_doubt_run and self._lists:
             loop = asyncio.get_running_loop()
             if self._listing is None:
                 self._listing = asyncio.ensure_future(self._list_all())
