@@ -436,44 +436,82 @@ def _read_xlsx(data: bytes, name: str, sheet: str | int | None,
         else:
             raise InputError(f"{name} has no sheet {sheet!r}; its sheets are {', '.join(names)}")
         chosen, member = workbook.sheets[index]
-        rows: list[tuple[int, list[str]]] = []
-        cells = 0
         try:
-            for index_, values in workbook.rows(member):
-                if any(v.strip() for v in values):
-                    cells += len(values)
-                    if cells > limits.max_cells:
-                        raise limits.refused(name, f"has more than {limits.max_cells:,} cells", "max_cells")
-                    rows.append((index_, values))
+            header, body = _sheet_columns(workbook.rows(member), name, limits)
         except InputError:
             raise
         except ValueError as exc:     # a row or cell reference that isn't a number
             raise InputError(f"{name} is not a readable .xlsx workbook ({type(exc).__name__})") from None
     finally:
         workbook.close()
-    if not rows:
+    if header is None:
         raise InputError(f"sheet {chosen!r} of {name} is empty — it needs a header row and cards")
-    (_, header), body = rows[0], rows[1:]
-    width = max(len(header), *(len(values) for _, values in body)) if body else len(header)
-    headers = _unique_headers([h.strip() for h in header] + [""] * (width - len(header)))
-    frame = pd.DataFrame(
-        [values + [""] * (width - len(values)) for _, values in body],
-        columns=headers,
-        dtype=object,
-    )
-    if not body:
-        frame = pd.DataFrame({h: pd.Series([], dtype=object) for h in headers})
-    frame = _with_rows(frame, [index for index, _ in body])
-    frame.attrs["header_line"] = rows[0][0]
+    header_line, header_cells = header
+    numbers, columns = body
+    width = max(len(header_cells), len(columns))
+    headers = _unique_headers([h.strip() for h in header_cells] + [""] * (width - len(header_cells)))
+    # column by column, each list let go as soon as it is a column: never two copies of the sheet
+    data: dict[str, pd.Series] = {}
+    for position, title in enumerate(headers):
+        cells = columns[position] if position < len(columns) else [""] * len(numbers)
+        if position < len(columns):
+            columns[position] = []
+        data[title] = pd.Series(cells, dtype="str")
+        del cells
+    frame = _with_rows(pd.DataFrame(data, copy=False), numbers)
+    frame.attrs["header_line"] = header_line
     return _drop_blank(frame), chosen, identity
 
 
+def _sheet_columns(rows, name: str, limits: ReadLimits):
+    """A sheet's rows → ((header line, header cells) or None, (row numbers, [column of texts, …])).
+
+    The cells go straight into one list per column (a row wider than those before it adds
+    columns padded with ""), so no list per row is kept: 1 M rows × 3 cells cost the texts and
+    three lists of pointers, not a million small lists the garbage collector keeps walking."""
+    from array import array
+
+    header: tuple[int, list[str]] | None = None
+    numbers = array("q")
+    columns: list[list[str]] = []
+    cells = 0
+    for number, values in rows:
+        if not any(v.strip() for v in values):
+            continue
+        cells += len(values)
+        if cells > limits.max_cells:
+            raise limits.refused(name, f"has more than {limits.max_cells:,} cells", "max_cells")
+        if header is None:
+            header = (number, values)
+            continue
+        for _ in range(len(columns), len(values)):
+            columns.append([""] * len(numbers))
+        for position, column in enumerate(columns):
+            column.append(values[position] if position < len(values) else "")
+        numbers.append(number)
+    return header, (numbers, columns)
+
+
 def _with_rows(frame: pd.DataFrame, rows) -> pd.DataFrame:
-    """All cells as text, and `row` first; a sheet's own `row` column is kept as `row (sheet)`."""
+    """All cells as text, and `row` first; a sheet's own `row` column is kept as `row (sheet)`.
+
+    Columns already text are kept as they are (no copy: a million-row sheet is not doubled)."""
     frame = frame.rename(columns={"row": "row (sheet)"})
-    frame = frame.apply(_as_text) if len(frame.columns) else frame
-    frame.insert(0, "row", list(rows))
+    for position in range(frame.shape[1]):
+        column = frame.iloc[:, position]
+        if not _is_text(column):
+            frame.isetitem(position, _as_text(column))
+    if isinstance(rows, range):
+        numbers = np.arange(rows.start, rows.stop, rows.step, dtype="int64")
+    else:
+        numbers = np.asarray(rows, dtype="int64")
+    frame.insert(0, "row", numbers)
     return frame
+
+
+def _is_text(column: pd.Series) -> bool:
+    """pandas' own text dtype (`str`, Python or Arrow storage) with no missing cell."""
+    return column.dtype == "str" and not column.hasnans
 
 
 def _excel_text(value: object) -> str:
@@ -512,7 +550,9 @@ def _drop_blank(frame: pd.DataFrame) -> pd.DataFrame:
     cells = frame.drop(columns="row")
     if len(cells.columns):
         filled = cells.apply(lambda column: column.str.strip().ne(""))
-        frame = frame[filled.any(axis=1).to_numpy()]
+        kept = filled.any(axis=1).to_numpy()
+        if not kept.all():   # a copy of the frame only when there is a blank row to drop
+            frame = frame[kept]
         empty_unnamed = [
             c for c in cells.columns if str(c).startswith("Unnamed: ") and not filled[c].any()
         ]

@@ -29,7 +29,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from cardkit.reading import ReadLimits
 
 _REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_CELL_REF = re.compile(r"([A-Za-z]{1,3})(\d*)")
+_CELL_REF = re.compile(r"[A-Za-z]{1,3}")
+_PREFIXED_SI = re.compile(rb"<[A-Za-z_][\w.\-]{0,30}:si[\s/>]")
 
 
 def _local(tag: str) -> str:
@@ -93,15 +94,27 @@ class SheetReader:
         if self._shared is not None:
             return self._shared
         limits, shared = self.limits, []
-        declared = self._declared_count("xl/sharedStrings.xml")
+        member = "xl/sharedStrings.xml"
+        declared = self._declared_count(member)
         if declared > limits.max_shared_strings:   # said up front: no need to parse them all to know
             raise limits.refused(self.name, f"declares {declared:,} different texts", "max_shared_strings")
-        for _, element in self._parts("xl/sharedStrings.xml"):
-            tag = element.tag
-            if tag[-3:] != "}si" and tag != "si":
+        if not declared and self._counted_strings(member) > limits.max_shared_strings:
+            # no count declared: counting the texts' opening tags is ~50× faster than parsing them
+            raise limits.refused(self.name, f"holds more than {limits.max_shared_strings:,} different texts",
+                                 "max_shared_strings")
+        root: Element | None = None
+        for event, element in self._parts(member, ("start", "end")):
+            if root is None:
+                root = element
                 continue
-            text = "".join(_texts(element))
-            element.clear()
+            tag = element.tag
+            if event == "start" or tag[-3:] != "}si" and tag != "si":
+                continue
+            if len(element) == 1 and element[0].tag[-2:] in ("}t", "t"):
+                text = element[0].text or ""       # the usual shape, <si><t>…</t></si>, without a generator
+            else:
+                text = "".join(_texts(element))
+            del root[:]           # the read texts leave the parse tree: memory stays one string deep
             if len(text) > limits.max_cell_chars:
                 raise limits.refused(self.name, f"holds a text of {len(text):,} characters", "max_cell_chars")
             shared.append(_unescape(text))
@@ -122,6 +135,25 @@ class SheetReader:
             return 0
         found = re.search(r'uniqueCount="(\d{1,12})"', head)
         return int(found.group(1)) if found else 0
+
+    def _counted_strings(self, member: str) -> int:
+        """How many `<si` elements a sharedStrings part opens, counted in the inflated bytes.
+
+        An upper bound (in well-formed XML a `<` in text is escaped, so each is a tag), so a
+        part holding more than the limit is refused in about a second instead of after parsing
+        millions of texts; a part in another encoding counts 0 and is bounded while parsed."""
+        if member not in self.members:
+            return 0
+        count, tail = 0, b""
+        try:
+            with self.zip.open(member) as stream:
+                while chunk := stream.read(1 << 20):
+                    data = tail + chunk
+                    count += _opened_si(data) - _opened_si(tail)   # those wholly in the tail were counted
+                    tail = data[-40:]
+        except (zipfile.BadZipFile, OSError, EOFError):
+            return 0
+        return count
 
     def _date_styles(self) -> frozenset[int]:
         """Indexes of the cell styles whose number format shows a date or time."""
@@ -148,14 +180,19 @@ class SheetReader:
     def rows(self, member: str) -> Iterator[tuple[int, list[str]]]:
         """(sheet row number, cell texts from column A to the row's last cell), each row once.
 
-        Only `row` ends are handled (their cells are complete by then); each row is cleared
-        once read, so what stays behind is an empty element per row.
+        Rows are handled at their end (their cells are complete by then) and then dropped
+        from `sheetData`, so the parse tree never holds more than the row being read.
         """
         limits = self.limits
         shared, dates = self._shared_strings(), self._date_styles()
         count, row_number = 0, 0
-        for _, row in self._parts(member):
+        parent: Element | None = None
+        for event, row in self._parts(member, ("start", "end")):
             tag = row.tag
+            if event == "start":
+                if tag[-10:] == "}sheetData" or tag == "sheetData":
+                    parent = row
+                continue
             if tag[-4:] != "}row" and tag != "row":
                 continue
             count += 1
@@ -175,7 +212,10 @@ class SheetReader:
                                          "max_cell_chars")
                 if text:
                     cells[column] = text
-            row.clear()
+            if parent is not None:
+                del parent[:]
+            else:
+                row.clear()
             if cells:
                 yield row_number, [cells.get(i, "") for i in range(1, max(cells) + 1)]
 
@@ -220,6 +260,7 @@ class SheetReader:
 
     def close(self) -> None:
         self.zip.close()
+        self._shared = None   # the texts now live in the frame's columns (or nowhere)
 
 
 def _texts(holder: Element) -> Iterator[str]:
@@ -234,15 +275,31 @@ def _texts(holder: Element) -> Iterator[str]:
                     yield run.text or ""
 
 
+def _opened_si(data: bytes) -> int:
+    """`<si>`, `<si/>`, `<si …>` and `<prefix:si…>` in some bytes."""
+    count = sum(data.count(b"<si" + end) for end in (b">", b"/", b" ", b"\n", b"\r", b"\t"))
+    return count + len(_PREFIXED_SI.findall(data)) if b":si" in data else count
+
+
 def _column(reference: str | None, default: int) -> int:
     """`"XFD12"` → 16384; no reference → the next column."""
-    match = _CELL_REF.match(reference or "")
-    if not match:
+    if not reference:
         return default
-    number = 0
-    for letter in match.group(1).upper():
-        number = number * 26 + ord(letter) - 64
+    letters = reference.rstrip("0123456789")
+    number = _COLUMNS.get(letters)
+    if number is None:
+        match = _CELL_REF.fullmatch(letters)
+        if not match:
+            return default
+        number = 0
+        for letter in letters.upper():
+            number = number * 26 + ord(letter) - 64
+        if len(_COLUMNS) < 20_000:
+            _COLUMNS[letters] = number
     return number
+
+
+_COLUMNS: dict[str, int] = {}   # column letters → number, learnt as they are met
 
 
 def _unescape(text: str) -> str:
