@@ -13,12 +13,13 @@ and the engine reuses `read_table` for other sheets (e.g. Sendblue contacts) wit
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -263,27 +264,31 @@ def _load(source: Source, sheet: str | int | None, limits: ReadLimits,
         raise InputError(f"{str(source)!r} does not exist — check the path")
     if path.is_dir():
         raise InputError(f"{str(source)!r} is a folder — pass the spreadsheet file inside it")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read {str(source)!r}: {exc.strerror or exc}") from None
-    info = {
-        "source": str(path),
-        "sha256": hashlib.sha256(data).hexdigest(),
-        "base_dir": str(path.resolve().parent),
-        "sheet": None,
-    }
     suffix = path.suffix.lower()
     if suffix == ".xls":
         raise InputError(
             f"{path.name} is an old .xls workbook — open it in Excel and save it as .xlsx or CSV"
         )
     identity: dict[str, str] = {}
-    if suffix in _EXCEL_SUFFIXES or data[:4] == b"PK\x03\x04":
-        frame, info["sheet"], identity = _read_xlsx(data, path.name, sheet, limits)
-    else:
-        frame, info["encoding"] = _read_text(data, path.name, tab=suffix == ".tsv", limits=limits,
-                                             encoding=encoding)
+    info = {"source": str(path), "sha256": "", "base_dir": str(path.resolve().parent), "sheet": None}
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise InputError(f"cannot read {str(source)!r}: {exc.strerror or exc}") from None
+    with handle:
+        # the bytes are mapped, not copied: hashed, checked and looked at while mapped, and
+        # unmapped before a CSV is parsed from the same open file (never bytes + text + frame)
+        with _mapped(handle, source) as data:
+            info["sha256"] = hashlib.sha256(data).hexdigest()
+            workbook = suffix in _EXCEL_SUFFIXES or data[:4] == b"PK\x03\x04"
+            if not workbook:
+                layout = _text_layout(data, path.name, tab=suffix == ".tsv", limits=limits, encoding=encoding)
+        handle.seek(0)
+        if workbook:
+            frame, info["sheet"], identity = _read_xlsx(handle, path.name, sheet, limits)
+        else:
+            frame = _read_text(handle, path.name, layout, limits)
+            info["encoding"] = layout.codec
     if ORIGINAL_ROW in frame.columns:
         frame, info = _fed_back(frame, info, identity, path)
     return frame, info
@@ -354,16 +359,42 @@ def _cell_text(value: object) -> str:
     return value if isinstance(value, str) else str(value)
 
 
-def _read_text(data: bytes, name: str, *, tab: bool, limits: ReadLimits,
-               encoding: str | None = None) -> tuple[pd.DataFrame, str]:
-    """A CSV/TSV's bytes → (frame of text, the encoding read), within `limits`.
+@contextmanager
+def _mapped(handle: BinaryIO, source: Source) -> Iterator[bytes]:
+    """An open file's bytes, memory-mapped (read from the page cache, never copied); read
+    whole where it cannot be mapped (an empty file, a pipe)."""
+    import mmap
 
-    No copy of the whole text is made (pandas decodes block by block from the bytes) and the
-    parse stops one row past `max_rows`, so memory is the bytes plus the frame being built.
-    """
+    try:
+        mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    except (ValueError, OSError):
+        try:
+            yield handle.read()
+        except OSError as exc:
+            raise InputError(f"cannot read {str(source)!r}: {exc.strerror or exc}") from None
+        return
+    try:
+        yield mapped    # type: ignore[misc]  # bytes-like: slices, regex, hashing, zipfile all take it
+    finally:
+        mapped.close()
+
+
+@dataclass(frozen=True)
+class _TextLayout:
+    """What a CSV/TSV's head says: its encoding, separator, the blank lines above its header."""
+
+    codec: str
+    delimiter: str
+    above: int
+    width: int
+
+
+def _text_layout(data: bytes, name: str, *, tab: bool, limits: ReadLimits,
+                 encoding: str | None = None) -> _TextLayout:
+    """A CSV/TSV's encoding (checked over all its bytes) and the shape of its header."""
     from cardkit.encodings import decide_encoding
 
-    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if b"\x00" in data[:4096] and data[:2] not in (b"\xff\xfe", b"\xfe\xff"):
         raise InputError(
             f"{name} is not a spreadsheet (it holds binary data) — pass a .csv, .tsv or .xlsx file"
         )
@@ -384,17 +415,30 @@ def _read_text(data: bytes, name: str, *, tab: bool, limits: ReadLimits,
     width = unquoted.count(delimiter) + 1
     if width > limits.max_columns or (above == len(lines) - 1 and len(data) > _HEAD):
         raise limits.refused(name, f"has a header of {width:,}+ columns", "max_columns")
-    try:
-        # one pass, stopped one row past the limit: no chunks to concatenate (that copy doubled the peak)
-        frame = pd.read_csv(
-            io.BytesIO(data), encoding=codec, sep=delimiter, dtype=str, keep_default_na=False,
-            na_filter=False, skip_blank_lines=False, skiprows=above,
-            nrows=min(limits.max_rows, limits.max_cells // width) + 1,
-        )
-    except pd.errors.ParserError as exc:
-        raise InputError(f"{name} is not a well-formed table: {exc}") from None
-    except pd.errors.EmptyDataError:
-        raise InputError(f"{name} is empty — it needs a header row and at least one card") from None
+    return _TextLayout(codec, delimiter, above, width)
+
+
+def _read_text(handle: BinaryIO, name: str, layout: _TextLayout, limits: ReadLimits) -> pd.DataFrame:
+    """A CSV/TSV (an open binary file) → a frame of text, within `limits`.
+
+    pandas reads the file block by block and the parse stops one row past `max_rows`, so
+    memory is the frame being built (its text columns are Arrow-backed where pyarrow is
+    installed: see README, "Big sheets")."""
+    above = layout.above
+    most = min(limits.max_rows, limits.max_cells // layout.width) + 1   # one row past the limit
+    frame = _read_text_arrow(handle, layout, most)
+    if frame is None:
+        handle.seek(0)
+        try:
+            # one pass, stopped one row past the limit: no chunks to concatenate (that copy doubled the peak)
+            frame = pd.read_csv(
+                handle, encoding=layout.codec, sep=layout.delimiter, dtype=str, keep_default_na=False,
+                na_filter=False, skip_blank_lines=False, skiprows=above, nrows=most,
+            )
+        except pd.errors.ParserError as exc:
+            raise InputError(f"{name} is not a well-formed table: {exc}") from None
+        except pd.errors.EmptyDataError:
+            raise InputError(f"{name} is empty — it needs a header row and at least one card") from None
     if len(frame) > limits.max_rows:
         raise limits.refused(name, f"has more than {limits.max_rows:,} rows", "max_rows")
     if len(frame) * len(frame.columns) > limits.max_cells:
@@ -402,7 +446,54 @@ def _read_text(data: bytes, name: str, *, tab: bool, limits: ReadLimits,
     _check_cell_sizes(frame, name, limits, first_row=above + 2)
     frame = _with_rows(frame, range(above + 2, above + len(frame) + 2))
     frame.attrs["header_line"] = above + 1
-    return _drop_blank(frame), codec
+    return _drop_blank(frame)
+
+
+def _read_text_arrow(handle: BinaryIO, layout: _TextLayout, most: int) -> pd.DataFrame | None:
+    """The same table read by Arrow's CSV reader, where pyarrow is installed (`cardkit[big]`).
+
+    Arrow writes the cells straight into one text buffer per column (about the file's size)
+    where pandas' own parser makes a Python string per cell (≈ 60 bytes each before the text).
+    It reads the same dialect (RFC 4180 quotes, blank lines kept as rows); a file it reads
+    differently — a row with fewer or more cells than the header — gets None and goes to
+    pandas' parser, whose rules (and messages) then apply as before.
+    """
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as arrow_csv
+    except ImportError:
+        return None
+    codec = layout.codec.replace("-sig", "")   # Arrow skips a UTF-8 byte-order mark itself
+    text = pa.large_string()                    # what pandas' Arrow strings hold: no cast, no copy
+    columns = [f"f{i}" for i in range(layout.width)]
+    try:
+        reader = arrow_csv.open_csv(
+            handle,
+            read_options=arrow_csv.ReadOptions(skip_rows=layout.above, column_names=columns,
+                                               encoding="utf8" if codec == "utf-8" else codec,
+                                               block_size=1 << 20),
+            parse_options=arrow_csv.ParseOptions(delimiter=layout.delimiter, newlines_in_values=True,
+                                                 ignore_empty_lines=False),
+            convert_options=arrow_csv.ConvertOptions(column_types=dict.fromkeys(columns, text),
+                                                     strings_can_be_null=False, quoted_strings_can_be_null=False),
+        )
+        batches, rows = [], 0
+        for batch in reader:
+            batches.append(batch)
+            rows += batch.num_rows
+            if rows > most:      # the header is a row here: stop one past the limit too
+                break
+    except (pa.ArrowInvalid, UnicodeError):
+        return None
+    table = pa.Table.from_batches(batches, schema=reader.schema)
+    if table.num_rows == 0:
+        return None
+    header = [str(value) for value in table.slice(0, 1).to_pylist()[0].values()]
+    table = table.slice(1, most)
+    strings = pd.StringDtype("pyarrow", na_value=np.nan)
+    frame = table.to_pandas(types_mapper={text: strings}.get, self_destruct=True)
+    frame.columns = _unique_headers(header)
+    return frame
 
 
 def _check_cell_sizes(chunk: pd.DataFrame, name: str, limits: ReadLimits, first_row: int) -> None:
@@ -414,7 +505,7 @@ def _check_cell_sizes(chunk: pd.DataFrame, name: str, limits: ReadLimits, first_
                                  f"{int(lengths.iloc[at]):,} characters", "max_cell_chars")
 
 
-def _read_xlsx(data: bytes, name: str, sheet: str | int | None,
+def _read_xlsx(data: BinaryIO, name: str, sheet: str | int | None,
                limits: ReadLimits) -> tuple[pd.DataFrame, str, dict[str, str]]:
     from cardkit.workbook import SheetReader
 
@@ -549,7 +640,8 @@ def _drop_blank(frame: pd.DataFrame) -> pd.DataFrame:
     """Drop rows with nothing in them, and unnamed columns with nothing in them."""
     cells = frame.drop(columns="row")
     if len(cells.columns):
-        filled = cells.apply(lambda column: column.str.strip().ne(""))
+        # a cell is filled unless empty or all whitespace (no stripped copy of each column)
+        filled = cells.apply(lambda column: column.ne("") & ~column.str.isspace())
         kept = filled.any(axis=1).to_numpy()
         if not kept.all():   # a copy of the frame only when there is a blank row to drop
             frame = frame[kept]

@@ -20,7 +20,7 @@ import posixpath
 import re
 import zipfile
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, BinaryIO, Literal
 from xml.etree.ElementTree import Element, ParseError, iterparse
 
 from cardkit.errors import InputError
@@ -41,10 +41,10 @@ def _local(tag: str) -> str:
 class SheetReader:
     """One workbook's sheets; `rows(chosen)` streams a sheet as (row number, [text, …])."""
 
-    def __init__(self, data: bytes, name: str, limits: ReadLimits) -> None:
+    def __init__(self, data: bytes | BinaryIO, name: str, limits: ReadLimits) -> None:
         self.name, self.limits = name, limits
         try:
-            self.zip = zipfile.ZipFile(io.BytesIO(data))
+            self.zip = zipfile.ZipFile(io.BytesIO(data) if isinstance(data, bytes) else data)
             members = {info.filename: info for info in self.zip.infolist()}
         except (zipfile.BadZipFile, ValueError, OSError) as exc:
             raise InputError(f"{name} is not a readable .xlsx workbook ({type(exc).__name__})") from None
