@@ -463,12 +463,14 @@ def _read_text_arrow(handle: BinaryIO, layout: _TextLayout, most: int) -> pd.Dat
         import pyarrow.csv as arrow_csv
     except ImportError:
         return None
+    if not _same_file(handle):
+        return None
     codec = layout.codec.replace("-sig", "")   # Arrow skips a UTF-8 byte-order mark itself
     text = pa.large_string()                    # what pandas' Arrow strings hold: no cast, no copy
     columns = [f"f{i}" for i in range(layout.width)]
     try:
         reader = arrow_csv.open_csv(
-            handle,
+            handle.name,      # by name: Arrow's own reads (through Python they'd be read ahead as bytes objects)
             read_options=arrow_csv.ReadOptions(skip_rows=layout.above, column_names=columns,
                                                encoding="utf8" if codec == "utf-8" else codec,
                                                block_size=1 << 20),
@@ -494,6 +496,17 @@ def _read_text_arrow(handle: BinaryIO, layout: _TextLayout, most: int) -> pd.Dat
     frame = table.to_pandas(types_mapper={text: strings}.get, self_destruct=True)
     frame.columns = _unique_headers(header)
     return frame
+
+
+def _same_file(handle: BinaryIO) -> bool:
+    """Whether the file at the open handle's name is still the one open (not replaced or
+    changed since it was hashed and checked)."""
+    try:
+        opened, named = os.fstat(handle.fileno()), os.stat(handle.name)
+    except (OSError, TypeError, AttributeError):
+        return False
+    return (opened.st_ino, opened.st_dev, opened.st_size, opened.st_mtime_ns) == (
+        named.st_ino, named.st_dev, named.st_size, named.st_mtime_ns)
 
 
 def _check_cell_sizes(chunk: pd.DataFrame, name: str, limits: ReadLimits, first_row: int) -> None:
