@@ -76,6 +76,14 @@ _EXPORTS: dict[str, str] = {
     "Owners": "cardkit.engine",
     "share_card": "cardkit.engine",
     "share_card_async": "cardkit.engine",
+    # start from what is live
+    "pull": "cardkit.pulling",
+    "pull_async": "cardkit.pulling",
+    "undo": "cardkit.engine.undo",
+    "undo_async": "cardkit.engine.undo",
+    "RowAction": "cardkit.vocabulary",
+    "CLEAR_MARKER": "cardkit.vocabulary",
+    "KEEP_MARKER": "cardkit.vocabulary",
     "share": "cardkit.engine",
     "share_async": "cardkit.engine",
     "read_chats": "cardkit.engine",
@@ -121,6 +129,7 @@ if TYPE_CHECKING:  # the same names, imported for type checkers only (see the do
         share_card_async as share_card_async,
     )
     from cardkit.engine.results_view import show as show
+    from cardkit.engine.undo import undo as undo, undo_async as undo_async
     from cardkit.errors import (
         CardkitError as CardkitError,
         ColumnError as ColumnError,
@@ -148,6 +157,7 @@ if TYPE_CHECKING:  # the same names, imported for type checkers only (see the do
         capabilities as capabilities,
     )
     from cardkit.providers.accounts import read_accounts as read_accounts
+    from cardkit.pulling import pull as pull, pull_async as pull_async
     from cardkit.reading import (
         ReadLimits as ReadLimits,
         as_written as as_written,
@@ -161,7 +171,14 @@ if TYPE_CHECKING:  # the same names, imported for type checkers only (see the do
         inspect_cards as inspect_cards,
         validate as validate,
     )
-    from cardkit.vocabulary import Action as Action, Check as Check, Status as Status
+    from cardkit.vocabulary import (
+        CLEAR_MARKER as CLEAR_MARKER,
+        KEEP_MARKER as KEEP_MARKER,
+        Action as Action,
+        Check as Check,
+        RowAction as RowAction,
+        Status as Status,
+    )
     from cardkit.widgets import BatchPanel as BatchPanel, CardForm as CardForm
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

@@ -18,6 +18,7 @@ CARD_COLUMNS = (
     "sharing_enabled",
     "sharing_audience",
     "sharing_name_format",
+    "action",
 )
 REQUIRED_CARD_COLUMNS = ("number", "first_name")
 
@@ -41,6 +42,7 @@ RESULT_COLUMNS = (
     "attempts",
     "elapsed_ms",
     "changed",
+    "changes",
     "started_at",
     "finished_at",
     "run_id",

@@ -30,6 +30,7 @@ import pandas as pd
 STATUS_COLOURS = {
     "applied": ("#2e7d32", "#c8e6c9"),
     "unchanged": ("#66bb6a", "#e8f5e9"),
+    "partial": ("#8e24aa", "#e1bee7"),
     "planned": ("#1e88e5", "#bbdefb"),
     "invalid": ("#ef6c00", "#ffe0b2"),
     "skipped": ("#757575", "#e0e0e0"),

@@ -133,6 +133,7 @@ _CARD_ALIASES: dict[str, tuple[str, ...]] = {
     "sharing_name_format": (
         "sharing name format", "name format", "nameformat", "sharing.name_format",
     ),
+    "action": ("row action", "what to do"),
 }
 
 #: The cards sheet: `number` and `first_name` required, the rest optional.
@@ -287,7 +288,7 @@ def _load(source: Source, sheet: str | int | None, limits: ReadLimits,
         if workbook:
             frame, info["sheet"], identity = _read_xlsx(handle, path.name, sheet, limits)
         else:
-            frame = _read_text(handle, path.name, layout, limits)
+            frame = _without_csv_quotes(_read_text(handle, path.name, layout, limits))
             info["encoding"] = layout.codec
     if ORIGINAL_ROW in frame.columns:
         frame, info = _fed_back(frame, info, identity, path)
@@ -342,6 +343,15 @@ def _from_frame(source: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     previous = source.attrs.get("cardkit", {})
     info = {key: previous.get(key) for key in ("source", "sha256", "base_dir", "sheet", "photo_root", "fed_back")}
     return frame, info
+
+
+def _without_csv_quotes(frame: pd.DataFrame) -> pd.DataFrame:
+    """A CSV's cells and headers without the formula-safety `'` cardkit's own CSVs add."""
+    from cardkit.formulas import without_csv_quote
+
+    frame = frame.assign(**{str(c): without_csv_quote(frame[c]) for c in frame.columns if c != "row"})
+    headers = without_csv_quote(pd.Series([str(c) for c in frame.columns], dtype=object))
+    return frame.set_axis(list(headers), axis=1)
 
 
 def _as_text(column: pd.Series) -> pd.Series:

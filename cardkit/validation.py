@@ -36,7 +36,7 @@ from cardkit.photo_cache import PhotoCache, checked_photo
 from cardkit.photos import PhotoCheck, photo_threads, resolve_photo_path
 from cardkit.reading import header_key, read_cards
 from cardkit.urls import is_url
-from cardkit.vocabulary import Check
+from cardkit.vocabulary import CLEAR_MARKER, Check, RowAction, marker
 
 ON_INVALID = ("flag", "drop", "raise")
 
@@ -188,6 +188,9 @@ def _inspect(cards: pd.DataFrame, region: str, check_photos: bool,
 
     done_elsewhere = cards.attrs.get("cardkit", {}).get("done_rows") or {}
     out["number"] = check_numbers(cards["number"], region, findings, done_elsewhere=done_elsewhere)
+    actions = _check_actions(cards, findings)
+    if actions is not None:
+        out["action"] = actions
     for column, required, label in _NAME_FIELDS:
         if column in cards:
             out[column] = check_names(cards[column], column, required, label, findings)
@@ -205,6 +208,11 @@ def _inspect(cards: pd.DataFrame, region: str, check_photos: bool,
         if column in cards:
             out[column] = _check_choice(cards[column], column, choices, what, findings)
 
+    if actions is not None:       # a row deleting or keeping its card needs no name or photo
+        cardless = set(out["row"].to_numpy()[np.isin(actions, [str(RowAction.DELETE), str(RowAction.KEEP)])])
+        findings.items = [p for p in findings.items if not (
+            p.check in (Check.MISSING_NAME, Check.PROVIDER_NEEDS_FIELD) and p.row in cardless)]
+    _check_fields_not_sent(out, findings)
     return verdicts(out, findings)
 
 
@@ -336,7 +344,18 @@ def _other_region_hints(results: list, region: str, e164: np.ndarray) -> dict[in
 
 
 def check_names(raw: pd.Series, column: str, required: bool, label: str, findings: Findings) -> np.ndarray:
-    """Clean names where they pass, else the value as written."""
+    """Clean names where they pass, else the value as written; `[clear]`/`[keep]` kept canonical."""
+    marked = np.array([marker(v) for v in raw.to_numpy()], dtype=object)
+    if (marked != "").any():      # "[clear]" / "[keep]": checked on their own, kept canonical
+        at = np.flatnonzero(marked != "")
+        values = raw.to_numpy()
+        if required:
+            findings.add(column, Check.CANNOT_CLEAR, at, values[at],
+                         [f"the {label} can't be {'cleared' if marked[i] == CLEAR_MARKER else 'kept blank'}"
+                          ": every card has one — write the name, or write delete or keep in the "
+                          "action column" for i in at])
+        rest = check_names(raw.where(marked == "", "x"), column, required, label, findings)
+        return np.where(marked == "", rest, marked)
     codes, results = per_unique(raw, lambda value: clean_name(value, required=required, label=label))
     error = _spread(codes, results, "error")
     flagged = np.flatnonzero(error != "")
@@ -362,7 +381,8 @@ def _check_photos(raw: pd.Series, start: str, root: str, check_photos: bool, fin
     for position in np.flatnonzero(pd.Series(resolved).isin(list(outside)).to_numpy()):
         findings.add("photo", "photo_outside_folder", [position], [values[position]],
                      [f"{_photo_shown(values[position], resolved[position])} {outside[resolved[position]]}"])
-    wanted = list(dict.fromkeys(p for p, problem in uniques if p and not problem))  # never open what's outside
+    wanted = list(dict.fromkeys(p for p, problem in uniques
+                                if p and not problem and not marker(p)))  # never open what's outside
     if not check_photos or not wanted:
         return resolved
     workers = max(1, min(photo_threads(), len(wanted)))
@@ -391,6 +411,8 @@ def _photo_shown(value: str, path: str) -> str:
 def _resolve(value: str, start: str, root: str) -> tuple[str, str]:
     """A photo cell → (the URL as it is, or an absolute path; why the path can't be used or "")."""
     text = value.strip()
+    if marker(text):
+        return marker(text), ""
     if not text or is_url(text):
         return text, ""
     return resolve_photo_path(text, root, start=start)
@@ -455,6 +477,46 @@ _SHARING = (
                              "firstnameonly": "1"},
      "'first & last' or 'first only'"),
 )
+
+
+_ACTIONS = {"": RowAction.SET, **{str(a): a for a in RowAction}, "remove": RowAction.DELETE,
+            "leave": RowAction.KEEP}
+
+
+def _check_actions(cards: pd.DataFrame, findings: Findings) -> np.ndarray | None:
+    """The `action` column as `set`/`delete`/`keep` (blank = set); other words are errors."""
+    if "action" not in cards:
+        return None
+    raw = cards["action"].astype(object).where(cards["action"].notna(), "").astype(str)
+    codes, results = per_unique(raw, lambda v: _ACTIONS.get(v.strip().lower()))
+    normalized = np.array(results, dtype=object)[codes]
+    at = np.flatnonzero(pd.isna(normalized))
+    values = raw.to_numpy()
+    findings.add("action", Check.BAD_ACTION, at, values[at],
+                 [f"{shorten(values[i])!r} is not an action — write set (or leave it blank), delete "
+                  "(remove the whole card where the provider can) or keep (leave the card as it is)"
+                  for i in at])
+    return np.where(pd.isna(normalized), values, np.array([str(v) if v is not None else "" for v in normalized],
+                                                          dtype=object))
+
+
+#: Providers whose card has no display name cardkit can set (shown as first + last).
+_NO_DISPLAY_NAME = {"blooio": "Blooio", "linq": "Linq"}
+
+
+def _check_fields_not_sent(out: pd.DataFrame, findings: Findings) -> None:
+    """A display name on a row going only to Blooio or Linq is not sent: say so (a warning)."""
+    if "display_name" not in out or "provider" not in out:
+        return
+    names = out["display_name"].astype(str).to_numpy()
+    providers = out["provider"].astype(str).to_numpy()
+    at = [i for i in range(len(out)) if names[i].strip() and not marker(names[i]) and providers[i]
+          and all(p in _NO_DISPLAY_NAME for p in providers[i].split(","))]
+    findings.add("display_name", Check.FIELD_NOT_SENT, at, names[at] if len(at) else [],
+                 [f"{shorten(names[i])!r} is not sent: "
+                  f"{' and '.join(_NO_DISPLAY_NAME[p] for p in providers[i].split(','))} cards have no "
+                  "display name (they show first + last name) — leave it blank for these providers"
+                  for i in at])
 
 
 #: How a setting's canonical value is written back for a person (files to fix and feed back):

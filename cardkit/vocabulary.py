@@ -8,7 +8,7 @@ What counts as finished is defined here too, once, for every face (terminal summ
 error/success files, the notebook forms):
 
 - `DONE` — applied, unchanged: the provider has the card as wanted.
-- `NEEDS_ATTENTION` — failed, invalid, skipped: the row is *not* done at that provider and a
+- `NEEDS_ATTENTION` — failed, invalid, skipped, partial: the row is *not* done at that provider and a
   person has to act (fix the cell, run again, or retry). `skipped` belongs here: it is a row
   that never ran (cancelled, or a duplicate of another row), so calling it fine would hide it.
 - `planned` is neither: it is what a plan says would happen.
@@ -24,6 +24,7 @@ class Status(StrEnum):
 
     APPLIED = "applied"
     UNCHANGED = "unchanged"
+    PARTIAL = "partial"          # applied in part; the rest needs a person (the message says what)
     PLANNED = "planned"
     INVALID = "invalid"
     SKIPPED = "skipped"
@@ -36,10 +37,36 @@ class Action(StrEnum):
     CREATE = "create"
     UPDATE = "update"
     REPLACE = "replace"
+    DELETE = "delete"
     UNCHANGED = "unchanged"
     UNSUPPORTED = "unsupported"
     SHARE = "share"           # the card shared into a chat (`cardkit.share`)
     NONE = "none"
+
+
+class RowAction(StrEnum):
+    """What a sheet's `action` column asks for a row (blank = `set`)."""
+
+    SET = "set"          # give the number this card (empty cells: leave those fields as they are)
+    DELETE = "delete"    # remove the whole card where the provider can
+    KEEP = "keep"        # leave the card as it is (what `pull` writes for numbers without a card)
+
+
+#: The cell that clears one field where the provider allows it. Square brackets and a word:
+#: Excel and CSV keep it as text (no formula, number or date), and nobody types it by accident.
+CLEAR_MARKER = "[clear]"
+#: The cell that says "leave this field as it is" and why (what `pull` writes where a provider
+#: never returns the photo: "[keep: Sendblue does not return photos]"); read as `[keep…]`.
+KEEP_MARKER = "[keep]"
+
+
+def marker(cell: object) -> str:
+    """`CLEAR_MARKER`, `KEEP_MARKER` or "" for a cell (case and spaces don't matter)."""
+    text = str(cell or "").strip().lower()
+    if not text.startswith("[") or not text.endswith("]"):
+        return ""
+    word = text[1:-1].split(":", 1)[0].strip()
+    return {"clear": CLEAR_MARKER, "keep": KEEP_MARKER}.get(word, "")
 
 
 class Severity(StrEnum):
@@ -88,6 +115,9 @@ class Check(StrEnum):
     UNKNOWN_PROVIDER = "unknown_provider"
     PROVIDER_NEEDS_FIELD = "provider_needs_field"
     BAD_SHARING_VALUE = "bad_sharing_value"
+    BAD_ACTION = "bad_action"
+    CANNOT_CLEAR = "cannot_clear"                   # a clear marker where no field can be cleared
+    FIELD_NOT_SENT = "field_not_sent"               # a value the row's provider has no field for
     # Sendblue contact records (see cardkit.contacts.checks)
     BAD_EMAIL = "bad_email"
     TAG_TOO_LONG = "tag_too_long"
@@ -102,15 +132,17 @@ class Check(StrEnum):
 _WARNINGS = frozenset({
     Check.EXCEL_FLOAT, Check.LOST_PLUS, Check.DOUBLE_ZERO_PREFIX, Check.EXTENSION_DROPPED,
     Check.PHOTO_NOT_SQUARE, Check.PHOTO_SMALL, Check.PHOTO_CMYK, Check.PHOTO_TRANSPARENT,
-    Check.PHOTO_ANIMATED,
+    Check.PHOTO_ANIMATED, Check.FIELD_NOT_SENT,
 })
 
 #: Every status, in the order counts and summaries show them.
 STATUSES: tuple[Status, ...] = tuple(Status)
 #: The provider has the card as wanted.
 DONE: frozenset[Status] = frozenset({Status.APPLIED, Status.UNCHANGED})
-#: The row is not done at that provider: someone has to look (fix, run again, retry).
-NEEDS_ATTENTION: frozenset[Status] = frozenset({Status.FAILED, Status.INVALID, Status.SKIPPED})
+#: The row is not done at that provider: someone has to look (fix, run again, retry). `partial`
+#: is here too: part of the card was set, the rest was refused (e.g. a Blooio plan).
+NEEDS_ATTENTION: frozenset[Status] = frozenset({Status.FAILED, Status.INVALID, Status.SKIPPED,
+                                                Status.PARTIAL})
 
 
 def is_done(status: str) -> bool:

@@ -19,11 +19,13 @@ from cardkit.errors import CardkitError
 # modules in the order their commands appear in `cardkit --help`
 _COMMAND_MODULES = (
     "cardkit.cli.validate",      # validate
+    "cardkit.cli.pull",          # pull
     "cardkit.cli.apply",         # plan, apply
     "cardkit.cli.contacts",      # contacts (Sendblue contact records)
     "cardkit.cli.share",         # share (the card into chats)
     "cardkit.cli.report",        # report
     "cardkit.cli.retry",         # retry
+    "cardkit.cli.undo",          # undo
     "cardkit.cli.sandbox",       # sandbox serve
     "cardkit.cli.capabilities",  # capabilities
     "cardkit.cli.demo",          # demo

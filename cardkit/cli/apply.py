@@ -100,11 +100,14 @@ def finish(args: argparse.Namespace, results: Any, cards: Any = None) -> int:
     written = write_reports(rep, report_paths([args.report] if args.report else []))
     run = dict(results.attrs.get("cardkit", {}))
     journal = run.get("journal")
+    from cardkit.engine.changes import plan_lines
+
     notes: tuple[str, ...] = (f"journal: {journal} (run again with it to resume; `cardkit retry {journal}` "
                               "re-runs the failed rows)",) if journal else ()
     if not journal and not written and not rep.ok:
         notes += ("no journal and no report were kept: add --report report.xlsx for every row's full text, "
                   "and a Failed sheet to fix and feed back",)
+    notes = (*plan_lines(results), *notes)
     return show_outcome(args, rep, written, run=run, notes=notes,
                         extra={"results": records(results)} if args.json else None)
 

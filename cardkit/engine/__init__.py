@@ -23,6 +23,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, ParamSpec, TypeVar
 
 from cardkit.engine.bridge import run_sync
+from cardkit.engine.changes import as_text as changes_text
 from cardkit.engine.events import Event, Events
 from cardkit.engine.journal import Journal
 from cardkit.engine.lookups import Owners, owners, owners_async, read_current, read_current_async
@@ -37,7 +38,7 @@ from cardkit.providers.base import DEFAULT_TIMEOUT
 __all__ = ["apply", "apply_async", "plan", "plan_async", "run", "run_async", "RunOptions", "Event",
            "Events", "read_current", "read_current_async", "owners", "owners_async", "Owners",
            "share_card", "share_card_async", "share", "share_async", "read_chats", "retry", "retry_async", "Journal", "ResultsFrame",
-           "testing", "DEFAULT_MAX_ATTEMPTS"]
+           "testing", "DEFAULT_MAX_ATTEMPTS", "changes_text"]
 
 P = ParamSpec("P")
 T = TypeVar("T")

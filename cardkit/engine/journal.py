@@ -59,10 +59,13 @@ CREATE TABLE IF NOT EXISTS ops (
     run_id TEXT, seq INTEGER, row INTEGER, number TEXT, provider TEXT, base_url TEXT, desired TEXT,
     card TEXT, state TEXT, action TEXT, status TEXT, http_status INTEGER, error_code TEXT,
     message TEXT, attempts INTEGER, elapsed_ms REAL, changed TEXT, started_at TEXT,
-    finished_at TEXT, before_state TEXT, account TEXT, chat TEXT, idempotency_key TEXT,
+    finished_at TEXT, before_state TEXT, account TEXT, chat TEXT, idempotency_key TEXT, changes TEXT,
     PRIMARY KEY (run_id, seq)
 );
 CREATE INDEX IF NOT EXISTS ops_by_target ON ops (provider, base_url, number, state);
+CREATE TABLE IF NOT EXISTS photos (digest TEXT PRIMARY KEY, data BLOB);
+CREATE TABLE IF NOT EXISTS photo_aliases (provider TEXT, base_url TEXT, sent TEXT, returned TEXT,
+    PRIMARY KEY (provider, base_url, sent, returned));
 CREATE TABLE IF NOT EXISTS writes (provider TEXT, base_url TEXT, number TEXT, at REAL);
 CREATE INDEX IF NOT EXISTS writes_by_target ON writes (provider, base_url, at);
 """
@@ -70,9 +73,12 @@ CREATE INDEX IF NOT EXISTS writes_by_target ON writes (provider, base_url, at);
 #: the columns of `ops` that carry a result, in RESULT_COLUMNS order (run_id comes from the run)
 _RESULT_FIELDS = tuple(c for c in RESULT_COLUMNS if c != "run_id")
 #: columns later versions added to `ops` (added to older journals when opened)
-_ADDED_COLUMNS = ("before_state", "account", "chat", "idempotency_key")
+_ADDED_COLUMNS = ("before_state", "account", "chat", "idempotency_key", "changes")
 #: an operation's account: older journals have none, their accounts were named after providers
 _ACCOUNT = "COALESCE(NULLIF(o.account, ''), o.provider)"
+
+#: run kinds that share a journal with another kind: an undo is a cards run putting cards back
+_FAMILY = {"undo": "cards"}
 
 _FLUSH_EVERY = 50          # changes
 _FLUSH_AFTER = 0.2         # seconds
@@ -342,14 +348,16 @@ class Journal:
 
         run_id = self._run_id(run_id)
         self.flush(force=True)
+        have = {c[1] for c in self._db.execute("PRAGMA table_info(ops)")}
+        fields = [f for f in _RESULT_FIELDS if f in have]       # `changes` is new in 1.1
         rows = self._db.execute(
-            f"SELECT {', '.join(_RESULT_FIELDS)}, state FROM ops WHERE run_id = ? ORDER BY seq", (run_id,)
+            f"SELECT {', '.join(fields)}, state FROM ops WHERE run_id = ? ORDER BY seq", (run_id,)
         ).fetchall()
         records = []
         for values in rows:
-            record = dict(zip(_RESULT_FIELDS, values[:-1]))
-            record["account"] = record["account"] or record["provider"]
-            record["chat"] = record["chat"] or ""
+            record = dict(zip(fields, values[:-1]))
+            record["account"] = record.get("account") or record["provider"]
+            record["chat"] = record.get("chat") or ""
             if values[-1] != "done":        # the process ended before this one finished
                 record["status"] = "skipped"
                 record["message"] = ("the run stopped while this was being sent — run again with the "
@@ -399,8 +407,8 @@ class Journal:
     @_sqlite_errors
     def start_run(self, run_id: str, meta: Mapping[str, Any], inputs: Iterable[tuple[int, dict]] = ()) -> None:
         """Record a new run and its input rows (committed at once)."""
-        kinds = {k for (k,) in self._db.execute("SELECT DISTINCT kind FROM runs")}
-        if kinds and meta["kind"] not in kinds:
+        kinds = {_FAMILY.get(k, k) for (k,) in self._db.execute("SELECT DISTINCT kind FROM runs")}
+        if kinds and _FAMILY.get(meta["kind"], meta["kind"]) not in kinds:
             raise JournalError(
                 f"journal {str(self.path)!r} records {', '.join(sorted(kinds))} runs, not "
                 f"{meta['kind']} — give this run its own journal file"
@@ -457,6 +465,51 @@ class Journal:
                 loop.call_soon(self._start_commit)   # the marks of this turn join it
             # else: the running commit's end starts the next one, with every mark queued until then
         return asyncio.shield(self._group)
+
+    def keep_photo(self, digest: str, data: bytes) -> None:
+        """Keep a photo a provider returned before a write (once per digest), so `undo` can
+        put it back. Bounded by what providers return (Blooio: ≤ ~1 MB each)."""
+        self._pending.append(("INSERT OR IGNORE INTO photos VALUES (?,?)", (digest, data)))
+
+    def photo_alias(self, provider: str, base_url: str, sent: str, returned: str) -> None:
+        """Remember that the photo we sent (digest `sent`) reads back as `returned` (a provider
+        that re-encodes avatars): the same photo, not a change, on every later run."""
+        self._queue("INSERT OR IGNORE INTO photo_aliases VALUES (?,?,?,?)", (provider, base_url, sent, returned))
+
+    @_sqlite_errors
+    def photo_aliases(self, base_urls: Mapping[str, str]) -> dict[tuple[str, str], set[str]]:
+        """(provider, digest sent) → the digests it read back as."""
+        found: dict[tuple[str, str], set[str]] = {}
+        for name, url in base_urls.items():
+            for sent, returned in self._db.execute(
+                    "SELECT sent, returned FROM photo_aliases WHERE provider=? AND base_url=?", (name, url)):
+                found.setdefault((name, sent), set()).add(returned)
+        return found
+
+    @_sqlite_errors
+    def photo(self, digest: str) -> bytes | None:
+        """A photo kept by `keep_photo` (None when it never was)."""
+        self.flush(force=True)
+        found = self._db.execute("SELECT data FROM photos WHERE digest = ?", (digest,)).fetchone()
+        return bytes(found[0]) if found else None
+
+    @_sqlite_errors
+    def sent(self, run_id: str | None = None) -> list[dict[str, Any]]:
+        """The operations of a run that were sent, with the card each had before (`before`, JSON)
+        and the result: what `undo` puts back. Oldest first."""
+        run_id = self._run_id(run_id)
+        self.flush(force=True)
+        rows = self._db.execute(
+            "SELECT seq, row, number, provider, base_url, state, status, action, changed, before_state, card, "
+            "COALESCE(NULLIF(account, ''), provider) "
+            "FROM ops WHERE run_id = ? AND state IN ('sending', 'done') AND before_state IS NOT NULL "
+            "ORDER BY seq", (run_id,)).fetchall()
+        keys = ("seq", "row", "number", "provider", "base_url", "state", "status", "action", "changed",
+                "before", "card", "account")
+        found = [dict(zip(keys, values)) for values in rows]
+        for item in found:
+            item["card"] = json.loads(item["card"] or "{}")
+        return found
 
     def commit_soon(self) -> None:
         """Commit what is buffered in the committer thread, without waiting (in a running loop;
@@ -529,10 +582,11 @@ class Journal:
         """Record an operation's outcome."""
         self._queue(
             "UPDATE ops SET state='done', action=?, status=?, http_status=?, error_code=?, message=?, "
-            "attempts=?, elapsed_ms=?, changed=?, started_at=?, finished_at=? WHERE run_id=? AND seq=?",
+            "attempts=?, elapsed_ms=?, changed=?, changes=?, started_at=?, finished_at=? "
+            "WHERE run_id=? AND seq=?",
             (result["action"], result["status"], result["http_status"], result["error_code"],
              result["message"], result["attempts"], result["elapsed_ms"], result["changed"],
-             result["started_at"], result["finished_at"], run_id, seq),
+             json.dumps(result.get("changes") or {}), result["started_at"], result["finished_at"], run_id, seq),
         )
 
     def wrote(self, provider: str, base_url: str, number: str) -> None:

@@ -33,7 +33,7 @@ from cardkit.names import shorten
 from cardkit.photo_cache import PhotoCache, Prepared, content_key, file_key, spec_version
 from cardkit.providers.base import Card, Change, Provider, Sharing
 from cardkit.urls import is_url, redact
-from cardkit.vocabulary import Action, Status
+from cardkit.vocabulary import CLEAR_MARKER, KEEP_MARKER, Action, RowAction, Status, marker
 
 
 @dataclass(eq=False, slots=True)
@@ -58,6 +58,7 @@ class Op:
     error_code: str = ""
     message: str = ""
     changed: str = ""
+    changes: dict[str, Any] = field(default_factory=dict)   # field → {"from", "to"} (engine/changes.py)
     attempts: int = 0
     elapsed_ms: float = 0.0
     started_at: str | None = None
@@ -116,9 +117,12 @@ def desired_hash(provider: str, card: Card) -> str:
     """A digest of the state a card asks for: equal hashes mean "nothing new to send"."""
     sharing = card.sharing
     photo = card.photo_digest or card.photo_url
-    text = json.dumps([provider, card.number, card.first_name, card.last_name, card.display_name,
-                       photo, None if sharing is None else [sharing.enabled, sharing.audience,
-                                                            sharing.name_format]])
+    state: list[Any] = [provider, card.number, card.first_name, card.last_name, card.display_name,
+                        photo, None if sharing is None else [sharing.enabled, sharing.audience,
+                                                             sharing.name_format]]
+    if card.delete or card.clear:          # only then: the hashes of earlier journals stay valid
+        state.append(["delete" if card.delete else "", sorted(card.clear)])
+    text = json.dumps(state)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
@@ -156,6 +160,7 @@ class PhotoShop:
         self._kept_bytes = 0
         self._keep_bytes = KEEP_BYTES if keep_bytes is None else keep_bytes
         self._uploaded: dict[str, asyncio.Future[str]] = {}             # digest → URL
+        self._own: dict[str, asyncio.Future[str]] = {}                  # file → sha256 of its bytes
         self._client: httpx.AsyncClient | None = None
 
     @property
@@ -195,6 +200,14 @@ class PhotoShop:
         """A public URL for the prepared photo, through the photo host: uploaded once per
         digest, or taken from the cache for hosts whose URLs stay valid (`url_lifetime`)."""
         return await _once(self._uploaded, digest, lambda: self._find_url(source, digest))
+
+    async def own_digest(self, source: str) -> str:
+        """The sha256 of a photo file's own bytes ("" for a URL): a photo pulled from a provider
+        is the same photo though preparing it again would give other bytes."""
+        if is_url(source):
+            return ""
+        loop = asyncio.get_running_loop()
+        return await _once(self._own, source, lambda: loop.run_in_executor(self._pool, _file_digest, source))
 
     # ---- the work -------------------------------------------------------------------------
 
@@ -312,9 +325,17 @@ async def build_card(op: Op, fields: Mapping[str, str], sharing: Sharing | None,
     """
     provider = op.provider
     assert provider is not None
+    if fields.get("action") == RowAction.DELETE:
+        _use_card(op, provider, Card(number=op.number, first_name="", delete=True))
+        return
     source = fields.get("photo", "")
+    keep_photo = marker(source) == KEEP_MARKER
+    clear = frozenset(f for f in ("last_name", "display_name", "photo") if marker(fields.get(f)) == CLEAR_MARKER)
+    if keep_photo or "photo" in clear:
+        source = ""
     photo_url = ""
     digest = ""
+    aliases: frozenset[str] = frozenset()
     try:
         if source:
             if provider.photo_transport == "url" and is_url(source):
@@ -322,6 +343,8 @@ async def build_card(op: Op, fields: Mapping[str, str], sharing: Sharing | None,
                 digest = hashlib.sha256(source.encode()).hexdigest()
             else:
                 digest = await photos.digest(source)
+                if provider.photo_transport == "bytes":
+                    aliases = frozenset({await photos.own_digest(source)}) - {""}
                 if provider.photo_transport == "url" and photos.photo_host is not None:
                     photo_url = await photos.url(source, digest)
     except Exception as exc:  # noqa: BLE001 — an unforeseen error is one row's failure, not the run's
@@ -330,19 +353,34 @@ async def build_card(op: Op, fields: Mapping[str, str], sharing: Sharing | None,
     card = Card(
         number=op.number,
         first_name=fields.get("first_name", ""),
-        last_name=fields.get("last_name", ""),
-        display_name=fields.get("display_name", ""),
+        last_name="" if "last_name" in clear else fields.get("last_name", ""),
+        display_name="" if "display_name" in clear else fields.get("display_name", ""),
         photo_url=photo_url,
         photo_digest=digest,
         sharing=sharing,
         photo_source=source,
+        photo_aliases=aliases,
+        keep_photo=keep_photo,
+        clear=clear,
     )
+    _use_card(op, provider, card)
+
+
+def _use_card(op: Op, provider: Provider, card: Card) -> None:
+    """The op sends `card`, or ends `invalid` with the provider's reason (nothing sent)."""
     reason = provider.unsupported(card)
     if reason:
         op.finish(Status.INVALID, reason, action=Action.UNSUPPORTED)
         return
     op.card = card
     op.desired = desired_hash(op.provider_name, card)
+
+
+def _file_digest(path: str) -> str:
+    """sha256 of a file's bytes."""
+    with open(path, "rb") as file:
+        return hashlib.file_digest(file, "sha256").hexdigest() if hasattr(hashlib, "file_digest") \
+            else hashlib.sha256(file.read()).hexdigest()
 
 
 def _reason(exc: BaseException) -> str:

@@ -82,7 +82,23 @@ def results_frame(records: Iterable[Mapping[str, Any]] | Mapping[str, Any]) -> R
     for column in ("number", "provider", "action", "status", "error_code", "message", "changed", "run_id"):
         # as object first: an all-missing column comes in as float64, which "" can't fill
         frame[column] = frame[column].astype(object).fillna("").astype(str)
+    frame["changes"] = [_changes(c) for c in frame["changes"]]
     return ResultsFrame(frame)
+
+
+def _changes(value: Any) -> dict[str, Any]:
+    """A `changes` cell as a dict (the journal keeps JSON text; missing → {})."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, str) and value.startswith("{"):
+        import json
+
+        try:
+            loaded = json.loads(value)
+        except ValueError:
+            return {}
+        return loaded if isinstance(loaded, dict) else {}
+    return {}
 
 
 def counts(results: pd.DataFrame, *, total_row: bool = False) -> pd.DataFrame:

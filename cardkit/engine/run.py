@@ -37,8 +37,9 @@ from cardkit.engine.retry_policy import RetryPolicy
 from cardkit.engine.sharing import idempotency_key
 from cardkit.engine.workers import GIVE_UP_REMEDY, Hooks, Pool, now_iso
 from cardkit.errors import InputError
+from cardkit.providers.base import Card
 from cardkit.urls import local_origins
-from cardkit.vocabulary import Action, Status
+from cardkit.vocabulary import Action, RowAction, Status, marker
 
 _BUILD_CHUNK = 500
 
@@ -153,7 +154,8 @@ class Run:
                     hooks=Hooks(self._on_sending, self._on_wrote, self._on_finished,
                                 retried=self._on_retried if self._emit else None,
                                 waiting=self._on_waiting if self._emit else None,
-                                before_write=photos.complete if photos is not None else None),
+                                before_write=photos.complete if photos is not None else None,
+                                photo_alias=self._on_photo_alias if self.journal is not None else None),
                     write=self.write, read_first=options.read_first, budget=budget, deadline=options.timeout,
                     remedy=getattr(self.batch, "remedy", GIVE_UP_REMEDY))
 
@@ -205,6 +207,12 @@ class Run:
                     earlier = first_seen.setdefault((name, number), row_number)
                     if sharing_problem:
                         op.finish(Status.INVALID, sharing_problem, action=Action.NONE)
+                    elif fields.get("action") == RowAction.KEEP and _gives_card(fields):
+                        op.finish(str(Status.INVALID), "action is keep, yet the row gives a card — write set in "
+                                  "the action column to apply it, or empty its cells", action=Action.NONE)
+                    elif fields.get("action") == RowAction.KEEP:
+                        op.finish(str(Status.UNCHANGED), "action keep: the card is left as it is, nothing sent",
+                                  action=str(Action.UNCHANGED))
                     elif earlier != row_number:
                         op.finish(Status.SKIPPED, f"row {earlier} has the same number for {name}: only "
                                   "its card is applied — remove one of the two rows", action=Action.NONE)
@@ -230,7 +238,11 @@ class Run:
 
     def _resume(self) -> None:
         """Skip what earlier runs applied with the same desired state; flag writes left in doubt."""
-        if self.journal is None or not self.write:
+        if self.journal is None:
+            return
+        if self.batch is None:
+            self._add_photo_aliases(self.journal.photo_aliases(self._base_urls))
+        if not self.write:
             return
         applied = self.journal.applied(self._base_urls) if self.options.resume else {}
         in_doubt = self.journal.in_doubt(self._base_urls)
@@ -362,7 +374,21 @@ class Run:
         if self.journal is None:
             return None
         before = doubt.before_json(op.before) if op.before is not None else None
+        if op.before is not None and op.before.photo_bytes:     # for undo: Blooio returns the bytes
+            self.journal.keep_photo(str(op.before.fields.get("photo") or ""), op.before.photo_bytes)
         return self.journal.mark_sending(self.run_id, op.seq, op.started_at or now_iso(), before)
+
+    def _add_photo_aliases(self, aliases: dict[tuple[str, str], set[str]]) -> None:
+        """Photos the provider re-encoded in earlier runs count as the photo sent (photo sameness)."""
+        for op in self.ops:
+            card = op.card
+            if isinstance(card, Card) and card.photo_digest and (op.provider_name, card.photo_digest) in aliases:
+                op.card = dataclasses.replace(card, photo_aliases=card.photo_aliases
+                                              | aliases[(op.provider_name, card.photo_digest)])
+
+    def _on_photo_alias(self, op: Op, sent: str, returned: str) -> None:
+        if self.journal is not None:
+            self.journal.photo_alias(op.provider_name, self._base_urls[op.provider_name], sent, returned)
 
     def _on_wrote(self, op: Op) -> None:
         if self.journal is not None:
@@ -416,6 +442,12 @@ class Run:
                               until=ev.after(delay), reason="budget", message=op.message))
 
 
+def _gives_card(fields: dict[str, str]) -> bool:
+    """Whether a row's cells ask for a card (a name or a photo that is not a marker)."""
+    return any(fields.get(c, "").strip() and not marker(fields.get(c))
+               for c in ("first_name", "last_name", "photo"))
+
+
 def _retrieve(future: asyncio.Future[Any]) -> None:
     """Collect a finished helper future's outcome so asyncio doesn't log it as lost."""
     if not future.cancelled():
@@ -432,7 +464,7 @@ def _record(op: Op, run_id: str) -> dict[str, Any]:
         "account": op.account or op.provider_name, "chat": op.chat, "action": str(op.action),
         "status": str(status), "http_status": op.http_status, "error_code": op.error_code,
         "message": message, "attempts": op.attempts, "elapsed_ms": round(op.elapsed_ms, 1),
-        "changed": op.changed, "started_at": op.started_at, "finished_at": op.finished_at,
+        "changed": op.changed, "changes": dict(op.changes), "started_at": op.started_at, "finished_at": op.finished_at,
         "run_id": run_id,
     }
 
@@ -455,7 +487,8 @@ def _columns(ops: list[Op], run_id: str) -> dict[str, Any]:
         "account": [op.account or op.provider_name for op in ops], "chat": column("chat"),
         "action": column("action"), "status": status, "http_status": column("http_status"),
         "error_code": column("error_code"), "message": message, "attempts": column("attempts"),
-        "elapsed_ms": column("elapsed_ms"), "changed": column("changed"), "started_at": column("started_at"),
+        "elapsed_ms": column("elapsed_ms"), "changed": column("changed"), "changes": column("changes"),
+        "started_at": column("started_at"),
         "finished_at": column("finished_at"), "run_id": [run_id] * len(ops),
     }
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import httpx
 
 from cardkit.engine import doubt
+from cardkit.engine.changes import describe
 from cardkit.engine.connections import Connection, ReadDeadline
 from cardkit.engine.limits import RateLimiter, WriteBudget
 from cardkit.engine.operations import Op
@@ -30,6 +31,7 @@ from cardkit.engine.retry_policy import RetryPolicy, call_with_retries
 from cardkit.errors import JournalError, Permanent, ProviderError, Transient
 from cardkit.names import shorten
 from cardkit.providers.base import DEFAULT_TIMEOUT, Change, Current, Provider, ReadsMany
+from cardkit.vocabulary import Action, Status
 
 #: What a row's give-up message tells the user to do.
 GIVE_UP_REMEDY = "run `cardkit retry JOURNAL` later to try the failed rows again"
@@ -55,6 +57,7 @@ class Hooks:
     retried: Callable[[Op, int, str, float, bool], None] | None = None
     waiting: Callable[[Op, float], None] | None = None
     before_write: Callable[[Op, Change], Awaitable[None]] | None = None
+    photo_alias: Callable[[Op, str, str], None] | None = None   # (op, digest sent, digest read back)
 
 
 class Pool:
@@ -190,6 +193,8 @@ class Pool:
                     return 0.0
                 op.repeated = found == doubt.UNKNOWN
             if change.action in ("unchanged", "unsupported") or not self._write:
+                if change.action not in ("unchanged", "unsupported"):
+                    op.changes = describe(card, current, change.fields)
                 self._finish_decided(op, change)
                 return 0.0
             op.action = change.action         # what was attempted, should the write fail
@@ -214,7 +219,14 @@ class Pool:
             if done.action in ("unchanged", "unsupported"):
                 self._finish_decided(op, done)
             else:
-                op.finish("applied", _outcome_message(done.action, done.fields, done.reason, planned=False),
+                op.changes = describe(card, current, done.fields)
+                digest = getattr(card, "photo_digest", "")
+                if "photo" in done.fields and provider.photo_transport == "bytes" and digest:
+                    await self._read_photo_back(op, connection, digest)
+                cannot = getattr(card, "cannot", "")
+                message = _outcome_message(done.action, done.fields, done.reason, planned=False)
+                op.finish(str(Status.PARTIAL if done.refused or cannot else Status.APPLIED),
+                          f"{message}; {cannot}" if cannot else message,
                           action=done.action, fields=done.fields)
             if op.repeated and op.status == "applied":
                 op.message += " — " + doubt.repeat_note(provider.name, op.in_doubt_run)
@@ -239,6 +251,19 @@ class Pool:
             return 0.0
         finally:
             op.elapsed_ms += (time.perf_counter() - started) * 1000
+
+    async def _read_photo_back(self, op: Op, connection: Connection, sent: str) -> None:
+        """Read a photo just sent as bytes back once: a provider that re-encodes it returns other
+        bytes, and remembering that pair keeps later runs from sending the photo again."""
+        if self._hooks.photo_alias is None:
+            return
+        try:
+            now = await self.provider.read(connection.send, op.number)
+        except ProviderError:
+            return                  # the write stands; only the remembering is lost
+        returned = str(now.fields.get("photo") or "") if now.known else ""
+        if returned and returned != sent:
+            self._hooks.photo_alias(op, sent, returned)
 
     async def _read(self, op: Op, connection: Connection) -> Current:
         """The op's current card: from the pool's one listing request where the provider has
@@ -292,13 +317,18 @@ class Pool:
 
     def _finish_decided(self, op: Op, change: Change) -> None:
         """Finish an op whose outcome was decided without a write (or plan-only)."""
-        if change.action == "unchanged":
+        cannot = getattr(op.card, "cannot", "")
+        if change.action == "unchanged" and (change.refused or cannot):
+            op.finish(str(Status.PARTIAL), "; ".join(t for t in (change.reason, cannot) if t),
+                      action=str(Action.UNCHANGED))
+        elif change.action == "unchanged":
             op.finish("unchanged", _unchanged_message(op), action="unchanged")
         elif change.action == "unsupported":
             op.finish("invalid", change.reason or f"{self.provider.name} can't take this card",
                       action="unsupported", fields=change.fields)
         else:
-            op.finish("planned", _outcome_message(change.action, change.fields, change.reason, planned=True),
+            message = _outcome_message(change.action, change.fields, change.reason, planned=True)
+            op.finish("planned", f"{message}; {cannot}" if cannot else message,
                       action=change.action, fields=change.fields)
 
 
@@ -315,7 +345,7 @@ def _unchanged_message(op: Op) -> str:
     return "the provider already has this card: nothing sent"
 
 
-_DONE = {"create": "created", "update": "updated", "replace": "replaced", "share": "shared"}
+_DONE = {"create": "created", "update": "updated", "replace": "replaced", "delete": "deleted", "share": "shared"}
 
 
 @functools.lru_cache(maxsize=256)   # one string shared by the many rows that read alike

@@ -27,6 +27,7 @@ class Adapter:
     sandbox_credentials: Mapping[str, str] = {}
     limits: Limits
     photo_transport: str
+    sets_display_name: bool = False      # whether the card has a display name cardkit can set
 
     def __init__(self, *, base_url: str | None, env: Mapping[str, str] | None, account: str | None = None,
                  **secrets: str | None) -> None:
@@ -106,16 +107,22 @@ def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def digest_of_base64(text: Any) -> str:
-    """Digest of a base64 photo as a provider returned it ("" when absent or not base64)."""
+def bytes_of_base64(text: Any) -> bytes | None:
+    """A base64 photo as a provider returned it, decoded (None when absent or not base64)."""
     if not isinstance(text, str) or not text:
-        return ""
+        return None
     if text.startswith("data:") and "," in text:
         text = text.split(",", 1)[1]
     try:
-        return digest(base64.b64decode(text, validate=True))
+        return base64.b64decode(text, validate=True) or None
     except ValueError:
-        return ""
+        return None
+
+
+def digest_of_base64(text: Any) -> str:
+    """Digest of a base64 photo as a provider returned it ("" when absent or not base64)."""
+    data = bytes_of_base64(text)
+    return digest(data) if data else ""
 
 
 def differing(wanted: Mapping[str, Any], current: Current) -> tuple[str, ...]:

@@ -45,6 +45,13 @@ class Card:
     photo_digest: str = ""            # sha256 of the prepared photo: how "unchanged" is decided
     sharing: Sharing | None = None
     photo_source: str = ""            # the sheet's own photo cell (path or URL), for messages
+    photo_aliases: frozenset[str] = frozenset()   # other digests that are this same photo (the
+                                                  # file's own bytes; what the provider returned for it)
+    keep_photo: bool = False          # the sheet says "[keep]": leave the photo as it is
+    clear: frozenset[str] = frozenset()   # fields the sheet clears ("[clear]")
+    delete: bool = False              # the sheet's action is `delete`: remove the whole card
+    cannot: str = ""                  # what of the wanted card can't be done here, said in the
+                                      # result (the rest is done; the row ends `partial`)
 
 
 @dataclass(frozen=True)
@@ -73,6 +80,7 @@ class Current:
     exists: bool = False
     fields: Mapping[str, Any] = field(default_factory=dict)   # first_name, last_name, display_name,
                                                               # photo_digest, sharing…
+    photo_bytes: bytes | None = field(default=None, repr=False)   # the photo as returned (Blooio)
 
 
 @dataclass(frozen=True)
@@ -82,6 +90,7 @@ class Change:
     action: str
     fields: tuple[str, ...] = ()
     reason: str = ""                  # why unsupported / invalid for this provider
+    refused: tuple[str, ...] = ()     # fields the provider would not take (the rest were set)
 
 
 @dataclass(frozen=True)
@@ -139,6 +148,7 @@ class Provider(Protocol):
         `idempotency_key` goes with a message send (the same key on a retry or a resumed run:
         the provider refuses a second copy)."""
 
+    # Optional: `async def delete(self, send, number) -> None` removes the whole card (Sendblue).
 
 @runtime_checkable
 class ReadsMany(Protocol):

@@ -16,7 +16,7 @@ from typing import Any
 from cardkit.errors import Permanent, Transient
 from cardkit.photos import BLOOIO_PHOTO
 from cardkit.providers import replies
-from cardkit.providers._adapter import BearerAdapter, decide, digest, digest_of_base64, list_numbers_at
+from cardkit.providers._adapter import BearerAdapter, bytes_of_base64, decide, digest, digest_of_base64, list_numbers_at
 from cardkit.providers.base import Card, Change, Current, Limits, Reply, Send, Shared, Sharing
 from cardkit.providers.config import EnvNames
 from cardkit.providers.media import has_photo
@@ -51,6 +51,12 @@ class Blooio(BearerAdapter):
 
     # ---- planning (pure) ---------------------------------------------------------------
     def unsupported(self, card: Card) -> str:
+        if card.delete:
+            return ("Blooio has no API to remove a card (its card is only updated with PUT): change "
+                    "the row's action to set, or route it to a provider that can delete")
+        if card.clear:
+            return (f"Blooio's API does not say how to clear {', '.join(sorted(card.clear))} (its PUT "
+                    "changes only the fields given) — cardkit won't guess: write a value instead")
         if card.photo_bytes is not None and len(card.photo_bytes) > MAX_AVATAR_BYTES:
             return (f"the prepared photo is {len(card.photo_bytes) // 1024} KB; Blooio takes at most "
                     f"~{MAX_AVATAR_BYTES // 1000} KB — use a smaller or simpler image")
@@ -58,6 +64,8 @@ class Blooio(BearerAdapter):
 
     def change(self, card: Card, current: Current) -> Change:
         wanted = _wanted(card)
+        if "photo" in wanted and current.fields.get("photo") in card.photo_aliases:
+            wanted["photo"] = current.fields["photo"]    # the same photo, as Blooio stores it
         current = _as_compared(current, card.sharing)
         plan = str(current.fields.get("plan") or "")
         if plan and plan not in NAME_PLANS:
@@ -69,7 +77,11 @@ class Blooio(BearerAdapter):
             if blocked and not allowed:
                 return Change("unsupported", tuple(blocked), why)
             result = decide(allowed, current)
-            return Change(result.action, result.fields, f"not set — {why}") if blocked else result
+            if not blocked:
+                return result
+            done = "" if result.action != "unchanged" else "the sharing is already as given; "
+            return Change(result.action, result.fields, f"{done}not set: {', '.join(blocked)} — {why}",
+                          refused=tuple(blocked))
         return decide(wanted, current)
 
     # ---- protocol ----------------------------------------------------------------------
@@ -90,6 +102,7 @@ class Blooio(BearerAdapter):
             "display_name": body.get("name") or "",
             "photo": digest_of_base64(body.get("avatar")),
         }
+        photo = bytes_of_base64(body.get("avatar"))
         sharing = body.get("sharing")
         if isinstance(sharing, dict):
             fields["sharing"] = Sharing(sharing.get("enabled"), sharing.get("audience"),
@@ -99,7 +112,7 @@ class Blooio(BearerAdapter):
         elif number in self._limited_plan:
             fields["plan"] = _LEARNED_PLAN
         exists = bool(fields["first_name"] or fields["last_name"] or fields["photo"])
-        return Current(known=True, exists=exists, fields=fields)
+        return Current(known=True, exists=exists, fields=fields, photo_bytes=photo)
 
     async def write(self, send: Send, card: Card, current: Current) -> Change:
         planned = self.planned_write(card, current)
@@ -115,8 +128,10 @@ class Blooio(BearerAdapter):
             self._limited_plan.add(card.number)
             planned = self.change(card, Current(current.known, current.exists,
                                                 {**current.fields, "plan": _LEARNED_PLAN}))
-            if planned.action in ("unchanged", "unsupported"):
+            if planned.action == "unsupported":
                 raise failure
+            if planned.action == "unchanged":
+                return planned            # partial: the sharing is as given, name/photo refused
             reply = await self._put(send, card, _body(card, planned.fields, self._avatars))
         if not 200 <= reply.status < 300:
             raise _failure(reply, f"updating the card of {card.number}")

@@ -41,6 +41,12 @@ class Linq(BearerAdapter):
 
     # ---- planning (pure) ---------------------------------------------------------------
     def unsupported(self, card: Card) -> str:
+        if card.delete:
+            return ("Linq's API has no delete for contact cards (create, read and update only): "
+                    "change the row's action to set, or remove the card in Linq's dashboard")
+        if card.clear:
+            return (f"Linq's PATCH keeps every field it is not given and documents no way to clear "
+                    f"one ({', '.join(sorted(card.clear))}) — write a value instead")
         return photo_url_problem(card, self.label, required=False)
 
     def change(self, card: Card, current: Current) -> Change:

@@ -35,6 +35,7 @@ class Sendblue(Adapter):
                    base_url="SENDBLUE_API_BASE_URL", default_base_url="https://api.sendblue.co")
     sandbox_credentials = {"api_key": "key_id", "api_secret": "secret"}
     photo_transport = "url"
+    sets_display_name = True
     # Each write is applied on the line's device while the request waits: keep it modest.
     limits = Limits(max_at_once=16, max_per_second=50.0)
 
@@ -49,13 +50,35 @@ class Sendblue(Adapter):
 
     # ---- planning (pure) ---------------------------------------------------------------
     def unsupported(self, card: Card) -> str:
+        if card.delete:
+            return ""
+        if card.clear - {"display_name"}:
+            return (f"Sendblue can't clear {', '.join(sorted(card.clear - {'display_name'}))}: its profile "
+                    "always has a first name, a last name and a photo — write a value, or delete the "
+                    "whole profile (action delete)")
         if not card.last_name.strip():
             return ("Sendblue needs a last name (its profile is replaced whole and last name is "
                     "required) — fill last_name for this row or route it to another provider")
+        if card.keep_photo:
+            return ""
         return photo_url_problem(card, self.label, required=True)
 
     def change(self, card: Card, current: Current) -> Change:
+        if card.delete:
+            if current.known and not current.exists:
+                return Change("unchanged")
+            return Change("delete", tuple(f for f in ("first_name", "last_name", "display_name", "photo")
+                                          if not current.known or current.fields.get(f, True)))
         wanted = _wanted(card, current)
+        if card.keep_photo:
+            wanted.pop("photo")
+            changed = differing(wanted, current) if current.known and current.exists else tuple(wanted)
+            if not changed:
+                return Change("unchanged")
+            return Change("unsupported", changed,
+                          "Sendblue replaces the profile whole and never returns its photo, so the "
+                          "[keep] photo can't be sent along — to change this profile, give its photo "
+                          "(a file or an https URL) in the photo column")
         if not current.known:
             return Change("replace", tuple(wanted), "the current profile can't be read: it is sent whole")
         if not current.exists:
@@ -86,7 +109,10 @@ class Sendblue(Adapter):
 
     async def write(self, send: Send, card: Card, current: Current) -> Change:
         planned = self.planned_write(card, current)
-        if planned.action == "unchanged":
+        if planned.action in ("unchanged", "unsupported"):
+            return planned
+        if card.delete:
+            await self.delete(send, card.number)
             return planned
         body: dict[str, Any] = {"fromNumber": card.number, "firstName": card.first_name,
                                 "lastName": card.last_name, "photoUrl": card.photo_url}
@@ -111,15 +137,14 @@ class Sendblue(Adapter):
 
 
 def _wanted(card: Card, current: Current) -> dict[str, Any]:
-    """Everything the profile will hold after the POST (it replaces the profile whole).
-
-    A card without a display name means "leave it as is" (as for every other field of a
-    `Card`), but the POST replaces the profile whole: the current display name is sent again,
-    or the profile would lose one the user never saw nor meant to clear.
-    """
-    kept = str(current.fields.get("display_name") or "") if current.known else ""
+    """Everything the profile will hold after the POST (it replaces the profile whole). An
+    empty display-name cell leaves the display name as it is (sent again as read); only
+    "[clear]" removes it."""
+    display_name = card.display_name
+    if not display_name and "display_name" not in card.clear and current.known:
+        display_name = str(current.fields.get("display_name") or "")
     return {"first_name": card.first_name, "last_name": card.last_name,
-            "display_name": card.display_name or kept, "photo": card.photo_digest or card.photo_url}
+            "display_name": display_name, "photo": card.photo_digest or card.photo_url}
 
 
 def _error_body(reply: Reply) -> replies.ErrorBody:

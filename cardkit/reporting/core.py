@@ -82,6 +82,8 @@ class Report:
         inputs: pd.DataFrame | None = None,
         info: fig.RunInfo | None = None,
     ) -> None:
+        if "changes" not in results.columns:     # a frame saved before results had before → after
+            results = results.assign(changes=[{}] * len(results))
         missing = [c for c in RESULT_COLUMNS if c not in results.columns]
         if missing:
             raise InputError(
@@ -160,6 +162,13 @@ class Report:
             "counts": {p: {s: int(n) for s, n in row.items()} for p, row in counts.iterrows()},
             "ok": self.ok,
         }
+
+    @cached_property
+    def shown_results(self) -> pd.DataFrame:
+        """The results for files and pages: `changes` as text ("first_name: Ana → Anna; …")."""
+        from cardkit.engine.changes import as_text
+
+        return self.results.assign(changes=[as_text(c) for c in self.results["changes"]])
 
     # ----------------------------------------------------------------- views
     def summary_text(self, *, shown_failures: int = SHOWN_FAILURES) -> str:

@@ -175,6 +175,25 @@ def applied_table(report: Report, limit: int) -> str:
     return _rows_table(["row", "number", "name", "provider", "what changed", "when"], rows) + more
 
 
+def changes_table(report: Report, limit: int) -> str:
+    """Before → after per row × provider (the rows whose card changes or would change)."""
+    from cardkit.engine.changes import as_text
+
+    results = report.results
+    changed = results[[bool(c) for c in results["changes"]]]
+    if changed.empty:
+        return ""
+    rows = [
+        "<tr>" + _td("row", _cell(item.row), "n") + _td("number", _cell(item.number), "k")
+        + _td("provider", _cell(item.provider)) + _td("status", _badge(str(item.status)))
+        + _td("before → after", escape(as_text(item.changes))) + "</tr>"
+        for item in changed.head(limit).itertuples(index=False)
+    ]
+    more = f'<p class="muted">… and {len(changed) - limit} more rows with changes.</p>' if len(changed) > limit else ""
+    return (f"<h2>Before → after ({len(changed)})</h2>"
+            + _rows_table(["row", "number", "provider", "status", "before → after"], rows) + more)
+
+
 def _tiles(report: Report) -> str:
     f = report.figures
     totals = report.counts.sum() if len(report.counts) else None
@@ -238,7 +257,7 @@ def render_document(report: Report) -> str:
         f"{_tiles(report)}<h2>Outcomes per provider</h2>{chart_svg(report)}{counts_table(report)}"
         f"<h2>Needs attention ({len(report.failures)})</h2>{_fix_hint(report)}{failures_table(report, PAGE_FAILURES)}"
         f"<h2>Applied ({applied})</h2>{applied_table(report, PAGE_FAILURES)}"
-        f"<h2>Run</h2>{_metadata(report)}</main></body></html>\n"
+        f"{changes_table(report, PAGE_FAILURES)}<h2>Run</h2>{_metadata(report)}</main></body></html>\n"
     )
 
 

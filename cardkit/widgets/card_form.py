@@ -471,8 +471,9 @@ def difference(checked: pd.DataFrame, planned: pd.DataFrame,
         if row.action in (Action.UNSUPPORTED, Action.NONE) or row.status == RowStatus.INVALID:
             verdict = [f"not sent — {row.message}"] * len(table)
         else:
+            now_after = getattr(row, "changes", None) or {}   # the engine's before → after
             verdict = [
-                "changes" if field in changed
+                _change_text(field, now_after) if field in changed
                 else f"not used by {row.provider}" if field == "sharing" and row.provider != "blooio"
                 else "already so"
                 for field in table["field"]
@@ -482,6 +483,14 @@ def difference(checked: pd.DataFrame, planned: pd.DataFrame,
             table[f"{name} now"] = [shown_value(current[row.provider], field) for field in table["field"]]
         table[name] = verdict
     return table
+
+
+def _change_text(field: str, changes: Mapping[str, Any]) -> str:
+    """"changes: Ana → Anna" from the results' `changes` (the same data as plan --json)."""
+    from cardkit.engine import changes_text
+
+    mine = {k: v for k, v in changes.items() if k == field or (field == "sharing" and k.startswith("sharing_"))}
+    return f"changes: {changes_text(mine)}" if mine else "changes"
 
 
 def _for_the_form(message: str, label: str = "") -> str:

@@ -50,6 +50,7 @@ def test_blooio_standard_plan_keeps_sharing_and_names_the_plan():
     with_sharing = BLOOIO.change(card(sharing=Sharing(enabled=True)), have)
     assert with_sharing.action in ("create", "update") and with_sharing.fields == ("sharing",)
     assert with_sharing.reason.startswith("not set") and "first_name" in with_sharing.reason
+    assert with_sharing.refused == ("first_name", "last_name")
 
 
 def test_blooio_refuses_an_avatar_over_one_megabyte():
@@ -80,14 +81,15 @@ def test_sendblue_photo_counts_as_changed_because_it_cant_be_read():
     assert SENDBLUE.change(card(photo_url="https://x.test/a.jpg"), known).action == "unchanged"
 
 
-def test_sendblue_creates_without_a_profile_and_keeps_a_display_name_the_card_does_not_give():
-    """No profile → create; a card without a display name keeps the current one (the POST resends it)."""
+def test_sendblue_keeps_an_empty_display_name_and_clears_only_on_the_marker():
+    """No profile → create; an empty display-name cell leaves it as it is (sent again as read);
+    only `[clear]` (Card.clear) removes it — though the POST replaces the whole profile."""
     url = "https://x.test/a.jpg"
     assert SENDBLUE.change(card(photo_url=url), Current(known=True, exists=False)).action == "create"
     have = Current(known=True, exists=True, fields={"first_name": "Ada", "last_name": "Lovelace",
                                                     "display_name": "Ada at Acme", "photo": url})
     assert SENDBLUE.change(card(photo_url=url), have).action == "unchanged"
-    change = SENDBLUE.change(card(photo_url=url, display_name="Ada — Acme"), have)
+    change = SENDBLUE.change(card(photo_url=url, clear=frozenset({"display_name"})), have)
     assert (change.action, change.fields) == ("replace", ("display_name",))
 
 

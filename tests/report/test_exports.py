@@ -135,7 +135,8 @@ def test_json_holds_summary_failures_and_every_record(rep, results, tmp_path):
     path = rep.to_file(tmp_path / "r.json")[0]
     data = json.loads(path.read_text(encoding="utf-8"))
     assert data["summary"]["counts"]["sendblue"] == {
-        "applied": 0, "unchanged": 1, "planned": 0, "invalid": 0, "skipped": 0, "failed": 1, "total": 2,
+        "applied": 0, "unchanged": 1, "partial": 0, "planned": 0, "invalid": 0, "skipped": 0, "failed": 1,
+        "total": 2,
     }
     assert data["summary"]["totals"]["retries"] == 5
     assert data["summary"]["ok"] is False

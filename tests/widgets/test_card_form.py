@@ -94,7 +94,8 @@ def test_plan_shows_the_difference_then_apply_sets_the_card_at_the_owner():
         await click(form, form.plan_button)
         assert form.status.kind == "ok" and form.status.text.startswith("blooio: create")
         assert form.last_plan["status"].tolist() == ["planned"]
-        assert form.output.value.count(">changes<") == 3  # first_name, last_name, sharing
+        assert form.output.value.count(">changes: ") == 3  # first_name, last_name, sharing, with now → after
+        assert "changes: sharing_enabled: no → yes" in form.output.value
         assert form.sandbox.state()["blooio"]["writes"] == 0, "plan never writes"
 
         await click(form, form.apply_button)
@@ -107,12 +108,13 @@ def test_plan_shows_the_difference_then_apply_sets_the_card_at_the_owner():
 
         await click(form, form.plan_button)
         assert form.last_plan["action"].tolist() == ["unchanged"]
-        assert ">changes<" not in form.output.value and form.output.value.count(">already so<") == 3
+        assert ">changes" not in form.output.value and form.output.value.count(">already so<") == 3
 
         form.first_name.value = "Chloe"
         await click(form, form.plan_button)
         now = form.last_difference.set_index("field")
-        assert now.loc["first_name", ["new value", "blooio now", "blooio"]].tolist() == ["Chloe", "Chloé", "changes"]
+        assert now.loc["first_name", ["new value", "blooio now", "blooio"]].tolist() == [
+            "Chloe", "Chloé", "changes: first_name: Chloé → Chloe"]
         assert now.loc["last_name", ["blooio now", "blooio"]].tolist() == ["Martin", "already so"]
         assert now.loc["sharing", "blooio now"].startswith("enabled=true")
         assert form.sandbox.state()["blooio"]["cards"]["+14155552673"]["first_name"] == "Chloé", "plan never writes"
@@ -361,7 +363,8 @@ def test_plan_at_sendblue_says_what_it_cannot_show_and_does_not_use():
         rows = form.last_difference.set_index("field")
         assert rows.loc["photo", "sendblue now"] == "(provider doesn't say)"
         assert rows.loc["sharing", "sendblue"] == "not used by sendblue"
-        assert rows.loc["first_name", ["sendblue now", "sendblue"]].tolist() == ["(none)", "changes"]
+        assert rows.loc["first_name", ["sendblue now", "sendblue"]].tolist()[0] == "(none)"
+        assert rows.loc["first_name", "sendblue"].startswith("changes: first_name:")
 
     run(body())
 
