@@ -433,7 +433,7 @@ def _read_text(handle: BinaryIO, name: str, layout: _TextLayout, limits: ReadLim
 
     pandas reads the file block by block and the parse stops one row past `max_rows`, so
     memory is the frame being built (its text columns are Arrow-backed where pyarrow is
-    installed: see README, "Big sheets")."""
+    installed, `pip install cardkit[big]`: RELIABILITY.md §5)."""
     above = layout.above
     most = min(limits.max_rows, limits.max_cells // layout.width) + 1   # one row past the limit
     frame = _read_text_arrow(handle, layout, most)
