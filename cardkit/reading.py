@@ -465,8 +465,8 @@ def _read_text_arrow(handle: BinaryIO, layout: _TextLayout, most: int) -> pd.Dat
     Arrow writes the cells straight into one text buffer per column (about the file's size)
     where pandas' own parser makes a Python string per cell (≈ 60 bytes each before the text).
     It reads the same dialect (RFC 4180 quotes, blank lines kept as rows); a file it reads
-    differently — a row with fewer or more cells than the header — gets None and goes to
-    pandas' parser, whose rules (and messages) then apply as before.
+    differently — a row with fewer or more cells than the header, a header named twice — gets
+    None and goes to pandas' parser, whose rules (and messages) then apply as before.
     """
     try:
         import pyarrow as pa
@@ -501,6 +501,8 @@ def _read_text_arrow(handle: BinaryIO, layout: _TextLayout, most: int) -> pd.Dat
     if table.num_rows == 0:
         return None
     header = [str(value) for value in table.slice(0, 1).to_pylist()[0].values()]
+    if len(set(header)) < len(header):
+        return None              # repeated headers: pandas' parser names the repeats its own way
     table = table.slice(1, most)
     strings = pd.StringDtype("pyarrow", na_value=np.nan)
     frame = table.to_pandas(types_mapper={text: strings}.get, self_destruct=True)
@@ -648,14 +650,19 @@ def _excel_text(value: object) -> str:
 
 
 def _unique_headers(headers: list[str]) -> list[str]:
-    """Blank headers become `Unnamed: N`, repeats get `.1`, `.2` — as pandas names them."""
+    """Blank headers become `Unnamed: N`, repeats get `.1`, `.2` — as pandas names them (a
+    repeat whose new name is taken too goes on: `a, a, a.1` → `a, a.1, a.1.1`)."""
     seen: dict[str, int] = {}
     unique = []
     for position, header in enumerate(headers):
         header = header or f"Unnamed: {position}"
         count = seen.get(header, 0)
+        while count > 0:
+            seen[header] = count + 1
+            header = f"{header}.{count}"
+            count = seen.get(header, 0)
         seen[header] = count + 1
-        unique.append(header if count == 0 else f"{header}.{count}")
+        unique.append(header)
     return unique
 
 

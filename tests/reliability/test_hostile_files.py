@@ -300,22 +300,34 @@ def test_a_csv_is_parsed_from_the_file_not_from_a_copy_of_its_bytes(tmp_path):
     assert growth < 0.5, f"{growth:.2f}× the extra bytes"
 
 
-_AWKWARD_CSV = ('\ufeff\n,,,\nPhone,First Name,First Name,,"Note, quoted"\n+14155552671,Zoë,Z,,"two\nlines"\n'
+_AWKWARD_CSV = ('\ufeff\n,,,\nPhone,First Name,Last Name,,"Note, quoted"\n+14155552671,Zoë,Z,,"two\nlines"\n'
                 '\n+14155552672, Ben ,"say ""hi""",x,\r\n0012,Ngọc,,,  \n')
 
 
-@pytest.mark.parametrize("text, encoding", [(_AWKWARD_CSV, "utf-8"), (_AWKWARD_CSV[1:].replace("ọ", "o"), "cp1252"),
-                                            ("Phone;First Name\n+14155552671;Ana\n+14155552672\n", "utf-8"),
-                                            ("Phone\tFirst Name\n+14155552671\tAna\textra\n", "utf-8")])
-def test_arrows_csv_reader_gives_the_frame_pandas_parser_gives(tmp_path, monkeypatch, text, encoding):
+@pytest.mark.parametrize("text, encoding, arrow_reads", [
+    (_AWKWARD_CSV, "utf-8", True), (_AWKWARD_CSV[1:].replace("ọ", "o"), "cp1252", True),
+    ("Phone,First Name\n+14155552671,Zoë\n", "utf-16", True),
+    ("Phone;First Name\n+14155552671;Ana\n+14155552672\n", "utf-8", False),
+    ("Phone\tFirst Name\n+14155552671\tAna\textra\n", "utf-8", False),
+    ("a.1,Phone,First Name,a,a\n1,+14155552671,Ana,2,3\n", "utf-8", False)])
+def test_arrows_csv_reader_gives_the_frame_pandas_parser_gives(tmp_path, monkeypatch, text, encoding, arrow_reads):
     """With pyarrow (`cardkit[big]`) a CSV is read by Arrow: blank lines, quotes, line breaks in a
-    cell, repeated and blank headers, cp1252 — the same frame as pandas' parser; a row with fewer
-    or more cells than the header goes to pandas' parser (same frame, or the same refusal)."""
+    cell, blank headers, cp1252, UTF-16 — the same frame as pandas' parser; a row with fewer or more
+    cells than the header, or a header named twice, goes to pandas' parser (same frame, or refusal)."""
     pytest.importorskip("pyarrow")
     import cardkit.reading
 
     path = tmp_path / ("sheet.tsv" if "\t" in text else "sheet.csv")
     path.write_bytes(text.encode(encoding))
+    arrow = cardkit.reading._read_text_arrow
+    read_by_arrow: list[bool] = []
+
+    def noting_arrow(*args):   # the real reader; notes whether it read the file or passed it on
+        frame = arrow(*args)
+        read_by_arrow.append(frame is not None)
+        return frame
+
+    monkeypatch.setattr(cardkit.reading, "_read_text_arrow", noting_arrow)
 
     def read() -> object:
         try:
@@ -324,6 +336,7 @@ def test_arrows_csv_reader_gives_the_frame_pandas_parser_gives(tmp_path, monkeyp
             return str(exc)
 
     by_arrow = read()
+    assert read_by_arrow == [arrow_reads]
     monkeypatch.setattr(cardkit.reading, "_read_text_arrow", lambda *args: None)
     by_pandas = read()
     if isinstance(by_pandas, str):
