@@ -102,19 +102,14 @@ class SheetReader:
             # no count declared: counting the texts' opening tags is ~50× faster than parsing them
             raise limits.refused(self.name, f"holds more than {limits.max_shared_strings:,} different texts",
                                  "max_shared_strings")
-        root: Element | None = None
-        for event, element in self._parts(member, ("start", "end")):
-            if root is None:
-                root = element
-                continue
+        for element in self._completed(member, "sst"):
             tag = element.tag
-            if event == "start" or tag[-3:] != "}si" and tag != "si":
+            if tag[-3:] != "}si" and tag != "si":
                 continue
             if len(element) == 1 and element[0].tag[-2:] in ("}t", "t"):
                 text = element[0].text or ""       # the usual shape, <si><t>…</t></si>, without a generator
             else:
                 text = "".join(_texts(element))
-            del root[:]           # the read texts leave the parse tree: memory stays one string deep
             if len(text) > limits.max_cell_chars:
                 raise limits.refused(self.name, f"holds a text of {len(text):,} characters", "max_cell_chars")
             shared.append(_unescape(text))
@@ -178,21 +173,12 @@ class SheetReader:
     # --- one sheet ---------------------------------------------------------------------
 
     def rows(self, member: str) -> Iterator[tuple[int, list[str]]]:
-        """(sheet row number, cell texts from column A to the row's last cell), each row once.
-
-        Rows are handled at their end (their cells are complete by then) and then dropped
-        from `sheetData`, so the parse tree never holds more than the row being read.
-        """
+        """(sheet row number, cell texts from column A to the row's last cell), each row once."""
         limits = self.limits
         shared, dates = self._shared_strings(), self._date_styles()
         count, row_number = 0, 0
-        parent: Element | None = None
-        for event, row in self._parts(member, ("start", "end")):
+        for row in self._completed(member, "sheetData"):
             tag = row.tag
-            if event == "start":
-                if tag[-10:] == "}sheetData" or tag == "sheetData":
-                    parent = row
-                continue
             if tag[-4:] != "}row" and tag != "row":
                 continue
             count += 1
@@ -212,12 +198,30 @@ class SheetReader:
                                          "max_cell_chars")
                 if text:
                     cells[column] = text
-            if parent is not None:
-                del parent[:]
-            else:
-                row.clear()
             if cells:
                 yield row_number, [cells.get(i, "") for i in range(1, max(cells) + 1)]
+
+    def _completed(self, member: str, holder: str) -> Iterator[Element]:
+        """The children of a part's `holder` element (`sheetData`, `sst`), each once it is complete,
+        then dropped from the parse tree — which so never holds more than a few rows or texts.
+
+        Only element starts are reported (half the events of starts and ends: a sheet has
+        millions): the parser runs ahead of its events, and every child but the last one has
+        a sibling after it, so is complete; the last ones are complete once the part ends.
+        """
+        parent: Element | None = None
+        for _, element in self._parts(member, ("start",)):
+            if parent is None:
+                if element.tag[-len(holder) - 1:] in (f"}}{holder}", holder):
+                    parent = element
+            elif len(parent) > 1:
+                done = parent[:-1]
+                del parent[:-1]
+                yield from done
+        if parent is not None:
+            done = parent[:]
+            del parent[:]
+            yield from done
 
     def _cell_text(self, cell: Element, shared: list[str], dates: frozenset[int]) -> str:
         kind = cell.get("t", "n")
