@@ -137,6 +137,10 @@ class UndoBatch:
         fields = {c: "" for c in CARD_COLUMNS}
         fields.update(number=sent["number"], provider=sent["provider"])
         if not before.exists:
+            if provider.unsupported(Card(number=sent["number"], first_name="", delete=True)):
+                raise _CantRestore(f"there was no card before it, and {label} has no way to remove one — the "
+                                   f"card run {self.run_id} created stays (remove it in {label}'s own app if "
+                                   "it must go)")
             fields["action"] = str(RowAction.DELETE)
             return fields, []
         have = before.fields
