@@ -285,6 +285,7 @@ def _load(source: Source, sheet: str | int | None, limits: ReadLimits,
     else:
         frame, info["encoding"] = _read_text(data, path.name, tab=suffix == ".tsv", limits=limits,
                                              encoding=encoding)
+        frame = _without_csv_quotes(frame)
     if ORIGINAL_ROW in frame.columns:
         frame, info = _fed_back(frame, info, identity, path)
     return frame, info
@@ -338,6 +339,15 @@ def _from_frame(source: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     previous = source.attrs.get("cardkit", {})
     info = {key: previous.get(key) for key in ("source", "sha256", "base_dir", "sheet", "photo_root", "fed_back")}
     return frame, info
+
+
+def _without_csv_quotes(frame: pd.DataFrame) -> pd.DataFrame:
+    """A CSV's cells and headers without the formula-safety `'` cardkit's own CSVs add."""
+    from cardkit.formulas import without_csv_quote
+
+    frame = frame.assign(**{str(c): without_csv_quote(frame[c]) for c in frame.columns if c != "row"})
+    headers = without_csv_quote(pd.Series([str(c) for c in frame.columns], dtype=object))
+    return frame.set_axis(list(headers), axis=1)
 
 
 def _as_text(column: pd.Series) -> pd.Series:

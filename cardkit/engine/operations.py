@@ -69,6 +69,9 @@ class Op:
     current: Any = None                   # the last read (a Current), kept while a retry may reuse it
     before: Any = None                    # the card as read before the first write (`doubt.py`)
     repeated: bool = False                # re-sent though the provider couldn't tell if it landed
+    # a last word before writing: given the card read now, why not to write ("" = write); undo
+    # uses it to leave alone a card that was changed after the run it takes back
+    guard: Any = None
 
     def finish(self, status: str, message: str = "", *, action: str | None = None,
                fields: tuple[str, ...] = (), failure: ProviderError | None = None) -> None:

@@ -204,7 +204,8 @@ def _row(name: str, adapter: Provider, number: str, current: Current | None,
         row["display_name"] = str(fields.get("display_name") or "")
     row.update({k: v for k, v in sharing_words(fields.get("sharing")).items() if v})
     if not current.exists or not row["first_name"]:
-        note = f"no card at {label}" + (" (its last setup did not complete)" if fields.get("inactive") else "")
+        note = (f"no card at {label}" + (" (its last setup did not complete)" if fields.get("inactive") else "")
+                + " — to create one, fill in the names and change action to set")
         return {**row, "action": str(RowAction.KEEP), "note": note}
     row["photo"] = _photo_cell(number, label, adapter, current, photo_folder)
     return row

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 import cardkit
-from cardkit.reporting.safe import is_dangerous
+from cardkit.formulas import is_dangerous
 from cardkit.sandbox import Sandbox
 
 from .conftest import subprocess_env
