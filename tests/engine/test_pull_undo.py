@@ -252,3 +252,33 @@ def test_names_that_look_like_formulas_round_trip_through_a_pulled_csv_and_xlsx(
         plan = cardkit.plan(sheet, sandbox=box, progress=False)
         assert set(plan["status"]) == {"unchanged"}, plan[plan["status"] != "unchanged"][["number", "changes"]]
     assert box.state()["blooio"]["writes"] == writes
+
+
+def test_undo_takes_back_the_latest_run_that_changed_something_and_keeps_later_changes(tmp_path):
+    """A re-run that changed nothing is passed over; a card changed again after the undone run
+    (here by a run without this journal) is left as it is and its row says why; the rest is put back."""
+    box = Sandbox()
+    journal = tmp_path / "j.sqlite"
+    first = write_sheet(tmp_path / "first.csv", [
+        {"Phone": BLOOIO, "First Name": "Ana", "Last Name": "Ruiz", "Photo": ""},
+        {"Phone": BLOOIO_2, "First Name": "Ben", "Last Name": "Okafor", "Photo": ""}])
+    cardkit.apply(first, sandbox=box, journal=journal, progress=False)
+    second = write_sheet(tmp_path / "second.csv", [
+        {"Phone": BLOOIO, "First Name": "Anna", "Last Name": "Ruiz", "Photo": ""},
+        {"Phone": BLOOIO_2, "First Name": "Benjamin", "Last Name": "Okafor", "Photo": ""}])
+    assert set(cardkit.apply(second, sandbox=box, journal=journal, progress=False)["status"]) == {"applied"}
+    again = cardkit.apply(second, sandbox=box, journal=journal, progress=False)      # nothing to do
+    assert set(again["status"]) == {"unchanged"}
+    elsewhere = write_sheet(tmp_path / "elsewhere.csv", [
+        {"Phone": BLOOIO_2, "First Name": "Benji", "Last Name": "Okafor", "Photo": ""}])
+    cardkit.apply(elsewhere, sandbox=box, journal=False, progress=False)             # a later change
+    writes = box.state()["blooio"]["writes"]
+
+    undone = cardkit.undo(journal, sandbox=box, progress=False).set_index("number")
+    assert undone.at[BLOOIO, "status"] == "applied"
+    assert undone.at[BLOOIO, "changes"] == {"first_name": {"from": "Anna", "to": "Ana"}}
+    assert undone.at[BLOOIO_2, "status"] == "skipped"
+    assert "changed at Blooio since run" in undone.at[BLOOIO_2, "message"]
+    cards = box.state()["blooio"]["cards"]
+    assert cards[BLOOIO]["first_name"] == "Ana" and cards[BLOOIO_2]["first_name"] == "Benji"
+    assert box.state()["blooio"]["writes"] == writes + 1                                # only the one put back
