@@ -14,7 +14,8 @@ names it took cp1252 "Zoë" for cp1250 and cp1250 "Łukasz" for Big5):
 5. anything else is refused, naming the lines and the remedy (save as UTF-8, or pass
    `encoding=`).
 
-Checked in 1 MB slices: nothing as big as the file is made besides the file's own bytes.
+Checked in 1 MB slices: nothing as big as the file is made; `data` may be a memory-mapped file
+(only slicing, `re` and decoding are used on it).
 """
 
 from __future__ import annotations
@@ -45,12 +46,12 @@ def decide_encoding(data: bytes, name: str, given: str | None = None) -> str:
         if bad:
             raise InputError(f"{name} is not {given}: some bytes on {_lines(data, bad)} aren't {given}")
         return given
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         return "utf-16"
     bad = _bad_offsets(data, "utf-8")
     if not bad:
         return "utf-8-sig"
-    if data.startswith(codecs.BOM_UTF8) or _UTF8_MULTIBYTE.search(data):
+    if data[:3] == codecs.BOM_UTF8 or _UTF8_MULTIBYTE.search(data):
         raise InputError(
             f"{name} is UTF-8 but some bytes on {_lines(data, bad)} are not — cardkit won't guess "
             "(reading it another way would garble every accented name): fix those lines, or save "
@@ -91,7 +92,7 @@ def _lines(data: bytes, offsets: list[int]) -> str:
     lines: list[int] = []
     line, counted = 1, 0
     for offset in sorted(offsets):
-        line += data.count(b"\n", counted, offset)
+        line += data[counted:offset].count(b"\n")   # a slice: a memory-mapped file has no count()
         counted = offset
         if not lines or lines[-1] != line:
             lines.append(line)

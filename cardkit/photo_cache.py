@@ -6,7 +6,12 @@ should cost a `stat`. So for each photo source this remembers, per photo spec ve
     decides "unchanged" by comparing digests, and prepares the bytes only for a write;
   * what `check_photo` found (validation's verdict: format, size, warnings);
   * the URL a photo host gave for a prepared digest, for hosts that say how long their URLs
-    stay valid (`url_lifetime` and `cache_key` attributes; see `docs/engine.md`).
+    stay valid (`url_lifetime` and `cache_key` attributes; see `docs/engine.md`);
+  * for a photo URL in the sheet that was downloaded and found to be an image: the server's
+    validators (ETag, Last-Modified) and the sha256 of the bytes, so the next run (apply after
+    plan) asks "changed since?" and a 304 costs no download. Only what the server vouches for
+    is kept (no validators, nothing remembered), and never the URL itself — a presigned URL's
+    query is a credential — only its sha256.
 
 A source is identified cheaply: a local file by its absolute path, size, mtime_ns and inode
 (any edit, even one keeping the size, changes the mtime); downloaded bytes by their sha256.
@@ -76,6 +81,11 @@ def file_key(path: str | os.PathLike) -> str | None:
     except (OSError, ValueError):
         return None
     return f"file:{absolute}\0{info.st_size}\0{info.st_mtime_ns}\0{info.st_ino}"
+
+
+def url_key(url: str) -> str:
+    """What identifies a photo URL in the cache: its sha256 (the URL itself may carry secrets)."""
+    return "url:" + hashlib.sha256(url.encode()).hexdigest()
 
 
 def content_key(data: bytes) -> str:
@@ -158,6 +168,21 @@ class PhotoCache:
             self._write("INSERT OR REPLACE INTO uploaded VALUES (?, ?, ?, ?)",
                         (host, digest, url, time.time() + lifetime))
 
+    # ---- photo URLs checked ------------------------------------------------------------
+
+    def url_check(self, url: str) -> tuple[str, str, str] | None:
+        """(etag, last_modified, content key) of `url`'s last good download, or None."""
+        row = self._get("SELECT etag, last_modified, content FROM urls WHERE source = ?", url_key(url))
+        return (row[0], row[1], row[2]) if row else None
+
+    def remember_url_check(self, url: str, etag: str, last_modified: str, content: str) -> None:
+        if etag or last_modified:
+            self._put("INSERT OR REPLACE INTO urls VALUES (?, ?, ?, ?, ?)",
+                      url_key(url), etag, last_modified, content, time.time())
+
+    def forget_url_check(self, url: str) -> None:
+        self._put("DELETE FROM urls WHERE source = ?", url_key(url))
+
     # ---- plumbing -------------------------------------------------------------------------
 
     def _get(self, sql: str, key: str | None, *more: Any) -> tuple | None:
@@ -218,10 +243,13 @@ def _prepared_db(db: sqlite3.Connection) -> sqlite3.Connection:
                        "stored_at REAL, PRIMARY KEY (source, spec))")
             db.execute("CREATE TABLE IF NOT EXISTS uploaded (host TEXT, digest TEXT, url TEXT, "
                        "expires_at REAL, PRIMARY KEY (host, digest))")
+            db.execute("CREATE TABLE IF NOT EXISTS urls (source TEXT PRIMARY KEY, etag TEXT, "
+                       "last_modified TEXT, content TEXT, stored_at REAL)")
             db.execute(f"PRAGMA user_version = {_SCHEMA}")
             old = time.time() - KEEP_SECONDS
             db.execute("DELETE FROM prepared WHERE stored_at < ?", (old,))
             db.execute("DELETE FROM checked WHERE stored_at < ?", (old,))
+            db.execute("DELETE FROM urls WHERE stored_at < ?", (old,))
             db.execute("DELETE FROM uploaded WHERE expires_at < ?", (time.time(),))
         return db
     except sqlite3.Error:

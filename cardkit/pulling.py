@@ -11,7 +11,7 @@ back to `cardkit plan`: every row is `unchanged` until a cell is edited.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -27,14 +27,14 @@ SHEET_SUFFIXES = (".xlsx", ".csv")
 
 
 async def pull_async(providers: Any = "auto", *, accounts: Any = None, sandbox: Any = None, out: str | os.PathLike[str] | None = None,
-                     max_at_once: int | None = None, max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+                     numbers: Iterable[str] | None = None, max_at_once: int | None = None, max_attempts: int = DEFAULT_MAX_ATTEMPTS,
                      timeout: float = DEFAULT_TIMEOUT, progress: bool = True,
                      events: Callable[[Any], None] | None = None) -> pd.DataFrame:
     """Every number `providers` hold with its current card; written to `out` (.xlsx/.csv) when
-    given, Blooio's photos as `photos/<number>.jpg` beside it."""
+    given, Blooio's photos as `photos/<number>.jpg` beside it. `numbers` (E.164): only these."""
     path = _sheet_path(out) if out is not None else None
     frame = await _pull_frame(providers, accounts=accounts, sandbox=sandbox, photo_folder=path.parent if path else None,
-                              max_at_once=max_at_once, max_attempts=max_attempts, timeout=timeout,
+                              numbers=numbers, max_at_once=max_at_once, max_attempts=max_attempts, timeout=timeout,
                               progress=progress, events=events)
     if path is not None:
         write_sheet(frame, path)
@@ -43,14 +43,14 @@ async def pull_async(providers: Any = "auto", *, accounts: Any = None, sandbox: 
 
 
 def pull(providers: Any = "auto", *, accounts: Any = None, sandbox: Any = None, out: str | os.PathLike[str] | None = None,
-         max_at_once: int | None = None, max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+         numbers: Iterable[str] | None = None, max_at_once: int | None = None, max_attempts: int = DEFAULT_MAX_ATTEMPTS,
          timeout: float = DEFAULT_TIMEOUT, progress: bool = True,
          events: Callable[[Any], None] | None = None) -> pd.DataFrame:
     """Sync `pull_async` (scripts and notebooks alike)."""
     def interrupted() -> pd.DataFrame:
         raise KeyboardInterrupt
 
-    return run_sync(lambda: pull_async(providers, accounts=accounts, sandbox=sandbox, out=out, max_at_once=max_at_once,
+    return run_sync(lambda: pull_async(providers, accounts=accounts, sandbox=sandbox, out=out, numbers=numbers, max_at_once=max_at_once,
                                        max_attempts=max_attempts, timeout=timeout, progress=progress,
                                        events=events), partial=interrupted)
 

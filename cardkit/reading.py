@@ -13,12 +13,13 @@ and the engine reuses `read_table` for other sheets (e.g. Sendblue contacts) wit
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -264,27 +265,31 @@ def _load(source: Source, sheet: str | int | None, limits: ReadLimits,
         raise InputError(f"{str(source)!r} does not exist — check the path")
     if path.is_dir():
         raise InputError(f"{str(source)!r} is a folder — pass the spreadsheet file inside it")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read {str(source)!r}: {exc.strerror or exc}") from None
-    info = {
-        "source": str(path),
-        "sha256": hashlib.sha256(data).hexdigest(),
-        "base_dir": str(path.resolve().parent),
-        "sheet": None,
-    }
     suffix = path.suffix.lower()
     if suffix == ".xls":
         raise InputError(
             f"{path.name} is an old .xls workbook — open it in Excel and save it as .xlsx or CSV"
         )
     identity: dict[str, str] = {}
-    if suffix in _EXCEL_SUFFIXES or data[:4] == b"PK\x03\x04":
-        frame, info["sheet"], identity = _read_xlsx(data, path.name, sheet, limits)
-    else:
-        frame, info["encoding"] = _read_text(data, path.name, tab=suffix == ".tsv", limits=limits,
-                                             encoding=encoding)
+    info = {"source": str(path), "sha256": "", "base_dir": str(path.resolve().parent), "sheet": None}
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise InputError(f"cannot read {str(source)!r}: {exc.strerror or exc}") from None
+    with handle:
+        # the bytes are mapped, not copied: hashed, checked and looked at while mapped, and
+        # unmapped before a CSV is parsed from the same open file (never bytes + text + frame)
+        with _mapped(handle, source) as data:
+            info["sha256"] = hashlib.sha256(data).hexdigest()
+            workbook = suffix in _EXCEL_SUFFIXES or data[:4] == b"PK\x03\x04"
+            if not workbook:
+                layout = _text_layout(data, path.name, tab=suffix == ".tsv", limits=limits, encoding=encoding)
+        handle.seek(0)
+        if workbook:
+            frame, info["sheet"], identity = _read_xlsx(handle, path.name, sheet, limits)
+        else:
+            frame = _without_csv_quotes(_read_text(handle, path.name, layout, limits))
+            info["encoding"] = layout.codec
     if ORIGINAL_ROW in frame.columns:
         frame, info = _fed_back(frame, info, identity, path)
     return frame, info
@@ -340,6 +345,15 @@ def _from_frame(source: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     return frame, info
 
 
+def _without_csv_quotes(frame: pd.DataFrame) -> pd.DataFrame:
+    """A CSV's cells and headers without the formula-safety `'` cardkit's own CSVs add."""
+    from cardkit.formulas import without_csv_quote
+
+    frame = frame.assign(**{str(c): without_csv_quote(frame[c]) for c in frame.columns if c != "row"})
+    headers = without_csv_quote(pd.Series([str(c) for c in frame.columns], dtype=object))
+    return frame.set_axis(list(headers), axis=1)
+
+
 def _as_text(column: pd.Series) -> pd.Series:
     """One column as text with "" for missing, whatever its dtype (floats as pandas prints them)."""
     if pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty"):
@@ -355,16 +369,42 @@ def _cell_text(value: object) -> str:
     return value if isinstance(value, str) else str(value)
 
 
-def _read_text(data: bytes, name: str, *, tab: bool, limits: ReadLimits,
-               encoding: str | None = None) -> tuple[pd.DataFrame, str]:
-    """A CSV/TSV's bytes → (frame of text, the encoding read), within `limits`.
+@contextmanager
+def _mapped(handle: BinaryIO, source: Source) -> Iterator[bytes]:
+    """An open file's bytes, memory-mapped (read from the page cache, never copied); read
+    whole where it cannot be mapped (an empty file, a pipe)."""
+    import mmap
 
-    No copy of the whole text is made (pandas decodes block by block from the bytes) and the
-    parse stops one row past `max_rows`, so memory is the bytes plus the frame being built.
-    """
+    try:
+        mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    except (ValueError, OSError):
+        try:
+            yield handle.read()
+        except OSError as exc:
+            raise InputError(f"cannot read {str(source)!r}: {exc.strerror or exc}") from None
+        return
+    try:
+        yield mapped    # type: ignore[misc]  # bytes-like: slices, regex, hashing, zipfile all take it
+    finally:
+        mapped.close()
+
+
+@dataclass(frozen=True)
+class _TextLayout:
+    """What a CSV/TSV's head says: its encoding, separator, the blank lines above its header."""
+
+    codec: str
+    delimiter: str
+    above: int
+    width: int
+
+
+def _text_layout(data: bytes, name: str, *, tab: bool, limits: ReadLimits,
+                 encoding: str | None = None) -> _TextLayout:
+    """A CSV/TSV's encoding (checked over all its bytes) and the shape of its header."""
     from cardkit.encodings import decide_encoding
 
-    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if b"\x00" in data[:4096] and data[:2] not in (b"\xff\xfe", b"\xfe\xff"):
         raise InputError(
             f"{name} is not a spreadsheet (it holds binary data) — pass a .csv, .tsv or .xlsx file"
         )
@@ -385,17 +425,30 @@ def _read_text(data: bytes, name: str, *, tab: bool, limits: ReadLimits,
     width = unquoted.count(delimiter) + 1
     if width > limits.max_columns or (above == len(lines) - 1 and len(data) > _HEAD):
         raise limits.refused(name, f"has a header of {width:,}+ columns", "max_columns")
-    try:
-        # one pass, stopped one row past the limit: no chunks to concatenate (that copy doubled the peak)
-        frame = pd.read_csv(
-            io.BytesIO(data), encoding=codec, sep=delimiter, dtype=str, keep_default_na=False,
-            na_filter=False, skip_blank_lines=False, skiprows=above,
-            nrows=min(limits.max_rows, limits.max_cells // width) + 1,
-        )
-    except pd.errors.ParserError as exc:
-        raise InputError(f"{name} is not a well-formed table: {exc}") from None
-    except pd.errors.EmptyDataError:
-        raise InputError(f"{name} is empty — it needs a header row and at least one card") from None
+    return _TextLayout(codec, delimiter, above, width)
+
+
+def _read_text(handle: BinaryIO, name: str, layout: _TextLayout, limits: ReadLimits) -> pd.DataFrame:
+    """A CSV/TSV (an open binary file) → a frame of text, within `limits`.
+
+    pandas reads the file block by block and the parse stops one row past `max_rows`, so
+    memory is the frame being built (its text columns are Arrow-backed where pyarrow is
+    installed, `pip install cardkit[big]`: RELIABILITY.md §5)."""
+    above = layout.above
+    most = min(limits.max_rows, limits.max_cells // layout.width) + 1   # one row past the limit
+    frame = _read_text_arrow(handle, layout, most)
+    if frame is None:
+        handle.seek(0)
+        try:
+            # one pass, stopped one row past the limit: no chunks to concatenate (that copy doubled the peak)
+            frame = pd.read_csv(
+                handle, encoding=layout.codec, sep=layout.delimiter, dtype=str, keep_default_na=False,
+                na_filter=False, skip_blank_lines=False, skiprows=above, nrows=most,
+            )
+        except pd.errors.ParserError as exc:
+            raise InputError(f"{name} is not a well-formed table: {exc}") from None
+        except pd.errors.EmptyDataError:
+            raise InputError(f"{name} is empty — it needs a header row and at least one card") from None
     if len(frame) > limits.max_rows:
         raise limits.refused(name, f"has more than {limits.max_rows:,} rows", "max_rows")
     if len(frame) * len(frame.columns) > limits.max_cells:
@@ -403,7 +456,69 @@ def _read_text(data: bytes, name: str, *, tab: bool, limits: ReadLimits,
     _check_cell_sizes(frame, name, limits, first_row=above + 2)
     frame = _with_rows(frame, range(above + 2, above + len(frame) + 2))
     frame.attrs["header_line"] = above + 1
-    return _drop_blank(frame), codec
+    return _drop_blank(frame)
+
+
+def _read_text_arrow(handle: BinaryIO, layout: _TextLayout, most: int) -> pd.DataFrame | None:
+    """The same table read by Arrow's CSV reader, where pyarrow is installed (`cardkit[big]`).
+
+    Arrow writes the cells straight into one text buffer per column (about the file's size)
+    where pandas' own parser makes a Python string per cell (≈ 60 bytes each before the text).
+    It reads the same dialect (RFC 4180 quotes, blank lines kept as rows); a file it reads
+    differently — a row with fewer or more cells than the header, a header named twice — gets
+    None and goes to pandas' parser, whose rules (and messages) then apply as before.
+    """
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as arrow_csv
+    except ImportError:
+        return None
+    if not _same_file(handle):
+        return None
+    codec = layout.codec.replace("-sig", "")   # Arrow skips a UTF-8 byte-order mark itself
+    text = pa.large_string()                    # what pandas' Arrow strings hold: no cast, no copy
+    columns = [f"f{i}" for i in range(layout.width)]
+    try:
+        reader = arrow_csv.open_csv(
+            handle.name,      # by name: Arrow's own reads (through Python they'd be read ahead as bytes objects)
+            read_options=arrow_csv.ReadOptions(skip_rows=layout.above, column_names=columns,
+                                               encoding="utf8" if codec == "utf-8" else codec,
+                                               block_size=1 << 20),
+            parse_options=arrow_csv.ParseOptions(delimiter=layout.delimiter, newlines_in_values=True,
+                                                 ignore_empty_lines=False),
+            convert_options=arrow_csv.ConvertOptions(column_types=dict.fromkeys(columns, text),
+                                                     strings_can_be_null=False, quoted_strings_can_be_null=False),
+        )
+        batches, rows = [], 0
+        for batch in reader:
+            batches.append(batch)
+            rows += batch.num_rows
+            if rows > most:      # the header is a row here: stop one past the limit too
+                break
+    except (pa.ArrowInvalid, UnicodeError):
+        return None
+    table = pa.Table.from_batches(batches, schema=reader.schema)
+    if table.num_rows == 0:
+        return None
+    header = [str(value) for value in table.slice(0, 1).to_pylist()[0].values()]
+    if len(set(header)) < len(header):
+        return None              # repeated headers: pandas' parser names the repeats its own way
+    table = table.slice(1, most)
+    strings = pd.StringDtype("pyarrow", na_value=np.nan)
+    frame = table.to_pandas(types_mapper={text: strings}.get, self_destruct=True)
+    frame.columns = _unique_headers(header)
+    return frame
+
+
+def _same_file(handle: BinaryIO) -> bool:
+    """Whether the file at the open handle's name is still the one open (not replaced or
+    changed since it was hashed and checked)."""
+    try:
+        opened, named = os.fstat(handle.fileno()), os.stat(handle.name)
+    except (OSError, TypeError, AttributeError):
+        return False
+    return (opened.st_ino, opened.st_dev, opened.st_size, opened.st_mtime_ns) == (
+        named.st_ino, named.st_dev, named.st_size, named.st_mtime_ns)
 
 
 def _check_cell_sizes(chunk: pd.DataFrame, name: str, limits: ReadLimits, first_row: int) -> None:
@@ -415,7 +530,7 @@ def _check_cell_sizes(chunk: pd.DataFrame, name: str, limits: ReadLimits, first_
                                  f"{int(lengths.iloc[at]):,} characters", "max_cell_chars")
 
 
-def _read_xlsx(data: bytes, name: str, sheet: str | int | None,
+def _read_xlsx(data: BinaryIO, name: str, sheet: str | int | None,
                limits: ReadLimits) -> tuple[pd.DataFrame, str, dict[str, str]]:
     from cardkit.workbook import SheetReader
 
@@ -437,44 +552,82 @@ def _read_xlsx(data: bytes, name: str, sheet: str | int | None,
         else:
             raise InputError(f"{name} has no sheet {sheet!r}; its sheets are {', '.join(names)}")
         chosen, member = workbook.sheets[index]
-        rows: list[tuple[int, list[str]]] = []
-        cells = 0
         try:
-            for index_, values in workbook.rows(member):
-                if any(v.strip() for v in values):
-                    cells += len(values)
-                    if cells > limits.max_cells:
-                        raise limits.refused(name, f"has more than {limits.max_cells:,} cells", "max_cells")
-                    rows.append((index_, values))
+            header, body = _sheet_columns(workbook.rows(member), name, limits)
         except InputError:
             raise
         except ValueError as exc:     # a row or cell reference that isn't a number
             raise InputError(f"{name} is not a readable .xlsx workbook ({type(exc).__name__})") from None
     finally:
         workbook.close()
-    if not rows:
+    if header is None:
         raise InputError(f"sheet {chosen!r} of {name} is empty — it needs a header row and cards")
-    (_, header), body = rows[0], rows[1:]
-    width = max(len(header), *(len(values) for _, values in body)) if body else len(header)
-    headers = _unique_headers([h.strip() for h in header] + [""] * (width - len(header)))
-    frame = pd.DataFrame(
-        [values + [""] * (width - len(values)) for _, values in body],
-        columns=headers,
-        dtype=object,
-    )
-    if not body:
-        frame = pd.DataFrame({h: pd.Series([], dtype=object) for h in headers})
-    frame = _with_rows(frame, [index for index, _ in body])
-    frame.attrs["header_line"] = rows[0][0]
+    header_line, header_cells = header
+    numbers, columns = body
+    width = max(len(header_cells), len(columns))
+    headers = _unique_headers([h.strip() for h in header_cells] + [""] * (width - len(header_cells)))
+    # column by column, each list let go as soon as it is a column: never two copies of the sheet
+    data: dict[str, pd.Series] = {}
+    for position, title in enumerate(headers):
+        cells = columns[position] if position < len(columns) else [""] * len(numbers)
+        if position < len(columns):
+            columns[position] = []
+        data[title] = pd.Series(cells, dtype="str")
+        del cells
+    frame = _with_rows(pd.DataFrame(data, copy=False), numbers)
+    frame.attrs["header_line"] = header_line
     return _drop_blank(frame), chosen, identity
 
 
+def _sheet_columns(rows, name: str, limits: ReadLimits):
+    """A sheet's rows → ((header line, header cells) or None, (row numbers, [column of texts, …])).
+
+    The cells go straight into one list per column (a row wider than those before it adds
+    columns padded with ""), so no list per row is kept: 1 M rows × 3 cells cost the texts and
+    three lists of pointers, not a million small lists the garbage collector keeps walking."""
+    from array import array
+
+    header: tuple[int, list[str]] | None = None
+    numbers = array("q")
+    columns: list[list[str]] = []
+    cells = 0
+    for number, values in rows:
+        if not any(v.strip() for v in values):
+            continue
+        cells += len(values)
+        if cells > limits.max_cells:
+            raise limits.refused(name, f"has more than {limits.max_cells:,} cells", "max_cells")
+        if header is None:
+            header = (number, values)
+            continue
+        for _ in range(len(columns), len(values)):
+            columns.append([""] * len(numbers))
+        for position, column in enumerate(columns):
+            column.append(values[position] if position < len(values) else "")
+        numbers.append(number)
+    return header, (numbers, columns)
+
+
 def _with_rows(frame: pd.DataFrame, rows) -> pd.DataFrame:
-    """All cells as text, and `row` first; a sheet's own `row` column is kept as `row (sheet)`."""
+    """All cells as text, and `row` first; a sheet's own `row` column is kept as `row (sheet)`.
+
+    Columns already text are kept as they are (no copy: a million-row sheet is not doubled)."""
     frame = frame.rename(columns={"row": "row (sheet)"})
-    frame = frame.apply(_as_text) if len(frame.columns) else frame
-    frame.insert(0, "row", list(rows))
+    for position in range(frame.shape[1]):
+        column = frame.iloc[:, position]
+        if not _is_text(column):
+            frame.isetitem(position, _as_text(column))
+    if isinstance(rows, range):
+        numbers = np.arange(rows.start, rows.stop, rows.step, dtype="int64")
+    else:
+        numbers = np.asarray(rows, dtype="int64")
+    frame.insert(0, "row", numbers)
     return frame
+
+
+def _is_text(column: pd.Series) -> bool:
+    """pandas' own text dtype (`str`, Python or Arrow storage) with no missing cell."""
+    return column.dtype == "str" and not column.hasnans
 
 
 def _excel_text(value: object) -> str:
@@ -497,14 +650,19 @@ def _excel_text(value: object) -> str:
 
 
 def _unique_headers(headers: list[str]) -> list[str]:
-    """Blank headers become `Unnamed: N`, repeats get `.1`, `.2` — as pandas names them."""
+    """Blank headers become `Unnamed: N`, repeats get `.1`, `.2` — as pandas names them (a
+    repeat whose new name is taken too goes on: `a, a, a.1` → `a, a.1, a.1.1`)."""
     seen: dict[str, int] = {}
     unique = []
     for position, header in enumerate(headers):
         header = header or f"Unnamed: {position}"
         count = seen.get(header, 0)
+        while count > 0:
+            seen[header] = count + 1
+            header = f"{header}.{count}"
+            count = seen.get(header, 0)
         seen[header] = count + 1
-        unique.append(header if count == 0 else f"{header}.{count}")
+        unique.append(header)
     return unique
 
 
@@ -512,8 +670,11 @@ def _drop_blank(frame: pd.DataFrame) -> pd.DataFrame:
     """Drop rows with nothing in them, and unnamed columns with nothing in them."""
     cells = frame.drop(columns="row")
     if len(cells.columns):
-        filled = cells.apply(lambda column: column.str.strip().ne(""))
-        frame = frame[filled.any(axis=1).to_numpy()]
+        # a cell is filled unless empty or all whitespace (no stripped copy of each column)
+        filled = cells.apply(lambda column: column.ne("") & ~column.str.isspace())
+        kept = filled.any(axis=1).to_numpy()
+        if not kept.all():   # a copy of the frame only when there is a blank row to drop
+            frame = frame[kept]
         empty_unnamed = [
             c for c in cells.columns if str(c).startswith("Unnamed: ") and not filled[c].any()
         ]

@@ -227,9 +227,13 @@ def local_origins(urls: Iterable[str]) -> PrivateAllowance:
     return PrivateAllowance(frozenset(origins))
 
 
-async def checked_addresses(url: str, allowance: PrivateAllowance) -> list[str]:
+async def checked_addresses(url: str, allowance: PrivateAllowance, *, resolve: bool = True) -> list[str]:
     """Every address `url`'s host resolves to, each checked; raises `PrivateAddress` or
-    OSError (the name does not resolve). An allowed origin returns [] (connect by name)."""
+    OSError (the name does not resolve). An allowed origin returns [] (connect by name).
+
+    `resolve=False` (a transport that is not the network: the in-process sandbox) looks no
+    name up: an address written in the URL and ``localhost`` are checked, any other name
+    returns [] (connect by name)."""
     if allowance.allows_origin(url):
         return []
     parts = urlsplit(url)
@@ -238,6 +242,10 @@ async def checked_addresses(url: str, allowance: PrivateAllowance) -> list[str]:
     try:
         addresses = [str(ipaddress.ip_address(host))]
     except ValueError:
+        if not resolve:
+            if is_local_host(host):
+                raise PrivateAddress(host, ["127.0.0.1"]) from None
+            return []
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
         addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
     refused = [a for a in addresses if is_private_address(a) and not allowance.allows_address(a)]

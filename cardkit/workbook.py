@@ -20,7 +20,7 @@ import posixpath
 import re
 import zipfile
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, BinaryIO, Literal
 from xml.etree.ElementTree import Element, ParseError, iterparse
 
 from cardkit.errors import InputError
@@ -29,7 +29,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from cardkit.reading import ReadLimits
 
 _REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_CELL_REF = re.compile(r"([A-Za-z]{1,3})(\d*)")
+_CELL_REF = re.compile(r"[A-Za-z]{1,3}")
+_PREFIXED_SI = re.compile(rb"<[A-Za-z_][\w.\-]{0,30}:si[\s/>]")
 
 
 def _local(tag: str) -> str:
@@ -40,10 +41,10 @@ def _local(tag: str) -> str:
 class SheetReader:
     """One workbook's sheets; `rows(chosen)` streams a sheet as (row number, [text, …])."""
 
-    def __init__(self, data: bytes, name: str, limits: ReadLimits) -> None:
+    def __init__(self, data: bytes | BinaryIO, name: str, limits: ReadLimits) -> None:
         self.name, self.limits = name, limits
         try:
-            self.zip = zipfile.ZipFile(io.BytesIO(data))
+            self.zip = zipfile.ZipFile(io.BytesIO(data) if isinstance(data, bytes) else data)
             members = {info.filename: info for info in self.zip.infolist()}
         except (zipfile.BadZipFile, ValueError, OSError) as exc:
             raise InputError(f"{name} is not a readable .xlsx workbook ({type(exc).__name__})") from None
@@ -93,15 +94,22 @@ class SheetReader:
         if self._shared is not None:
             return self._shared
         limits, shared = self.limits, []
-        declared = self._declared_count("xl/sharedStrings.xml")
+        member = "xl/sharedStrings.xml"
+        declared = self._declared_count(member)
         if declared > limits.max_shared_strings:   # said up front: no need to parse them all to know
             raise limits.refused(self.name, f"declares {declared:,} different texts", "max_shared_strings")
-        for _, element in self._parts("xl/sharedStrings.xml"):
+        if not declared and self._counted_strings(member) > limits.max_shared_strings:
+            # no count declared: counting the texts' opening tags is ~50× faster than parsing them
+            raise limits.refused(self.name, f"holds more than {limits.max_shared_strings:,} different texts",
+                                 "max_shared_strings")
+        for element in self._completed(member, "sst"):
             tag = element.tag
             if tag[-3:] != "}si" and tag != "si":
                 continue
-            text = "".join(_texts(element))
-            element.clear()
+            if len(element) == 1 and element[0].tag[-2:] in ("}t", "t"):
+                text = element[0].text or ""       # the usual shape, <si><t>…</t></si>, without a generator
+            else:
+                text = "".join(_texts(element))
             if len(text) > limits.max_cell_chars:
                 raise limits.refused(self.name, f"holds a text of {len(text):,} characters", "max_cell_chars")
             shared.append(_unescape(text))
@@ -122,6 +130,25 @@ class SheetReader:
             return 0
         found = re.search(r'uniqueCount="(\d{1,12})"', head)
         return int(found.group(1)) if found else 0
+
+    def _counted_strings(self, member: str) -> int:
+        """How many `<si` elements a sharedStrings part opens, counted in the inflated bytes.
+
+        An upper bound (in well-formed XML a `<` in text is escaped, so each is a tag), so a
+        part holding more than the limit is refused in about a second instead of after parsing
+        millions of texts; a part in another encoding counts 0 and is bounded while parsed."""
+        if member not in self.members:
+            return 0
+        count, tail = 0, b""
+        try:
+            with self.zip.open(member) as stream:
+                while chunk := stream.read(1 << 20):
+                    data = tail + chunk
+                    count += _opened_si(data) - _opened_si(tail)   # those wholly in the tail were counted
+                    tail = data[-40:]
+        except (zipfile.BadZipFile, OSError, EOFError):
+            return 0
+        return count
 
     def _date_styles(self) -> frozenset[int]:
         """Indexes of the cell styles whose number format shows a date or time."""
@@ -146,15 +173,11 @@ class SheetReader:
     # --- one sheet ---------------------------------------------------------------------
 
     def rows(self, member: str) -> Iterator[tuple[int, list[str]]]:
-        """(sheet row number, cell texts from column A to the row's last cell), each row once.
-
-        Only `row` ends are handled (their cells are complete by then); each row is cleared
-        once read, so what stays behind is an empty element per row.
-        """
+        """(sheet row number, cell texts from column A to the row's last cell), each row once."""
         limits = self.limits
         shared, dates = self._shared_strings(), self._date_styles()
         count, row_number = 0, 0
-        for _, row in self._parts(member):
+        for row in self._completed(member, "sheetData"):
             tag = row.tag
             if tag[-4:] != "}row" and tag != "row":
                 continue
@@ -175,9 +198,30 @@ class SheetReader:
                                          "max_cell_chars")
                 if text:
                     cells[column] = text
-            row.clear()
             if cells:
                 yield row_number, [cells.get(i, "") for i in range(1, max(cells) + 1)]
+
+    def _completed(self, member: str, holder: str) -> Iterator[Element]:
+        """The children of a part's `holder` element (`sheetData`, `sst`), each once it is complete,
+        then dropped from the parse tree — which so never holds more than a few rows or texts.
+
+        Only element starts are reported (half the events of starts and ends: a sheet has
+        millions): the parser runs ahead of its events, and every child but the last one has
+        a sibling after it, so is complete; the last ones are complete once the part ends.
+        """
+        parent: Element | None = None
+        for _, element in self._parts(member, ("start",)):
+            if parent is None:
+                if element.tag[-len(holder) - 1:] in (f"}}{holder}", holder):
+                    parent = element
+            elif len(parent) > 1:
+                done = parent[:-1]
+                del parent[:-1]
+                yield from done
+        if parent is not None:
+            done = parent[:]
+            del parent[:]
+            yield from done
 
     def _cell_text(self, cell: Element, shared: list[str], dates: frozenset[int]) -> str:
         kind = cell.get("t", "n")
@@ -220,6 +264,7 @@ class SheetReader:
 
     def close(self) -> None:
         self.zip.close()
+        self._shared = None   # the texts now live in the frame's columns (or nowhere)
 
 
 def _texts(holder: Element) -> Iterator[str]:
@@ -234,15 +279,31 @@ def _texts(holder: Element) -> Iterator[str]:
                     yield run.text or ""
 
 
+def _opened_si(data: bytes) -> int:
+    """`<si>`, `<si/>`, `<si …>` and `<prefix:si…>` in some bytes."""
+    count = sum(data.count(b"<si" + end) for end in (b">", b"/", b" ", b"\n", b"\r", b"\t"))
+    return count + len(_PREFIXED_SI.findall(data)) if b":si" in data else count
+
+
 def _column(reference: str | None, default: int) -> int:
     """`"XFD12"` → 16384; no reference → the next column."""
-    match = _CELL_REF.match(reference or "")
-    if not match:
+    if not reference:
         return default
-    number = 0
-    for letter in match.group(1).upper():
-        number = number * 26 + ord(letter) - 64
+    letters = reference.rstrip("0123456789")
+    number = _COLUMNS.get(letters)
+    if number is None:
+        match = _CELL_REF.fullmatch(letters)
+        if not match:
+            return default
+        number = 0
+        for letter in letters.upper():
+            number = number * 26 + ord(letter) - 64
+        if len(_COLUMNS) < 20_000:
+            _COLUMNS[letters] = number
     return number
+
+
+_COLUMNS: dict[str, int] = {}   # column letters → number, learnt as they are met
 
 
 def _unescape(text: str) -> str:

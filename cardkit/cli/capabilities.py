@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from cardkit.cli._common import add_command
+from cardkit.cli._common import add_command, add_output_options
 
 
 def register(sub) -> None:
@@ -17,6 +17,7 @@ def register(sub) -> None:
                         help="only these providers (blooio, sendblue, linq; default all)")
     parser.add_argument("--format", choices=("table", "csv", "json"), default="table",
                         help="table (default, one column per provider), csv or json")
+    add_output_options(parser)      # --json is --format json; --quiet prints nothing
     parser.set_defaults(func=run)
 
 
@@ -27,10 +28,12 @@ def run(args) -> int:
     names = parse_names(args.provider)
     if names:
         frame = frame.loc[names]
-    if args.format == "csv":
-        frame.to_csv(sys.stdout)
-    elif args.format == "json":
+    if args.quiet:
+        return 0
+    if args.json or args.format == "json":
         sys.stdout.write(frame.to_json(orient="index", indent=2, force_ascii=False) + "\n")
+    elif args.format == "csv":
+        frame.to_csv(sys.stdout)
     else:
         print(as_text(frame))
     return 0

@@ -6,7 +6,7 @@ import argparse
 import signal
 import sys
 
-from cardkit.cli._common import add_command
+from cardkit.cli._common import add_command, add_output_options, print_json
 from cardkit.errors import ConfigError
 
 
@@ -43,6 +43,7 @@ def register(sub) -> None:
                        help="Blooio message send with a reused Idempotency-Key: 409 (as documented) or the "
                             "first answer again")
     serve.add_argument("--access-log", action="store_true", help="log every request")
+    add_output_options(serve)   # --json: the base URLs and keys as one JSON document; --quiet: nothing
     serve.set_defaults(func=run_serve)
     parser.set_defaults(func=lambda args: _usage(parser))
 
@@ -88,6 +89,22 @@ def banner(sandbox, origin: str) -> str:
     return "\n".join(lines)
 
 
+def served(sandbox, origin: str) -> dict:
+    """What `serve --json` prints: the origin, each provider's base URL and the environment
+    variables (with the sandbox's test keys) the vendors' SDKs read, the media and state URLs."""
+    from cardkit.providers.registry import ADAPTERS
+
+    urls, creds = sandbox.base_urls(origin), sandbox.credentials
+    environment = {}
+    for name, cls in ADAPTERS.items():
+        if name in creds:
+            environment[cls.env.base_url] = urls[name]
+            environment.update({variable: creds[name][cls.sandbox_credentials[argument]]
+                                for argument, variable in cls.env.secrets})
+    return {"origin": origin, "base_urls": {n: urls[n] for n in ADAPTERS if n in urls},
+            "environment": environment, "media": urls["media"], "state": f"{origin}/_sandbox/state"}
+
+
 def run_serve(args) -> int:
     from cardkit.sandbox import Sandbox, SeedError
     from cardkit.sandbox.server import bind, origin_of, serve_forever
@@ -110,7 +127,11 @@ def run_serve(args) -> int:
     origin = origin_of(sock)
 
     def ready() -> None:
-        print(banner(sandbox, origin), flush=True)
+        if args.json:
+            print_json(served(sandbox, origin))
+            sys.stdout.flush()
+        elif not args.quiet:
+            print(banner(sandbox, origin), flush=True)
 
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the handler it
     # found: make that handler for SIGTERM end here too, as Ctrl-C does.
@@ -122,7 +143,8 @@ def run_serve(args) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
         sock.close()
-    print("cardkit sandbox: stopped", flush=True)
+    if not (args.quiet or args.json):
+        print("cardkit sandbox: stopped", flush=True)
     return 0
 
 

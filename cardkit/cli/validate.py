@@ -131,7 +131,7 @@ def _report(source: str, cards: pd.DataFrame, checked: pd.DataFrame, problems: p
 
 def _write(frame: pd.DataFrame, out: str) -> None:
     """The reports' own writers: no cell or header becomes a live formula, control characters
-    don't crash the XLSX, CSV in UTF-8 with BOM (see cardkit/reporting/safe.py)."""
+    don't crash the XLSX, CSV in UTF-8 with BOM (see cardkit/formulas.py)."""
     from cardkit.reporting.csvjson import write_table_csv
     from cardkit.reporting.xlsx import write_table_xlsx
 

@@ -112,7 +112,7 @@ def as_text(changes: Any, *, limit: int | None = None) -> str:
 def _value(value: Any) -> str:
     if value is None:
         return "(unknown)"
-    return repr(value) if value == "" else str(value)
+    return "(empty)" if value == "" else str(value)
 
 
 def plan_lines(results: Any, *, limit: int = SHOWN_CHANGES) -> list[str]:

@@ -68,6 +68,8 @@ CREATE TABLE IF NOT EXISTS photo_aliases (provider TEXT, base_url TEXT, sent TEX
     PRIMARY KEY (provider, base_url, sent, returned));
 CREATE TABLE IF NOT EXISTS writes (provider TEXT, base_url TEXT, number TEXT, at REAL);
 CREATE INDEX IF NOT EXISTS writes_by_target ON writes (provider, base_url, at);
+CREATE TABLE IF NOT EXISTS plan_refusals (provider TEXT, base_url TEXT, number TEXT, plan TEXT,
+    learned_at TEXT, run_id TEXT, PRIMARY KEY (provider, base_url, number));
 """
 
 #: the columns of `ops` that carry a result, in RESULT_COLUMNS order (run_id comes from the run)
@@ -593,6 +595,23 @@ class Journal:
     def wrote(self, provider: str, base_url: str, number: str) -> None:
         """Remember that a write went to `number` now (for per-number budgets across runs)."""
         self._queue("INSERT INTO writes VALUES (?,?,?,?)", (provider, base_url, number, time.time()))
+
+    def plan_refused(self, provider: str, base_url: str, number: str, plan: str, run_id: str, at: str) -> None:
+        """Remember that the provider refused fields for `number` because of its plan (Blooio's
+        standard plans: name and photo), so the next plan says so before writing."""
+        self._queue("INSERT OR REPLACE INTO plan_refusals VALUES (?,?,?,?,?,?)",
+                    (provider, base_url, number, plan, at, run_id))
+
+    @_sqlite_errors
+    def plan_refusals(self, provider: str, base_url: str) -> dict[str, tuple[str, str]]:
+        """{number: (when, run id)} of the plan refusals `plan_refused` remembered ({} in a
+        journal written before they were)."""
+        try:
+            rows = self._db.execute("SELECT number, learned_at, run_id FROM plan_refusals "
+                                    "WHERE provider=? AND base_url=?", (provider, base_url)).fetchall()
+        except sqlite3.OperationalError:      # an older journal opened read-only: no such table
+            return {}
+        return {number: (when or "", run or "") for number, when, run in rows}
 
     def finish_run(self, run_id: str, finished_at: str) -> None:
         """Stamp the run finished and commit everything buffered."""

@@ -70,6 +70,9 @@ class Op:
     current: Any = None                   # the last read (a Current), kept while a retry may reuse it
     before: Any = None                    # the card as read before the first write (`doubt.py`)
     repeated: bool = False                # re-sent though the provider couldn't tell if it landed
+    # a last word before writing: given the card read now, why not to write ("" = write); undo
+    # uses it to leave alone a card that was changed after the run it takes back
+    guard: Any = None
 
     def finish(self, status: str, message: str = "", *, action: str | None = None,
                fields: tuple[str, ...] = (), failure: ProviderError | None = None) -> None:
@@ -135,6 +138,10 @@ def desired_hash(provider: str, card: Card) -> str:
 #: Prepared JPEGs a run keeps in memory for its writes, at most this many bytes; beyond it
 #: the oldest are dropped and prepared again if a write needs them.
 KEEP_BYTES = 256_000_000
+#: Downloaded photo bytes (URL photos) kept for preparing them in the same run, at most this many.
+RAW_KEEP_BYTES = 64_000_000
+#: Photo URLs downloaded at the same time, at most.
+DOWNLOADS_AT_ONCE = 8
 
 
 class PhotoShop:
@@ -150,13 +157,19 @@ class PhotoShop:
 
     def __init__(self, *, photo_host: Any = None, transport: httpx.AsyncBaseTransport | None = None,
                  cache: PhotoCache | None = None, keep_bytes: int | None = None,
-                 allow_private: Any = None) -> None:
+                 allow_private: Any = None, downloads_at_once: int = DOWNLOADS_AT_ONCE) -> None:
         self.photo_host = photo_host
         self.allow_private = allow_private   # private origins URL photos may come from (the sandbox's)
         self._transport = transport
+        # the in-process sandbox's transport is not the network: it answers for every host
+        self._resolve_names = transport is None
+        self._downloads = asyncio.Semaphore(downloads_at_once)
+        self._url_checks: dict[str, asyncio.Future[str]] = {}           # URL → sha256 of its bytes
+        self._raw: OrderedDict[str, bytes] = OrderedDict()              # URL → bytes downloaded
         from cardkit.photos import BLOOIO_PHOTO, photo_threads
 
         self._cache = cache      # opened on first use: a run without photos never touches it
+        self._owns_cache = cache is None    # a cache given is the giver's to close
         self._version = spec_version(BLOOIO_PHOTO)
         threads = photo_threads()
         self._pool = concurrent.futures.ThreadPoolExecutor(threads, thread_name_prefix="cardkit-photo")
@@ -178,7 +191,7 @@ class PhotoShop:
     async def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._kept.clear()
-        if self._cache is not None:
+        if self._cache is not None and self._owns_cache:
             self._cache.close()
         if self._client is not None:
             await self._client.aclose()
@@ -207,6 +220,14 @@ class PhotoShop:
         digest, or taken from the cache for hosts whose URLs stay valid (`url_lifetime`)."""
         return await _once(self._uploaded, digest, lambda: self._find_url(source, digest))
 
+    async def checked_url(self, url: str) -> str:
+        """Download the photo at `url` once per run and check it is an image (raises `Permanent`:
+        404, not an image, too large, a private address; `Transient`: try again later) — so a
+        broken link is a verdict of `plan`, not a surprise of `apply`. Returns the content key
+        of its bytes. A later run asks the server "changed since?" with the validators it gave
+        (ETag, Last-Modified: `PhotoCache.url_check`); a 304 costs no download."""
+        return await _once(self._url_checks, url, lambda: self._check_url(url))
+
     async def own_digest(self, source: str) -> str:
         """The sha256 of a photo file's own bytes ("" for a URL): a photo pulled from a provider
         is the same photo though preparing it again would give other bytes."""
@@ -221,8 +242,7 @@ class PhotoShop:
         raw: bytes | None
         key: str | None
         if is_url(source):
-            raw = await self._download(source)
-            key = content_key(raw)
+            raw, key = None, await self.checked_url(source)
         else:
             raw, key = None, file_key(source)
         known = self.cache.prepared(key, self._version)
@@ -236,7 +256,7 @@ class PhotoShop:
         from cardkit.photos import prepare_photo_result
 
         if raw is None and is_url(source):
-            raw = await self._download(source)
+            raw = self._raw.pop(source, None) or await self._download(source)
             key = content_key(raw)
         elif raw is None:
             key = file_key(source)     # before reading: a change while preparing shows next time
@@ -272,12 +292,44 @@ class PhotoShop:
             self.cache.remember_url(host_key, digest, url, float(lifetime))
         return url
 
+    async def _check_url(self, url: str) -> str:
+        etag, modified, known = self.cache.url_check(url) or ("", "", "")
+        try:
+            fetched = await self._fetch(url, etag, modified)
+        except ProviderError:
+            self.cache.forget_url_check(url)
+            raise
+        if fetched.data is None:
+            return known
+        key = content_key(fetched.data)
+        self._hold(url, fetched.data)
+        self.cache.remember_url_check(url, fetched.etag, fetched.last_modified, key)
+        return key
+
     async def _download(self, source: str) -> bytes:
-        from cardkit.providers.media import fetch_photo
+        fetched = await self._fetch(source)
+        assert fetched.data is not None
+        return fetched.data
+
+    async def _fetch(self, url: str, etag: str = "", last_modified: str = "") -> Any:
+        """One download (conditional when validators are given), at most `DOWNLOADS_AT_ONCE`
+        at a time, through the run's transport and TLS context."""
+        from cardkit.engine.connections import ssl_context
+        from cardkit.providers.media import fetch_photo_since
 
         if self._client is None:
-            self._client = httpx.AsyncClient(transport=self._transport)
-        return await fetch_photo(source, client=self._client, allow_private=self.allow_private)
+            self._client = httpx.AsyncClient(transport=self._transport, verify=ssl_context())
+        async with self._downloads:
+            return await fetch_photo_since(url, client=self._client, etag=etag, last_modified=last_modified,
+                                           allow_private=self.allow_private, resolve=self._resolve_names)
+
+    def _hold(self, url: str, data: bytes) -> None:
+        """Keep a download's bytes (bounded) for a bytes-taking provider's prepare in this run."""
+        self._raw[url] = data
+        held = sum(len(d) for d in self._raw.values())
+        while held > RAW_KEEP_BYTES and len(self._raw) > 1:
+            _, dropped = self._raw.popitem(last=False)
+            held -= len(dropped)
 
     async def complete(self, op: Op, change: Change) -> None:
         """Before a write: give the card its photo bytes if the write carries the photo
@@ -306,19 +358,20 @@ async def _once(futures: dict[str, asyncio.Future[Any]], key: str, work: Callabl
     return await asyncio.shield(future)
 
 
-def _photo_failed(op: Op, source: str, exc: BaseException) -> None:
-    """Finish an op whose photo couldn't be prepared or hosted, with the reason and remedy."""
+def _photo_failed(op: Op, source: str, exc: BaseException, label: str = "photo") -> None:
+    """Finish an op whose photo couldn't be fetched, prepared or hosted, with the reason and
+    remedy; `label` is the user's own header of the photo column."""
     if isinstance(exc, ProviderError):
         status = Status.FAILED if not isinstance(exc, Permanent) else Status.INVALID
-        op.finish(status, f"photo: {exc.message}", failure=exc, action=Action.NONE)
+        op.finish(status, f"{label}: {exc.message}", failure=exc, action=Action.NONE)
     elif isinstance(exc, InputError):   # PhotoError: a photo that can't be used, with its own remedy
-        op.finish(Status.INVALID, f"photo: {exc}", action=Action.NONE)
+        op.finish(Status.INVALID, f"{label}: {exc}", action=Action.NONE)
     elif isinstance(exc, OSError):      # the file vanished or can't be read since validation
-        op.finish(Status.INVALID, f"photo: {source!r} can't be read ({_reason(exc)}) — check the file "
+        op.finish(Status.INVALID, f"{label}: {source!r} can't be read ({_reason(exc)}) — check the file "
                   "is still there", action=Action.NONE)
     else:
         shown = shorten(redact(source) if is_url(source) else source, 80)
-        op.finish(Status.FAILED, f"photo: {shown!r} couldn't be prepared ({type(exc).__name__}: {_reason(exc)}) — "
+        op.finish(Status.FAILED, f"{label}: {shown!r} couldn't be prepared ({type(exc).__name__}: {_reason(exc)}) — "
                   "check the photo cell, or try again", action=Action.NONE)
 
 
@@ -327,8 +380,10 @@ def _photo_failed(op: Op, source: str, exc: BaseException) -> None:
 _NOTHING: frozenset[str] = frozenset()
 
 
-async def build_card(op: Op, fields: Mapping[str, str], sharing: Sharing | None, photos: PhotoShop) -> None:
-    """Fill `op.card` for its provider, or finish the op as invalid/failed with the reason.
+async def build_card(op: Op, fields: Mapping[str, str], sharing: Sharing | None, photos: PhotoShop,
+                     photo_label: str = "photo") -> None:
+    """Fill `op.card` for its provider, or finish the op as invalid/failed with the reason
+    (`photo_label`: the user's header of the photo column, for the message).
 
     The card gets the photo's digest (and, for URL-taking providers, its URL); bytes-taking
     providers get the bytes only when a write carries them (`PhotoShop.complete`). Whatever
@@ -351,7 +406,10 @@ async def build_card(op: Op, fields: Mapping[str, str], sharing: Sharing | None,
     try:
         if source:
             if provider.photo_transport == "url" and is_url(source):
-                photo_url = source          # passed through; the provider downloads it
+                # passed through (the provider downloads it), once checked here: a link that
+                # can't be fetched is a verdict of plan, not a surprise of apply
+                await photos.checked_url(source)
+                photo_url = source
                 digest = hashlib.sha256(source.encode()).hexdigest()
             else:
                 digest = await photos.digest(source)
@@ -360,7 +418,7 @@ async def build_card(op: Op, fields: Mapping[str, str], sharing: Sharing | None,
                 if provider.photo_transport == "url" and photos.photo_host is not None:
                     photo_url = await photos.url(source, digest)
     except Exception as exc:  # noqa: BLE001 — an unforeseen error is one row's failure, not the run's
-        _photo_failed(op, source, exc)
+        _photo_failed(op, source, exc, photo_label)
         return
     card = Card(
         number=op.number,

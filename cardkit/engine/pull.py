@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -53,14 +53,15 @@ def keep_photo_cell(label: str) -> str:
 
 
 async def pull_async(providers: Any = "auto", *, accounts: Any = None, sandbox: Any = None,
-                     photo_folder: Path | None = None,
+                     photo_folder: Path | None = None, numbers: Iterable[str] | None = None,
                      max_at_once: int | None = None, max_attempts: int = DEFAULT_MAX_ATTEMPTS,
                      timeout: float = DEFAULT_TIMEOUT, progress: bool = True,
                      events: Callable[[ev.Event], None] | None = None) -> pd.DataFrame:
     """The cards frame of every number the providers hold (see the module docstring).
 
     `photo_folder`: where `photos/<number>.jpg` go (the folder of the sheet that will hold the
-    frame); None keeps photos out of the file system and marks them `[keep: …]`."""
+    frame); None keeps photos out of the file system and marks them `[keep: …]`. `numbers`
+    (E.164): read only these, in this order; one the accounts don't hold is a `keep` row saying so."""
     setup = routing.setup(providers, sandbox=sandbox, photo_host=False, accounts=accounts)
     if not setup.providers:
         raise InputError("no provider is configured: set its credentials (see `cardkit providers`) "
@@ -68,7 +69,11 @@ async def pull_async(providers: Any = "auto", *, accounts: Any = None, sandbox: 
     policy = RetryPolicy(max_attempts=max_attempts)
     listings = await asyncio.gather(*(_listing(name, adapter, setup, policy, timeout)
                                       for name, adapter in setup.providers.items()))
-    targets = [(name, number) for name, numbers in listings for number in numbers]
+    targets = [(name, number) for name, held in listings for number in held]
+    wanted = list(dict.fromkeys(numbers)) if numbers is not None else None
+    if wanted is not None:
+        order = {number: i for i, number in enumerate(wanted)}
+        targets = sorted((t for t in targets if t[1] in order), key=lambda t: order[t[1]])
     emit = ev.fan_out([ProgressBar() if progress and progress_visible() else None, events])
     if emit is not None:
         emit(ev.Started(run_id="pull", kind="pull", write=False, total=len(targets), pending=len(targets),
@@ -78,8 +83,12 @@ async def pull_async(providers: Any = "auto", *, accounts: Any = None, sandbox: 
         _read_all(name, setup.providers[name], [n for p, n in targets if p == name], setup, policy,
                   timeout, max_at_once, photo_folder, rows, emit)
         for name in setup.providers))
-    frame = pd.DataFrame([rows[t] for t in targets], columns=list(PULLED_COLUMNS))
-    frame["provider"] = [setup.providers[account].name for account, _ in targets]   # the provider, not the account
+    pulled = [rows[t] for t in targets]
+    providers_of = [setup.providers[account].name for account, _ in targets]   # the provider, not the account
+    if wanted is not None:
+        pulled, providers_of = _with_unheld(wanted, targets, pulled, providers_of, setup)
+    frame = pd.DataFrame(pulled, columns=list(PULLED_COLUMNS))
+    frame["provider"] = providers_of
     unlisted = {name: why for name, why in setup.unlisted.items()}
     frame.attrs["cardkit"] = {"kind": "pull", "unlisted": unlisted}
     if emit is not None:
@@ -87,6 +96,28 @@ async def pull_async(providers: Any = "auto", *, accounts: Any = None, sandbox: 
         emit(ev.Done(run_id="pull", counts={str(Status.UNCHANGED): len(frame) - kept, str(Status.SKIPPED): kept},
                      cancelled=False, results=None))
     return frame
+
+
+def _with_unheld(wanted: list[str], targets: list[tuple[str, str]], pulled: list[dict[str, str]],
+                 providers_of: list[str], setup: routing.Setup) -> tuple[list[dict[str, str]], list[str]]:
+    """The pulled rows in the order of `wanted`, with a `keep` row for each number no account holds."""
+    held = {number for _, number in targets}
+    by_number: dict[str, list[tuple[dict[str, str], str]]] = {}
+    for row, provider in zip(pulled, providers_of):
+        by_number.setdefault(row["number"], []).append((row, provider))
+    asked = ", ".join(setup.providers) or "none"
+    rows, names = [], []
+    for number in wanted:
+        if number in held:
+            for row, provider in by_number.get(number, []):
+                rows.append(row)
+                names.append(provider)
+        else:
+            rows.append({**_blank("", number), "action": str(RowAction.KEEP),
+                         "note": f"not among the numbers of the accounts asked ({asked}) — check the number, "
+                                 "or pass the accounts that hold it (--accounts, --provider)"})
+            names.append("")
+    return rows, names
 
 
 async def _listing(name: str, adapter: Provider, setup: routing.Setup, policy: RetryPolicy,
@@ -173,7 +204,8 @@ def _row(name: str, adapter: Provider, number: str, current: Current | None,
         row["display_name"] = str(fields.get("display_name") or "")
     row.update({k: v for k, v in sharing_words(fields.get("sharing")).items() if v})
     if not current.exists or not row["first_name"]:
-        note = f"no card at {label}" + (" (its last setup did not complete)" if fields.get("inactive") else "")
+        note = (f"no card at {label}" + (" (its last setup did not complete)" if fields.get("inactive") else "")
+                + " — to create one, fill in the names and change action to set")
         return {**row, "action": str(RowAction.KEEP), "note": note}
     row["photo"] = _photo_cell(number, label, adapter, current, photo_folder)
     return row

@@ -115,6 +115,7 @@ class Run:
         photos = PhotoShop(photo_host=setup.photo_host, transport=setup.transport,
                            allow_private=local_origins(setup.base_urls().values()))  # the sandbox's media
         self.journal = self._open_journal(validated, setup)
+        self._recall_plans(validated, setup)
         try:
             await asyncio.sleep(0)      # a Ctrl-C during the (synchronous) set-up lands here
             self.pools = {name: self._pool(provider, setup, photos) for name, provider in setup.providers.items()}
@@ -235,9 +236,10 @@ class Run:
                               "again without --limit (limit=) to go on; the journal knows what was done",
                               action=Action.NONE)
             pending = kept
+        label = str((validated.attrs.get("cardkit") or {}).get("headers", {}).get("photo") or "photo").strip()
         while pending:         # each chunk let go of once built: its rows' dicts are not needed again
             chunk, pending[:_BUILD_CHUNK] = pending[:_BUILD_CHUNK], []
-            await asyncio.gather(*(build_card(op, fields, sharing, photos) for op, fields, sharing in chunk))
+            await asyncio.gather(*(build_card(op, fields, sharing, photos, label) for op, fields, sharing in chunk))
 
     def _resume(self) -> None:
         """Skip what earlier runs applied with the same desired state; flag writes left in doubt."""
@@ -329,6 +331,7 @@ class Run:
         if self.journal is not None:
             try:
                 if self._journal_started:
+                    self._remember_plans()
                     self.journal.finish_run(self.run_id, now_iso())
             finally:
                 self.journal.close()
@@ -349,6 +352,53 @@ class Run:
                 return None
             path = Path(source).with_suffix(".journal.sqlite")
         return Journal(path, lock=True)
+
+    def _recall_plans(self, validated: pd.DataFrame, setup: routing.Setup) -> None:
+        """Tell the adapters which numbers' plans refused fields in earlier runs of this journal
+        (Blooio's standard plans: name and photo), so plan knows before anything is written. A
+        plan without a journal of its own peeks, read-only, into the journal apply would use."""
+        knowing = {name: p for name, p in setup.providers.items() if hasattr(p, "know_plans")}
+        if not knowing:
+            return
+        journal, peeked = self.journal, None
+        if journal is None:
+            path = self._journal_path(validated, setup)
+            if path is None or not Path(path).is_file():
+                return
+            try:
+                journal = peeked = Journal(path, readonly=True)
+            except Exception:  # noqa: BLE001 — only a hint: an unreadable journal is apply's to report
+                return
+        try:
+            for name, provider in knowing.items():
+                provider.know_plans(journal.plan_refusals(provider.name, self._base_urls.get(name, "")))
+        except Exception:  # noqa: BLE001 — as above
+            pass
+        finally:
+            if peeked is not None:
+                peeked.close()
+
+    def _remember_plans(self) -> None:
+        """Journal what this run learned of numbers' plans (a Blooio 403 on name/photo)."""
+        assert self.journal is not None
+        for name, pool in self.pools.items():
+            for number, plan in (getattr(pool.provider, "learned_plans", None) or {}).items():
+                self.journal.plan_refused(pool.provider.name, self._base_urls.get(name, ""), number, plan,
+                                          self.run_id, now_iso())
+
+    def _journal_path(self, validated: pd.DataFrame, setup: routing.Setup) -> Path | None:
+        """The journal an apply of these cards would use (given, remembered, or beside the sheet)."""
+        path = self.options.journal
+        if isinstance(path, (str, os.PathLike)):
+            return Path(path)
+        if path is False:
+            return None
+        if self._remembered is not None:
+            return self._remembered
+        source = validated.attrs.get("cardkit", {}).get("source")
+        if not source or setup.sandbox is not None:
+            return None
+        return Path(source).with_suffix(".journal.sqlite")
 
     def _start_journal(self, validated: pd.DataFrame, setup: routing.Setup) -> None:
         if self.journal is None:

@@ -126,6 +126,7 @@ class UndoBatch:
                 card = dataclasses.replace(card, photo_bytes=self.photos[digest], photo_digest=digest)
             op.card = None
             _finish_card(op, provider, dataclasses.replace(card, cannot="; ".join(cannot)))
+            op.guard = _changed_since(sent, self.run_id, provider)
         if op.status == Status.INVALID:
             op.message = f"can't put back the card as it was before run {self.run_id}: {op.message}"
         return op
@@ -136,6 +137,10 @@ class UndoBatch:
         fields = {c: "" for c in CARD_COLUMNS}
         fields.update(number=sent["number"], provider=sent["provider"])
         if not before.exists:
+            if provider.unsupported(Card(number=sent["number"], first_name="", delete=True)):
+                raise _CantRestore(f"there was no card before it, and {label} has no way to remove one — the "
+                                   f"card run {self.run_id} created stays (remove it in {label}'s own app if "
+                                   "it must go)")
             fields["action"] = str(RowAction.DELETE)
             return fields, []
         have = before.fields
@@ -188,6 +193,33 @@ class UndoBatch:
         return fields, cannot
 
 
+def _changed_since(sent: dict[str, Any], run_id: str, provider: Any) -> Any:
+    """The guard of one undo write: the card read now must still be what run `run_id` set (the
+    provider's own comparison, names and delete; photos aside), else a later change — another
+    run, the provider's app — would be overwritten. Unknown (unread) cards are not blocked."""
+    record = sent.get("card") or {}
+    if str(record.get("action") or "") == RowAction.DELETE:
+        probe = Card(number=sent["number"], first_name="", delete=True)
+    else:
+        given = {name: str(record.get(name) or "") for name in ("first_name", "last_name", "display_name")}
+        value = {n: ("" if v == CLEAR_MARKER else v) for n, v in given.items()}
+        probe = Card(number=sent["number"], first_name=value["first_name"], last_name=value["last_name"],
+                     display_name=value["display_name"], keep_photo=True,
+                     clear=frozenset(n for n, v in given.items() if v == CLEAR_MARKER))
+    label = provider_label(provider)
+
+    def guard(current: Current) -> str:
+        if not current.known or provider.change(probe, current).action == Action.UNCHANGED:
+            return ""
+        if sent.get("status") not in (Status.APPLIED, Status.PARTIAL):
+            return (f"run {run_id}'s write to {label} did not take effect ({sent.get('status') or 'left in doubt'}), so there is "
+                    "nothing of it to put back — left as it is")
+        return (f"changed at {label} since run {run_id} wrote it — left as it is, so the later change is not "
+                "overwritten; undo the later run first, or set this card from your sheet")
+
+    return guard
+
+
 class _CantRestore(CardkitError):
     """Nothing of this card can be put back (the message says why)."""
 
@@ -230,11 +262,13 @@ def _last_per_target(sent: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _latest_writing_run(book: Journal) -> str:
+    """The latest run that changed a card (a re-run that found everything unchanged is passed over)."""
     runs = book.runs()
     writing = runs[(~runs["dry_run"]) & runs["kind"].isin(UNDOABLE)]
-    if writing.empty:
-        raise JournalError(f"journal {str(book.path)!r} holds no run that wrote cards: nothing to undo")
-    return str(writing["run_id"].iloc[-1])
+    for run_id in reversed(list(writing["run_id"])):
+        if any(s.get("status") in (Status.APPLIED, Status.PARTIAL) for s in book.sent(str(run_id))):
+            return str(run_id)
+    raise JournalError(f"journal {str(book.path)!r} holds no run that changed a card: nothing to undo")
 
 
 async def undo_async(journal: str | os.PathLike[str], run_id: str | None = None, **options: Any) -> ResultsFrame:

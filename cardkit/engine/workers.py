@@ -218,6 +218,10 @@ class Pool:
                               action="unchanged")
                     return 0.0
                 op.repeated = found == doubt.UNKNOWN
+            if (op.guard is not None and change.action not in ("unchanged", "unsupported")
+                    and (why := op.guard(current))):
+                op.finish(str(Status.SKIPPED), why, action=Action.NONE)
+                return 0.0
             if change.action in ("unchanged", "unsupported") or not self._write:
                 if change.action not in ("unchanged", "unsupported"):
                     op.changes = describe(card, current, change.fields)

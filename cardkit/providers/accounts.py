@@ -11,6 +11,13 @@
     secret_env = "SB_SECRET"
     base_url = "https://api.sendblue.co"      # optional
 
+    [accounts.blooio-west]
+    provider = "blooio"
+    api_key_env = "BLOOIO_KEY_WEST"
+    plan = "standard"                         # optional: Blooio's plan of all its numbers…
+    [accounts.blooio-west.plans]              # …or of some (GET /me/numbers doesn't say)
+    "+12025550147" = "standard"
+
     >>> accounts = read_accounts("accounts.toml")
     >>> registry.providers_from_accounts(accounts)   # one adapter per account, `.account` = its name
 
@@ -34,8 +41,10 @@ from cardkit.errors import ConfigError
 
 #: What an environment variable's name looks like (what an `*_env` field must hold).
 _VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-#: How the vendors' keys start (a value like this is a key, whatever else it looks like)
-_KEY_PREFIX = re.compile(r"^(bl_(live|test)_|sk_|sb_(key|secret)_|linq_|pk_|rk_)", re.IGNORECASE)
+#: How the vendors' keys start (a value like this is a key, whatever else it looks like). Keys
+#: are lower case; variables are upper case by convention, and the vendors' own variable
+#: (`LINQ_API_V3_API_KEY`) starts like a Linq key written in capitals — so case matters here.
+_KEY_PREFIX = re.compile(r"^(bl_(live|test)_|sk_|sb_(key|secret)_|linq_|pk_|rk_)")
 #: What an account's name looks like (it becomes a column value, a CLI word and a journal key).
 _ACCOUNT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 #: Each provider's credential fields: (field in the file, the adapter's constructor argument).
@@ -46,6 +55,9 @@ CREDENTIAL_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 _LITERAL_FIELDS = ("api_key", "key", "key_id", "secret", "api_secret", "token", "password")
 _OTHER_FIELDS = ("provider", "base_url")
+#: Fields only some providers' accounts take: Blooio's plan, which its API never reports
+#: (name and photo need a Dedicated plan; `plan` of the whole key, `plans` per number).
+_PROVIDER_FIELDS: dict[str, tuple[str, ...]] = {"blooio": ("plan", "plans")}
 
 
 @dataclass(frozen=True)
@@ -56,6 +68,19 @@ class Account:
     provider: str
     variables: tuple[tuple[str, str], ...]     # (constructor argument, environment variable)
     base_url: str | None = None
+    plan: str = ""                              # Blooio: the plan of every number of the key
+    plans: tuple[tuple[str, str], ...] = ()     # Blooio: (number, plan) of single numbers
+
+    def options(self) -> dict[str, Any]:
+        """The adapter's constructor arguments besides credentials (Blooio's declared plans)."""
+        declared: dict[str, Any] = {}
+        if self.plan:
+            declared["plan"] = self.plan
+        if self.plans:
+            declared["plans"] = dict(self.plans)
+        if declared:
+            declared["plan_source"] = "declared in the accounts file"
+        return declared
 
     def credentials(self, env: Mapping[str, str] | None = None) -> dict[str, str]:
         """The adapter's constructor arguments → their values, read from the environment now."""
@@ -142,7 +167,7 @@ def _account(name: Any, entry: Any, where: str) -> Account:
     if provider not in NAMES:
         raise ConfigError(f"{label}: provider = {entry.get('provider', '')!r} — write one of {', '.join(NAMES)}")
     fields = CREDENTIAL_FIELDS[provider]
-    allowed = {f for f, _ in fields} | set(_OTHER_FIELDS)
+    allowed = {f for f, _ in fields} | set(_OTHER_FIELDS) | set(_PROVIDER_FIELDS.get(provider, ()))
     unknown = sorted(str(f) for f in entry if f not in allowed)
     if unknown:
         raise ConfigError(f"{label}: unknown field {unknown[0]!r} — a {provider} account takes "
@@ -162,7 +187,34 @@ def _account(name: Any, entry: Any, where: str) -> Account:
         if not isinstance(base_url, str) or not base_url.strip().startswith(("https://", "http://")):
             raise ConfigError(f"{label}: base_url must be an https:// (or http:// on loopback) URL")
         base_url = base_url.strip().rstrip("/")
-    return Account(name=name, provider=provider, variables=tuple(variables), base_url=base_url)
+    plan, plans = _plans(entry, label)
+    return Account(name=name, provider=provider, variables=tuple(variables), base_url=base_url,
+                   plan=plan, plans=plans)
+
+
+def _plans(entry: Mapping[str, Any], label: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """A Blooio account's declared `plan` and `plans` ({number: plan}), checked."""
+    from cardkit.phones import normalize_number
+
+    def plan_word(value: Any, where: str) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(f'{label}: {where} must be a plan\'s name, e.g. "standard" or '
+                              '"dedicated_commercial"')
+        return "_".join(value.strip().lower().replace("-", " ").split())
+
+    plan = plan_word(entry["plan"], "plan") if "plan" in entry else ""
+    given = entry.get("plans", {})
+    if not isinstance(given, Mapping):
+        raise ConfigError(f'{label}: plans must be a table of numbers, e.g.\n  [{label.split(": ", 1)[-1][1:-1]}.plans]\n'
+                          '  "+12025550147" = "standard"')
+    plans = []
+    for number, value in given.items():
+        e164 = normalize_number(str(number)).e164 if str(number).strip().startswith("+") else ""
+        if not e164:
+            raise ConfigError(f"{label}: plans: {number!r} is not a phone number in international form "
+                              "(+ and country code, e.g. +12025550147)")
+        plans.append((e164, plan_word(value, f"plans.{number}")))
+    return plan, tuple(plans)
 
 
 def _looks_like_a_secret(value: str) -> bool:

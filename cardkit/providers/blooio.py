@@ -4,7 +4,10 @@ PUT merges (only fields sent change); the photo travels as base64 of the prepare
 sharing settings ride along. GET of the card is documented but marked "coming soon" in the
 SDK: when it isn't answered, the card reads as unknown and every given field is sent.
 Setting name or photo needs a Dedicated plan; other plans get 403 — the same status as
-"not your number", so a 403 is told apart by asking `GET /me/numbers`.
+"not your number", so a 403 is told apart by asking `GET /me/numbers`. That listing does not
+say a number's plan, so a plan is known before writing only when someone said it: the
+accounts file (`plan`, `plans`), or the journal of an earlier run in which Blooio refused
+(`know_plans`; `learned_plans` is what this run found out).
 """
 
 from __future__ import annotations
@@ -44,10 +47,38 @@ class Blooio(BearerAdapter):
     limits = Limits(max_at_once=64, max_per_second=2000.0)
 
     def __init__(self, api_key: str | None = None, *, base_url: str | None = None,
-                 env: Mapping[str, str] | None = None, account: str | None = None) -> None:
+                 env: Mapping[str, str] | None = None, account: str | None = None,
+                 plan: str = "", plans: Mapping[str, str] | None = None,
+                 plan_source: str = "declared") -> None:
+        """`plan` (of every number of the key) and `plans` ({number: plan}) say what Blooio's
+        API never does, so name/photo on a standard plan is `unsupported` at plan time."""
         super().__init__(api_key, base_url=base_url, env=env, account=account)
-        self._limited_plan: set[str] = set()   # numbers a 403 showed can't take name/photo
+        self._declared = {n: (p, plan_source) for n, p in (plans or {}).items()}
+        self._declared_plan = (plan, plan_source) if plan else None
+        self._remembered: dict[str, tuple[str, str]] = {}   # number → (date, run) of an earlier refusal
+        self.learned_plans: dict[str, str] = {}   # number → plan a 403 showed in this run
         self._avatars = _Avatars()
+
+    def know_plans(self, refusals: Mapping[str, tuple[str, str]]) -> None:
+        """Numbers whose name/photo Blooio refused in an earlier run: {number: (date, run)}.
+        A plan declared in the accounts file wins (the way to say "it is Dedicated now")."""
+        self._remembered.update(refusals)
+
+    def plan_of(self, number: str, current: Current | None = None) -> tuple[str, str]:
+        """What is known of `number`'s plan and where from (("", "") nothing): Blooio's own
+        answer, this run's 403, the accounts file, an earlier run's refusal — in that order."""
+        read = str(current.fields.get("plan") or "") if current is not None else ""
+        if read:
+            return read, ""
+        if number in self.learned_plans:
+            return self.learned_plans[number], ""
+        declared = self._declared.get(number) or self._declared_plan
+        if declared:
+            return declared
+        if number in self._remembered:
+            when, run = self._remembered[number]
+            return _LEARNED_PLAN, f"Blooio refused name and photo for {number} on {when[:10]} (run {run})"
+        return "", ""
 
     # ---- planning (pure) ---------------------------------------------------------------
     def unsupported(self, card: Card) -> str:
@@ -67,13 +98,13 @@ class Blooio(BearerAdapter):
         if "photo" in wanted and current.fields.get("photo") in card.photo_aliases:
             wanted["photo"] = current.fields["photo"]    # the same photo, as Blooio stores it
         current = _as_compared(current, card.sharing)
-        plan = str(current.fields.get("plan") or "")
+        plan, source = self.plan_of(card.number, current)
         if plan and plan not in NAME_PLANS:
-            # The plan is known (from the read, or learned from an earlier 403): name and
-            # photo would be refused, the sharing settings still apply.
+            # The plan is known (read, declared, or learned from a 403 in this run or an
+            # earlier one): name and photo would be refused, the sharing settings still apply.
             blocked = [f for f in _NAME_FIELDS if f in wanted]
             allowed = {f: v for f, v in wanted.items() if f not in _NAME_FIELDS}
-            why = f"this number's plan ({plan}) can't set {', '.join(blocked)}: {_PLAN_HELP}"
+            why = _plan_reason(plan, source, blocked)
             if blocked and not allowed:
                 return Change("unsupported", tuple(blocked), why)
             result = decide(allowed, current)
@@ -109,8 +140,6 @@ class Blooio(BearerAdapter):
                                         sharing.get("name_format"))
         if body.get("plan"):
             fields["plan"] = str(body["plan"])
-        elif number in self._limited_plan:
-            fields["plan"] = _LEARNED_PLAN
         exists = bool(fields["first_name"] or fields["last_name"] or fields["photo"])
         return Current(known=True, exists=exists, fields=fields, photo_bytes=photo)
 
@@ -125,9 +154,8 @@ class Blooio(BearerAdapter):
             if not (owned and any(f in _NAME_FIELDS for f in planned.fields)):
                 raise failure
             # The plan refuses name/photo: remember it, and send what the plan allows.
-            self._limited_plan.add(card.number)
-            planned = self.change(card, Current(current.known, current.exists,
-                                                {**current.fields, "plan": _LEARNED_PLAN}))
+            self.learned_plans[card.number] = _LEARNED_PLAN
+            planned = self.change(card, current)
             if planned.action == "unsupported":
                 raise failure
             if planned.action == "unchanged":
@@ -202,6 +230,17 @@ class Blooio(BearerAdapter):
         failure = _failure(reply, f"updating the card of {card.number}", todo=todo)
         assert isinstance(failure, Permanent)
         return failure, owned
+
+
+def _plan_reason(plan: str, source: str, blocked: list[str]) -> str:
+    """Why name/photo won't be set, saying how the plan is known and what to do."""
+    fields = ", ".join(blocked)
+    if plan == _LEARNED_PLAN and source:
+        return (f"{source}: its plan is not Dedicated, so only sharing can be set — "
+                f"{_PLAN_HELP}. Moved it to a Dedicated plan since? declare plan = \"dedicated_commercial\" "
+                "for it in the accounts file (--accounts)")
+    shown = f"{plan}, {source}" if source else plan
+    return f"this number's plan ({shown}) can't set {fields}: {_PLAN_HELP}"
 
 
 def _wanted(card: Card) -> dict[str, Any]:

@@ -125,7 +125,8 @@ def providers_from_accounts(accounts: Any, names: str | Iterable[str] | None = N
 
             account = replace(account, base_url=sandbox.base_urls(origin)[account.provider])
         adapter = ADAPTERS[account.provider](base_url=account.base_url, env={},  # type: ignore[call-arg]
-                                             account=account.name, **account.credentials(env))
+                                             account=account.name, **account.credentials(env),
+                                             **account.options())
         built.append(cast(Provider, adapter))
     return built
 

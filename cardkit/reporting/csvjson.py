@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from cardkit.reporting.safe import csv_safe_frame
+from cardkit.formulas import csv_safe_frame
 
 if TYPE_CHECKING:
     from cardkit.reporting.core import Report
@@ -32,7 +32,7 @@ def write_table_csv(frame: pd.DataFrame, path: Path) -> Path:
 def write_csv(report: Report, path: Path, *, split: bool = False) -> list[Path]:
     """Write the results (or, with `split`, the success and error files); returns the files written.
 
-    Every text cell passes the formula-injection rule of `safe.py`.
+    Every text cell passes the formula-injection rule of `cardkit/formulas.py`.
     """
     if not split:
         return [write_table_csv(report.shown_results, path)]

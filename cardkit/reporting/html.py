@@ -237,9 +237,11 @@ def _fix_hint(report: Report) -> str:
     step = next_step(report, "report.xlsx").replace("Fix the cells on the Failed sheet and run: ", "then run ")
     retry = (f" <code>cardkit retry {escape(report.info.journal)}</code> re-sends the failed rows unchanged."
              if report.info.journal else "")
+    make = (f" — <code>cardkit report {escape(report.info.journal)} --out report.xlsx</code> writes it if you "
+            "have none" if report.info.journal else "")
     return (
-        '<p class="muted">To finish the run: fix these rows on the <b>Failed</b> sheet of the XLSX report '
-        f"(they are there as the spreadsheet had them, with these messages), {escape(step)}.{retry}</p>"
+        '<p class="muted">To finish the run: fix these rows on the <b>Failed</b> sheet of the XLSX report'
+        f"{make} (they are there as the spreadsheet had them, with these messages), {escape(step)}.{retry}</p>"
     )
 
 

@@ -103,7 +103,9 @@ def summary_text(report: Report, *, shown_failures: int) -> str:
         visible = nonzero_columns(counts)
         rows = [["provider", *visible]] + [[str(p), *(str(int(counts.at[p, c])) for c in visible)] for p in counts.index]
         lines += _table(rows)
-    lines.append(timing_phrase(report))
+    f = report.figures
+    if f.retries or f.latency_median_ms is not None or f.duration_s is not None:   # a plan has none: no row of dashes
+        lines.append(timing_phrase(report))
     failures = report.failures
     if len(failures):
         lines.append(f"needs attention ({len(failures)}):")

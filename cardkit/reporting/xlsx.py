@@ -6,7 +6,7 @@ so their order is free). It is laid out to be read on a laptop: the row's identi
 number, names) first and frozen, the outcome (status, message, what to do) right beside it,
 then the rest; widths fit the content, long text wraps, printing fits the page width.
 Written with openpyxl in write-only mode (rows stream to disk, memory stays flat). Every text
-cell is a string cell, never a formula; see `safe.py` for the quote-prefix rule.
+cell is a string cell, never a formula; see `cardkit/formulas.py` for the quote-prefix rule.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from cardkit.formulas import FORMULA_TRIGGERS, is_dangerous
 from cardkit.reporting.core import plain
-from cardkit.reporting.safe import FORMULA_TRIGGERS, is_dangerous
 from cardkit.reporting.summary import STATUS_COLOURS, nonzero_columns
 from cardkit.reporting.text import counted, fmt_ms, fmt_rate, fmt_seconds, human_time, next_step, outcome_phrase
 

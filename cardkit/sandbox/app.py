@@ -8,6 +8,7 @@ and ``POST /_sandbox/clock`` with ``{"advance": seconds}`` (move time forward).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable, Mapping
@@ -24,7 +25,7 @@ from cardkit.sandbox.blooio import BlooioEmulator
 from cardkit.sandbox.emulator import JSON, Shared
 from cardkit.sandbox.faults import FaultPlan
 from cardkit.sandbox.linq import LinqEmulator
-from cardkit.sandbox.media import DEFAULT_PLACEHOLDER_HOSTS, MEDIA_PATH, MediaStore, image_kind
+from cardkit.sandbox.media import DEFAULT_PLACEHOLDER_HOSTS, MEDIA_PATH, PLACEHOLDER_PHOTO, MediaStore, image_kind
 from cardkit.sandbox.seed import Seed, load_seed
 from cardkit.sandbox.sendblue import SendblueEmulator
 from cardkit.sandbox.transport import SandboxTransport
@@ -80,7 +81,7 @@ class Sandbox:
         self.sendblue = SendblueEmulator(self.seed.sendblue, self.shared)
         self.linq = LinqEmulator(self.seed.linq, self.shared, failed_setup=linq_failed_setup)
         self.emulators = {"blooio": self.blooio, "sendblue": self.sendblue, "linq": self.linq}
-        self.app = Starlette(routes=self._routes())
+        self.app = _PlaceholderHosts(Starlette(routes=self._routes()), self.media)
 
     def __repr__(self) -> str:
         return (f"Sandbox(numbers={{blooio: {len(self.seed.blooio.lines)}, sendblue: "
@@ -198,7 +199,41 @@ class Sandbox:
                      "content_type": content_type}, status_code=201)
 
     async def _get_media(self, request: Request) -> Response:
-        upload = self.media.get(request.path_params["media_id"])
+        media_id = request.path_params["media_id"]
+        upload = self.media.get(media_id)
         if upload is None:
             return JSON({"error": "no such media"}, status_code=404)
-        return Response(upload.data, media_type=upload.content_type)
+        return _validated(request, upload.data, upload.content_type, f'"{media_id}"')
+
+
+def _validated(request: Request, data: bytes, content_type: str, etag: str) -> Response:
+    """The bytes with their ETag, or 304 when the client already holds them (If-None-Match),
+    as a web server or CDN answers a conditional GET."""
+    if etag in [tag.strip() for tag in request.headers.get("if-none-match", "").split(",")]:
+        return Response(status_code=304, headers={"ETag": etag})
+    return Response(data, media_type=content_type, headers={"ETag": etag})
+
+
+class _PlaceholderHosts:
+    """In process, the sandbox's transport is the whole network: a request for one of the
+    placeholder hosts (``example.com``…, public photos the emulators pretend to download)
+    gets the same built-in PNG the emulators fetch, so a client checking a photo URL sees
+    what the provider would. Every other request goes to the sandbox's own routes."""
+
+    def __init__(self, app: Any, media: MediaStore) -> None:
+        self.app, self.media = app, media
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and self._host(scope) in self.media.placeholder_hosts:
+            response = _validated(Request(scope, receive), PLACEHOLDER_PHOTO, "image/png",
+                                  '"' + hashlib.sha256(PLACEHOLDER_PHOTO).hexdigest()[:24] + '"')
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    def _host(scope: dict) -> str:
+        for name, value in scope.get("headers", []):
+            if name == b"host":
+                return value.decode("latin-1").rsplit(":", 1)[0].strip("[]").lower()
+        return ""

@@ -11,7 +11,7 @@ from cardkit.cli import main
 TITLED = "Contacts export 2026-11-30,,\n,,\nHandset,Who,Company\n(415) 555-2671,Ana,Acme\n(415) 555-2672,Ben,Acme\n"
 
 
-@pytest.mark.parametrize("command", ["validate", "plan", "apply", "contacts"])
+@pytest.mark.parametrize("command", ["validate", "plan", "apply", "contacts", "pull"])
 def test_every_sheet_command_takes_the_same_input_options(command, capsys):
     """--sheet, --header-row, --column, --region, --json and --quiet are in each command's help."""
     with pytest.raises(SystemExit):

@@ -255,3 +255,48 @@ def test_owners_names_accounts(accounts):
     assert found.of(EAST[0]) == ("blooio-east",)
     assert found.of(SHARED) == ("blooio-east", "blooio-west")
     assert found.of(EU[0]) == ("linq-eu",)
+
+
+def test_a_blooio_account_may_declare_its_plan_for_the_key_or_per_number(tmp_path):
+    """`plan` (every number) and `[accounts.NAME.plans]` (per number, any written form of +E.164)
+    are read for Blooio and handed to its adapter; the vendors' own variable names are names."""
+    path = tmp_path / "accounts.toml"
+    path.write_text('[accounts.east]\nprovider = "blooio"\napi_key_env = "BLOOIO_API_KEY"\nplan = "Dedicated Commercial"\n'
+                    '[accounts.east.plans]\n"+1 202 555 0147" = "standard"\n'
+                    '[accounts.lq]\nprovider = "linq"\napi_key_env = "LINQ_API_V3_API_KEY"\n', encoding="utf-8")
+    east, lq = read_accounts(path)
+    assert east.plan == "dedicated_commercial" and east.plans == (("+12025550147", "standard"),)
+    assert east.options() == {"plan": "dedicated_commercial", "plans": {"+12025550147": "standard"},
+                              "plan_source": "declared in the accounts file"}
+    assert lq.options() == {} and lq.variables == (("api_key", "LINQ_API_V3_API_KEY"),)
+
+
+@pytest.mark.parametrize("entry, said", [
+    ('provider = "linq"\napi_key_env = "LQ"\nplan = "standard"', "unknown field 'plan'"),
+    ('provider = "blooio"\napi_key_env = "BL"\n[accounts.a.plans]\n"202 555 0147" = "standard"',
+     "'202 555 0147' is not a phone number in international form"),
+    ('provider = "blooio"\napi_key_env = "BL"\nplan = ""', "plan must be a plan's name"),
+])
+def test_a_declared_plan_that_cannot_be_used_is_refused_saying_why(tmp_path, entry, said):
+    """A plan on a provider without plans, a number without +country code, an empty plan: one clear line."""
+    path = tmp_path / "accounts.toml"
+    path.write_text(f"[accounts.a]\n{entry}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=said.replace("(", r"\(").replace("+", r"\+")):
+        read_accounts(path)
+
+
+def test_a_declared_standard_plan_makes_name_and_photo_unsupported_at_plan_before_any_write(tmp_path, monkeypatch):
+    """With `plans` saying standard, plan says `invalid` (unsupported) for a name on that number,
+    naming the plan and where it was declared, and apply agrees without a single write."""
+    box = Sandbox()
+    monkeypatch.setenv("BLOOIO_KEY_DECLARED", box.credentials["blooio"]["api_key"])
+    path = tmp_path / "accounts.toml"
+    path.write_text('[accounts.blooio]\nprovider = "blooio"\napi_key_env = "BLOOIO_KEY_DECLARED"\n'
+                    '[accounts.blooio.plans]\n"+12025550147" = "standard"\n', encoding="utf-8")
+    cards = cards_of([{"Phone": "+12025550147", "First Name": "Uma"}], tmp_path)
+    planned = cardkit.plan(cards, sandbox=box, accounts=path, progress=False)
+    applied = cardkit.apply(cards, sandbox=box, accounts=path, journal=False, progress=False)
+    for frame in (planned, applied):
+        assert frame.loc[0, ["status", "action"]].tolist() == ["invalid", "unsupported"]
+        assert "plan (standard, declared in the accounts file) can't set first_name" in frame.loc[0, "message"]
+    assert box.state()["blooio"]["writes"] == 0

@@ -81,7 +81,7 @@ def test_kernel_interrupt_in_a_running_loop_returns_partial_results(tmp_path):
         in_doubt = opened.in_doubt({"blooio": box.base_urls()["blooio"]})
     assert recorded["status"].tolist() == results["status"].tolist()
     in_flight = results[results["message"].str.startswith("cancelled while it was being sent")]
-    assert {("blooio", n) for n in in_flight["number"]} == set(in_doubt)   # read back on the next run
+    assert {("blooio", n, "") for n in in_flight["number"]} == set(in_doubt)   # read back on the next run
     landed = set(box.state()["blooio"]["writes_by_number"])
     applied = set(results.loc[results["status"] == "applied", "number"])
     assert applied <= landed                 # nothing reported applied that did not land

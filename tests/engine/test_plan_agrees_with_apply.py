@@ -1,6 +1,11 @@
 """One verdict, known before apply: `plan` and then `apply` on the same messy sheets (of five
 different origins) against one sandbox give every row × provider the same verdict — a row plan
-calls ready is applied (or unchanged), a row plan calls invalid or skipped is that at apply too."""
+calls ready is applied (or unchanged), a row plan calls invalid or skipped is that at apply too.
+
+Photo URLs are fetched at plan (a 404 and a non-image link are `invalid` there). Blooio's plan
+restriction is knowable before writing only when someone said it — the accounts file
+(`plan`/`plans`) or the journal of an earlier run in which Blooio refused — so both are shown
+here; without either, the first run of a standard-plan number still learns it from the 403."""
 
 from __future__ import annotations
 
@@ -14,12 +19,12 @@ import cardkit
 from cardkit.sandbox import Sandbox
 
 SAMPLE = Path(__file__).resolve().parents[2] / "cardkit" / "sample"
-#: Not knowable without writing: Blooio's GET /me/numbers does not say a number's plan, so the
-#: standard-plan 403 on name/photo shows only at apply (docs: /work/shared/providers.md, "403 ambiguity").
-UNKNOWABLE = {("blooio", "+12025550147")}
+#: The seed's standard-plan Blooio number: its name/photo 403 is known before apply only from the
+#: accounts file or an earlier run's journal (GET /me/numbers does not say a plan).
+STANDARD_PLAN = "+12025550147"
 
 
-def _outlook_csv(folder: Path) -> Path:
+def _outlook_csv(folder: Path, sandbox: Sandbox) -> Path:
     """An Outlook contacts export: 'Business Phone', 'First Name', 'Last Name', and other columns."""
     path = folder / "outlook.csv"
     path.write_text(
@@ -33,7 +38,7 @@ def _outlook_csv(folder: Path) -> Path:
     return path
 
 
-def _german_semicolon_csv(folder: Path) -> Path:
+def _german_semicolon_csv(folder: Path, sandbox: Sandbox) -> Path:
     """A German Excel CSV: semicolons, Windows-1252, 'Handy', 'Vorname', photos in Fotos\\ (Windows)."""
     (folder / "Fotos").mkdir()
     shutil.copy(SAMPLE / "photos" / "sven.jpg", folder / "Fotos" / "Sven Müller.jpg")
@@ -46,7 +51,7 @@ def _german_semicolon_csv(folder: Path) -> Path:
     return path
 
 
-def _crm_xlsx_with_title(folder: Path) -> Path:
+def _crm_xlsx_with_title(folder: Path, sandbox: Sandbox) -> Path:
     """A CRM export: a title line and a blank line above the header, numbers stored as numbers."""
     shutil.copytree(SAMPLE / "photos", folder / "photos")
     book = openpyxl.Workbook()
@@ -64,20 +69,27 @@ def _crm_xlsx_with_title(folder: Path) -> Path:
     return path
 
 
-def _google_contacts_csv(folder: Path) -> Path:
-    """A Google Contacts export: 'Given Name', 'Family Name', 'Phone 1 - Value', photo URLs."""
+def _google_contacts_csv(folder: Path, sandbox: Sandbox) -> Path:
+    """A Google Contacts export: 'Given Name', 'Family Name', 'Phone 1 - Value', photo URLs — one
+    good, one that answers 404, one that is a web page, for URL-taking providers and Blooio."""
+    good = sandbox.upload((SAMPLE / "photos" / "chloe.jpg").read_bytes())
+    page = sandbox.upload(b"<!doctype html><title>Profile</title>", "text/html")
+    gone = good.rsplit("/", 1)[0] + "/0123456789abcdef01234567"
     path = folder / "google.csv"
     path.write_text(
         "Given Name,Family Name,Phone 1 - Type,Phone 1 - Value,Photo\n"
         "Lena,Vogel,Mobile,+1 206-555-0155,https://example.com/lena.jpg\n"
         "Max,Kurz,Work,+1 718 555 0123,\n"                                  # Sendblue needs a photo
-        "Rosa,Diaz,Mobile,+1 404 555 0166,https://example.com/rosa.jpg\n"
+        f"Rosa,Diaz,Mobile,+1 404 555 0166,{good}\n"                        # Linq, a good URL
+        f"Ida,Berg,Mobile,+1 323 555 0177,{gone}\n"                         # Linq, 404
+        f"Oli,Hart,Mobile,+1 312 555 0182,{page}\n"                         # Sendblue, not an image
+        f"Kai,Sato,Mobile,+1 212 555 0123,{gone}\n"                         # Blooio, 404
         "Uma,Patel,Mobile,+1 (202) 555-0147,\n",                           # Blooio standard plan
         encoding="utf-8")
     return path
 
 
-def _sample_csv(folder: Path) -> Path:
+def _sample_csv(folder: Path, sandbox: Sandbox) -> Path:
     """The bundled sample: broken rows of every kind on purpose."""
     shutil.copy(SAMPLE / "cards.csv", folder / "cards.csv")
     shutil.copytree(SAMPLE / "photos", folder / "photos", dirs_exist_ok=True)
@@ -89,25 +101,82 @@ SHEETS = {"outlook": (_outlook_csv, "US"), "german": (_german_semicolon_csv, "DE
           "sample": (_sample_csv, "US")}
 
 
-def _verdict(status: str) -> str:
+def _verdict(status: str, message: str) -> str:
+    if status == "planned" and "not set:" in message:
+        return "partial"          # plan says which fields the provider will refuse
     return "done" if status in ("planned", "applied", "unchanged") else status
 
 
+def _verdicts(results) -> dict:
+    return {(int(r.row), r.provider, r.number): _verdict(r.status, r.message) for r in results.itertuples()}
+
+
+def _declared_accounts(folder: Path, sandbox: Sandbox, monkeypatch) -> Path:
+    """An accounts file for the sandbox's three keys, declaring the standard-plan number."""
+    keys = sandbox.credentials
+    for variable, value in (("BLOOIO_KEY", keys["blooio"]["api_key"]), ("SENDBLUE_KEY_ID", keys["sendblue"]["key_id"]),
+                            ("SENDBLUE_SECRET", keys["sendblue"]["secret"]), ("LINQ_KEY", keys["linq"]["api_key"])):
+        monkeypatch.setenv(variable, value)
+    path = folder / "accounts.toml"
+    path.write_text(
+        '[accounts.blooio]\nprovider = "blooio"\napi_key_env = "BLOOIO_KEY"\n'
+        f'[accounts.blooio.plans]\n"{STANDARD_PLAN}" = "standard"\n'
+        '[accounts.sendblue]\nprovider = "sendblue"\nkey_id_env = "SENDBLUE_KEY_ID"\nsecret_env = "SENDBLUE_SECRET"\n'
+        '[accounts.linq]\nprovider = "linq"\napi_key_env = "LINQ_KEY"\n', encoding="utf-8")
+    return path
+
+
 @pytest.mark.parametrize("origin", sorted(SHEETS))
-def test_plan_and_apply_give_every_row_the_same_verdict(origin, tmp_path):
-    """Every row × provider: ready in the plan ⇔ done at apply; invalid/skipped in both alike."""
+def test_plan_and_apply_give_every_row_the_same_verdict(origin, tmp_path, monkeypatch):
+    """Every row × provider, with Blooio's standard plan declared: ready in the plan ⇔ done at
+    apply; invalid/skipped/partial in both alike; nothing fails at apply."""
     make, region = SHEETS[origin]
-    cards = cardkit.read_cards(make(tmp_path))
     sandbox = Sandbox()
-    planned = cardkit.plan(cards, sandbox=sandbox, region=region, progress=False)
-    applied = cardkit.apply(cards, sandbox=sandbox, region=region, journal=False, progress=False)
+    cards = cardkit.read_cards(make(tmp_path, sandbox))
+    accounts = _declared_accounts(tmp_path, sandbox, monkeypatch)
+    planned = cardkit.plan(cards, sandbox=sandbox, region=region, accounts=accounts, progress=False)
+    applied = cardkit.apply(cards, sandbox=sandbox, region=region, accounts=accounts, journal=False,
+                            progress=False)
 
-    def verdicts(results):
-        return {(int(r.row), r.provider, r.number): _verdict(r.status) for r in results.itertuples()
-                if (r.provider, r.number) not in UNKNOWABLE}
-
-    assert verdicts(planned) == verdicts(applied)
+    assert _verdicts(planned) == _verdicts(applied)
     assert set(planned["status"]) - {"planned", "invalid", "skipped"} == set()
-    assert (applied["status"] != "failed").all() or set(
-        zip(applied.loc[applied["status"] == "failed", "provider"],
-            applied.loc[applied["status"] == "failed", "number"])) <= UNKNOWABLE
+    assert not (applied["status"] == "failed").any(), applied.loc[applied["status"] == "failed", "message"].tolist()
+
+
+def test_photo_urls_that_cannot_be_fetched_are_invalid_at_plan_naming_column_value_and_fix(tmp_path):
+    """A 404 link and a web page are `invalid` at plan for Linq, Sendblue and Blooio alike, the
+    message naming the sheet's own photo header, the link and what to do; nothing is written."""
+    sandbox = Sandbox()
+    cards = cardkit.read_cards(_google_contacts_csv(tmp_path, sandbox))
+    planned = cardkit.plan(cards, sandbox=sandbox, progress=False).set_index("row")
+    for row in (5, 7):                       # Linq and Blooio: the link answers 404
+        assert planned.loc[row, "status"] == "invalid"
+        assert planned.loc[row, "message"].startswith("Photo: ")
+        assert "/_sandbox/media/0123456789abcdef01234567 answered 404" in planned.loc[row, "message"]
+        assert "check the link" in planned.loc[row, "message"]
+    assert planned.loc[6, "status"] == "invalid"          # Sendblue: a web page, not a photo
+    assert "is not an image" in planned.loc[6, "message"] and "link directly to a JPEG" in planned.loc[6, "message"]
+    assert planned.loc[4, "status"] == "planned"           # Linq: the good link
+    state = sandbox.state()
+    assert all(state[p]["writes"] == 0 for p in ("blooio", "sendblue", "linq"))
+
+
+def test_an_earlier_runs_plan_refusal_is_known_to_the_next_plan_and_apply(tmp_path):
+    """Without a declared plan, the first apply learns Blooio's standard-plan refusal (403) and
+    journals it; the next plan says so before writing, dated, and apply then agrees with it
+    without sending the refused name again."""
+    sandbox = Sandbox()
+    cards = cardkit.read_cards(_sample_csv(tmp_path, sandbox))
+    journal = tmp_path / "runs.journal.sqlite"
+    first = cardkit.apply(cards, sandbox=sandbox, journal=journal, progress=False)
+    assert set(first.loc[first["number"] == STANDARD_PLAN, "status"]) == {"failed"}     # learnt here
+    puts = sandbox.state()["blooio"]["writes"]
+
+    planned = cardkit.plan(cards, sandbox=sandbox, journal=journal, progress=False)
+    applied = cardkit.apply(cards, sandbox=sandbox, journal=journal, progress=False)
+    assert _verdicts(planned) == _verdicts(applied)
+    refused = planned.loc[planned["number"] == STANDARD_PLAN].iloc[0]
+    assert refused["status"] == "invalid"
+    assert f"Blooio refused name and photo for {STANDARD_PLAN} on 20" in refused["message"]
+    assert first["run_id"].iloc[0] in refused["message"] and "dedicated_commercial" in refused["message"]
+    assert sandbox.state()["blooio"]["writes"] == puts          # nothing new sent to Blooio

@@ -81,3 +81,28 @@ def test_capabilities_tell_the_truth_about_delete_and_clear(served):
     assert facts["sendblue"]["delete"].startswith("yes")
     assert facts["blooio"]["delete"].startswith("no") and facts["linq"]["delete"].startswith("no")
     assert facts["sendblue"]["clear"].startswith("display_name only")
+
+
+def test_pull_reads_only_the_numbers_of_a_sheet_given_with_the_input_options(served, tmp_path):
+    """`cardkit pull FILE --column …` reads only the sheet's numbers, in its order: one nobody
+    holds is a keep row saying so, an unusable one is named by its row; exit 1 for either."""
+    env = served.env()
+    seeded = cardkit(env, "apply", str(write_sheet(tmp_path / "seed.csv", [
+        {"Phone": LINQ, "First Name": "Nia", "Last Name": "Brown"}])), "--no-journal", "--quiet")
+    assert seeded.returncode == 0, seeded.stdout + seeded.stderr
+    sheet = tmp_path / "ours.csv"
+    sheet.write_text(f"Export of our lines,\n,\nHandset,Who\n{LINQ},Nia\n555-0100,Short\n+1 702 555 0144,Nobody\n",
+                     encoding="utf-8")
+    done = cardkit(env, "pull", str(sheet), "--column", "Handset=number", "--header-row", "3",
+                   "--out", str(tmp_path / "live.csv"), "--json")
+    assert done.returncode == 1, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["by_provider"] == {"linq": 1} and summary["not_held"] == ["+17025550144"]
+    assert summary["unusable"] == ["row 5: '555-0100' is not a complete number for region US — add the area code "
+                                   "— not pulled"]
+    live = pd.read_csv(tmp_path / "live.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert live["number"].tolist() == [LINQ, "+17025550144"]
+    assert live.loc[0, "first_name"] == "Nia" and live.loc[1, "action"] == "keep"
+    assert "not among the numbers" in live.loc[1, "note"]
+    requests = served.state()["blooio"]["requests"] + served.state()["sendblue"]["requests"]
+    assert requests <= 4          # the listings (and the seeding's), never a read of another number

@@ -230,3 +230,55 @@ def test_a_reencoded_blooio_avatar_is_not_sent_again(tmp_path):
     assert second.at[0, "status"] == "applied" and second.at[0, "changed"] == "first_name"
     fresh = cardkit.plan(write_sheet(tmp_path / "a.csv", rows), sandbox=box, journal=journal, progress=False)
     assert fresh.at[0, "status"] == "unchanged"
+
+
+def test_names_that_look_like_formulas_round_trip_through_a_pulled_csv_and_xlsx(tmp_path):
+    """A live name such as `=Ana` is written formula-safe (CSV: OWASP's `'`) and read back as
+    `=Ana`: the pulled sheet plans unchanged in both formats, and nothing is written."""
+    box = Sandbox()
+    seed = write_sheet(tmp_path / "seed.csv", [
+        {"Phone": BLOOIO, "First Name": "=Ana", "Last Name": "-Ruiz", "Photo": ""},
+        {"Phone": BLOOIO_2, "First Name": "@Ben", "Last Name": "+Okafor", "Photo": ""},
+    ])
+    assert set(cardkit.apply(seed, sandbox=box, journal=False, progress=False)["status"]) == {"applied"}
+    writes = box.state()["blooio"]["writes"]
+    for suffix in ("csv", "xlsx"):
+        sheet = tmp_path / f"live.{suffix}"
+        cardkit.pull(sandbox=box, out=sheet, progress=False)
+        if suffix == "csv":
+            assert "'=Ana" in sheet.read_text("utf-8-sig")          # never a live formula in the file
+        read = cardkit.read_cards(sheet).set_index("number")
+        assert read.at[BLOOIO, "first_name"] == "=Ana" and read.at[BLOOIO_2, "last_name"] == "+Okafor"
+        plan = cardkit.plan(sheet, sandbox=box, progress=False)
+        assert set(plan["status"]) == {"unchanged"}, plan[plan["status"] != "unchanged"][["number", "changes"]]
+    assert box.state()["blooio"]["writes"] == writes
+
+
+def test_undo_takes_back_the_latest_run_that_changed_something_and_keeps_later_changes(tmp_path):
+    """A re-run that changed nothing is passed over; a card changed again after the undone run
+    (here by a run without this journal) is left as it is and its row says why; the rest is put back."""
+    box = Sandbox()
+    journal = tmp_path / "j.sqlite"
+    first = write_sheet(tmp_path / "first.csv", [
+        {"Phone": BLOOIO, "First Name": "Ana", "Last Name": "Ruiz", "Photo": ""},
+        {"Phone": BLOOIO_2, "First Name": "Ben", "Last Name": "Okafor", "Photo": ""}])
+    cardkit.apply(first, sandbox=box, journal=journal, progress=False)
+    second = write_sheet(tmp_path / "second.csv", [
+        {"Phone": BLOOIO, "First Name": "Anna", "Last Name": "Ruiz", "Photo": ""},
+        {"Phone": BLOOIO_2, "First Name": "Benjamin", "Last Name": "Okafor", "Photo": ""}])
+    assert set(cardkit.apply(second, sandbox=box, journal=journal, progress=False)["status"]) == {"applied"}
+    again = cardkit.apply(second, sandbox=box, journal=journal, progress=False)      # nothing to do
+    assert set(again["status"]) == {"unchanged"}
+    elsewhere = write_sheet(tmp_path / "elsewhere.csv", [
+        {"Phone": BLOOIO_2, "First Name": "Benji", "Last Name": "Okafor", "Photo": ""}])
+    cardkit.apply(elsewhere, sandbox=box, journal=False, progress=False)             # a later change
+    writes = box.state()["blooio"]["writes"]
+
+    undone = cardkit.undo(journal, sandbox=box, progress=False).set_index("number")
+    assert undone.at[BLOOIO, "status"] == "applied"
+    assert undone.at[BLOOIO, "changes"] == {"first_name": {"from": "Anna", "to": "Ana"}}
+    assert undone.at[BLOOIO_2, "status"] == "skipped"
+    assert "changed at Blooio since run" in undone.at[BLOOIO_2, "message"]
+    cards = box.state()["blooio"]["cards"]
+    assert cards[BLOOIO]["first_name"] == "Ana" and cards[BLOOIO_2]["first_name"] == "Benji"
+    assert box.state()["blooio"]["writes"] == writes + 1                                # only the one put back

@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "cardkit"
 #: layer of each part of the package, lowest first (a module may import its own layer and below)
 LAYERS = {
     "model": ("cardkit.columns", "cardkit.errors", "cardkit.vocabulary", "cardkit.reading", "cardkit.encodings",
-              "cardkit.workbook", "cardkit.phones",
+              "cardkit.workbook", "cardkit.phones", "cardkit.formulas",
               "cardkit.names", "cardkit.photos", "cardkit.photo_cache", "cardkit.urls", "cardkit.validation",
               "cardkit.display", "cardkit.contacts.checks", "cardkit.sample"),
     "providers": ("cardkit.providers", "cardkit.contacts.adapter"),

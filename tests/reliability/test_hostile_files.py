@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 import cardkit
-from cardkit.reporting.safe import is_dangerous
+from cardkit.formulas import is_dangerous
 from cardkit.sandbox import Sandbox
 
 from .conftest import subprocess_env
@@ -229,3 +229,118 @@ def test_the_cli_refuses_a_crafted_workbook_in_one_line(tmp_path):
     done = _cli("validate", str(path), cwd=tmp_path)
     assert done.returncode == 2 and "max_columns" in done.stderr and "Traceback" not in done.stderr, done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+# --- bounded memory and time (figures: benchmarks/bench_hostile_files.py) -------------------
+
+
+def test_shared_strings_without_a_count_are_refused_before_they_are_parsed(tmp_path):
+    """No `uniqueCount`, 5,001 texts over the limit, and a damaged text near the top: refused by
+    max_shared_strings from a count of the part's `<si>` tags (it used to parse them one by one:
+    69 s for 2.1 million; here the parse would have stopped at the damage instead)."""
+    shared = [f'<sst xmlns="{_MAIN}">', "<si><t>broken</si>", *(f"<si><t>n{i}</t></si>" for i in range(5_001)), "</sst>"]
+    path = crafted_xlsx(tmp_path / "hidden.xlsx", _sheet_rows(_header_rows()), shared)
+    assert "more than 5,000 different texts" in _refusal(path, "max_shared_strings", max_shared_strings=5_000)
+
+
+def test_shared_strings_in_prefixed_or_spaced_tags_are_counted_too(tmp_path):
+    """`<x:si>` (a namespace prefix) and `<si >` count like `<si>`: the count is not fooled by spelling."""
+    shared = [f'<x:sst xmlns:x="{_MAIN}">', *(f"<x:si><t>n{i}</t></x:si>" for i in range(3_000)),
+              *(f"<si\n><t>m{i}</t></si>" for i in range(3_000)), "</x:sst>"]
+    path = crafted_xlsx(tmp_path / "prefixed.xlsx", _sheet_rows(_header_rows()), shared)
+    assert "more than 5,000 different texts" in _refusal(path, "max_shared_strings", max_shared_strings=5_000)
+
+
+def _traced_peak(read) -> tuple[int, int, object]:
+    """(peak, still held) bytes of Python allocations while `read()` runs, and its result."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        result = read()
+        held, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak, held, result
+
+
+def test_a_workbook_is_read_without_a_list_per_row_or_the_parsed_rows_kept(tmp_path):
+    """30,000 rows × 2 cells: the Python memory at the peak stays near what the frame keeps —
+    the rows go straight into columns and each parsed row leaves the parse tree (it was 375
+    bytes a row at the peak, 4.1× the frame, with a list per row and an empty element per row)."""
+    rows = [*_header_rows()][:1] + [
+        f'<row r="{i}"><c r="A{i}" t="inlineStr"><is><t>+1212{2_000_000 + i}</t></is></c>'
+        f'<c r="B{i}" t="s"><v>{i % 1000}</v></c></row>' for i in range(2, 30_002)]
+    shared = [f'<sst xmlns="{_MAIN}">', *(f"<si><t>Name{i}</t></si>" for i in range(1_000)), "</sst>"]
+    path = crafted_xlsx(tmp_path / "tall.xlsx", _sheet_rows(rows), shared)
+    cardkit.read_cards(path)      # imports and caches warmed, outside the measure
+    peak, _, cards = _traced_peak(lambda: cardkit.read_cards(path))
+    assert len(cards) == 30_000 and cards["first_name"].iloc[-1] == "Name1"
+    assert peak / 30_000 < 200, f"{peak / 30_000:.0f} bytes a row at the peak"
+
+
+def test_a_csv_is_parsed_from_the_file_not_from_a_copy_of_its_bytes(tmp_path):
+    """CSVs of 1 and 4 MB: the Python memory at the peak, over what the frame keeps, grows by a
+    fraction of the extra megabytes (it grew by 3×: the file's bytes were held through the parse).
+    Without pyarrow pandas' parser reads them; with it, Arrow's reader, whose buffers aren't Python's;
+    fixed costs (the first megabyte looked at for the header, read buffers) cancel out."""
+
+    def overhead(rows: int) -> tuple[int, int]:
+        path = tmp_path / f"{rows}.csv"
+        path.write_text("Phone,First Name,Notes\n" + "".join(f"+1212{2_000_000 + i},Name{i},{'x' * 60}\n"
+                                                             for i in range(rows)))
+        cardkit.read_cards(path)
+        peak, held, cards = _traced_peak(lambda: cardkit.read_cards(path))
+        assert len(cards) == rows and cards["number"].iloc[0] == "+12122000000"
+        return peak - held, path.stat().st_size
+
+    small, small_size = overhead(12_500)
+    large, large_size = overhead(50_000)
+    growth = (large - small) / (large_size - small_size)
+    assert growth < 0.5, f"{growth:.2f}× the extra bytes"
+
+
+_AWKWARD_CSV = ('\ufeff\n,,,\nPhone,First Name,Last Name,,"Note, quoted"\n+14155552671,Zoë,Z,,"two\nlines"\n'
+                '\n+14155552672, Ben ,"say ""hi""",x,\r\n0012,Ngọc,,,  \n')
+
+
+@pytest.mark.parametrize("text, encoding, arrow_reads", [
+    (_AWKWARD_CSV, "utf-8", True), (_AWKWARD_CSV[1:].replace("ọ", "o"), "cp1252", True),
+    ("Phone,First Name\n+14155552671,Zoë\n", "utf-16", True),
+    ("Phone;First Name\n+14155552671;Ana\n+14155552672\n", "utf-8", False),
+    ("Phone\tFirst Name\n+14155552671\tAna\textra\n", "utf-8", False),
+    ("a.1,Phone,First Name,a,a\n1,+14155552671,Ana,2,3\n", "utf-8", False)])
+def test_arrows_csv_reader_gives_the_frame_pandas_parser_gives(tmp_path, monkeypatch, text, encoding, arrow_reads):
+    """With pyarrow (`cardkit[big]`) a CSV is read by Arrow: blank lines, quotes, line breaks in a
+    cell, blank headers, cp1252, UTF-16 — the same frame as pandas' parser; a row with fewer or more
+    cells than the header, or a header named twice, goes to pandas' parser (same frame, or refusal)."""
+    pytest.importorskip("pyarrow")
+    import cardkit.reading
+
+    path = tmp_path / ("sheet.tsv" if "\t" in text else "sheet.csv")
+    path.write_bytes(text.encode(encoding))
+    arrow = cardkit.reading._read_text_arrow
+    read_by_arrow: list[bool] = []
+
+    def noting_arrow(*args):   # the real reader; notes whether it read the file or passed it on
+        frame = arrow(*args)
+        read_by_arrow.append(frame is not None)
+        return frame
+
+    monkeypatch.setattr(cardkit.reading, "_read_text_arrow", noting_arrow)
+
+    def read() -> object:
+        try:
+            return cardkit.read_cards(path)
+        except cardkit.InputError as exc:
+            return str(exc)
+
+    by_arrow = read()
+    assert read_by_arrow == [arrow_reads]
+    monkeypatch.setattr(cardkit.reading, "_read_text_arrow", lambda *args: None)
+    by_pandas = read()
+    if isinstance(by_pandas, str):
+        assert by_arrow == by_pandas
+    else:
+        pd.testing.assert_frame_equal(by_arrow, by_pandas)
+        assert by_arrow.attrs == by_pandas.attrs

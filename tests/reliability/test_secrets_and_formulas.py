@@ -43,7 +43,10 @@ FORMULAS = ['=HYPERLINK("http://evil.example","click")', "@SUM(1,2)", "+cmd|' /C
             "=1+2"]
 FORMULA_START = re.compile(r"^[=+\-@\t\r]")
 PHONE_SHAPED = re.compile(r"[+-]?[0-9][0-9 ().\-]*")
-STANDARD_PLAN = "+12025550147"     # Blooio number on a plan without name/photo (default seed): fails
+STANDARD_PLAN = "+12025550147"     # Blooio number on a plan without name/photo (default seed): fails once,
+#                                    then the journal knows its plan and later runs call it invalid
+NOT_OWNED = "+17025550144"        # nobody's number, sent to Sendblue: refused every time (retry has
+#                                    work; Sendblue, whose writes have no per-number budget to wait for)
 DEBUG_MAIN = ("import logging, sys; logging.basicConfig(level=logging.DEBUG, stream=sys.stderr, "
               "format='LOG %(name)s %(levelname)s %(message)s'); from cardkit.cli import main; sys.exit(main())")
 
@@ -59,6 +62,8 @@ def _sheet(tmp: Path) -> tuple[Path, soak.SoakSheet]:
     extra = pd.DataFrame([
         {"Phone": STANDARD_PLAN, "First Name": "=2+5", "Last Name": "@Plan", "Photo": "face_0.jpg", "Notes": "-1+1"},
         {"Phone": "=1+1", "First Name": "@evil", "Last Name": "x", "Photo": "", "Notes": "=cmd"},
+        {"Phone": NOT_OWNED, "First Name": "+1+1", "Last Name": "@Nobody", "Photo": "face_1.jpg", "Notes": "=2",
+         "Provider": "sendblue"},
     ])
     frame = pd.concat([frame, extra], ignore_index=True)
     path = tmp / "hostile.csv"

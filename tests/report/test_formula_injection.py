@@ -8,8 +8,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from cardkit.formulas import csv_safe, is_dangerous
 from cardkit.reporting import Report
-from cardkit.reporting.safe import csv_safe, is_dangerous
 
 from .conftest import result
 

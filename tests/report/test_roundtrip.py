@@ -79,7 +79,10 @@ def test_xlsx_errors_sheet_fixed_in_place_and_fed_back_writes_only_the_fixed_row
     assert {n: after[n] - before.get(n, 0) for n in after if after[n] != before.get(n, 0)} == {"+14155552672": 1}
     outcome = dict(zip(again["number"], again["status"]))
     assert outcome["+14155552672"] == "applied"
-    assert outcome["+12025550147"] == "failed"      # sent again, refused again, nothing written
+    # the journal knows Blooio refused its name in the first run: said before sending, not sent again
+    assert outcome["+12025550147"] == "invalid"
+    gus = again.loc[again["number"] == "+12025550147", "message"].iloc[0]
+    assert "Blooio refused name and photo for +12025550147 on" in gus
     assert "invalid" in outcome.values()             # the unfixed row still says what to do
     assert box.state()["blooio"]["cards"]["+14155552672"]["first_name"] == "Ben"
 

@@ -7,7 +7,7 @@ import io
 import openpyxl
 from hypothesis import given, settings, strategies as st
 
-from cardkit.reporting.safe import FORMULA_TRIGGERS, csv_safe, is_dangerous
+from cardkit.formulas import FORMULA_TRIGGERS, csv_safe, is_dangerous
 from cardkit.reporting.xlsx import _data_cell, ooxml_escape
 
 TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40)

@@ -11,7 +11,9 @@ fed back. A value made only of a leading `+`/`-`, digits, spaces, dots, dashes a
 parentheses cannot name a function, a cell or a DDE server, so the worst Excel can do
 with it is arithmetic; it is left as written.
 
-- CSV: a dangerous value gets OWASP's prefix `'` (visible, but never executed).
+- CSV: a dangerous value gets OWASP's prefix `'` (visible, but never executed), and reading a
+  CSV takes that prefix off again (`without_csv_quote`), so a pulled or reported sheet fed back
+  means what it said: the name `=Bob` round-trips as `=Bob`, not `'=Bob`.
 - XLSX: every text cell is written as a *string* cell (never a formula), and a dangerous
   value gets Excel's own "quote prefix" flag — the same thing Excel stores when a person
   types `'=x` — so it stays text even when someone edits the cell; the value itself is
@@ -39,6 +41,18 @@ def is_dangerous(value: Any) -> bool:
 def csv_safe(value: Any) -> Any:
     """The value as a CSV cell that no spreadsheet will run (OWASP: prefix `'`)."""
     return "'" + value if is_dangerous(value) else value
+
+
+def without_csv_quote(column: pd.Series) -> pd.Series:
+    """A text column with OWASP's `'` taken off the cells `csv_safe` put it on (`'` followed by
+    what `is_dangerous` calls a formula). Excel never saves a typed `'` prefix into a CSV, so in a
+    CSV such a cell is this rule's own mark, not the person's text."""
+    quoted = column.str.startswith("'", na=False)
+    if not quoted.any():
+        return column
+    rest = column[quoted].str.slice(1)
+    marked = rest.map(is_dangerous).astype(bool)
+    return column.mask(quoted & marked.reindex(column.index, fill_value=False), rest.reindex(column.index))
 
 
 def csv_safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
