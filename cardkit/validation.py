@@ -330,7 +330,7 @@ def _other_region_hints(results: list, region: str, e164: np.ndarray) -> dict[in
         for other in likely[:5]:
             there = normalize_number(results[i].raw, other)
             if there.ok and not there.repaired:
-                from phonenumbers import geocoder   # ~100 MB of place names: only when a hint needs one
+                from phonenumbers import geocoder  # ~100 MB of place names: only when a hint needs one
 
                 country = geocoder.country_name_for_number(phonenumbers.parse(there.e164), "en") or other
                 prefix = phonenumbers.country_code_for_region(other)
