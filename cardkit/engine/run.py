@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import json
 import os
 import time
 import uuid
 from collections.abc import Awaitable, Iterable
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import pandas as pd
 
@@ -553,9 +554,16 @@ def _columns(ops: list[Op], run_id: str) -> dict[str, Any]:
 
 
 def _moments(moments: list[float | None]) -> pd.Series:
-    """`time.time()` moments as UTC timestamps to the millisecond (what `iso` writes), at once."""
+    """`time.time()` moments as UTC timestamps to the millisecond (what `iso` writes), at once —
+    in the unit pandas gives the same moments read back as ISO text (a report, the journal)."""
     seconds = pd.Series(moments, dtype="float64")
-    return pd.to_datetime(seconds, unit="s", utc=True).dt.floor("ms")
+    return pd.to_datetime(seconds, unit="s", utc=True).dt.floor("ms").dt.as_unit(_iso_unit())
+
+
+@functools.lru_cache(maxsize=1)
+def _iso_unit() -> Literal["s", "ms", "us", "ns"]:
+    unit = pd.to_datetime(pd.Series(["2026-01-01T00:00:00.000+00:00"]), utc=True, format="ISO8601").dt.unit
+    return "ns" if unit == "ns" else "us" if unit == "us" else "ms" if unit == "ms" else "s"
 
 
 def _read(cards: Any) -> Any:
