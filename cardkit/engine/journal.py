@@ -596,6 +596,12 @@ class Journal:
         """Remember that a write went to `number` now (for per-number budgets across runs)."""
         self._queue("INSERT INTO writes VALUES (?,?,?,?)", (provider, base_url, number, time.time()))
 
+    def unwrote(self, provider: str, base_url: str, number: str) -> None:
+        """Take back the latest `wrote` for `number`: the provider refused that write, so it does not
+        count against the number's budget in later runs either."""
+        self._queue("DELETE FROM writes WHERE rowid = (SELECT MAX(rowid) FROM writes WHERE provider=? "
+                    "AND base_url=? AND number=?)", (provider, base_url, number))
+
     def plan_refused(self, provider: str, base_url: str, number: str, plan: str, run_id: str, at: str) -> None:
         """Remember that the provider refused fields for `number` because of its plan (Blooio's
         standard plans: name and photo), so the next plan says so before writing."""

@@ -159,7 +159,8 @@ class Run:
                                 retried=self._on_retried if self._emit else None,
                                 waiting=self._on_waiting if self._emit else None,
                                 before_write=photos.complete if photos is not None else None,
-                                photo_alias=self._on_photo_alias if self.journal is not None else None),
+                                photo_alias=self._on_photo_alias if self.journal is not None else None,
+                                refunded=self._on_refunded if self.journal is not None else None),
                     write=self.write, read_first=options.read_first, budget=budget, deadline=options.timeout,
                     remedy=getattr(self.batch, "remedy", GIVE_UP_REMEDY))
 
@@ -447,6 +448,10 @@ class Run:
     def _on_wrote(self, op: Op) -> None:
         if self.journal is not None:
             self.journal.wrote(op.provider_name, self._base_urls[op.account], op.number)
+
+    def _on_refunded(self, op: Op) -> None:
+        if self.journal is not None:
+            self.journal.unwrote(op.provider_name, self._base_urls[op.account], op.number)
 
     def _on_finished(self, op: Op) -> None:
         op.finished_at = time.time()

@@ -70,6 +70,7 @@ class Hooks:
     waiting: Callable[[Op, float], None] | None = None
     before_write: Callable[[Op, Change], Awaitable[None]] | None = None
     photo_alias: Callable[[Op, str, str], None] | None = None   # (op, digest sent, digest read back)
+    refunded: Callable[[Op], None] | None = None   # a counted write was refused: not spent after all
 
 
 class Pool:
@@ -262,12 +263,11 @@ class Pool:
                 op.message += " — " + doubt.repeat_note(provider.name, op.in_doubt_run)
             return 0.0
         except Permanent as failure:
+            self._refund_refused(op, failure, counted)
             op.finish("failed", failure.message, failure=failure, action=op.action)
             return 0.0
         except Transient as failure:
-            if counted and self.budget is not None and (failure.http_status or 0) >= 400 \
-                    and not failure.wrote_maybe:
-                self.budget.refund(op.number)     # refused, not spent: a 5xx or 429 must not cost
+            self._refund_refused(op, failure, counted)
             return self._retry_or_give_up(op, failure)
         except JournalError:                     # nothing may be sent unjournaled: stop the run
             raise
@@ -281,6 +281,15 @@ class Pool:
             return 0.0
         finally:
             op.elapsed_ms += (time.perf_counter() - started) * 1000
+
+    def _refund_refused(self, op: Op, failure: ProviderError, counted: bool) -> None:
+        """A write the provider answered with an error (4xx or 5xx, never a timeout or a drop,
+        which may have landed) was refused, not spent: give its budget slot back — else a row
+        refused with 403 three times waits out Linq's whole 10-minute window on the fourth try."""
+        if counted and self.budget is not None and (failure.http_status or 0) >= 400 and not failure.wrote_maybe:
+            self.budget.refund(op.number)
+            if self._hooks.refunded is not None:
+                self._hooks.refunded(op)
 
     async def _read_photo_back(self, op: Op, connection: Connection, sent: str) -> None:
         """Read a photo just sent as bytes back once: a provider that re-encodes it returns other

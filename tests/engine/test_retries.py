@@ -248,3 +248,21 @@ def test_an_adapter_bug_fails_its_row_and_the_run_goes_on(sandbox, tmp_path):
     results = apply(_cards([LINQ, LINQ_2], tmp_path), [buggy], sandbox=sandbox, progress=False)
     assert results["status"].tolist() == ["failed", "applied"]
     assert "KeyError" in results.loc[0, "message"] and "cardkit bug" in results.loc[0, "message"]
+
+
+def test_a_write_linq_refused_does_not_spend_the_numbers_budget_across_runs(tmp_path):
+    """Linq answers 403 to a number the key can't change: three runs on one journal leave no
+    counted write behind (it was refused, not spent), so a fourth is refused at once, not held
+    for Linq's 3-per-10-minutes window."""
+    from cardkit.engine.journal import Journal
+
+    box = Sandbox()
+    sheet = tmp_path / "linq.csv"
+    pd.DataFrame([{"number": "+12025550999", "first_name": "Ana", "last_name": "Ruiz", "photo": "",
+                   "provider": "linq"}]).to_csv(sheet, index=False)
+    journal = tmp_path / "j.sqlite"
+    for _ in range(3):
+        results = apply(sheet, sandbox=box, journal=journal, progress=False)
+        assert results["status"].tolist() == ["failed"] and results["http_status"].tolist() == [403]
+    with Journal(journal, readonly=True) as book:
+        assert book.recent_writes("linq", box.base_urls()["linq"], 600) == {}
