@@ -349,9 +349,15 @@ def _without_csv_quotes(frame: pd.DataFrame) -> pd.DataFrame:
     """A CSV's cells and headers without the formula-safety `'` cardkit's own CSVs add."""
     from cardkit.formulas import without_csv_quote
 
-    frame = frame.assign(**{str(c): without_csv_quote(frame[c]) for c in frame.columns if c != "row"})
-    headers = without_csv_quote(pd.Series([str(c) for c in frame.columns], dtype=object))
-    return frame.set_axis(list(headers), axis=1)
+    changed = {}
+    for c in frame.columns:
+        column = frame[c]
+        if c != "row" and (unquoted := without_csv_quote(column)) is not column:
+            changed[c] = unquoted
+    if changed:                     # the common case, no quoted cell, copies nothing
+        frame = frame.assign(**{str(c): column for c, column in changed.items()})
+    headers = list(without_csv_quote(pd.Series([str(c) for c in frame.columns], dtype=object)))
+    return frame if headers == [str(c) for c in frame.columns] else frame.set_axis(headers, axis=1)
 
 
 def _as_text(column: pd.Series) -> pd.Series:
