@@ -67,7 +67,9 @@ def cards_frame(owned: list[str], tag: str) -> pd.DataFrame:
 class Server:
     """`cardkit sandbox serve` in its own process."""
 
-    def __init__(self, seed: Path, latency_ms: float) -> None:
+    def __init__(self, seed: Path, latency_ms: float, *, jitter_ms: float = 0,
+                 extra: tuple[str, ...] = ()) -> None:
+        """`extra`: more `sandbox serve` options (bench_goodput's faults)."""
         import socket
 
         with socket.socket() as s:
@@ -77,7 +79,7 @@ class Server:
         env = dict(os.environ, PYTHONPATH=str(REPO))
         self.process = subprocess.Popen(
             [sys.executable, "-m", "cardkit", "sandbox", "serve", "--port", str(self.port), "--seed", str(seed),
-             "--latency-ms", str(latency_ms), "--jitter-ms", "0"],
+             "--latency-ms", str(latency_ms), "--jitter-ms", str(jitter_ms), *extra],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for _ in range(300):
             try:

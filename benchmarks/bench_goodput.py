@@ -38,7 +38,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -48,6 +47,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from bench_apply import Server as ServedSandbox  # noqa: E402  (a script beside this one)
 
 AT_ONCE = 64
 LATENCY_MS = 50
@@ -79,28 +81,12 @@ def seed_file(directory: Path, cards: list[dict]) -> Path:
     return path
 
 
-class Server:
-    """`cardkit sandbox serve` in its own process."""
+class Server(ServedSandbox):
+    """`cardkit sandbox serve` in its own process, with this benchmark's latency and faults."""
 
     def __init__(self, seed: Path, *, fault_rate: float, hang_seconds: float, fault_seed: int = 15) -> None:
-        import httpx
-
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.origin = f"http://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "cardkit", "sandbox", "serve", "--port", str(self.port), "--seed", str(seed),
-             "--latency-ms", str(LATENCY_MS), "--jitter-ms", "10", "--fault-rate", str(fault_rate),
-             "--fault-seed", str(fault_seed), "--hang-seconds", str(hang_seconds)],
-            env=dict(os.environ, PYTHONPATH=str(REPO)), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(300):
-            try:
-                httpx.get(self.origin + "/_sandbox/state", timeout=1)
-                return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise RuntimeError("sandbox serve did not start")
+        super().__init__(seed, LATENCY_MS, jitter_ms=10, extra=(
+            "--fault-rate", str(fault_rate), "--fault-seed", str(fault_seed), "--hang-seconds", str(hang_seconds)))
 
     def reset(self) -> None:
         import httpx
@@ -111,10 +97,6 @@ class Server:
         import httpx
 
         return httpx.get(self.origin + "/_sandbox/state", timeout=60).json()
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(10)
 
 
 def score(state: dict, cards: list[dict]) -> tuple[int, int, dict[str, int]]:
