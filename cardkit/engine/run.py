@@ -214,11 +214,11 @@ class Run:
                     if sharing_problem:
                         op.finish(Status.INVALID, sharing_problem, action=Action.NONE)
                     elif fields.get("action") == RowAction.KEEP and _gives_card(fields):
-                        op.finish(str(Status.INVALID), "action is keep, yet the row gives a card — write set in "
+                        op.finish(Status.INVALID, "action is keep, yet the row gives a card — write set in "
                                   "the action column to apply it, or empty its cells", action=Action.NONE)
                     elif fields.get("action") == RowAction.KEEP:
-                        op.finish(str(Status.UNCHANGED), "action keep: the card is left as it is, nothing sent",
-                                  action=str(Action.UNCHANGED))
+                        op.finish(Status.UNCHANGED, "action keep: the card is left as it is, nothing sent",
+                                  action=Action.UNCHANGED)
                     elif earlier != row_number:
                         op.finish(Status.SKIPPED, f"row {earlier} has the same number for {name}: only "
                                   "its card is applied — remove one of the two rows", action=Action.NONE)

@@ -221,7 +221,7 @@ class Pool:
                 op.repeated = found == doubt.UNKNOWN
             if (op.guard is not None and change.action not in ("unchanged", "unsupported")
                     and (why := op.guard(current))):
-                op.finish(str(Status.SKIPPED), why, action=Action.NONE)
+                op.finish(Status.SKIPPED, why, action=Action.NONE)
                 return 0.0
             if change.action in ("unchanged", "unsupported") or not self._write:
                 if change.action not in ("unchanged", "unsupported"):
@@ -256,7 +256,7 @@ class Pool:
                     await self._read_photo_back(op, connection, digest)
                 cannot = getattr(card, "cannot", "")
                 message = _outcome_message(done.action, done.fields, done.reason, planned=False)
-                op.finish(str(Status.PARTIAL if done.refused or cannot else Status.APPLIED),
+                op.finish(Status.PARTIAL if done.refused or cannot else Status.APPLIED,
                           f"{message}; {cannot}" if cannot else message,
                           action=done.action, fields=done.fields)
             if op.repeated and op.status == "applied":
@@ -400,8 +400,8 @@ class Pool:
         """Finish an op whose outcome was decided without a write (or plan-only)."""
         cannot = getattr(op.card, "cannot", "")
         if change.action == "unchanged" and (change.refused or cannot):
-            op.finish(str(Status.PARTIAL), "; ".join(t for t in (change.reason, cannot) if t),
-                      action=str(Action.UNCHANGED))
+            op.finish(Status.PARTIAL, "; ".join(t for t in (change.reason, cannot) if t),
+                      action=Action.UNCHANGED)
         elif change.action == "unchanged":
             op.finish("unchanged", _unchanged_message(op), action="unchanged")
         elif change.action == "unsupported":
