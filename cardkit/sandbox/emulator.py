@@ -79,7 +79,7 @@ class Emulator:
 
     def reset(self) -> None:
         """Forget everything that requests changed (subclasses extend it with their own state)."""
-        self.cards: dict[str, dict] = {}
+        self.cards: dict[str, Any] = {}  # number -> card (a dict; Blooio's a leaner StoredCard)
         self.requests = 0
         self.writes = 0
         self.writes_by_number: Counter[str] = Counter()

@@ -44,7 +44,7 @@ class SeedError(ValueError):
     """The seed is malformed; the message names the key at fault and what it should be."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)     # slots: a seed may hold 100,000 numbers
 class Line:
     """A number one provider owns, the plan it is on (Blooio) and who may use it."""
 
