@@ -21,6 +21,7 @@ from cardkit.vocabulary import NEEDS_ATTENTION, STATUSES
 _INT_COLUMNS = ("row", "attempts")
 _NULLABLE_INT_COLUMNS = ("http_status",)
 _TIME_COLUMNS = ("started_at", "finished_at")
+_TEXT_COLUMNS = ("number", "provider", "action", "status", "error_code", "message", "changed", "run_id")
 #: how counts show rows that could not be routed to any provider
 NO_PROVIDER = "(no provider)"
 #: the messages an interrupted run leaves on the operations it did not finish (status `skipped`)
@@ -66,24 +67,45 @@ class ResultsFrame(pd.DataFrame):
 
 def results_frame(records: Iterable[Mapping[str, Any]] | Mapping[str, Any]) -> ResultsFrame:
     """Build a results frame with the fixed columns and dtypes from result records, or from
-    columns (`{column: list or array}`) — what a run passes, so that 100,000 rows cost no
-    100,000 record dicts."""
+    columns (`{column: list or array}`)."""
     if isinstance(records, Mapping):
         frame = pd.DataFrame(dict(records), columns=list(RESULT_COLUMNS))
     else:
         frame = pd.DataFrame.from_records(list(records), columns=list(RESULT_COLUMNS))
-    for column in _INT_COLUMNS:
-        frame[column] = pd.to_numeric(frame[column]).fillna(0).astype("int64")
-    for column in _NULLABLE_INT_COLUMNS:
-        frame[column] = pd.to_numeric(frame[column]).astype("Int64")
-    frame["elapsed_ms"] = pd.to_numeric(frame["elapsed_ms"]).astype("float64").round(1)
-    for column in _TIME_COLUMNS:
-        frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
-    for column in ("number", "provider", "action", "status", "error_code", "message", "changed", "run_id"):
-        # as object first: an all-missing column comes in as float64, which "" can't fill
-        frame[column] = frame[column].astype(object).fillna("").astype(str)
-    frame["changes"] = [_changes(c) for c in frame["changes"]]
+    for column in RESULT_COLUMNS:
+        frame[column] = _typed(column, frame[column])
     return ResultsFrame(frame)
+
+
+def results_frame_of(columns: Iterable[tuple[str, Any]], length: int) -> ResultsFrame:
+    """Build a results frame from `(column, values)` pairs given one at a time, in
+    `RESULT_COLUMNS` order — what a run passes: each column is converted to its dtype and let go
+    before the next is read, so 100,000 rows never hold all the columns' lists (nor a record
+    dict per row) at once beside the frame."""
+    frame = ResultsFrame(index=pd.RangeIndex(length))
+    for (column, values), expected in zip(columns, RESULT_COLUMNS, strict=True):
+        assert column == expected, f"results column {column!r} where {expected!r} belongs"
+        frame[column] = _typed(column, values if isinstance(values, pd.Series) else pd.Series(values))
+        del values
+    return frame
+
+
+def _typed(column: str, values: pd.Series) -> Any:
+    """One results column in its fixed dtype (what every results frame has)."""
+    if column in _INT_COLUMNS:
+        return pd.to_numeric(values).fillna(0).astype("int64")
+    if column in _NULLABLE_INT_COLUMNS:
+        return pd.to_numeric(values).astype("Int64")
+    if column == "elapsed_ms":
+        return pd.to_numeric(values).astype("float64").round(1)
+    if column in _TIME_COLUMNS:
+        return pd.to_datetime(values, utc=True, format="ISO8601")
+    if column == "changes":
+        return pd.Series([_changes(c) for c in values], index=values.index, dtype=object)
+    if column in _TEXT_COLUMNS:
+        # as object first: an all-missing column comes in as float64, which "" can't fill
+        return values.astype(object).fillna("").astype(str)
+    return values
 
 
 def _changes(value: Any) -> dict[str, Any]:

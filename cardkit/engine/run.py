@@ -15,7 +15,7 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -34,7 +34,7 @@ from cardkit.engine.results import (
     CANCELLED_IN_FLIGHT as _CANCELLED_IN_FLIGHT,
     NOT_STARTED as _CANCELLED,
     ResultsFrame,
-    results_frame,
+    results_frame_of,
 )
 from cardkit.engine.retry_policy import RetryPolicy
 from cardkit.engine.sharing import idempotency_key
@@ -135,7 +135,7 @@ class Run:
     def partial_results(self) -> ResultsFrame:
         """The results frame as far as the run got (unfinished operations `skipped`)."""
         if self._results is None:
-            self._results = results_frame(_columns(self.ops, self.run_id))
+            self._results = results_frame_of(_columns(self.ops, self.run_id), len(self.ops))
             self._results.attrs["cardkit"] = {
                 "run_id": self.run_id, "kind": self.kind, "dry_run": not self.write,
                 "journal": str(self.journal.path) if self.journal is not None else None,
@@ -534,28 +534,39 @@ def _record(op: Op, run_id: str) -> dict[str, Any]:
     }
 
 
-def _columns(ops: list[Op], run_id: str) -> dict[str, Any]:
-    """The results as columns, read straight off the operations (what `_record` gives per op,
-    without a dict per row); unfinished operations read `skipped`, as in `_record`."""
+def _columns(ops: list[Op], run_id: str) -> Iterator[tuple[str, Any]]:
+    """The results as columns, read straight off the operations one at a time (what `_record`
+    gives per op, without a dict per row, nor all the columns' lists at once); unfinished
+    operations read `skipped`, as in `_record`."""
     def column(name: str) -> list[Any]:
         return [getattr(op, name) for op in ops]
 
-    status = pd.Series(column("status"), dtype=object)
-    message = pd.Series(column("message"), dtype=object)
-    unfinished = status == ""
-    if unfinished.any():
-        sent = pd.Series(column("sent"), dtype=bool)
-        status = status.mask(unfinished, "skipped")
-        message = message.mask(unfinished & sent, _CANCELLED_IN_FLIGHT).mask(unfinished & ~sent, _CANCELLED)
-    return {
-        "row": column("row"), "number": column("number"), "provider": column("provider_name"),
-        "account": [op.account or op.provider_name for op in ops], "chat": column("chat"),
-        "action": column("action"), "status": status, "http_status": column("http_status"),
-        "error_code": column("error_code"), "message": message, "attempts": column("attempts"),
-        "elapsed_ms": column("elapsed_ms"), "changed": column("changed"), "changes": column("changes"),
-        "started_at": _moments(column("started_at")),
-        "finished_at": _moments(column("finished_at")), "run_id": [run_id] * len(ops),
-    }
+    unfinished = [i for i, op in enumerate(ops) if not op.status]
+    yield "row", column("row")
+    yield "number", column("number")
+    yield "provider", column("provider_name")
+    yield "account", [op.account or op.provider_name for op in ops]
+    yield "chat", column("chat")
+    yield "action", column("action")
+    status = column("status")
+    for i in unfinished:
+        status[i] = "skipped"
+    yield "status", status
+    del status
+    yield "http_status", column("http_status")
+    yield "error_code", column("error_code")
+    message = column("message")
+    for i in unfinished:
+        message[i] = _CANCELLED_IN_FLIGHT if ops[i].sent else _CANCELLED
+    yield "message", message
+    del message
+    yield "attempts", column("attempts")
+    yield "elapsed_ms", column("elapsed_ms")
+    yield "changed", column("changed")
+    yield "changes", column("changes")
+    yield "started_at", _moments(column("started_at"))
+    yield "finished_at", _moments(column("finished_at"))
+    yield "run_id", [run_id] * len(ops)
 
 
 def _moments(moments: list[float | None]) -> pd.Series:
