@@ -78,16 +78,21 @@ def results_frame(records: Iterable[Mapping[str, Any]] | Mapping[str, Any]) -> R
 
 
 def results_frame_of(columns: Iterable[tuple[str, Any]], length: int) -> ResultsFrame:
-    """Build a results frame from `(column, values)` pairs given one at a time, in
-    `RESULT_COLUMNS` order — what a run passes: each column is converted to its dtype and let go
-    before the next is read, so 100,000 rows never hold all the columns' lists (nor a record
-    dict per row) at once beside the frame."""
-    frame = ResultsFrame(index=pd.RangeIndex(length))
-    for (column, values), expected in zip(columns, RESULT_COLUMNS, strict=True):
-        assert column == expected, f"results column {column!r} where {expected!r} belongs"
-        frame[column] = _typed(column, values if isinstance(values, pd.Series) else pd.Series(values))
+    """Build a results frame from `(column, values)` pairs given one at a time, in any order
+    — what a run passes: each column is converted to its dtype and let go before the next is
+    read, so 100,000 rows never hold all the columns' lists (nor a record dict per row) at once
+    beside the frame. Values are a list, an array or a Series of `length` rows."""
+    if not length:      # no rows: the dtypes pandas infers for empty columns, as ever
+        return results_frame(dict(columns))
+    typed: dict[str, Any] = {}
+    for column, values in columns:
+        if not isinstance(values, pd.Series):   # text is read as objects: converting it is the one copy
+            values = pd.Series(values, dtype=object if column in _TEXT_COLUMNS or column == "changes" else None)
+        typed[column] = _typed(column, values)
         del values
-    return frame
+    assert set(typed) == set(RESULT_COLUMNS), f"results columns {sorted(set(typed) ^ set(RESULT_COLUMNS))}"
+    return ResultsFrame({column: typed.pop(column) for column in RESULT_COLUMNS}, index=pd.RangeIndex(length),
+                        copy=False)
 
 
 def _typed(column: str, values: pd.Series) -> Any:
@@ -101,7 +106,8 @@ def _typed(column: str, values: pd.Series) -> Any:
     if column in _TIME_COLUMNS:
         return pd.to_datetime(values, utc=True, format="ISO8601")
     if column == "changes":
-        return pd.Series([_changes(c) for c in values], index=values.index, dtype=object)
+        changes = [_changes(c) for c in values]
+        return pd.Series(changes, index=values.index, dtype=object) if changes else changes
     if column in _TEXT_COLUMNS:
         # as object first: an all-missing column comes in as float64, which "" can't fill
         return values.astype(object).fillna("").astype(str)
