@@ -56,6 +56,21 @@ def describe(card: Card | None, current: Current, fields: tuple[str, ...] | list
     return out
 
 
+#: `Changes` as a run keeps them until its results frame is built: (field, from, to) triples —
+#: a third of the room of three dicts (184 B each), 37 MB less per 100,000 changed rows.
+Compact = tuple[tuple[str, Any, Any], ...]
+
+
+def compact(changes: Changes) -> Compact:
+    """`changes` as (field, from, to) triples, in order (`expanded` gives them back)."""
+    return tuple((name, change.get("from"), change.get("to")) for name, change in changes.items())
+
+
+def expanded(changes: Compact) -> Changes:
+    """The `Changes` dict a `compact` form stands for (a new dict each time)."""
+    return {name: {"from": before, "to": after} for name, before, after in changes}
+
+
 def _plain(value: Any) -> Any:
     """A value JSON keeps as it is (text, numbers, lists of text), else its text."""
     if value is None or isinstance(value, (str, int, float, bool)):

@@ -30,6 +30,7 @@ from typing import Any
 
 import httpx
 
+from cardkit.engine.changes import Compact
 from cardkit.errors import InputError, Permanent, ProviderError
 from cardkit.names import shorten
 from cardkit.photo_cache import PhotoCache, Prepared, content_key, file_key, spec_version
@@ -60,7 +61,7 @@ class Op:
     error_code: str = ""
     message: str = ""
     changed: str = ""
-    changes: dict[str, Any] = field(default_factory=dict)   # field → {"from", "to"} (engine/changes.py)
+    changes: Compact = ()                 # (field, from, to) triples: `changes.expanded` gives the dict
     attempts: int = 0
     elapsed_ms: float = 0.0
     started_at: float | None = None       # time.time() moments (`workers.iso` gives the text)

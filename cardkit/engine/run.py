@@ -12,7 +12,6 @@ import asyncio
 import dataclasses
 import functools
 import json
-import operator
 import os
 import time
 import uuid
@@ -24,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from cardkit.engine import doubt, events as ev, feedback, routing
+from cardkit.engine.changes import expanded
 from cardkit.engine.journal import Journal
 from cardkit.engine.limits import WriteBudget
 from cardkit.engine.lookups import discover
@@ -137,7 +137,10 @@ class Run:
     def partial_results(self) -> ResultsFrame:
         """The results frame as far as the run got (unfinished operations `skipped`)."""
         if self._results is None:
-            self._results = results_frame_of(_columns(self.ops, self.run_id), len(self.ops))
+            # the operations are handed over to the frame, each let go once its row is read
+            ops: list[Op | None] = list(self.ops)
+            self.ops = []
+            self._results = results_frame_of(_columns(ops, self.run_id), len(ops))
             self._results.attrs["cardkit"] = {
                 "run_id": self.run_id, "kind": self.kind, "dry_run": not self.write,
                 "journal": str(self.journal.path) if self.journal is not None else None,
@@ -530,51 +533,51 @@ def _record(op: Op, run_id: str) -> dict[str, Any]:
         "account": op.account or op.provider_name, "chat": op.chat, "action": str(op.action),
         "status": str(status), "http_status": op.http_status, "error_code": op.error_code,
         "message": message, "attempts": op.attempts, "elapsed_ms": round(op.elapsed_ms, 1),
-        "changed": op.changed, "changes": dict(op.changes), "started_at": iso(op.started_at),
+        "changed": op.changed, "changes": expanded(op.changes), "started_at": iso(op.started_at),
         "finished_at": iso(op.finished_at),
         "run_id": run_id,
     }
 
 
-def _columns(ops: list[Op], run_id: str) -> Iterator[tuple[str, Any]]:
-    """The results as columns, read straight off the operations one at a time (what `_record`
-    gives per op, without a dict per row, nor all the columns' lists at once); numbers go
-    straight into arrays. Unfinished operations read `skipped`, as in `_record`. The times come
-    first: converting them needs the most room, best taken while the frame is still small."""
-    def column(name: str) -> list[Any]:
-        return [getattr(op, name) for op in ops]
-
-    def numbers(name: str, dtype: str) -> np.ndarray:
-        nan = float("nan")
-        value = operator.attrgetter(name)
-        return np.fromiter((nan if (v := value(op)) is None else v for op in ops), dtype=dtype, count=len(ops))
-
-    yield "started_at", _moments(numbers("started_at", "float64"))
-    yield "finished_at", _moments(numbers("finished_at", "float64"))
-    unfinished = [i for i, op in enumerate(ops) if not op.status]
-    yield "row", numbers("row", "int64")
-    yield "number", column("number")
-    yield "provider", column("provider_name")
-    yield "account", [op.account or op.provider_name for op in ops]
-    yield "chat", column("chat")
-    yield "action", column("action")
-    status = column("status")
-    for i in unfinished:
-        status[i] = "skipped"
-    yield "status", status
-    del status
-    yield "http_status", numbers("http_status", "float64")
-    yield "error_code", column("error_code")
-    message = column("message")
-    for i in unfinished:
-        message[i] = _CANCELLED_IN_FLIGHT if ops[i].sent else _CANCELLED
-    yield "message", message
-    del message
-    yield "attempts", numbers("attempts", "int64")
-    yield "elapsed_ms", numbers("elapsed_ms", "float64")
-    yield "changed", column("changed")
-    yield "changes", column("changes")
-    yield "run_id", [run_id] * len(ops)
+def _columns(ops: list[Op | None], run_id: str) -> Iterator[tuple[str, Any]]:
+    """The results as columns (what `_record` gives per op, without a dict per row), read off
+    the operations in one pass that lets go of each op once its row is read (`ops` ends all
+    None): the rows' `changes` dicts take the room the operations give back. Unfinished
+    operations read `skipped`, as in `_record`. The times come first, read into arrays and
+    converted while nothing else is held."""
+    count = len(ops)
+    nan = float("nan")
+    for name in ("started_at", "finished_at"):
+        moments = np.fromiter((nan if (v := getattr(op, name)) is None else v for op in ops), "float64", count)
+        yield name, _moments(moments)
+        del moments
+    numbers = {name: np.empty(count, dtype) for name, dtype in
+               (("row", "int64"), ("http_status", "float64"), ("attempts", "int64"), ("elapsed_ms", "float64"))}
+    texts: dict[str, list[Any]] = {name: [None] * count for name in (
+        "number", "provider", "account", "chat", "action", "status", "error_code", "message", "changed")}
+    changes: list[Any] = [None] * count
+    row, http_status, attempts, elapsed_ms = (numbers[n] for n in ("row", "http_status", "attempts", "elapsed_ms"))
+    number, provider, account, chat, action, status, error_code, message, changed = texts.values()
+    for i in range(count):
+        op, ops[i] = ops[i], None
+        assert op is not None
+        row[i], attempts[i], elapsed_ms[i] = op.row, op.attempts, op.elapsed_ms
+        http_status[i] = nan if op.http_status is None else op.http_status
+        number[i], provider[i], chat[i], action[i] = op.number, op.provider_name, op.chat, op.action
+        account[i] = op.account or op.provider_name
+        error_code[i], changed[i] = op.error_code, op.changed
+        if op.status:
+            status[i], message[i] = op.status, op.message
+        else:
+            status[i], message[i] = "skipped", _CANCELLED_IN_FLIGHT if op.sent else _CANCELLED
+        changes[i] = expanded(op.changes)
+        del op
+    yield from numbers.items()
+    yield "changes", changes
+    del changes, numbers
+    while texts:
+        yield texts.popitem()
+    yield "run_id", [run_id] * count
 
 
 def _moments(moments: list[float | None] | np.ndarray) -> pd.Series:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import httpx
 
 from cardkit.engine import doubt
-from cardkit.engine.changes import describe
+from cardkit.engine.changes import compact, describe
 from cardkit.engine.connections import Connection, ReadDeadline
 from cardkit.engine.limits import RateLimiter, WriteBudget
 from cardkit.engine.operations import Op
@@ -225,7 +225,7 @@ class Pool:
                 return 0.0
             if change.action in ("unchanged", "unsupported") or not self._write:
                 if change.action not in ("unchanged", "unsupported"):
-                    op.changes = describe(card, current, change.fields)
+                    op.changes = compact(describe(card, current, change.fields))
                 self._finish_decided(op, change)
                 return 0.0
             op.action = change.action         # what was attempted, should the write fail
@@ -250,7 +250,7 @@ class Pool:
             if done.action in ("unchanged", "unsupported"):
                 self._finish_decided(op, done)
             else:
-                op.changes = describe(card, current, done.fields)
+                op.changes = compact(describe(card, current, done.fields))
                 digest = getattr(card, "photo_digest", "")
                 if "photo" in done.fields and provider.photo_transport == "bytes" and digest:
                     await self._read_photo_back(op, connection, digest)
