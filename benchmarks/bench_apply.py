@@ -6,8 +6,8 @@
    jitter), 2,000 Blooio cards, 64 at once, all in one run of this script, side by side:
    cardkit (`read_first=False`: one PUT per card, like the SDK; and the default, which reads each
    card before writing: two requests per card), the Blooio vendor SDK's `AsyncBlooio` with
-   `asyncio.gather` + `Semaphore(64)`, bare httpcore workers doing nothing but the PUTs (what
-   this machine allows any Python client), and the ideal 64 / 0.05 s. Medians of `--repeat`.
+   `asyncio.gather` + `Semaphore(64)`, bare workers on cardkit's own wire (asyncio streams + h11)
+   doing nothing but the PUTs (the engine's yardstick), and the ideal 64 / 0.05 s. Medians of `--repeat`.
 2. Client CPU per card at zero latency (`time.process_time` of this process; the server runs
    in its own process), journal and results frame included.
 3. Peak memory for `--memory-cards` cards against the in-process sandbox, in a fresh
@@ -148,32 +148,28 @@ def run_sdk(server: Server, owned: list[str], tag: str) -> float:
     return asyncio.run(main())
 
 
-def run_bare(server: Server, owned: list[str], tag: str) -> float:
-    """Seconds for bare one-connection workers on httpcore (no journal, no results, no retries):
-    the most this machine lets any Python client do, the yardstick for the others."""
-    import httpcore
-
+def bare_workers(server: Server, requests: list[tuple[str, str, bytes | None]]) -> float:
+    """Seconds for AT_ONCE bare workers sending `requests` ((method, target below the Blooio
+    base URL, body)) on cardkit's own wire — one keep-alive connection each, asyncio streams +
+    h11 — with no journal, results, retries or decisions: the yardstick for the engine."""
+    from cardkit.engine.connections import StreamWire
     from cardkit.sandbox import Sandbox
 
     key = Sandbox().credentials["blooio"]["api_key"].encode()
-    prefix = "/blooio/v2/api/me/numbers/%2B"
+    base = Sandbox().base_urls(server.origin)["blooio"]
+    headers = [(b"authorization", b"Bearer " + key), (b"content-type", b"application/json")]
 
     async def main() -> float:
-        queue: asyncio.Queue[tuple[int, str]] = asyncio.Queue()
-        for item in enumerate(owned):
+        queue: asyncio.Queue[tuple[str, str, bytes | None]] = asyncio.Queue()
+        for item in requests:
             queue.put_nowait(item)
 
         async def worker() -> None:
-            async with httpcore.AsyncConnectionPool(max_connections=1) as pool:
-                while not queue.empty():
-                    i, number = queue.get_nowait()
-                    body = json.dumps({"first_name": f"{tag}{i}", "last_name": "Bench"}).encode()
-                    url = httpcore.URL(scheme=b"http", host=b"127.0.0.1", port=server.port,
-                                       target=f"{prefix}{number[1:]}/contact-card".encode())
-                    response = await pool.request("PUT", url, content=body, headers=[
-                        (b"host", f"127.0.0.1:{server.port}".encode()), (b"authorization", b"Bearer " + key),
-                        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())])
-                    json.loads(response.content)
+            wire = StreamWire(base, timeout=30)
+            while not queue.empty():
+                method, target, body = queue.get_nowait()
+                json.loads((await wire.exchange(method, target, headers, body))[2])
+            await wire.aclose()
 
         began = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(AT_ONCE)))
@@ -182,15 +178,22 @@ def run_bare(server: Server, owned: list[str], tag: str) -> float:
     return asyncio.run(main())
 
 
+def run_bare(server: Server, owned: list[str], tag: str) -> float:
+    """Seconds for bare workers doing nothing but the PUTs (see `bare_workers`)."""
+    return bare_workers(server, [
+        ("PUT", f"/me/numbers/%2B{number[1:]}/contact-card",
+         json.dumps({"first_name": f"{tag}{i}", "last_name": "Bench"}).encode()) for i, number in enumerate(owned)])
+
+
 def throughput(count: int, repeat: int, directory: Path) -> dict:
     owned = numbers(count)
     server = Server(seed_file(directory, owned), LATENCY_MS)
-    rates: dict[str, list[float]] = {"bare httpcore workers (ceiling)": [], "cardkit (one PUT per card)": [],
+    rates: dict[str, list[float]] = {"bare workers, cardkit's wire (ceiling)": [], "cardkit (one PUT per card)": [],
                                      "cardkit (read, then write)": [], "vendor SDK (gather + Semaphore)": []}
     server_cpu, server_requests = server.cpu_seconds(), server.requests()
     try:
         for r in range(repeat):
-            rates["bare httpcore workers (ceiling)"].append(count / run_bare(server, owned, f"B{r}-"))
+            rates["bare workers, cardkit's wire (ceiling)"].append(count / run_bare(server, owned, f"B{r}-"))
             took, _ = run_cardkit(server, owned, f"W{r}-", read_first=False, journal=directory / f"w{r}.sqlite")
             rates["cardkit (one PUT per card)"].append(count / took)
             took, _ = run_cardkit(server, owned, f"R{r}-", read_first=True, journal=directory / f"r{r}.sqlite")

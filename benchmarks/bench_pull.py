@@ -5,8 +5,8 @@
 `cardkit sandbox serve` runs in its own process on loopback with 50 ms latency (no jitter) and a
 seed of `--numbers` Blooio numbers, each given a card first. Side by side in one run: `cardkit
 pull` (one listing request, then one read per number on 64 one-connection workers, avatars
-written beside the sheet) and bare httpcore workers doing nothing but the same GETs (what this
-machine allows any Python client). The ideal is 64 / 0.05 s = 1,280 reads/s; the goal is ≥ 70 %
+written beside the sheet) and bare workers on cardkit's own wire (asyncio streams + h11) doing
+nothing but the same GETs (what this machine allows cardkit's HTTP, without the engine). The ideal is 64 / 0.05 s = 1,280 reads/s; the goal is ≥ 70 %
 of it. Medians of `--repeat`. The machine is shared and loaded: read the ratios (`uptime` is
 printed with them).
 """
@@ -14,8 +14,6 @@ printed with them).
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
 import os
 import statistics
 import sys
@@ -27,7 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from bench_apply import AT_ONCE, LATENCY_MS, Server, numbers, seed_file
+from bench_apply import AT_ONCE, LATENCY_MS, Server, bare_workers, numbers, seed_file
 
 
 def give_cards(server: Server, owned: list[str]) -> None:
@@ -57,34 +55,8 @@ def run_pull(server: Server, out: Path) -> float:
 
 
 def run_bare(server: Server, owned: list[str]) -> float:
-    """Seconds for bare one-connection httpcore workers doing only the GETs (the ceiling)."""
-    import httpcore
-
-    from cardkit.sandbox import Sandbox
-
-    key = Sandbox().credentials["blooio"]["api_key"].encode()
-    prefix = "/blooio/v2/api/me/numbers/%2B"
-
-    async def main() -> float:
-        queue: asyncio.Queue[str] = asyncio.Queue()
-        for number in owned:
-            queue.put_nowait(number)
-
-        async def worker() -> None:
-            async with httpcore.AsyncConnectionPool(max_connections=1) as pool:
-                while not queue.empty():
-                    number = queue.get_nowait()
-                    url = httpcore.URL(scheme=b"http", host=b"127.0.0.1", port=server.port,
-                                       target=f"{prefix}{number[1:]}/contact-card".encode())
-                    response = await pool.request("GET", url, headers=[
-                        (b"host", f"127.0.0.1:{server.port}".encode()), (b"authorization", b"Bearer " + key)])
-                    json.loads(response.content)
-
-        began = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(AT_ONCE)))
-        return time.perf_counter() - began
-
-    return asyncio.run(main())
+    """Seconds for bare workers on cardkit's wire doing only the GETs (the ceiling)."""
+    return bare_workers(server, [("GET", f"/me/numbers/%2B{number[1:]}/contact-card", None) for number in owned])
 
 
 def main() -> None:
@@ -99,9 +71,9 @@ def main() -> None:
         server = Server(seed_file(directory, owned), LATENCY_MS)
         try:
             give_cards(server, owned)
-            rates: dict[str, list[float]] = {"bare httpcore GETs (ceiling)": [], "cardkit pull": []}
+            rates: dict[str, list[float]] = {"bare GETs, cardkit's wire (ceiling)": [], "cardkit pull": []}
             for r in range(args.repeat):
-                rates["bare httpcore GETs (ceiling)"].append(args.numbers / run_bare(server, owned))
+                rates["bare GETs, cardkit's wire (ceiling)"].append(args.numbers / run_bare(server, owned))
                 rates["cardkit pull"].append(args.numbers / run_pull(server, directory / f"pull{r}.csv"))
         finally:
             server.stop()
@@ -110,7 +82,7 @@ def main() -> None:
     for name, values in rates.items():
         median = statistics.median(values)
         print(f"  {name:32s} {median:7.0f} reads/s  {median / ideal:5.0%} of ideal")
-    pull, bare = (statistics.median(rates[k]) for k in ("cardkit pull", "bare httpcore GETs (ceiling)"))
+    pull, bare = (statistics.median(rates[k]) for k in ("cardkit pull", "bare GETs, cardkit's wire (ceiling)"))
     print(f"  cardkit pull / ceiling: {pull / bare:.0%}")
 
 

@@ -37,6 +37,9 @@ def register(sub) -> None:
                        help="Blooio GET contact-card: documented behaviour or the SDK's 'coming soon' 404")
     serve.add_argument("--linq-failed-setup", choices=("error", "inactive"), default="error",
                        help="Linq failed POST: 500/2022 (as the SDK says) or 200 with is_active false (as the docs page says)")
+    serve.add_argument("--linq-4004", choices=("holds", "once"), default="holds",
+                       help="after Linq's 503/4004 the number's writes meet 4004 for 30 s, each attempt extending it "
+                            "(holds, as Linq documents), or only the drawn fault (once)")
     serve.add_argument("--blooio-avatar", choices=("as_sent", "reencoded"), default="as_sent",
                        help="Blooio GET contact-card avatar: the bytes sent, or re-encoded (another digest)")
     serve.add_argument("--blooio-idempotency", choices=("conflict", "replay"), default="conflict",
@@ -114,6 +117,7 @@ def run_serve(args) -> int:
                           fault_seed=args.fault_seed, jitter_ms=args.jitter_ms, fault_mix=args.fault_mix,
                           hang_seconds=args.hang_seconds,
                           blooio_card_read=args.blooio_card_read, linq_failed_setup=args.linq_failed_setup,
+                          linq_4004=args.linq_4004,
                           blooio_avatar=args.blooio_avatar, blooio_idempotency=args.blooio_idempotency)
     except SeedError as exc:
         raise ConfigError(f"{exc}") from None

@@ -13,7 +13,7 @@ provider that returns every field the write sets (Blooio, Linq) answers by itsel
 finds nothing to change. For one that returns only some (Sendblue: names, not the photo), the
 readable fields decide: all readable fields now as wanted, and some of them different before
 (or no card before) — the write that set them was ours, and it set the photo in the same
-request. Only when the readable fields were already as wanted before the write (or the
+request. No card at all now, after a write that set names, is as plain: it did not land. Only when the readable fields were already as wanted before the write (or the
 before-state is unknown) can nothing be told, and the write is repeated with a note saying so.
 """
 
@@ -29,6 +29,7 @@ LANDED = "landed"          # the in-doubt write is at the provider: don't send a
 NOT_LANDED = "not landed"  # the card is not as wanted: sending is not a repeat
 UNKNOWN = "unknown"        # the provider can't tell: a write now may repeat the earlier one
 
+_NAMES = {"first_name", "last_name"}  # every provider returns them whenever a card exists
 _LIMIT = 4_000             # characters of JSON per before-state (names are short; cut, never fail)
 
 
@@ -63,6 +64,8 @@ def verdict(change: Change, now: Current, before: Current | None) -> str:
         return LANDED
     if not now.known:
         return UNKNOWN
+    if not now.exists and _NAMES & set(change.fields):
+        return NOT_LANDED                         # no card at all: a write that set names would show one
     unreadable = [f for f in change.fields if f not in now.fields]
     if len(unreadable) < len(change.fields):
         return NOT_LANDED                         # a field it can show is still not as wanted

@@ -44,6 +44,9 @@ class Sandbox:
     ``blooio_card_read`` ("working" as S1 documents, or "coming_soon": 404 as the SDK warns),
     ``linq_failed_setup`` ("error": a failed POST is 500/2022, as the SDK says; "inactive": 200 with
     ``is_active: false``, as the create page says),
+    ``linq_4004`` ("holds": after 503/4004 the number's writes meet 4004 for 30 s, each attempt
+    moving the 30 s on, as Linq documents; "once": only the drawn fault — for runs whose waits are
+    scaled down by `cardkit.engine.testing`, where the engine's 30 s wait is shorter than the hold),
     ``placeholder_hosts`` (photo URL hosts that count as fetchable; () turns them off; loopback
     URLs are really downloaded),
     ``blooio_avatar`` ("as_sent", or "reencoded": GET returns a re-encoded JPEG, not the bytes sent),
@@ -67,6 +70,7 @@ class Sandbox:
         clock: Callable[[], float] = time.monotonic,
         blooio_card_read: str = "working",
         linq_failed_setup: str = "error",
+        linq_4004: str = "holds",
         placeholder_hosts: tuple[str, ...] = DEFAULT_PLACEHOLDER_HOSTS,
         blooio_avatar: str = "as_sent",
         blooio_idempotency: str = "conflict",
@@ -79,7 +83,8 @@ class Sandbox:
         self.blooio = BlooioEmulator(self.seed.blooio, self.shared, card_read=blooio_card_read,
                                     avatar=blooio_avatar, idempotency=blooio_idempotency)
         self.sendblue = SendblueEmulator(self.seed.sendblue, self.shared)
-        self.linq = LinqEmulator(self.seed.linq, self.shared, failed_setup=linq_failed_setup)
+        self.linq = LinqEmulator(self.seed.linq, self.shared, failed_setup=linq_failed_setup,
+                                 upstream_4004=linq_4004)
         self.emulators = {"blooio": self.blooio, "sendblue": self.sendblue, "linq": self.linq}
         self.app = _PlaceholderHosts(Starlette(routes=self._routes()), self.media)
 

@@ -151,6 +151,7 @@ class Emulator:
         shared.sequence += 1
         sequence = shared.sequence
         body = await request.body()
+        request.state.body = body           # for a fault that must know what it was about (`body_field`)
         scope = request.scope
         draw = shared.faults.draw(request_key(self.name, scope["method"], scope["path"], scope["query_string"], body))
         if draw.delay_s > 0:
@@ -214,6 +215,15 @@ class Emulator:
         return handler(request, body, credential)
 
     # -- helpers for handlers ------------------------------------------------------------
+    @staticmethod
+    def body_field(request: Request, name: str) -> object:
+        """Field `name` of the request's JSON object body (None when there is no such field)."""
+        try:
+            payload = json.loads(getattr(request.state, "body", b"") or b"null")
+        except (ValueError, UnicodeDecodeError):
+            return None
+        return payload.get(name) if isinstance(payload, dict) else None
+
     @staticmethod
     def bearer_key(request: Request, keys: dict[str, str]) -> str | None:
         """The `Authorization: Bearer <key>` key when it is one of `keys`."""

@@ -9,7 +9,8 @@ they do with concurrent workers), and a retry of a failed request (n + 1) draws 
 A fault is one of:
 
 - ``error``: the provider's own transient failure (Blooio 502/503, Sendblue 503 and device
-  500, Linq 500/2022 (3006 on reads), 503/4004 and 429 with Retry-After) — nothing is applied;
+  500, Linq writes 500/2022, 503/4004 (which then holds the number's writes for 30 s, as Linq
+  documents) and 429 with Retry-After, Linq reads 500/3006) — nothing is applied;
 - ``hang``: no answer until the client gives up (or `hang_seconds` pass) — the request was
   either applied in full before the hang or not at all (half each, from the same draw);
 - ``drop``: the connection closes mid-response — nothing is applied.

@@ -12,6 +12,11 @@
   ``Retry-After`` and ``error.retry_after`` = the true whole seconds until the oldest call leaves
   the window (rounded up). Only calls that would change the card spend the budget (rejected
   ones — 400, 403, 404, 409, faults — do not).
+- 503/4004 ("upstream write rate-limited"): the error table says to retry after 30 seconds and the
+  create/update docstrings that "repeated attempts extend the rate limit" — so after a 4004 for a
+  number, every POST/PATCH to it within 30 s is answered 4004 again and moves the 30 s on (nothing
+  applied, no budget spent; ``linq_4004="once"`` turns the hold off). Reads never answer 4004 (not among the GET's documented errors: its
+  faults are 500/3006).
 - ``image_url`` is fetched at request time: unreachable → 400/5007, not a JPEG/PNG → 400/5004,
   over the generic 10 MB limit for media by URL → 400/5005.
   The card keeps the URL as sent (the real service rehosts it on its CDN).
@@ -35,6 +40,7 @@ from cardkit.sandbox.emulator import JSON, Emulator
 from cardkit.sandbox.media import FetchError, digest
 
 WINDOW_S = 600.0
+UPSTREAM_WAIT_S = 30.0  # after 503/4004: "Retry the request after 30 seconds" (error table)
 WRITES_PER_WINDOW = 3
 SHARE_WINDOW_S = 300.0
 IMAGE_MAX_BYTES = 10 * 1024 * 1024  # the generic limit for media fetched by URL (no card-specific one)
@@ -45,10 +51,13 @@ class LinqEmulator(Emulator):
     name = "linq"
     photo_url_field = "image_url"
 
-    def __init__(self, seed, shared, *, failed_setup: str = "error"):
+    def __init__(self, seed, shared, *, failed_setup: str = "error", upstream_4004: str = "holds"):
         if failed_setup not in ("error", "inactive"):
             raise ValueError(f"linq_failed_setup must be 'error' or 'inactive', got {failed_setup!r}")
+        if upstream_4004 not in ("holds", "once"):
+            raise ValueError(f"linq_4004 must be 'holds' or 'once', got {upstream_4004!r}")
         self.failed_setup = failed_setup
+        self.hold_after_4004 = upstream_4004 == "holds"
         super().__init__(seed, shared)
 
     def fails_in_place(self, pick: float, request: Request) -> bool:
@@ -59,6 +68,7 @@ class LinqEmulator(Emulator):
     def reset(self) -> None:
         super().reset()
         self.budget: dict[str, list[float]] = {}  # number -> times of its calls still in the window (≤ 3)
+        self.upstream_hold: dict[str, float] = {}  # number -> until when writes meet 4004 (moved on by each)
         self.last_share: dict[str, float] = {}  # chat id -> time of the last share
         self.shares: dict[str, int] = {}  # chat id -> shares
         self._traces = 0
@@ -84,15 +94,21 @@ class LinqEmulator(Emulator):
         ]
 
     def transient_error(self, pick: float, request: Request) -> Response:
-        write = request.method in ("POST", "PATCH")
+        if request.method not in ("POST", "PATCH"):
+            return self.error(500, 3006, "Internal server error")  # the GET's one documented 5xx
         if pick < 0.4:
-            if write:
-                return self.error(500, 2022, "Contact card setup failed — retry the same request after a few seconds")
-            return self.error(500, 3006, "Internal server error")
+            return self.error(500, 2022, "Contact card setup failed — retry the same request after a few seconds")
         if pick < 0.7:
-            return self.error(503, 4004, "Service unavailable: upstream write rate-limited — wait before retrying")
+            number = request.query_params.get("phone_number") or self.body_field(request, "phone_number")
+            if isinstance(number, str) and self.hold_after_4004:
+                self.upstream_hold[number] = self.shared.clock() + UPSTREAM_WAIT_S
+            return self.upstream_limited()
         retry_after = 1 + int((pick - 0.7) / 0.3 * 10)
         return self.error(429, 1007, "Rate limit exceeded", retry_after=retry_after)
+
+    def upstream_limited(self) -> Response:
+        return self.error(503, 4004, "Service unavailable: upstream write rate-limited — wait 30 seconds before "
+                                     "retrying; repeated attempts extend the limit")
 
     def snapshot(self) -> dict:
         snap = super().snapshot()
@@ -214,7 +230,12 @@ class LinqEmulator(Emulator):
         return self.write_card(request, number, payload, card)
 
     def write_card(self, request: Request, number: str, payload: dict, card: dict) -> Response:
-        """Fetch the new image, spend the budget, then merge `payload` into `card` in one step."""
+        """Fetch the new image, spend the budget, then merge `payload` into `card` in one step —
+        unless the number's upstream limit (an earlier 4004) still holds: then 4004 again, later."""
+        now = self.shared.clock()
+        if self.upstream_hold.get(number, now) > now:
+            self.upstream_hold[number] = now + UPSTREAM_WAIT_S
+            return self.upstream_limited()
         image = card["image"]
         if payload.get("image_url"):
             image, problem = self.fetch_image(request, payload["image_url"])

@@ -5,8 +5,9 @@ the same plan, a second run that writes nothing, Linq's budget spent only on rea
 from __future__ import annotations
 
 import asyncio
+import time
 
-from cardkit.engine import apply, plan
+from cardkit.engine import apply, plan, testing
 from cardkit.engine.connections import Connection, ReadDeadline
 from cardkit.engine.limits import RateLimiter
 from cardkit.providers import Linq
@@ -61,9 +62,12 @@ def _card_of(cards, number):
 def test_write_retries_reuse_their_read_and_linq_is_never_read_number_by_number(tmp_path):
     """With errors on every third request, the requests are the listing and the writes, each
     retried alone: no per-number read, no write spent twice on a number."""
-    box = Sandbox(seed_with_numbers("linq", LINQ_NUMBERS), fault_rate=0.3, fault_seed=7, fault_mix={"error": 1.0})
-    results = apply(cards_of(_rows(LINQ_NUMBERS, "linq"), tmp_path), "linq", sandbox=box, progress=False,
-                    max_attempts=10)
+    began = time.monotonic()                 # the sandbox's 30 s 4004 hold = the engine's 30 ms wait
+    box = Sandbox(seed_with_numbers("linq", LINQ_NUMBERS), fault_rate=0.3, fault_seed=7, fault_mix={"error": 1.0},
+                  clock=lambda: (time.monotonic() - began) * 1000)
+    with testing(wait_scale=0.001):
+        results = apply(cards_of(_rows(LINQ_NUMBERS, "linq"), tmp_path), "linq", sandbox=box, progress=False,
+                        max_attempts=10)
     state = box.state()
     assert (results["status"] == "applied").all()
     faulted = [f for f in state["faults"] if f["provider"] == "linq"]

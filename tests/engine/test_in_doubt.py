@@ -157,6 +157,26 @@ def test_a_sendblue_write_in_doubt_that_cannot_be_told_is_resent_and_the_row_say
     assert writes(stopped, "sendblue") == {SENDBLUE: 3}
 
 
+def test_a_create_whose_connection_broke_before_it_landed_is_resent_without_a_twice_note(tmp_path):
+    """A Linq create whose connection broke on the way out: the read back finds no card at all,
+    so the provider *did* tell — it had not landed. Sent again as a plain create, one write, and
+    no "may have been written twice" on the row (every such row in the goodput run said it)."""
+    broke: list[httpx.Request] = []
+
+    def break_first_write(request: httpx.Request) -> None:
+        if _is_card_write(request) and not broke:
+            broke.append(request)
+            raise httpx.RemoteProtocolError("the connection closed", request=request)
+
+    box = _Watched(before=break_first_write)
+    rows = [{"Phone": LINQ, "First Name": "Lin", "Last Name": "Fresh"}]
+    row = cardkit.apply(cards_of(rows, tmp_path), sandbox=box, journal=tmp_path / "cards.journal.sqlite",
+                        progress=False).iloc[0]
+    assert broke and (row["status"], row["action"], row["attempts"]) == ("applied", "create", 2), row.to_dict()
+    assert "twice" not in row["message"]
+    assert writes(box, "linq") == {LINQ: 1}
+
+
 def _as_resumed(box: _Watched) -> _Watched:
     """The same sandbox state, without the stop-after-write hook (the next run of the process)."""
     box._after = None

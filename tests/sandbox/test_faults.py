@@ -204,3 +204,50 @@ async def test_linq_inactive_setup_mode_answers_200_with_is_active_false(clock):
     state = sandbox.state()
     assert state["linq"]["writes_by_number"] == {number: 1}
     assert any(entry.get("in_place") for entry in state["faults"])
+
+
+
+async def _linq_post(client: httpx.AsyncClient, key: str, number: str) -> tuple[int, int | None]:
+    response = await client.post("/linq/api/partner/v3/contact_card", json={"phone_number": number, "first_name": "Ada"},
+                                 headers={"Authorization": f"Bearer {key}"})
+    return response.status_code, (response.json().get("error") or {}).get("code")
+
+
+@pytest.mark.anyio
+async def test_linq_4004_holds_the_numbers_writes_for_30_seconds_and_each_attempt_extends_it():
+    """Linq documents "retry after 30 seconds" and "repeated attempts extend the rate limit": after
+    a drawn 4004, a POST 1 s later and one 29 s after *that* are 4004 again (not drawn faults), and
+    only a POST 30 s after the last attempt lands — the SDKs' retries at 0.5–1 s meet the limit."""
+    number = "+14085550111"
+    for seed in range(300):
+        sandbox = Sandbox(fault_rate=0.3, fault_seed=seed, fault_mix={"error": 1.0})
+        key = sandbox.credentials["linq"]["api_key"]
+        async with httpx.AsyncClient(transport=sandbox.transport(), base_url="http://s") as client:
+            answers = [await _linq_post(client, key, number)]
+            sandbox.advance_clock(1)
+            answers.append(await _linq_post(client, key, number))
+            sandbox.advance_clock(29)
+            answers.append(await _linq_post(client, key, number))
+            sandbox.advance_clock(30)
+            answers.append(await _linq_post(client, key, number))
+        drawn = [entry["request"] for entry in sandbox.state()["faults"]]
+        if answers[0] == (503, 4004) and drawn == [1]:      # only the first request met a drawn fault
+            break
+    else:
+        pytest.fail("no seed below 300 draws a 4004 on the first POST alone")
+    assert answers == [(503, 4004), (503, 4004), (503, 4004), (200, None)]
+    assert sandbox.state()["linq"]["writes"] == 1
+
+
+@pytest.mark.anyio
+async def test_linq_reads_fail_only_with_the_gets_documented_500():
+    """A GET of cards meets 500/3006 as its fault (its documented errors have no 4004 or 429)."""
+    sandbox = Sandbox(fault_rate=1.0, fault_seed=5, fault_mix={"error": 1.0})
+    key = sandbox.credentials["linq"]["api_key"]
+    async with httpx.AsyncClient(transport=sandbox.transport(), base_url="http://s") as client:
+        codes = set()
+        for i in range(30):
+            response = await client.get("/linq/api/partner/v3/contact_card", params={"phone_number": f"+1408555{i:04d}"},
+                                        headers={"Authorization": f"Bearer {key}"})
+            codes.add((response.status_code, response.json()["error"]["code"]))
+    assert codes == {(500, 3006)}
