@@ -363,3 +363,49 @@ def test_notebook_bar_ends_orange_with_words_when_rows_need_attention(monkeypatc
     words, line, _ = widget.container.children
     assert "done — 1 needs attention" in words.value.replace("\u2007", " ")
     assert line.bar_style == "" and line.style.bar_color == "#ef6c00"
+
+
+def test_results_frame_holds_what_each_rows_finished_event_said(tmp_path):
+    """The frame built column by column from the operations equals the one the per-row records build."""
+    from cardkit.engine.events import Finished
+    from cardkit.engine.results import results_frame
+
+    box = Sandbox()
+    apply(cards_of([{"Phone": LINQ, "First Name": "Cy"}], tmp_path, "before.csv"), "linq", sandbox=box,
+          progress=False)
+    rows = [{"Phone": BLOOIO, "First Name": "Ana", "Last Name": "Lima", "Sharing Enabled": "yes"},
+            {"Phone": "555-0100", "First Name": "Bo"},          # invalid
+            {"Phone": LINQ, "First Name": "Cy"},                # unchanged
+            {"Phone": BLOOIO_STANDARD, "First Name": "Di"}]     # refused by the plan
+    seen: list = []
+    results = apply(cards_of(rows, tmp_path), "blooio,linq", sandbox=box, progress=False, events=seen.append)
+    records = sorted((e.result for e in seen if isinstance(e, Finished)), key=lambda r: (r["row"], r["provider"]))
+    from_records = results_frame(records).sort_values(["row", "provider"], ignore_index=True)
+    pd.testing.assert_frame_equal(pd.DataFrame(results.sort_values(["row", "provider"], ignore_index=True)),
+                                  pd.DataFrame(from_records), check_exact=True)
+    assert set(results["status"]) >= {"applied", "invalid", "unchanged"}
+    assert results.loc[results["number"] == BLOOIO, "changes"].iloc[0]["first_name"] == {"from": "", "to": "Ana"}
+
+
+def test_empty_run_results_keep_their_columns():
+    """No rows at all: the results frame still has every column, and the run holds no operations after."""
+    import asyncio
+
+    from cardkit.engine.options import RunOptions
+    from cardkit.engine.run import Run
+
+    empty = pd.DataFrame({"row": [], "number": [], "first_name": [], "valid": [], "problems": []})
+    run = Run(empty, RunOptions(providers="blooio", sandbox=Sandbox(), progress=False, journal=False))
+    results = asyncio.run(run.execute())
+    assert list(results.columns) == list(RESULT_COLUMNS) and results.empty and run.ops == []
+
+
+def test_changes_kept_compact_come_back_as_the_same_dicts():
+    """A run keeps changes as (field, from, to) triples; `expanded` gives the same dict, in field order."""
+    from cardkit.engine.changes import compact, expanded
+
+    changes = {"photo": {"from": None, "to": "photo a1b2c3d4"}, "first_name": {"from": "", "to": "Ana"},
+               "tags": {"from": ["a"], "to": ["a", "b"]}}
+    kept = compact(changes)
+    assert isinstance(kept, tuple) and expanded(kept) == changes and list(expanded(kept)) == list(changes)
+    assert compact({}) == () and expanded(()) == {}
