@@ -114,12 +114,22 @@ def score(state: dict, cards: list[dict]) -> tuple[int, int, dict[str, int]]:
 # ---- the contestants (each runs in a fresh subprocess) -----------------------------------------
 
 def child_cardkit(origin: str, cards: list[dict], read_first: bool,
-                  journal: str) -> tuple[float, dict[str, float], dict[str, float]]:
+                  journal: str) -> tuple[float, dict[str, float], dict[str, float], dict]:
+    import datetime as dt
+
     import pandas as pd
 
     import cardkit
+    from cardkit.engine import events
     from cardkit.providers import Blooio, Linq
     from cardkit.sandbox import Sandbox
+
+    held: set[str] = set()     # numbers put aside ≥ 25 s by the provider's own wait: Linq's 4004
+
+    def watch(event: object) -> None:
+        if isinstance(event, events.Waiting) and event.reason == "retry-after" \
+                and (event.until - dt.datetime.now(dt.UTC)).total_seconds() >= 25:
+            held.add(event.number)
 
     box = Sandbox()
     urls, keys = box.base_urls(origin), box.credentials
@@ -130,14 +140,17 @@ def child_cardkit(origin: str, cards: list[dict], read_first: bool,
     frame["valid"], frame["problems"] = True, ""
     began, wall = time.perf_counter(), time.time()
     results = cardkit.apply(frame, providers, journal=journal, progress=False, max_at_once=AT_ONCE,
-                            max_per_second=10_000, read_first=read_first)
+                            max_per_second=10_000, read_first=read_first, events=watch)
     took = time.perf_counter() - began
     finished = (results["finished_at"] - pd.Timestamp(wall, unit="s", tz="UTC")).dt.total_seconds()
     by_provider = finished.groupby(results["provider"])
-    return took, by_provider.max().to_dict(), by_provider.quantile(0.95).to_dict()
+    others = finished[~results["number"].isin(held)].groupby(results["provider"]).max()
+    profile = {"held": len(held), "others_ended": others.to_dict(),
+               "held_ended": float(finished[results["number"].isin(held)].max()) if held else 0.0}
+    return took, by_provider.max().to_dict(), by_provider.quantile(0.95).to_dict(), profile
 
 
-def child_sdk(origin: str, cards: list[dict]) -> tuple[float, dict[str, float], dict[str, float]]:
+def child_sdk(origin: str, cards: list[dict]) -> tuple[float, dict[str, float], dict[str, float], dict]:
     from blooio import AsyncBlooio
     from linq import AsyncLinqAPIV3
 
@@ -146,7 +159,7 @@ def child_sdk(origin: str, cards: list[dict]) -> tuple[float, dict[str, float], 
     box = Sandbox()
     urls, keys = box.base_urls(origin), box.credentials
 
-    async def main() -> tuple[float, dict[str, float], dict[str, float]]:
+    async def main() -> tuple[float, dict[str, float], dict[str, float], dict]:
         began = time.perf_counter()
         blooio = AsyncBlooio(api_key=keys["blooio"]["api_key"], base_url=urls["blooio"])
         linq = AsyncLinqAPIV3(api_key=keys["linq"]["api_key"], base_url=urls["linq"])
@@ -171,7 +184,7 @@ def child_sdk(origin: str, cards: list[dict]) -> tuple[float, dict[str, float], 
         await blooio.close()
         await linq.close()
         return (took, {p: max(e) for p, e in ends.items() if e},
-                {p: statistics.quantiles(e, n=20)[-1] for p, e in ends.items() if len(e) > 1})
+                {p: statistics.quantiles(e, n=20)[-1] for p, e in ends.items() if len(e) > 1}, {})
 
     return asyncio.run(main())
 
@@ -189,11 +202,11 @@ def contest(server: Server, who: str, cards_path: Path, directory: Path, *, read
     if done.returncode != 0:
         raise RuntimeError(f"{who} failed:\n{done.stderr[-3000:]}")
     said = json.loads(done.stdout.strip().splitlines()[-1])
-    run_s, ended, p95 = said["seconds"], said["by_provider"], said["p95"]
+    run_s, ended, p95, profile = said["seconds"], said["by_provider"], said["p95"], said["profile"]
     cards = json.loads(cards_path.read_text())
     correct, requests, by_provider = score(server.state(), cards)
     return {"run_s": run_s, "process_s": process_s, "correct": correct, "total": len(cards),
-            "requests": requests, "by_provider": by_provider, "ended": ended, "p95": p95}
+            "requests": requests, "by_provider": by_provider, "ended": ended, "p95": p95, "profile": profile}
 
 
 def rounds(server: Server, cards_path: Path, directory: Path, repeat: int, *, read_first: bool) -> dict:
@@ -241,10 +254,10 @@ def main() -> None:
     if args.child:
         cards = json.loads(Path(args.cards_file).read_text())
         if args.child == "cardkit":
-            took, by_provider, p95 = child_cardkit(args.origin, cards, not args.no_read_first, args.journal)
+            took, by_provider, p95, profile = child_cardkit(args.origin, cards, not args.no_read_first, args.journal)
         else:
-            took, by_provider, p95 = child_sdk(args.origin, cards)
-        print(json.dumps({"seconds": took, "by_provider": by_provider, "p95": p95}))
+            took, by_provider, p95, profile = child_sdk(args.origin, cards)
+        print(json.dumps({"seconds": took, "by_provider": by_provider, "p95": p95, "profile": profile}))
         return
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -274,6 +287,11 @@ def main() -> None:
                 theirs = statistics.median(r["p95"][p] for r in found["sdk"])
                 print(f"  {p} part, when 95 % of its cards had ended: cardkit {mine:.2f} s, SDK {theirs:.2f} s "
                       f"({theirs / mine:.2f}x)")
+            for run in found["cardkit"]:
+                profile = run["profile"]
+                print(f"  where cardkit's time went: {profile['held']} Linq cards met Linq's documented 30 s wait "
+                      f"after 503/4004 and ended by {profile['held_ended']:.2f} s; every other card had ended by "
+                      + ", ".join(f"{p} {t:.2f} s" for p, t in profile["others_ended"].items()))
             print(f"  cardkit / SDK goodput (whole process): "
                   f"{goodput(found['cardkit'], 'process_s') / goodput(found['sdk'], 'process_s'):.2f}x")
         if not args.skip_equal_work:

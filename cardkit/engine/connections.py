@@ -157,10 +157,11 @@ class StreamWire:
         writer = self._writer
         self._drop()
         if writer is not None:
-            try:
-                await writer.wait_closed()
-            except (OSError, asyncio.CancelledError):   # closing a broken connection: nothing to save
-                pass
+            try:           # a TLS peer that never answers close_notify must not hold the run's end
+                async with asyncio.timeout(1.0):
+                    await writer.wait_closed()
+            except (OSError, TimeoutError):   # closing a broken connection: nothing to save
+                writer.transport.abort()
 
 
 class ProxyWire:

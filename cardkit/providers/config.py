@@ -77,6 +77,12 @@ def resolve_settings(
                 f"{provider}: no credential — set the environment variable {variable} "
                 f"or pass {argument}=... (the same variable the vendor's own SDK reads)"
             )
+        if not all(" " < ch <= "~" for ch in value):   # HTTP headers allow visible ASCII only
+            where = f"{argument}=" if given.get(argument) is not None else f"the environment variable {variable}"
+            raise ConfigError(
+                f"{provider}: the credential from {where} contains a space, a line break or a character "
+                "outside plain ASCII — copy it again from the provider's dashboard"
+            )
         secrets[argument] = Secret(value)
     url = (base_url or env.get(names.base_url, "") or names.default_base_url).strip().rstrip("/")
     problem = base_url_problem(url)  # https only off this machine; no user:pass@ or ?token=

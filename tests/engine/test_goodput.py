@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from cardkit.engine import apply, plan, testing
+from cardkit.engine import apply, plan, testing as waits_scaled
 from cardkit.engine.connections import Connection, ReadDeadline
 from cardkit.engine.limits import RateLimiter
 from cardkit.providers import Linq
@@ -65,7 +65,7 @@ def test_write_retries_reuse_their_read_and_linq_is_never_read_number_by_number(
     began = time.monotonic()                 # the sandbox's 30 s 4004 hold = the engine's 30 ms wait
     box = Sandbox(seed_with_numbers("linq", LINQ_NUMBERS), fault_rate=0.3, fault_seed=7, fault_mix={"error": 1.0},
                   clock=lambda: (time.monotonic() - began) * 1000)
-    with testing(wait_scale=0.001):
+    with waits_scaled(wait_scale=0.001):
         results = apply(cards_of(_rows(LINQ_NUMBERS, "linq"), tmp_path), "linq", sandbox=box, progress=False,
                         max_attempts=10)
     state = box.state()

@@ -45,6 +45,18 @@ def test_a_missing_credential_names_the_variable(cls, variable):
         cls(env={})
 
 
+@pytest.mark.parametrize("key", ["bl_live_TOPSECRET\nsecond line", "bl_live TOPSECRET", "bl_live_TOPSECRET\u200b"])
+def test_a_key_with_a_line_break_space_or_hidden_character_is_refused_without_showing_it(key):
+    """A key pasted with a line break, space or zero-width character inside (outer whitespace is
+    trimmed) is refused at once, naming where it came from and never showing it — not sent on
+    every request to fail as a broken connection five times."""
+    with pytest.raises(ConfigError, match="BLOOIO_API_KEY.*copy it again") as caught:
+        Blooio(env={"BLOOIO_API_KEY": key})
+    assert "TOPSECRET" not in str(caught.value)
+    with pytest.raises(ConfigError, match="api_key="):
+        Blooio(api_key=key, env={})
+
+
 def test_sendblue_needs_its_secret_too():
     """A Sendblue key without its secret names SENDBLUE_API_API_SECRET."""
     with pytest.raises(ConfigError, match="SENDBLUE_API_API_SECRET"):

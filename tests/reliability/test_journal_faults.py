@@ -81,7 +81,9 @@ def _session(tmp_path: Path, cards: int, latency_ms: float):
 def test_sigterm_and_sighup_end_a_run_like_ctrl_c(tmp_path, stop):
     """SIGTERM/SIGHUP mid-run: the run stops sending, finishes its journal, prints the summary,
     writes the report and exits 1; the resume finishes with no number written twice."""
-    sheet, served = _session(tmp_path, 90, latency_ms=120)
+    # 400 ms a request: the run lasts ~12 s, so the signal (sent once the journal shows 10 cards,
+    # ~2 s in) always lands mid-run — at 120 ms a fast run could be ending when it arrived
+    sheet, served = _session(tmp_path, 90, latency_ms=400)
     journal, report = tmp_path / "cards.journal.sqlite", tmp_path / "report.xlsx"
     try:
         env = subprocess_env(**served.env())
