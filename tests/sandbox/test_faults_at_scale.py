@@ -26,7 +26,8 @@ async def test_concurrent_faulted_writes_land_exactly_as_the_fault_log_says():
 
     async def worker(origin: str) -> None:
         limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-        async with httpx.AsyncClient(base_url=origin, limits=limits, timeout=0.5,
+        # 2 s tells a hang (5 s) from a slow answer on a loaded machine (0.5 s did not, once, in CI)
+        async with httpx.AsyncClient(base_url=origin, limits=limits, timeout=2.0,
                                      headers={"Authorization": "Bearer bl_test_scale"}) as client:
             while not queue.empty():
                 number = queue.get_nowait()
