@@ -28,6 +28,7 @@ class EdgeServer:
         self.tls = tls
         self.connections = 0
         self.requests: list[tuple[str, str, bytes]] = []
+        self._handlers: set[asyncio.Task] = set()
 
     async def __aenter__(self) -> EdgeServer:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=self.tls)
@@ -35,11 +36,17 @@ class EdgeServer:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        # Since Python 3.12, wait_closed() also waits for every connection's handler to end.
         self._server.close()
+        for handler in self._handlers:
+            handler.cancel()
         await self._server.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
+        handler = asyncio.current_task()
+        assert handler is not None
+        self._handlers.add(handler)
         protocol = h11.Connection(h11.SERVER)
         try:
             while True:
@@ -65,7 +72,8 @@ class EdgeServer:
                 if path == "/drop":
                     return                                   # closes without answering
                 if path == "/hang":
-                    await asyncio.sleep(3600)
+                    await reader.read()                      # never answers; ends when the client hangs up
+                    return
                 answer = json.dumps({"path": path, "got": body.decode()}).encode()
                 headers = [("content-type", "application/json")]
                 if path == "/chunked":
@@ -87,6 +95,7 @@ class EdgeServer:
                 protocol.start_next_cycle()
         finally:
             writer.close()
+            self._handlers.discard(handler)
 
 
 async def _get(wire: StreamWire, path: str, body: bytes | None = None) -> tuple[int, dict]:
