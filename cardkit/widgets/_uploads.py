@@ -6,7 +6,9 @@ A browser-only user (Voilà) cannot point at a path on the server, so a sheet th
 
 from __future__ import annotations
 
+import shutil
 import tempfile
+import weakref
 import zipfile
 from pathlib import Path
 
@@ -16,7 +18,11 @@ from cardkit.errors import InputError
 
 
 class ScratchFolder:
-    """One temp folder per form: uploads saved as real files (cardkit reads paths), reports written."""
+    """One temp folder per form: uploads saved as real files (cardkit reads paths), reports written.
+
+    The folder holds people's numbers and photos, so it goes with its form: removed when the form
+    is collected or, at the latest, when the kernel exits (as `tempfile.TemporaryDirectory` does).
+    """
 
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
@@ -26,6 +32,7 @@ class ScratchFolder:
         """The folder, created on first use."""
         if self.folder is None:
             self.folder = Path(tempfile.mkdtemp(prefix=self.prefix))
+            weakref.finalize(self, shutil.rmtree, self.folder, ignore_errors=True)
         return self.folder
 
     def save(self, upload: widgets.FileUpload) -> Path | None:

@@ -5,7 +5,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import datetime
+import gc
+import os
+import pathlib
 import re
+import subprocess
+import sys
 from html.parser import HTMLParser
 
 import ipywidgets as widgets
@@ -160,6 +165,30 @@ def test_scratch_folder_saves_the_uploaded_bytes_under_the_file_name():
     upload.value = ({"name": "../../evil/cards.csv", "type": "text/csv", "size": 5,
                      "content": memoryview(b"a,b\n"),
                      "last_modified": datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)},)
-    saved = ScratchFolder("cardkit-test-").save(upload)
+    scratch = ScratchFolder("cardkit-test-")
+    saved = scratch.save(upload)
     assert saved is not None and saved.name == "cards.csv" and saved.read_bytes() == b"a,b\n"
     assert ScratchFolder("cardkit-test-").save(widgets.FileUpload()) is None
+    del scratch
+    gc.collect()
+    assert not saved.parent.exists()
+
+
+def test_a_forms_uploads_leave_no_folder_behind_once_the_kernel_exits(tmp_path):
+    """Uploaded sheets and photos are people's data: a panel's scratch folder is gone when its
+    Python process ends, even though the panel was never closed."""
+    script = (
+        "import datetime\n"
+        "from cardkit.widgets import BatchPanel\n"
+        "panel = BatchPanel()\n"
+        "panel.upload.value = ({'name': 'cards.csv', 'type': 'text/csv', 'size': 4,\n"
+        "                       'content': memoryview(b'a,b\\n'),\n"
+        "                       'last_modified': datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)},)\n"
+        "print(panel._scratch.save(panel.upload).parent)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env={**os.environ, "TMPDIR": str(tmp_path)}, timeout=120)
+    assert done.returncode == 0, done.stderr
+    folder = pathlib.Path(done.stdout.strip().splitlines()[-1])
+    assert folder.parent == tmp_path and folder.name.startswith("cardkit-batch-")
+    assert not folder.exists() and list(tmp_path.iterdir()) == []
