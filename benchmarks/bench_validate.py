@@ -7,7 +7,9 @@ before each run; wall-clock and CPU time, as the machine is shared):
   * phonenumbers alone — parse + is_valid + format per row, the floor we build on;
   * validate on rows whose numbers are all different (the worst case for the cache);
   * validate on a realistic sheet (each number typed in 3 formats, names repeating);
-  * read_cards + validate from a CSV file of the realistic sheet.
+  * read_cards + validate from a CSV file of the realistic sheet;
+  * validate on a sheet where every row has problems (an empty first name, a last name too
+    long, a provider nobody knows, a photo file that is not there): the verdicts' cost.
 """
 
 from __future__ import annotations
@@ -67,6 +69,16 @@ def realistic_sheet(rows: int, seed: int = 2) -> pd.DataFrame:
     })
 
 
+def troubled_sheet(rows: int, seed: int = 3) -> pd.DataFrame:
+    """The realistic sheet with four problems a row: each is found, worded and joined per row."""
+    sheet = realistic_sheet(rows, seed)
+    sheet["First Name"] = ""
+    sheet["Last Name"] = sheet["Last Name"] + "-" + "x" * 64
+    sheet["Provider"] = "bloo"
+    sheet["Photo"] = [f"photos/person-{i}.jpg" for i in range(rows)]
+    return sheet
+
+
 def _clear() -> None:
     _normalize_cached.cache_clear()
     _normalize_key.cache_clear()
@@ -105,6 +117,7 @@ def main() -> None:
 
     unique = cardkit.read_cards(unique_sheet(rows))
     realistic = cardkit.read_cards(realistic_sheet(rows))
+    troubled = cardkit.read_cards(troubled_sheet(rows))
     with tempfile.TemporaryDirectory() as folder:
         csv_path = Path(folder) / "cards.csv"
         realistic_sheet(rows).to_csv(csv_path, index=False)
@@ -113,6 +126,7 @@ def main() -> None:
             ("validate, all numbers different", lambda: cardkit.validate(unique, check_photos=False)),
             ("validate, realistic (1/3 unique numbers)", lambda: cardkit.validate(realistic, check_photos=False)),
             ("read_cards(CSV) + validate, realistic", lambda: cardkit.validate(cardkit.read_cards(csv_path), check_photos=False)),
+            ("validate, 4 problems a row, photos missing", lambda: cardkit.validate(troubled)),
         ]
         load = os.getloadavg()[0]
         print(f"{rows:,} rows, median of {args.repeat} interleaved rounds, caches cleared each run; "
@@ -121,7 +135,8 @@ def main() -> None:
         for label, (wall, cpu) in _measure(cases, args.repeat).items():
             print(f"  {label:<44} {wall * 1000:8.0f} {rows / wall:10,.0f}   {cpu * 1000:8.0f} {rows / cpu:10,.0f}")
     checked = cardkit.validate(unique, check_photos=False)
-    print(f"  (sanity: {int(checked['valid'].sum()):,} of {rows:,} unique-sheet rows valid)")
+    print(f"  (sanity: {int(checked['valid'].sum()):,} of {rows:,} unique-sheet rows valid; "
+          f"{int(cardkit.validate(troubled)['valid'].sum()):,} troubled rows valid)")
 
 
 if __name__ == "__main__":

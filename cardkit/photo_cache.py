@@ -29,6 +29,7 @@ locked) is set aside or ignored, never an error of the run.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -63,8 +64,10 @@ def cache_dir() -> Path | None:
     return (Path(base) if base and Path(base).is_absolute() else Path.home() / ".cache") / "cardkit"
 
 
+@functools.lru_cache(maxsize=16)
 def spec_version(spec: Any) -> str:
-    """A short key for "the same spec, the same preparing code, the same Pillow"."""
+    """A short key for "the same spec, the same preparing code, the same Pillow" (specs are
+    frozen, so it is worked out once per spec, not once per photo)."""
     from PIL import __version__ as pillow
 
     from cardkit.photos import PREPARE_VERSION

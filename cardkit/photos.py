@@ -362,13 +362,21 @@ def expand_home(text: str | os.PathLike) -> Path:
         return Path(text)
 
 
-def resolve_photo_path(cell: str, root: str | os.PathLike, *, start: str | os.PathLike | None = None) -> tuple[str, str]:
+def real_folder(folder: str | os.PathLike) -> str:
+    """A folder as `resolve_photo_path` compares against it: home expanded, links followed."""
+    return os.path.realpath(expand_home(folder))
+
+
+def resolve_photo_path(cell: str, root: str | os.PathLike, *, start: str | os.PathLike | None = None,
+                       folders_real: bool = False) -> tuple[str, str]:
     """A photo cell naming a file (or a ``file://`` URL) → (its absolute path, why it can't be used or "").
 
     Relative paths start at `start` (the sheet's folder; default `root`). The file, once
     every ``..`` and symlink is followed, must lie inside `root` — the sheet's folder, or the
     folder the user named with `photo_root`: a spreadsheet someone shared can't make cardkit
     read, and hand to a provider, a file elsewhere on this computer (``/home/me/private.jpg``).
+    For many cells, pass folders made real once (`real_folder`) with `folders_real=True`: that
+    saves two walks of the folders' paths per cell.
     """
     text = cell.strip()
     if text.lower().startswith("file://"):
@@ -381,10 +389,10 @@ def resolve_photo_path(cell: str, root: str | os.PathLike, *, start: str | os.Pa
             return text, ("is a path on a Windows computer — copy the photo into the spreadsheet's folder and "
                           "write its path from there (Fotos\\name.jpg or Fotos/name.jpg), or use an https URL")
         text = text.replace("\\", "/")   # Fotos\Sven.jpg written on Windows: the same file here
-    base = os.path.realpath(expand_home(root))
+    base = str(root) if folders_real else real_folder(root)
     path = expand_home(text)
     if not path.is_absolute():
-        path = Path(os.path.realpath(expand_home(start)) if start is not None else base) / path
+        path = Path(base if start is None else str(start) if folders_real else real_folder(start)) / path
     shown = os.path.normpath(str(path))
     try:
         real = os.path.realpath(shown)

@@ -20,6 +20,8 @@ import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -32,7 +34,7 @@ from cardkit.errors import ColumnError, InputError, ValidationFailed
 from cardkit.names import clean_name, quoted, shorten
 from cardkit.phones import _normalize_cached, check_region, normalize_number
 from cardkit.photo_cache import PhotoCache, checked_photo
-from cardkit.photos import PhotoCheck, photo_threads, resolve_photo_path
+from cardkit.photos import PhotoCheck, photo_threads, real_folder, resolve_photo_path
 from cardkit.reading import header_key, read_cards
 from cardkit.urls import is_url
 from cardkit.vocabulary import CLEAR_MARKER, Check, RowAction, marker
@@ -222,9 +224,10 @@ def verdicts(out: pd.DataFrame, findings: Findings) -> Inspection:
     out["valid"] = ~out["row"].isin(errors).to_numpy()
     # a row's errors first, then its warnings: whoever cuts the text keeps what blocks the row
     ordered = problems.assign(_warning=problems["severity"] != "error").sort_values(["row", "_warning"], kind="stable")
-    joined = ordered.groupby("row", sort=False)["message"].agg("; ".join)
-    texts = out["row"].map(joined).astype(object)
-    out["problems"] = texts.where(texts.notna(), "").astype(str).to_numpy()
+    # joined in plain Python: a groupby's per-group call cost 2.5 s of 5.8 on 100,000 rows with problems
+    joined = {row: "; ".join(message for _, message in group)
+              for row, group in groupby(zip(ordered["row"].tolist(), ordered["message"].tolist()), key=itemgetter(0))}
+    out["problems"] = np.array([joined.get(row, "") for row in out["row"].tolist()], dtype=object)
     return Inspection(CardsFrame.of(out), problems)
 
 
@@ -375,6 +378,7 @@ def check_names(raw: pd.Series, column: str, required: bool, label: str, finding
 
 def _check_photos(raw: pd.Series, start: str, root: str, check_photos: bool, findings: Findings) -> np.ndarray:
     """Resolve each distinct photo once (from `start`, inside `root`), check each distinct file once (in threads)."""
+    start, root = real_folder(start), real_folder(root)     # once, not per cell
     codes, uniques = per_unique(raw, lambda value: _resolve(value, start, root))
     resolved = np.array([path for path, _ in uniques], dtype=object)[codes]
     values = raw.to_numpy()
@@ -386,11 +390,16 @@ def _check_photos(raw: pd.Series, start: str, root: str, check_photos: bool, fin
                                 if p and not problem and not marker(p)))  # never open what's outside
     if not check_photos or not wanted:
         return resolved
-    workers = max(1, min(photo_threads(), len(wanted)))
+    # files to decode go to threads; a file that is not there is told here (a thread's hand-off
+    # cost more than its check: a sheet whose photos were not shipped with it checks 1.4x faster)
+    there = [p for p in wanted if is_url(p) or os.path.lexists(p)]
+    missing = set(wanted).difference(there)
     cache = PhotoCache.open()      # a file checked before and unchanged since is not decoded again
     try:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            checks: dict[str, PhotoCheck] = dict(zip(wanted, pool.map(lambda p: checked_photo(p, cache), wanted)))
+        checks: dict[str, PhotoCheck] = {p: checked_photo(p, cache) for p in missing}
+        if there:
+            with ThreadPoolExecutor(max_workers=max(1, min(photo_threads(), len(there)))) as pool:
+                checks.update(zip(there, pool.map(lambda p: checked_photo(p, cache), there)))
     finally:
         cache.close()
     for position in np.flatnonzero(resolved != ""):
@@ -410,13 +419,14 @@ def _photo_shown(value: str, path: str) -> str:
 
 
 def _resolve(value: str, start: str, root: str) -> tuple[str, str]:
-    """A photo cell → (the URL as it is, or an absolute path; why the path can't be used or "")."""
+    """A photo cell → (the URL as it is, or an absolute path; why the path can't be used or "").
+    `start` and `root` are real folders already (`real_folder`)."""
     text = value.strip()
     if marker(text):
         return marker(text), ""
     if not text or is_url(text):
         return text, ""
-    return resolve_photo_path(text, root, start=start)
+    return resolve_photo_path(text, root, start=start, folders_real=True)
 
 
 # --- providers and sharing ---------------------------------------------------------------
