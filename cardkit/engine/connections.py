@@ -60,6 +60,29 @@ def ssl_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
+class _Origin:
+    """Where a base URL points (scheme, host, port, path prefix) and the headers that frame a
+    request to it: `Host`, and `Content-Length` when there is a body."""
+
+    def __init__(self, base_url: str) -> None:
+        parts = urlsplit(base_url)
+        self.tls = parts.scheme == "https"
+        self.scheme = parts.scheme
+        self.host = parts.hostname or ""
+        self.port = parts.port
+        self.prefix = parts.path.rstrip("/")
+        self._host_header = parts.netloc.rsplit("@", 1)[-1].encode()
+
+    def target(self, target: str) -> bytes:
+        return (self.prefix + target).encode()
+
+    def framing(self, body: bytes | None) -> Headers:
+        framing: Headers = [(b"host", self._host_header)]
+        if body is not None:
+            framing.append((b"content-length", str(len(body)).encode()))
+        return framing
+
+
 class StreamWire:
     """One keep-alive HTTP/1.1 connection to the origin of `base_url` (asyncio streams + h11).
 
@@ -73,12 +96,7 @@ class StreamWire:
     _CHUNK = 65536
 
     def __init__(self, base_url: str, *, timeout: float) -> None:
-        parts = urlsplit(base_url)
-        self._tls = parts.scheme == "https"
-        self._host = parts.hostname or ""
-        self._port = parts.port or (443 if self._tls else 80)
-        self._prefix = parts.path.rstrip("/")
-        self._host_header = parts.netloc.rsplit("@", 1)[-1].encode()
+        self._origin = _Origin(base_url)
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._h11: h11.Connection | None = None
@@ -89,12 +107,9 @@ class StreamWire:
             await self._open()
         assert self._reader is not None and self._writer is not None and self._h11 is not None
         reader, writer, protocol = self._reader, self._writer, self._h11
-        framing: Headers = [(b"host", self._host_header)]
-        if body is not None:
-            framing.append((b"content-length", str(len(body)).encode()))
         try:
-            data = protocol.send(h11.Request(method=method, target=(self._prefix + target).encode(),
-                                             headers=framing + headers))
+            data = protocol.send(h11.Request(method=method, target=self._origin.target(target),
+                                             headers=self._origin.framing(body) + headers))
             if body:
                 data += protocol.send(h11.Data(data=body))
             data += protocol.send(h11.EndOfMessage())
@@ -140,10 +155,11 @@ class StreamWire:
 
     async def _open(self) -> None:
         self._drop()
+        origin = self._origin
         try:
             self._reader, self._writer = await asyncio.open_connection(
-                self._host, self._port, ssl=ssl_context() if self._tls else None,
-                server_hostname=self._host if self._tls else None, limit=self._CHUNK)
+                origin.host, origin.port or (443 if origin.tls else 80), ssl=ssl_context() if origin.tls else None,
+                server_hostname=origin.host if origin.tls else None, limit=self._CHUNK)
         except OSError as exc:     # refused, unreachable, DNS, TLS handshake or certificate
             raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
         self._h11 = h11.Connection(h11.CLIENT)
@@ -168,24 +184,17 @@ class ProxyWire:
     """One connection to the origin of `base_url` through `proxy` (httpcore's proxy pool)."""
 
     def __init__(self, base_url: str, proxy: str, *, timeout: float) -> None:
-        parts = urlsplit(base_url)
-        self._scheme = parts.scheme.encode()
-        self._host = (parts.hostname or "").encode()
-        self._port = parts.port
-        self._prefix = parts.path.rstrip("/")
-        self._host_header = parts.netloc.rsplit("@", 1)[-1].encode()
+        self._origin = _Origin(base_url)
         self._timeouts = {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}
         self._pool = httpcore.AsyncHTTPProxy(proxy_url=proxy, ssl_context=ssl_context(), max_connections=1,
                                              max_keepalive_connections=1)
 
     async def exchange(self, method: str, target: str, headers: Headers,
                        body: bytes | None) -> tuple[int, Headers, bytes]:
-        framing: Headers = [(b"host", self._host_header)]
-        if body is not None:
-            framing.append((b"content-length", str(len(body)).encode()))
-        url = httpcore.URL(scheme=self._scheme, host=self._host, port=self._port,
-                           target=(self._prefix + target).encode())
-        response = await self._pool.request(method.encode(), url, headers=framing + headers,
+        origin = self._origin
+        url = httpcore.URL(scheme=origin.scheme.encode(), host=origin.host.encode(), port=origin.port,
+                           target=origin.target(target))
+        response = await self._pool.request(method.encode(), url, headers=origin.framing(body) + headers,
                                             content=body, extensions={"timeout": self._timeouts})
         return response.status, response.headers, response.content
 

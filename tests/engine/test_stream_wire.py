@@ -29,6 +29,7 @@ class EdgeServer:
         self.connections = 0
         self.requests: list[tuple[str, str, bytes]] = []
         self._handlers: set[asyncio.Task] = set()
+        self.hosts: list[bytes] = []
 
     async def __aenter__(self) -> EdgeServer:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=self.tls)
@@ -68,6 +69,7 @@ class EdgeServer:
                         return
                 assert request is not None
                 path = request.target.decode()
+                self.hosts.extend(value for name, value in request.headers if name == b"host")
                 self.requests.append((request.method.decode(), path, body))
                 if path == "/drop":
                     return                                   # closes without answering
@@ -228,6 +230,26 @@ def test_a_proxy_named_by_the_environment_is_used(monkeypatch):
     assert type(open_wire("http://api.example.test/v2", None, timeout=5)).__name__ == "ProxyWire"
     monkeypatch.setenv("NO_PROXY", "api.example.test")
     assert isinstance(open_wire("http://api.example.test/v2", None, timeout=5), StreamWire)
+
+
+def test_a_request_through_a_proxy_names_the_origin_its_path_and_body(monkeypatch):
+    """Through an HTTP proxy the request goes in absolute form (the origin and the base URL's
+    path), with the origin's Host and the body whole; the answer comes back as from the origin.
+    The edge server plays the forwarding proxy: it answers what it was asked."""
+    async def main() -> None:
+        async with EdgeServer() as proxy:
+            monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.port}")
+            monkeypatch.delenv("NO_PROXY", raising=False)
+            monkeypatch.delenv("no_proxy", raising=False)
+            wire = open_wire("http://api.example.test:8080/v2/", None, timeout=5)
+            assert type(wire).__name__ == "ProxyWire"
+            status, _, content = await wire.exchange("POST", "/cards?x=1", [(b"accept", b"*/*")], b'{"a":1}')
+            await wire.aclose()
+            assert status == 200
+            assert json.loads(content) == {"path": "http://api.example.test:8080/v2/cards?x=1", "got": '{"a":1}'}
+            assert proxy.hosts == [b"api.example.test:8080"]
+
+    asyncio.run(main())
 
 
 def test_the_served_sandbox_turns_nagles_algorithm_off():
