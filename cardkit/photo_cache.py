@@ -64,15 +64,19 @@ def cache_dir() -> Path | None:
     return (Path(base) if base and Path(base).is_absolute() else Path.home() / ".cache") / "cardkit"
 
 
-@functools.lru_cache(maxsize=16)
 def spec_version(spec: Any) -> str:
-    """A short key for "the same spec, the same preparing code, the same Pillow" (specs are
-    frozen, so it is worked out once per spec, not once per photo)."""
+    """A short key for "the same spec, the same preparing code, the same Pillow"."""
     from PIL import __version__ as pillow
 
     from cardkit.photos import PREPARE_VERSION
 
-    text = json.dumps([PREPARE_VERSION, pillow, dataclasses.astuple(spec)])
+    return _version_key(spec, PREPARE_VERSION, pillow)
+
+
+@functools.lru_cache(maxsize=16)
+def _version_key(spec: Any, prepare_version: int, pillow: str) -> str:
+    """Worked out once per spec (specs are frozen), not once per photo checked."""
+    text = json.dumps([prepare_version, pillow, dataclasses.astuple(spec)])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
