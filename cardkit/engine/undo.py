@@ -126,7 +126,7 @@ class UndoBatch:
                 card = dataclasses.replace(card, photo_bytes=self.photos[digest], photo_digest=digest)
             op.card = None
             _finish_card(op, provider, dataclasses.replace(card, cannot="; ".join(cannot)))
-            op.guard = _changed_since(sent, self.run_id, provider)
+            op.guard = _changed_since(sent, before, self.run_id, provider)
         if op.status == Status.INVALID:
             op.message = f"can't put back the card as it was before run {self.run_id}: {op.message}"
         return op
@@ -136,16 +136,24 @@ class UndoBatch:
         label = provider_label(provider)
         fields = {c: "" for c in CARD_COLUMNS}
         fields.update(number=sent["number"], provider=sent["provider"])
+        changed = set(filter(None, (sent.get("changed") or "").split(","))) or {"first_name", "last_name",
+                                                                                  "display_name", "photo"}
+        have = before.fields
         if not before.exists:
-            if provider.unsupported(Card(number=sent["number"], first_name="", delete=True)):
+            if not provider.unsupported(Card(number=sent["number"], first_name="", delete=True)):
+                fields["action"] = str(RowAction.DELETE)
+                return fields, []
+            settings = _sharing_columns(have.get("sharing"))
+            if not settings:
                 raise _CantRestore(f"there was no card before it, and {label} has no way to remove one — the "
                                    f"card run {self.run_id} created stays (remove it in {label}'s own app if "
                                    "it must go)")
-            fields["action"] = str(RowAction.DELETE)
-            return fields, []
-        have = before.fields
-        changed = set(filter(None, (sent.get("changed") or "").split(","))) or {"first_name", "last_name",
-                                                                                  "display_name", "photo"}
+            # sharing settings only (a Blooio number on a plan that can't set names): put them back
+            fields.update(settings)
+            made = sorted(changed & {"first_name", "last_name", "display_name", "photo"})
+            return fields, [f"there was no name or photo before run {self.run_id} and {label} has no way to remove "
+                            f"them — {', '.join(made)} as the run set {'them' if len(made) > 1 else 'it'} "
+                            "stay"] if made else []
         cannot: list[str] = []
         fields["first_name"] = str(have.get("first_name") or "")
         for name in ("last_name", "display_name"):
@@ -160,17 +168,7 @@ class UndoBatch:
                 else:
                     cannot.append(f"{name} was empty and {label} can't clear it — it stays as run "
                                   f"{self.run_id} set it")
-        sharing = have.get("sharing")
-        if isinstance(sharing, (list, tuple)) and len(sharing) == 3:
-            sharing = Sharing(*sharing)
-        if isinstance(sharing, Sharing):
-            settings: tuple[tuple[str, bool | int | None], ...] = (
-                ("sharing_enabled", sharing.enabled), ("sharing_audience", sharing.audience),
-                ("sharing_name_format", sharing.name_format))
-            for column, setting in settings:
-                if setting is not None:
-                    fields[column] = (("true" if setting else "false") if isinstance(setting, bool)
-                                      else str(int(setting)))
+        fields.update(_sharing_columns(have.get("sharing")))
         photo = have.get("photo")
         if "photo" not in have:                  # never returned (Sendblue): send what the run set
             fields["photo"] = set_photo = str(sent["card"].get("photo") or "")
@@ -193,19 +191,38 @@ class UndoBatch:
         return fields, cannot
 
 
-def _changed_since(sent: dict[str, Any], run_id: str, provider: Any) -> Any:
+def _sharing_columns(sharing: Any) -> dict[str, str]:
+    """Sharing settings read before a run (a `Sharing`, or its journalled list) → sheet columns."""
+    if isinstance(sharing, (list, tuple)) and len(sharing) == 3:
+        sharing = Sharing(*sharing)
+    if not isinstance(sharing, Sharing):
+        return {}
+    settings: tuple[tuple[str, bool | int | None], ...] = (
+        ("sharing_enabled", sharing.enabled), ("sharing_audience", sharing.audience),
+        ("sharing_name_format", sharing.name_format))
+    return {column: ("true" if setting else "false") if isinstance(setting, bool) else str(int(setting))
+            for column, setting in settings if setting is not None}
+
+
+def _changed_since(sent: dict[str, Any], before: Current, run_id: str, provider: Any) -> Any:
     """The guard of one undo write: the card read now must still be what run `run_id` set (the
-    provider's own comparison, names and delete; photos aside), else a later change — another
-    run, the provider's app — would be overwritten. Unknown (unread) cards are not blocked."""
+    provider's own comparison of names, sharing and delete; photos aside), else a later change —
+    another run, the provider's app — would be overwritten. A field the run did not change (or
+    was refused: a plan that can't set names) is expected as it was before the run. Unknown
+    (unread) cards are not blocked."""
     record = sent.get("card") or {}
+    changed = set(filter(None, (sent.get("changed") or "").split(",")))
     if str(record.get("action") or "") == RowAction.DELETE:
         probe = Card(number=sent["number"], first_name="", delete=True)
     else:
-        given = {name: str(record.get(name) or "") for name in ("first_name", "last_name", "display_name")}
+        given = {name: str((before.fields if changed and name not in changed and name in before.fields
+                            else record).get(name) or "")
+                 for name in ("first_name", "last_name", "display_name")}
         value = {n: ("" if v == CLEAR_MARKER else v) for n, v in given.items()}
         probe = Card(number=sent["number"], first_name=value["first_name"], last_name=value["last_name"],
                      display_name=value["display_name"], keep_photo=True,
-                     clear=frozenset(n for n, v in given.items() if v == CLEAR_MARKER))
+                     clear=frozenset(n for n, v in given.items() if v == CLEAR_MARKER),
+                     sharing=parse_sharing(record)[0] if "sharing" in changed else None)
     label = provider_label(provider)
 
     def guard(current: Current) -> str:

@@ -19,7 +19,15 @@ from typing import Any
 from cardkit.errors import Permanent, Transient
 from cardkit.photos import BLOOIO_PHOTO
 from cardkit.providers import replies
-from cardkit.providers._adapter import BearerAdapter, bytes_of_base64, decide, digest, digest_of_base64, list_numbers_at
+from cardkit.providers._adapter import (
+    BearerAdapter,
+    bytes_of_base64,
+    decide,
+    differing,
+    digest,
+    digest_of_base64,
+    list_numbers_at,
+)
 from cardkit.providers.base import Card, Change, Current, Limits, Reply, Send, Shared, Sharing
 from cardkit.providers.config import EnvNames
 from cardkit.providers.media import has_photo
@@ -102,7 +110,8 @@ class Blooio(BearerAdapter):
         if plan and plan not in NAME_PLANS:
             # The plan is known (read, declared, or learned from a 403 in this run or an
             # earlier one): name and photo would be refused, the sharing settings still apply.
-            blocked = [f for f in _NAME_FIELDS if f in wanted]
+            names = {f: v for f, v in wanted.items() if f in _NAME_FIELDS}
+            blocked = list(differing(names, current) if current.known else names)   # only what would change
             allowed = {f: v for f, v in wanted.items() if f not in _NAME_FIELDS}
             why = _plan_reason(plan, source, blocked)
             if blocked and not allowed:

@@ -202,6 +202,40 @@ def test_blooio_standard_plan_with_sharing_is_partial_and_not_already_applied_ne
     assert "already applied" not in second.at[0, "message"]
 
 
+def test_undo_on_a_standard_plan_blooio_number_puts_its_sharing_settings_back(tmp_path):
+    """A number whose plan can't set names has only sharing settings: the run's change to them is
+    taken back (not "there was no card, it stays"), names the plan refused are not asked for,
+    and undo's guard does not mistake the refused names for a later change."""
+    box = Sandbox()
+    journal = tmp_path / "standard.journal.sqlite"
+    for enabled in ("no", "yes"):
+        sheet = write_sheet(tmp_path / f"sharing-{enabled}.csv", [
+            {"number": BLOOIO_STANDARD, "first_name": "Gia", "last_name": "Lee", "sharing_enabled": enabled}])
+        assert cardkit.apply(sheet, sandbox=box, journal=journal, progress=False).at[0, "status"] == "partial"
+    assert box.state()["blooio"]["cards"][BLOOIO_STANDARD]["sharing"]["enabled"] is True
+
+    undone = cardkit.undo(journal, sandbox=box, progress=False)
+    assert undone.at[0, "status"] == "applied", undone.at[0, "message"]
+    assert "not set" not in undone.at[0, "message"]
+    assert box.state()["blooio"]["cards"][BLOOIO_STANDARD]["sharing"]["enabled"] is False
+    # the first run wrote nothing (sharing is off by default), the second one write, undo one
+    assert box.state()["blooio"]["writes_by_number"][BLOOIO_STANDARD] == 2
+
+
+def test_undo_leaves_sharing_settings_changed_after_the_run_alone(tmp_path):
+    """Sharing switched on by the run, then off again by someone else: undo's guard sees the later
+    change and skips the card instead of writing over it."""
+    box = Sandbox()
+    journal = tmp_path / "sharing.journal.sqlite"
+    row = {"number": BLOOIO_STANDARD, "first_name": "Gia", "last_name": "Lee", "sharing_enabled": "yes"}
+    cardkit.apply(write_sheet(tmp_path / "on.csv", [row]), sandbox=box, journal=journal, progress=False)
+    later = write_sheet(tmp_path / "later.csv", [{**row, "sharing_enabled": "no", "sharing_audience": "contacts"}])
+    cardkit.apply(later, sandbox=box, progress=False)            # another tool, no journal
+    undone = cardkit.undo(journal, sandbox=box, progress=False)
+    assert undone.at[0, "status"] == "skipped" and "changed at Blooio since run" in undone.at[0, "message"]
+    assert box.state()["blooio"]["cards"][BLOOIO_STANDARD]["sharing"] == {"enabled": False, "audience": 0}
+
+
 def test_a_display_name_for_blooio_or_linq_is_named_not_dropped_silently(tmp_path):
     """A display name on a row routed to Blooio or Linq is a warning naming the row (not sent)."""
     cards = cardkit.read_cards(write_sheet(tmp_path / "names.csv", [
