@@ -253,19 +253,38 @@ def test_given_sandbox_instance_is_used_as_is():
     run(body())
 
 
-def test_photo_by_url_reaches_sendblue_even_when_the_sandbox_cannot_preview_it():
-    """A placeholder https URL: no preview in the sandbox (a warning, not an error), and Sendblue takes it."""
+def test_photo_by_url_is_previewed_as_apply_fetches_it_in_the_sandbox():
+    """A placeholder https URL the in-process sandbox serves (as apply fetches it: no DNS lookup,
+    the sandbox is the whole network): the preview shows what will be sent."""
 
     async def body():
         form = CardForm(sandbox=True)
         fill(form, "415 555 2674", "Jade", "Wong")
         form.photo_url.value = "https://example.com/photos/jade.jpg"
         await form.preview_task
-        assert "cardkit-warn" in form.photo_note.value and "No preview" in form.photo_note.value
+        assert "cardkit-warn" not in form.photo_note.value
+        assert form.photo_note.value.startswith("Will send a 500×500 JPEG"), form.photo_note.value
+        assert form.photo_preview.layout.display == "" and form.photo_preview.value[:2] == b"\xff\xd8"
         await click(form, form.apply_button)
         assert form.status.kind == "ok", form.status.text
         assert form.last_results[["provider", "status"]].values.tolist() == [["sendblue", "applied"]]
         assert "photo" in form.last_results["changed"].iloc[0]
+
+    run(body())
+
+
+def test_a_photo_url_that_cannot_be_downloaded_for_a_preview_is_a_warning_not_an_error():
+    """No preview (Sendblue and Linq download a URL themselves, so it may still work): the note
+    warns, the form's status is not turned into an error."""
+
+    async def body():
+        form = CardForm(sandbox=True)
+        fill(form, "415 555 2674", "Jade", "Wong")
+        form.photo_url.value = "https://photos.nowhere.example/jade.jpg"
+        await form.preview_task
+        assert "cardkit-warn" in form.photo_note.value and "No preview" in form.photo_note.value
+        assert "404" in form.photo_note.value and form.status.kind != "error"
+        assert form.photo_preview.layout.display == "none"
 
     run(body())
 
