@@ -84,6 +84,20 @@ def test_card_form_applies_a_card_in_a_real_browser(voila_forms: str, chromium, 
         expect(form.locator("table.cardkit-table")).to_contain_text("+14155552671")
 
 
+def test_card_form_previews_a_photo_given_as_a_url_in_a_real_browser(voila_forms: str, chromium, artifacts: Path):
+    """In Chromium: a photo URL typed into the form is downloaded as apply would and previewed."""
+    from playwright.sync_api import expect
+
+    with forms_page(chromium, voila_forms, artifacts, "card_form_url_preview", ".cardkit-card-form") as page:
+        form = page.locator(".cardkit-card-form").first
+        url = form.get_by_placeholder("https://…")
+        url.fill("https://example.com/photos/jade.jpg")
+        url.press("Tab")
+        expect(form.get_by_text("Will send a 500×500 JPEG")).to_be_visible(timeout=30_000)
+        expect(form.locator("img")).to_be_visible()
+        expect(form.locator(".cardkit-warn")).to_have_count(0)
+
+
 #: For every element matching the selector: is its text wider than its box (cut off or scrolled)?
 CLIPPED = """els => els.filter(e => e.scrollWidth > e.clientWidth + 1)
                    .map(e => e.textContent.slice(0, 80) + ` (${e.scrollWidth} > ${e.clientWidth})`)"""
