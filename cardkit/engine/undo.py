@@ -143,17 +143,19 @@ class UndoBatch:
             if not provider.unsupported(Card(number=sent["number"], first_name="", delete=True)):
                 fields["action"] = str(RowAction.DELETE)
                 return fields, []
-            settings = _sharing_columns(have.get("sharing"))
+            settings = _sharing_columns(have.get("sharing")) if "sharing" in changed else {}
             if not settings:
                 raise _CantRestore(f"there was no card before it, and {label} has no way to remove one — the "
                                    f"card run {self.run_id} created stays (remove it in {label}'s own app if "
                                    "it must go)")
-            # sharing settings only (a Blooio number on a plan that can't set names): put them back
+            # the number had sharing settings only (Blooio): put them back, leave what can't be removed
             fields.update(settings)
             made = sorted(changed & {"first_name", "last_name", "display_name", "photo"})
+            for name in ("first_name", "last_name"):          # as the run set them: not sent again
+                fields[name] = str(sent["card"].get(name) or "") if name in made else ""
             return fields, [f"there was no name or photo before run {self.run_id} and {label} has no way to remove "
-                            f"them — {', '.join(made)} as the run set {'them' if len(made) > 1 else 'it'} "
-                            "stay"] if made else []
+                            f"them — {', '.join(made)} stay as the run set {'them' if len(made) > 1 else 'it'}"
+                            ] if made else []
         cannot: list[str] = []
         fields["first_name"] = str(have.get("first_name") or "")
         for name in ("last_name", "display_name"):

@@ -222,6 +222,23 @@ def test_undo_on_a_standard_plan_blooio_number_puts_its_sharing_settings_back(tm
     assert box.state()["blooio"]["writes_by_number"][BLOOIO_STANDARD] == 2
 
 
+def test_undo_of_a_first_blooio_card_puts_sharing_back_and_says_the_names_stay(tmp_path):
+    """No name before, the run set names and sharing: Blooio can't remove names, so undo puts the
+    sharing back, sends no name (none is emptied) and says the names stay — `partial`."""
+    box = Sandbox()
+    journal = tmp_path / "first.journal.sqlite"
+    sheet = write_sheet(tmp_path / "first.csv", [
+        {"number": BLOOIO_2, "first_name": "Zed", "last_name": "Quinn", "provider": "blooio", "sharing_enabled": "yes"}])
+    assert cardkit.apply(sheet, sandbox=box, journal=journal, progress=False).at[0, "status"] == "applied"
+
+    undone = cardkit.undo(journal, sandbox=box, progress=False)
+    assert undone.at[0, "status"] == "partial"
+    assert undone.at[0, "message"].startswith("updated: sharing; there was no name or photo before run")
+    card = box.state()["blooio"]["cards"][BLOOIO_2]
+    assert (card["first_name"], card["last_name"], card["sharing"]["enabled"]) == ("Zed", "Quinn", False)
+    assert box.state()["blooio"]["writes_by_number"][BLOOIO_2] == 2
+
+
 def test_undo_leaves_sharing_settings_changed_after_the_run_alone(tmp_path):
     """Sharing switched on by the run, then off again by someone else: undo's guard sees the later
     change and skips the card instead of writing over it."""
