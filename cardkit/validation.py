@@ -213,6 +213,9 @@ def _inspect(cards: pd.DataFrame, region: str, check_photos: bool,
         cardless = set(out["row"].to_numpy()[np.isin(actions, [str(RowAction.DELETE), str(RowAction.KEEP)])])
         findings.items = [p for p in findings.items if not (
             p.check in (Check.MISSING_NAME, Check.PROVIDER_NEEDS_FIELD) and p.row in cardless)]
+    sharing_only = _sharing_only_rows(out)
+    if sharing_only:              # Blooio's sharing alone (what a non-Dedicated plan can set)
+        findings.items = [p for p in findings.items if not (p.check == Check.MISSING_NAME and p.row in sharing_only)]
     _check_fields_not_sent(out, findings)
     return verdicts(out, findings)
 
@@ -509,6 +512,23 @@ def _check_actions(cards: pd.DataFrame, findings: Findings) -> np.ndarray | None
                   for i in at])
     return np.where(pd.isna(normalized), values, np.array([str(v) if v is not None else "" for v in normalized],
                                                           dtype=object))
+
+
+def _sharing_only_rows(out: pd.DataFrame) -> set[int]:
+    """Rows that give Blooio sharing settings and nothing else — no name, no photo — and may go
+    to Blooio (its provider cell is empty or names it): they set the sharing alone, so a first
+    name is not required. A Blooio number on a plan other than Dedicated can set nothing else."""
+    given = [out[c].astype(str).str.strip().to_numpy() != "" for c, _, _ in _SHARING if c in out]
+    if not given:
+        return set()
+    wanted = np.logical_or.reduce(given)
+    for column in ("first_name", "last_name", "display_name", "photo"):
+        if column in out:
+            wanted &= out[column].astype(str).str.strip().to_numpy() == ""
+    if "provider" in out:
+        cells = out["provider"].astype(str).to_numpy()
+        wanted &= np.array([not c.strip() or "blooio" in c.split(",") for c in cells], dtype=bool)
+    return set(out["row"].to_numpy()[wanted].tolist())
 
 
 #: Providers whose card has no display name cardkit can set (shown as first + last).

@@ -157,15 +157,14 @@ class UndoBatch:
                             f"them — {', '.join(made)} stay as the run set {'them' if len(made) > 1 else 'it'}"
                             ] if made else []
         cannot: list[str] = []
-        fields["first_name"] = str(have.get("first_name") or "")
-        for name in ("last_name", "display_name"):
+        for name in ("first_name", "last_name", "display_name"):
             value = str(have.get(name) or "")
             if name == "display_name" and not getattr(provider, "sets_display_name", False):
                 continue
             if value:
                 fields[name] = value
-            elif name in changed:
-                if _can_clear(provider, name):
+            elif name in changed:       # no provider clears a first name (an empty one is left as is)
+                if name != "first_name" and _can_clear(provider, name):
                     fields[name] = CLEAR_MARKER
                 else:
                     cannot.append(f"{name} was empty and {label} can't clear it — it stays as run "

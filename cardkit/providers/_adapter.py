@@ -131,6 +131,11 @@ def differing(wanted: Mapping[str, Any], current: Current) -> tuple[str, ...]:
     return tuple(f for f, value in wanted.items() if have.get(f) != value)
 
 
+#: A card with no first name reached a provider that can't take one: only Blooio sets sharing alone.
+NO_FIRST_NAME = ("{label} needs a first name: the row gives only sharing settings, which only Blooio's card "
+                 "has — fill first_name to set this number's card, or leave the row out")
+
+
 def decide(wanted: Mapping[str, Any], current: Current) -> Change:
     """The plan for a merging provider: send what differs ("create" when there was no card)."""
     if not current.known:

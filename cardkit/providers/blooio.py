@@ -254,7 +254,9 @@ def _plan_reason(plan: str, source: str, blocked: list[str]) -> str:
 
 def _wanted(card: Card) -> dict[str, Any]:
     """The fields this card sets at Blooio, as compared with a read card."""
-    wanted: dict[str, Any] = {"first_name": card.first_name}
+    wanted: dict[str, Any] = {}
+    if card.first_name:           # empty: a row setting the sharing alone leaves the names as they are
+        wanted["first_name"] = card.first_name
     if card.last_name:
         wanted["last_name"] = card.last_name
     if has_photo(card):

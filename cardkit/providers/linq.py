@@ -14,7 +14,7 @@ from typing import Any
 
 from cardkit.errors import Permanent, Transient
 from cardkit.providers import replies
-from cardkit.providers._adapter import BearerAdapter, differing, list_numbers_at
+from cardkit.providers._adapter import NO_FIRST_NAME, BearerAdapter, differing, list_numbers_at
 from cardkit.providers.base import Card, Change, Current, Limits, Reply, Send, Shared
 from cardkit.providers.config import EnvNames
 from cardkit.providers.media import photo_url_problem
@@ -47,6 +47,8 @@ class Linq(BearerAdapter):
         if card.clear:
             return (f"Linq's PATCH keeps every field it is not given and documents no way to clear "
                     f"one ({', '.join(sorted(card.clear))}) — write a value instead")
+        if not card.first_name.strip():
+            return NO_FIRST_NAME.format(label=self.label)
         return photo_url_problem(card, self.label, required=False)
 
     def change(self, card: Card, current: Current) -> Change:

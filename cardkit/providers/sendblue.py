@@ -14,7 +14,7 @@ from typing import Any
 
 from cardkit.errors import Permanent, Transient
 from cardkit.providers import replies
-from cardkit.providers._adapter import Adapter, differing, list_numbers_at
+from cardkit.providers._adapter import NO_FIRST_NAME, Adapter, differing, list_numbers_at
 from cardkit.providers.base import Card, Change, Current, Limits, Reply, Send, Shared
 from cardkit.providers.config import EnvNames
 from cardkit.providers.media import photo_url_problem, redact
@@ -56,6 +56,8 @@ class Sendblue(Adapter):
             return (f"Sendblue can't clear {', '.join(sorted(card.clear - {'display_name'}))}: its profile "
                     "always has a first name, a last name and a photo — write a value, or delete the "
                     "whole profile (action delete)")
+        if not card.first_name.strip():
+            return NO_FIRST_NAME.format(label=self.label)
         if not card.last_name.strip():
             return ("Sendblue needs a last name (its profile is replaced whole and last name is "
                     "required) — fill last_name for this row or route it to another provider")

@@ -185,6 +185,30 @@ def test_blooio_standard_plan_fails_with_what_to_do(sandbox, tmp_path):
     assert "plan" in row["message"]
 
 
+def test_a_sharing_only_row_sets_blooio_sharing_and_keeps_the_names(sandbox, tmp_path):
+    """Rows with sharing settings and no name: a standard-plan Blooio number gets its sharing
+    (`applied`, not `partial`), a Dedicated one keeps its names; routed to Sendblue or Linq such a
+    row is `invalid` saying why. Plan says the same beforehand; one write each, none the next run."""
+    apply(cards_of([{"Phone": BLOOIO, "First Name": "Ana", "Last Name": "Ruiz"}], tmp_path), sandbox=sandbox,
+          progress=False)
+    rows = [{"Phone": number, "First Name": "", "Sharing Enabled": "yes"}
+            for number in (BLOOIO_STANDARD, BLOOIO, SENDBLUE, LINQ)]
+    planned = plan(cards_of(rows, tmp_path), sandbox=sandbox, progress=False)
+    results = apply(cards_of(rows, tmp_path), sandbox=sandbox, progress=False)
+    assert planned["status"].tolist() == ["planned", "planned", "invalid", "invalid"]
+    assert results["status"].tolist() == ["applied", "applied", "invalid", "invalid"]
+    assert results["message"].tolist()[:2] == ["created: sharing", "updated: sharing"]
+    assert results["message"].tolist()[2:] == planned["message"].tolist()[2:]
+    assert results.loc[2, "message"].startswith("Sendblue needs a first name: the row gives only sharing settings")
+    cards = sandbox.state()["blooio"]["cards"]
+    assert cards[BLOOIO] == {"first_name": "Ana", "last_name": "Ruiz", "sharing": {"enabled": True}}
+    assert cards[BLOOIO_STANDARD] == {"sharing": {"enabled": True}}
+    assert writes(sandbox, "blooio") == {BLOOIO: 2, BLOOIO_STANDARD: 1}
+    assert writes(sandbox, "sendblue") == {} and writes(sandbox, "linq") == {}
+    again = apply(cards_of(rows, tmp_path), sandbox=sandbox, progress=False)
+    assert again["status"].tolist() == ["unchanged", "unchanged", "invalid", "invalid"]
+
+
 def test_results_frame_renders_counts_above_the_table(sandbox, tmp_path):
     """In a notebook the frame shows counts by provider × status, and filtering keeps the type."""
     cards = cards_of([{"Phone": BLOOIO, "First Name": "Ana"}, {"Phone": NOBODY, "First Name": "X"}], tmp_path)

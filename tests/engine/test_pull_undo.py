@@ -7,10 +7,12 @@ with real files: the pulled sheet, Blooio's avatars as JPEGs beside it, edited p
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 from pathlib import Path
 
+import httpx
 import pandas as pd
 from PIL import Image
 
@@ -237,6 +239,29 @@ def test_undo_of_a_first_blooio_card_puts_sharing_back_and_says_the_names_stay(t
     card = box.state()["blooio"]["cards"][BLOOIO_2]
     assert (card["first_name"], card["last_name"], card["sharing"]["enabled"]) == ("Zed", "Quinn", False)
     assert box.state()["blooio"]["writes_by_number"][BLOOIO_2] == 2
+
+
+def test_undo_never_sends_an_empty_first_name_to_blooio(tmp_path):
+    """A Blooio card with a last name only (set in Blooio's own app); the run adds a first name.
+    Blooio documents no way to clear a field, so undo says the first name stays (`partial`)
+    instead of sending an empty one."""
+    box = Sandbox()
+
+    async def last_name_only() -> None:
+        async with httpx.AsyncClient(transport=box.transport(), base_url=box.base_urls()["blooio"]) as client:
+            reply = await client.put(f"/me/numbers/{BLOOIO_2}/contact-card", json={"last_name": "Lee"},
+                                     headers={"Authorization": "Bearer " + box.credentials["blooio"]["api_key"]})
+            assert reply.status_code == 200
+
+    asyncio.run(last_name_only())
+    journal = tmp_path / "first-name.journal.sqlite"
+    sheet = write_sheet(tmp_path / "ana.csv", [{"number": BLOOIO_2, "first_name": "Ana", "last_name": "Lee"}])
+    assert cardkit.apply(sheet, sandbox=box, journal=journal, progress=False).at[0, "status"] == "applied"
+    undone = cardkit.undo(journal, sandbox=box, progress=False)
+    assert undone.at[0, "status"] == "partial"
+    assert undone.at[0, "message"].startswith("first_name was empty and Blooio can't clear it — it stays")
+    assert box.state()["blooio"]["cards"][BLOOIO_2] == {"first_name": "Ana", "last_name": "Lee"}
+    assert box.state()["blooio"]["writes_by_number"][BLOOIO_2] == 2     # the app's and the run's
 
 
 def test_undo_leaves_sharing_settings_changed_after_the_run_alone(tmp_path):

@@ -194,6 +194,19 @@ def test_sharing_values_accept_common_words_and_refuse_others():
     assert "'maybe' is not a setting" in checked.loc[1, "problems"] and "yes or no" in checked.loc[1, "problems"]
 
 
+def test_a_row_giving_only_sharing_settings_needs_no_name_where_it_may_go_to_blooio():
+    """Sharing alone (what a Blooio number on a non-Dedicated plan can set) is a whole row: no
+    first name needed when the row may go to Blooio; a row for Sendblue still needs its names;
+    a row without sharing or with a last name is not 'sharing only'."""
+    cards = _cards(number=["+12025550147", "+14155552671", "+13125550182", "+14155552672", "+14155552673"],
+                   first_name=["", "", "", "", ""], last_name=["", "", "", "", "Lee"],
+                   sharing=["yes", "", "no", "", "yes"], audience=["", "always ask", "", "", ""],
+                   provider=["", "blooio", "sendblue", "", ""])
+    checked = cardkit.validate(cards, check_photos=False)
+    assert checked["valid"].tolist() == [True, True, False, False, False]
+    assert all("first name is empty" in text for text in checked.loc[2:, "problems"])
+
+
 def test_one_bad_row_never_stops_the_others():
     """A row with every kind of problem still lets the good rows through as valid."""
     cards = _cards(number=["1.41555E+10", "+14155552671"], first_name=["\x07" * 70, "Ana"],
