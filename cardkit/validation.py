@@ -516,8 +516,9 @@ def _check_actions(cards: pd.DataFrame, findings: Findings) -> np.ndarray | None
 
 def _sharing_only_rows(out: pd.DataFrame) -> set[int]:
     """Rows that give Blooio sharing settings and nothing else — no name, no photo — and may go
-    to Blooio (its provider cell is empty or names it): they set the sharing alone, so a first
-    name is not required. A Blooio number on a plan other than Dedicated can set nothing else."""
+    to Blooio (the provider cell does not name only Sendblue or Linq): they set the sharing alone,
+    so a first name is not required. A Blooio number on a plan other than Dedicated can set
+    nothing else; at Sendblue or Linq the row is refused at plan and apply, saying why."""
     given = [out[c].astype(str).str.strip().to_numpy() != "" for c, _, _ in _SHARING if c in out]
     if not given:
         return set()
@@ -527,7 +528,8 @@ def _sharing_only_rows(out: pd.DataFrame) -> set[int]:
             wanted &= out[column].astype(str).str.strip().to_numpy() == ""
     if "provider" in out:
         cells = out["provider"].astype(str).to_numpy()
-        wanted &= np.array([not c.strip() or "blooio" in c.split(",") for c in cells], dtype=bool)
+        others = {"sendblue", "linq"}           # an account's name may be a Blooio account: the run decides
+        wanted &= np.array([not c.strip() or not set(c.split(",")) <= others for c in cells], dtype=bool)
     return set(out["row"].to_numpy()[wanted].tolist())
 
 
