@@ -17,6 +17,7 @@ from cardkit.widgets import CardForm
 pytestmark = pytest.mark.timeout(60)
 
 PHOTOS = Path(__file__).resolve().parents[2] / "cardkit" / "sample" / "photos"
+BLOOIO_STANDARD = "+12025550147"   # the default seed: a number whose plan sets only sharing
 
 
 def run(coro):
@@ -249,6 +250,21 @@ def test_given_sandbox_instance_is_used_as_is():
         fill(form, "+16175550199", "Fatima", "Haddad")
         await click(form, form.apply_button)
         assert form.sandbox is box and "+16175550199" in box.state()["blooio"]["cards"]
+
+    run(body())
+
+
+def test_sharing_alone_is_applied_to_a_standard_plan_blooio_number_without_a_name():
+    """The form on a Blooio number whose plan sets only sharing: no name, sharing on → applied."""
+
+    async def body():
+        box = Sandbox()
+        form = CardForm(sandbox=box)
+        form.number.value = BLOOIO_STANDARD
+        form.sharing_enabled.value = "true"
+        await click(form, form.apply_button)
+        assert (form.status.kind, form.status.text) == ("ok", "blooio: applied (sharing)")
+        assert box.state()["blooio"]["cards"][BLOOIO_STANDARD] == {"sharing": {"enabled": True}}
 
     run(body())
 
