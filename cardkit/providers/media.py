@@ -180,7 +180,7 @@ class FetchedPhoto:
 
 
 async def fetch_photo(url: str, *, client: httpx.AsyncClient, max_bytes: int = DEFAULT_MAX_BYTES,
-                      timeout: float = DEFAULT_TIMEOUT, allow_private: Any = None) -> bytes:
+                      timeout: float = DEFAULT_TIMEOUT, allow_private: Any = None, resolve: bool = True) -> bytes:
     """Download a photo given as a URL (for Blooio, which takes bytes).
 
     https only (http on loopback), at most `max_bytes`, at most `timeout` seconds in all,
@@ -189,10 +189,10 @@ async def fetch_photo(url: str, *, client: httpx.AsyncClient, max_bytes: int = D
     ``"http://127.0.0.1:8787"`` or networks such as ``"10.0.0.0/8"``, a string or a list; the
     `CARDKIT_ALLOW_PRIVATE_PHOTO_HOSTS` variable adds to it) lets it in, and the bytes must
     decode as an image. Raises `Permanent` (fix the URL) or `Transient` (try again later);
-    messages show the URL without its query string.
+    messages show the URL without its query string. `resolve`: as `fetch_photo_since`.
     """
     fetched = await fetch_photo_since(url, client=client, max_bytes=max_bytes, timeout=timeout,
-                                      allow_private=allow_private)
+                                      allow_private=allow_private, resolve=resolve)
     assert fetched.data is not None        # no validators were sent: never "not modified"
     return fetched.data
 

@@ -336,7 +336,7 @@ class CardForm(Snapshot, RunsWithOptions, widgets.VBox):
 
         from cardkit.errors import ProviderError
         from cardkit.photos import check_photo
-        from cardkit.providers.media import fetch_photo_since
+        from cardkit.providers.media import fetch_photo
         from cardkit.urls import local_origins
 
         checked = check_photo(url)  # the same verdict validation gives (https only)
@@ -348,15 +348,13 @@ class CardForm(Snapshot, RunsWithOptions, widgets.VBox):
             try:
                 sandbox_media = local_origins(["http://sandbox.local"]) if transport is not None else None
                 # the in-process sandbox answers for every host, as in apply: no DNS lookup then
-                fetched = await fetch_photo_since(url, client=client, allow_private=sandbox_media,
-                                                  resolve=transport is None)
+                data = await fetch_photo(url, client=client, allow_private=sandbox_media, resolve=transport is None)
             except ProviderError as failure:
                 # Only a warning: Sendblue and Linq fetch a URL photo themselves (Blooio needs us to).
                 self._show_preview(None, f"No preview — {failure.message}. Sendblue and Linq download the "
                                          "photo themselves; for Blooio cardkit must download it.", bad=False)
                 return
-        assert fetched.data is not None        # no validators were sent: never "not modified"
-        await self._preview(fetched.data)
+        await self._preview(data)
 
     async def _preview(self, data: bytes) -> None:
         """Show the prepared square photo and what preparing it fixed (prepared off the loop)."""
