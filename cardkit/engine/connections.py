@@ -66,12 +66,15 @@ class _Origin:
 
     def __init__(self, base_url: str) -> None:
         parts = urlsplit(base_url)
-        self.tls = parts.scheme == "https"
         self.scheme = parts.scheme
         self.host = parts.hostname or ""
         self.port = parts.port
         self.prefix = parts.path.rstrip("/")
         self._host_header = parts.netloc.rsplit("@", 1)[-1].encode()
+
+    @property
+    def tls(self) -> bool:
+        return self.scheme == "https"
 
     def target(self, target: str) -> bytes:
         return (self.prefix + target).encode()
