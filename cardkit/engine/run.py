@@ -523,10 +523,16 @@ def _journal_text(fields: dict[str, Any]) -> str:
     return json.dumps(fields, default=str)
 
 
+def _outcome(op: Op) -> tuple[str, str]:
+    """An operation's status and message; one the run did not finish reads `skipped`, saying
+    whether its write may have been sent."""
+    if op.status:
+        return op.status, op.message
+    return Status.SKIPPED.value, _CANCELLED_IN_FLIGHT if op.sent else _CANCELLED
+
+
 def _record(op: Op, run_id: str) -> dict[str, Any]:
-    status, message = op.status, op.message
-    if not status:
-        status, message = Status.SKIPPED, _CANCELLED_IN_FLIGHT if op.sent else _CANCELLED
+    status, message = _outcome(op)
     return {
         # plain text (a StrEnum member would ride along in the frame as itself)
         "row": op.row, "number": op.number, "provider": op.provider_name,
@@ -566,10 +572,7 @@ def _columns(ops: list[Op | None], run_id: str) -> Iterator[tuple[str, Any]]:
         number[i], provider[i], chat[i], action[i] = op.number, op.provider_name, op.chat, op.action
         account[i] = op.account or op.provider_name
         error_code[i], changed[i] = op.error_code, op.changed
-        if op.status:
-            status[i], message[i] = op.status, op.message
-        else:
-            status[i], message[i] = "skipped", _CANCELLED_IN_FLIGHT if op.sent else _CANCELLED
+        status[i], message[i] = _outcome(op)
         changes[i] = expanded(op.changes)
         del op
     yield from numbers.items()
